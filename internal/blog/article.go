@@ -1,0 +1,148 @@
+package blog
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits on what an article and a query may hold. They live here, in one
+// place, so the MCP tools, the REST API, the importer and every store agree.
+const (
+	MaxSlugLen     = 100
+	MaxTitleLen    = 200     // characters
+	MaxSummaryLen  = 1000    // characters
+	MaxBodyBytes   = 1 << 20 // 1 MiB of Markdown
+	MaxTags        = 20
+	MaxTagLen      = 40
+	MaxAuthorLen   = 100
+	MaxQueryLen    = 256 // characters of a search query
+	MaxQueryTerms  = 16  // words kept from a search query
+	DefaultPage    = 10
+	MaxPage        = 50
+	MaxLanguageLen = 35 // BCP 47 tags are short; this is generous
+)
+
+// Article is one blog post. Body is Markdown. Times are UTC.
+type Article struct {
+	Slug        string    `json:"slug"`
+	Title       string    `json:"title"`
+	Summary     string    `json:"summary,omitempty"`
+	Body        string    `json:"body"`
+	Tags        []string  `json:"tags"`
+	Language    string    `json:"language"`
+	Author      string    `json:"author,omitempty"`
+	PublishedAt time.Time `json:"published_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	Draft       bool      `json:"draft"`
+}
+
+var (
+	slugRE = regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`)
+	langRE = regexp.MustCompile(`^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$`)
+)
+
+// ValidateSlug reports whether s is a well-formed slug: lower-case ASCII
+// letters and digits in groups joined by single hyphens.
+func ValidateSlug(s string) error {
+	switch {
+	case s == "":
+		return Invalid("slug", "must not be empty")
+	case len(s) > MaxSlugLen:
+		return Invalid("slug", "is longer than %d characters", MaxSlugLen)
+	case !slugRE.MatchString(s):
+		return Invalid("slug", "%q must be lower-case letters, digits and single hyphens (like %q)", s, "my-first-post")
+	}
+	return nil
+}
+
+// Normalize trims and canonicalises the fields of a in place: tags are
+// lower-cased, trimmed, de-duplicated and sorted; the language defaults to
+// "en"; times are UTC and truncated to seconds.
+func (a *Article) Normalize() {
+	a.Slug = strings.TrimSpace(a.Slug)
+	a.Title = strings.TrimSpace(a.Title)
+	a.Summary = strings.TrimSpace(a.Summary)
+	a.Author = strings.TrimSpace(a.Author)
+	a.Language = strings.TrimSpace(a.Language)
+	if a.Language == "" {
+		a.Language = "en"
+	}
+	a.Tags = NormalizeTags(a.Tags)
+	a.PublishedAt = a.PublishedAt.UTC().Truncate(time.Second)
+	a.UpdatedAt = a.UpdatedAt.UTC().Truncate(time.Second)
+}
+
+// NormalizeTags lower-cases, trims, de-duplicates and sorts tags, dropping
+// empty ones. Inner spaces become hyphens so "Machine Learning" and
+// "machine-learning" are one tag.
+func NormalizeTags(tags []string) []string {
+	out := make([]string, 0, len(tags))
+	for _, t := range tags {
+		t = strings.ToLower(strings.TrimSpace(t))
+		t = strings.Join(strings.Fields(t), "-")
+		if t != "" {
+			out = append(out, t)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// Validate checks every rule an article must obey before it is stored. It
+// expects a normalised article (see Normalize).
+func (a *Article) Validate() error {
+	if err := ValidateSlug(a.Slug); err != nil {
+		return err
+	}
+	if a.Title == "" {
+		return Invalid("title", "must not be empty")
+	}
+	if n := utf8.RuneCountInString(a.Title); n > MaxTitleLen {
+		return Invalid("title", "has %d characters; the limit is %d", n, MaxTitleLen)
+	}
+	if n := utf8.RuneCountInString(a.Summary); n > MaxSummaryLen {
+		return Invalid("summary", "has %d characters; the limit is %d", n, MaxSummaryLen)
+	}
+	if len(a.Body) > MaxBodyBytes {
+		return Invalid("body", "is %d bytes; the limit is %d", len(a.Body), MaxBodyBytes)
+	}
+	for field, s := range map[string]string{"title": a.Title, "summary": a.Summary, "body": a.Body, "author": a.Author} {
+		if !utf8.ValidString(s) {
+			return Invalid(field, "is not valid UTF-8")
+		}
+		if strings.ContainsRune(s, 0) {
+			return Invalid(field, "contains a NUL character")
+		}
+	}
+	if utf8.RuneCountInString(a.Author) > MaxAuthorLen {
+		return Invalid("author", "is longer than %d characters", MaxAuthorLen)
+	}
+	if len(a.Tags) > MaxTags {
+		return Invalid("tags", "has %d tags; the limit is %d", len(a.Tags), MaxTags)
+	}
+	for _, t := range a.Tags {
+		if utf8.RuneCountInString(t) > MaxTagLen {
+			return Invalid("tags", "tag %q is longer than %d characters", t, MaxTagLen)
+		}
+		if !utf8.ValidString(t) || strings.ContainsAny(t, ",\x00") {
+			return Invalid("tags", "tag %q contains a comma or invalid text", t)
+		}
+	}
+	if len(a.Language) > MaxLanguageLen || !langRE.MatchString(a.Language) {
+		return Invalid("language", "%q is not a language tag such as \"en\" or \"vi\"", a.Language)
+	}
+	if a.PublishedAt.IsZero() {
+		return Invalid("published_at", "must be set")
+	}
+	return nil
+}
+
+// Clone returns a deep copy of a.
+func (a *Article) Clone() *Article {
+	c := *a
+	c.Tags = slices.Clone(a.Tags)
+	return &c
+}

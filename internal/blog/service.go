@@ -1,0 +1,162 @@
+package blog
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// Service is the blog with its rules: it normalises and validates input,
+// fills in times, and adds search snippets, over any Store. It implements
+// Articles.
+type Service struct {
+	store Store
+	now   func() time.Time
+}
+
+// NewService returns a Service over store. A nil now uses time.Now.
+func NewService(store Store, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, now: now}
+}
+
+var _ Articles = (*Service)(nil)
+
+// SnippetWords is how many words a search snippet holds.
+const SnippetWords = 30
+
+// Get returns the article with this slug.
+func (s *Service) Get(ctx context.Context, slug string) (*Article, error) {
+	slug = strings.TrimSpace(slug)
+	if err := ValidateSlug(slug); err != nil {
+		return nil, err
+	}
+	return s.store.GetArticle(ctx, slug)
+}
+
+// List returns a page of articles, newest first.
+func (s *Service) List(ctx context.Context, opts ListOptions) (*ArticlePage, error) {
+	var err error
+	if opts.Limit, err = PageLimit(opts.Limit); err != nil {
+		return nil, err
+	}
+	if opts.Tag, err = normalizeFilterTag(opts.Tag); err != nil {
+		return nil, err
+	}
+	if _, err := DecodeCursor(opts.Cursor); err != nil {
+		return nil, err
+	}
+	opts.Language = strings.TrimSpace(opts.Language)
+	return s.store.ListArticles(ctx, opts)
+}
+
+// Search runs a full-text search. When no article holds every word of a
+// query of several terms, it retries with any word and marks the page
+// Relaxed.
+func (s *Service) Search(ctx context.Context, opts SearchOptions) (*SearchPage, error) {
+	q, err := ParseQuery(opts.Query)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Limit, err = PageLimit(opts.Limit); err != nil {
+		return nil, err
+	}
+	if opts.Tag, err = normalizeFilterTag(opts.Tag); err != nil {
+		return nil, err
+	}
+	c, err := DecodeCursor(opts.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	opts.Language = strings.TrimSpace(opts.Language)
+	q.Any = c.Any // later pages carry on as the first one did
+	page, err := s.store.SearchArticles(ctx, q, opts)
+	if err != nil {
+		return nil, err
+	}
+	page.Relaxed = q.Any
+	if len(page.Hits) == 0 && len(q.Terms) > 1 && !q.Any && c.Offset == 0 {
+		q.Any = true
+		if page, err = s.store.SearchArticles(ctx, q, opts); err != nil {
+			return nil, err
+		}
+		page.Relaxed = len(page.Hits) > 0
+	}
+	for i := range page.Hits {
+		a := page.Hits[i].Article
+		text := a.Body
+		if a.Summary != "" {
+			text = a.Summary + "\n\n" + a.Body
+		}
+		page.Hits[i].Snippet = Snippet(text, q, SnippetWords)
+	}
+	return page, nil
+}
+
+// Tags lists every tag with its article count, most used first.
+func (s *Service) Tags(ctx context.Context, opts TagOptions) ([]TagCount, error) {
+	opts.Language = strings.TrimSpace(opts.Language)
+	return s.store.ListTags(ctx, opts)
+}
+
+// Create stores a new article. A missing slug is derived from the title;
+// a missing publication time is now.
+func (s *Service) Create(ctx context.Context, a *Article) (*Article, error) {
+	a = a.Clone()
+	now := s.now()
+	if strings.TrimSpace(a.Slug) == "" {
+		a.Slug = Slugify(a.Title)
+	}
+	if a.PublishedAt.IsZero() {
+		a.PublishedAt = now
+	}
+	a.UpdatedAt = now
+	a.Normalize()
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.store.CreateArticle(ctx, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Update applies p to the article with this slug.
+func (s *Service) Update(ctx context.Context, slug string, p Patch) (*Article, error) {
+	a, err := s.Get(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	p.Apply(a)
+	a.UpdatedAt = s.now()
+	a.Normalize()
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.store.UpdateArticle(ctx, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Delete removes the article with this slug.
+func (s *Service) Delete(ctx context.Context, slug string) error {
+	slug = strings.TrimSpace(slug)
+	if err := ValidateSlug(slug); err != nil {
+		return err
+	}
+	return s.store.DeleteArticle(ctx, slug)
+}
+
+func normalizeFilterTag(tag string) (string, error) {
+	if strings.TrimSpace(tag) == "" {
+		return "", nil
+	}
+	ts := NormalizeTags([]string{tag})
+	if len(ts) != 1 || len(ts[0]) > MaxTagLen*4 {
+		return "", Invalid("tag", "is not a tag")
+	}
+	return ts[0], nil
+}

@@ -1,0 +1,199 @@
+package blog
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"time"
+)
+
+// ListOptions filter and page a listing of articles, newest first.
+type ListOptions struct {
+	Tag           string // only articles with this tag (normalised like tags)
+	Language      string // only articles in this language, e.g. "vi"
+	IncludeDrafts bool
+	Limit         int    // 1..MaxPage; 0 means DefaultPage
+	Cursor        string // from a previous page's NextCursor
+}
+
+// SearchOptions are the inputs of a full-text search.
+type SearchOptions struct {
+	Query         string // as typed; parsed with ParseQuery
+	Tag           string
+	Language      string
+	IncludeDrafts bool
+	Limit         int
+	Cursor        string
+}
+
+// TagOptions filter a tag listing.
+type TagOptions struct {
+	Language      string
+	IncludeDrafts bool
+}
+
+// ArticlePage is one page of a listing.
+type ArticlePage struct {
+	Articles   []*Article
+	NextCursor string // empty on the last page
+}
+
+// SearchHit is one ranked search result. Score is higher for better
+// matches; Snippet shows the query words in context.
+type SearchHit struct {
+	Article *Article
+	Score   float64
+	Snippet string
+}
+
+// SearchPage is one page of ranked search results.
+type SearchPage struct {
+	Hits       []SearchHit
+	NextCursor string
+	// Relaxed is set when no article held every word, so the results are
+	// those holding any of them.
+	Relaxed bool
+}
+
+// TagCount is a tag and how many articles carry it.
+type TagCount struct {
+	Tag   string `json:"tag"`
+	Count int    `json:"count"`
+}
+
+// UpsertOutcome says what an upsert did to one article.
+type UpsertOutcome int
+
+// The outcomes of an upsert.
+const (
+	Created UpsertOutcome = iota + 1
+	Updated
+	Unchanged
+)
+
+func (o UpsertOutcome) String() string {
+	switch o {
+	case Created:
+		return "created"
+	case Updated:
+		return "updated"
+	case Unchanged:
+		return "unchanged"
+	}
+	return "unknown"
+}
+
+// Store is what a persistence backend provides. Every method takes
+// normalised, validated input (the Service sees to that) and reports
+// ErrNotFound, ErrConflict or ErrInvalid (for a malformed cursor) through
+// errors.Is. Backends: internal/store/sqlite (embedded default) and
+// internal/store/postgres; internal/store/storetest holds the behaviour
+// suite they must all pass.
+type Store interface {
+	GetArticle(ctx context.Context, slug string) (*Article, error)
+	ListArticles(ctx context.Context, opts ListOptions) (*ArticlePage, error)
+	// SearchArticles ranks articles matching q, best first. Hits carry
+	// no Snippet; the Service adds it. opts.Query is ignored.
+	SearchArticles(ctx context.Context, q Query, opts SearchOptions) (*SearchPage, error)
+	ListTags(ctx context.Context, opts TagOptions) ([]TagCount, error)
+	CreateArticle(ctx context.Context, a *Article) error
+	// UpdateArticle replaces the stored article with a.Slug.
+	UpdateArticle(ctx context.Context, a *Article) error
+	DeleteArticle(ctx context.Context, slug string) error
+	// UpsertArticles creates or replaces every article in one
+	// transaction: all of them are written, or none.
+	UpsertArticles(ctx context.Context, as []*Article) ([]UpsertOutcome, error)
+	CountArticles(ctx context.Context) (int, error)
+}
+
+// Articles is what the edges (MCP tools, REST handlers) use: the blog with
+// its rules applied. *Service implements it over a Store; the remote
+// package implements it over the REST API of another mcp-2coffee.
+type Articles interface {
+	Get(ctx context.Context, slug string) (*Article, error)
+	List(ctx context.Context, opts ListOptions) (*ArticlePage, error)
+	Search(ctx context.Context, opts SearchOptions) (*SearchPage, error)
+	Tags(ctx context.Context, opts TagOptions) ([]TagCount, error)
+	Create(ctx context.Context, a *Article) (*Article, error)
+	Update(ctx context.Context, slug string, p Patch) (*Article, error)
+	Delete(ctx context.Context, slug string) error
+}
+
+// Patch changes some fields of an article; nil fields stay as they are.
+type Patch struct {
+	Title       *string    `json:"title,omitempty"`
+	Summary     *string    `json:"summary,omitempty"`
+	Body        *string    `json:"body,omitempty"`
+	Tags        *[]string  `json:"tags,omitempty"`
+	Language    *string    `json:"language,omitempty"`
+	Author      *string    `json:"author,omitempty"`
+	PublishedAt *time.Time `json:"published_at,omitempty"`
+	Draft       *bool      `json:"draft,omitempty"`
+}
+
+// Apply writes the set fields of p into a.
+func (p Patch) Apply(a *Article) {
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	set(&a.Title, p.Title)
+	set(&a.Summary, p.Summary)
+	set(&a.Body, p.Body)
+	set(&a.Language, p.Language)
+	set(&a.Author, p.Author)
+	if p.Tags != nil {
+		a.Tags = append([]string(nil), (*p.Tags)...)
+	}
+	if p.PublishedAt != nil {
+		a.PublishedAt = *p.PublishedAt
+	}
+	if p.Draft != nil {
+		a.Draft = *p.Draft
+	}
+}
+
+// Cursor is the decoded form of the opaque page cursors every backend
+// hands out: a keyset position for listings (newest first, by publication
+// time then slug) and an offset for ranked search results.
+type Cursor struct {
+	Published int64  `json:"p,omitempty"` // Unix seconds of the last item
+	Slug      string `json:"s,omitempty"` // slug of the last item
+	Offset    int    `json:"o,omitempty"` // results already returned
+	// Any records that a search page was relaxed to match any word, so
+	// later pages keep matching the same way.
+	Any bool `json:"a,omitempty"`
+}
+
+// Encode returns the opaque text form of c.
+func (c Cursor) Encode() string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// DecodeCursor parses a cursor made by Encode. The empty string is the
+// zero Cursor (the first page).
+func DecodeCursor(s string) (Cursor, error) {
+	var c Cursor
+	if s == "" {
+		return c, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(s) > 512 || json.Unmarshal(b, &c) != nil || c.Offset < 0 {
+		return Cursor{}, Invalid("cursor", "is not a cursor this server handed out")
+	}
+	return c, nil
+}
+
+// PageLimit returns the page size to use for a requested limit, or an
+// error when the limit is out of range.
+func PageLimit(limit int) (int, error) {
+	switch {
+	case limit == 0:
+		return DefaultPage, nil
+	case limit < 0 || limit > MaxPage:
+		return 0, Invalid("limit", "must be between 1 and %d", MaxPage)
+	}
+	return limit, nil
+}
