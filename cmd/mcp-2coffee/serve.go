@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/2coffee/mcp-2coffee/internal/apikey"
+	"github.com/2coffee/mcp-2coffee/internal/authn"
+	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/httpserver"
+)
+
+func serveCommand() *command {
+	return &command{
+		name:    "serve",
+		summary: "Serve MCP over Streamable HTTP at /mcp, the REST API at /api/v1, /healthz, /readyz and /metrics.",
+		flags: func(fs *flag.FlagSet) func(context.Context, *environment, []string) error {
+			var c commonFlags
+			c.register(fs)
+			addr := fs.String("addr", "127.0.0.1:3000", "address to listen on")
+			publicURL := fs.String("public-url", "", "the URL clients use to reach this server, e.g. https://blog.example.com (default: http://ADDR); required when listening beyond loopback")
+			origins := fs.String("allowed-origin", "", "comma-separated extra browser origins allowed to call, e.g. https://app.example.com")
+			authMode := fs.String("auth", "apikey", "authentication: apikey, or none (development only; loopback only)")
+			maxBody := fs.Int64("max-body-bytes", httpserver.DefaultMaxBodyBytes, "largest request body accepted")
+			grace := fs.Duration("shutdown-grace", 20*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
+			return func(ctx context.Context, env *environment, args []string) error {
+				if len(args) > 0 {
+					return usageError("unexpected arguments %q", args)
+				}
+				logger, err := c.logger(env.stderr)
+				if err != nil {
+					return err
+				}
+				host, _, err := net.SplitHostPort(*addr)
+				if err != nil {
+					return usageError("--addr %q: %v", *addr, err)
+				}
+				loopback := isLoopback(host)
+				switch *authMode {
+				case "apikey":
+				case "none":
+					if !loopback {
+						return usageError("--auth=none serves everyone without authentication and is refused unless --addr is a loopback address")
+					}
+				default:
+					return usageError("--auth %q: want apikey or none", *authMode)
+				}
+				if !loopback && *publicURL == "" {
+					return usageError("--public-url is required when listening on %s: clients and OAuth metadata must name the address they really use", *addr)
+				}
+
+				db, err := c.openStore(ctx, logger)
+				if err != nil {
+					return err
+				}
+				defer db.Close()
+				ln, err := net.Listen("tcp", *addr)
+				if err != nil {
+					return fmt.Errorf("listen: %w", err)
+				}
+				defer ln.Close()
+				base := *publicURL
+				if base == "" {
+					base = "http://" + ln.Addr().String()
+				}
+				pub, err := parsePublicURL(base)
+				if err != nil {
+					return usageError("--public-url: %v", err)
+				}
+				mcpURL := strings.TrimSuffix(pub.String(), "/") + httpserver.MCPPath
+
+				keys := apikey.New(db, apikey.Options{Logger: logger})
+				var verify authn.Verifier
+				if *authMode == "apikey" {
+					verify = keys.Verify
+					if err := firstRunKey(ctx, keys, env.stderr, mcpURL, pub.String()); err != nil {
+						return err
+					}
+				} else {
+					logger.Warn("AUTHENTICATION IS OFF (--auth=none): anyone who can reach " + mcpURL + " may read and change every article. Use this for local development only.")
+				}
+				var extra []string
+				for _, o := range strings.Split(*origins, ",") {
+					if o = strings.TrimSpace(o); o != "" {
+						extra = append(extra, o)
+					}
+				}
+				h, err := httpserver.New(httpserver.Config{
+					PublicURL:      pub,
+					ListenAddr:     ln.Addr().String(),
+					AllowedOrigins: extra,
+					Articles:       blog.NewService(db, nil),
+					Verify:         verify,
+					Ready:          func(ctx context.Context) error { return db.SQL().PingContext(ctx) },
+					Logger:         logger,
+					MaxBodyBytes:   *maxBody,
+					Version:        version(),
+				})
+				if err != nil {
+					return usageError("%v", err)
+				}
+				logger.Info("serving", "mcp", mcpURL, "listen", ln.Addr().String(), "auth", *authMode, "database", c.database)
+				return httpserver.Serve(ctx, ln, h, logger, *grace)
+			}
+		},
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// parsePublicURL checks the public URL: http(s), a host, no query,
+// fragment or credentials; plain http only for loopback hosts, because the
+// MCP authorization spec requires HTTPS everywhere else.
+func parsePublicURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("%q: want an http:// or https:// URL", s)
+	case u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		return nil, fmt.Errorf("%q: want scheme://host[:port][/path] without credentials, query or fragment", s)
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return nil, fmt.Errorf("%q: clients must reach a non-loopback server over https (put a TLS-terminating proxy in front)", s)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	return u, nil
+}
+
+// firstRunKey creates an admin key when the database has none at all and
+// prints it once, with configs ready to paste. Later runs print no secret.
+func firstRunKey(ctx context.Context, keys *apikey.Manager, w io.Writer, mcpURL, baseURL string) error {
+	existing, err := keys.List(ctx)
+	if err != nil {
+		return err
+	}
+	if len(existing) > 0 {
+		return nil
+	}
+	plain, k, err := keys.Create(ctx, "admin", []string{authn.ScopeWrite}, 0)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nFirst run: created the API key %q (id %s, scope %s). It is shown only now; store it safely.\n\n    %s\n\n",
+		k.Name, k.ID, strings.Join(k.Scopes, " "), plain)
+	fmt.Fprint(w, clientConfigs(mcpURL, baseURL, plain))
+	fmt.Fprintln(w, "Make more keys with \"mcp-2coffee keys create --name NAME --scope articles:read\"; list or revoke them with \"keys list\" / \"keys revoke ID\".")
+	fmt.Fprintln(w)
+	return nil
+}
+
+// clientConfigs renders ready-to-paste client configurations for key.
+func clientConfigs(mcpURL, baseURL, key string) string {
+	indent := func(v any) string {
+		b, _ := json.MarshalIndent(v, "    ", "  ")
+		return "    " + string(b) + "\n\n"
+	}
+	type obj = map[string]any
+	var b strings.Builder
+	b.WriteString("Claude Desktop (claude_desktop_config.json), through mcp-remote:\n")
+	b.WriteString(indent(obj{"mcpServers": obj{"mcp-2coffee": obj{
+		"command": "npx",
+		"args":    []string{"mcp-remote", mcpURL, "--header", "X-API-KEY: " + key},
+	}}}))
+	b.WriteString("VS Code (.vscode/mcp.json):\n")
+	b.WriteString(indent(obj{"servers": obj{"mcp-2coffee": obj{
+		"type":    "http",
+		"url":     mcpURL,
+		"headers": obj{"X-API-KEY": key},
+	}}}))
+	b.WriteString("Any stdio client, with the key in env (mcp-2coffee on the PATH):\n")
+	b.WriteString(indent(obj{"mcpServers": obj{"mcp-2coffee": obj{
+		"command": "mcp-2coffee",
+		"args":    []string{"stdio", "--api-url", baseURL},
+		"env":     obj{"X-API-KEY": key},
+	}}}))
+	return b.String()
+}

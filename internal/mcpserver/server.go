@@ -1,0 +1,89 @@
+// Package mcpserver builds the blog's MCP server — tools, resources,
+// prompts and completions — on the official go-sdk, over any blog.Articles.
+// The same *mcp.Server definition serves stdio, Streamable HTTP and (through
+// the remote package) a blog that lives elsewhere.
+package mcpserver
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/2coffee/mcp-2coffee/internal/authn"
+	"github.com/2coffee/mcp-2coffee/internal/blog"
+)
+
+// Options configure New. The zero value is useful.
+type Options struct {
+	// Version is reported in serverInfo; "dev" when empty.
+	Version string
+	// Logger receives the go-sdk's and the tools' diagnostics. Nil discards.
+	Logger *slog.Logger
+	// Principal returns the caller of a request. Nil means
+	// authn.FromContext, which the HTTP middleware fills; the stdio server
+	// passes a function returning authn.Local.
+	Principal func(context.Context) *authn.Principal
+	// ReadOnly leaves the write tools out entirely.
+	ReadOnly bool
+	// SchemaCache lets a stateless HTTP server, which builds a server per
+	// request, reuse the tools' JSON schemas.
+	SchemaCache *mcp.SchemaCache
+	// OnToolCall, when set, is told each tool call's name and outcome
+	// ("ok", "user_error", "unavailable", "cancelled", "error") for metrics.
+	OnToolCall func(tool, outcome string)
+}
+
+// Name is the server's name in serverInfo.
+const Name = "mcp-2coffee"
+
+// Instructions tell a model how to use the server well. They are part of
+// the public surface and covered by the schema snapshot test.
+const Instructions = `This server gives access to the articles of a programming blog (English and Vietnamese).
+
+How to use it well:
+- To answer a question from the blog, call search_articles first with a few distinctive words (not a whole sentence). Search ignores case and Vietnamese diacritics: "ca phe" finds "cà phê". Put a phrase in double quotes; end a word with * to match its prefix. If no article holds every word, results that hold any word are returned and "relaxed" is true.
+- Then call get_article with a slug from the results to read the full Markdown before quoting or summarising it. Cite articles by title and slug.
+- list_articles pages through articles newest first and filters by tag or language ("en", "vi"); list_tags shows the topics the blog covers.
+- Pass next_cursor back as cursor to get the next page; never invent cursors.
+- Articles are also resources at blog://articles/{slug}.
+- create_article, update_article and delete_article change the blog; they need write permission. Only use them when the user asked for that change, and confirm before deleting.`
+
+// New returns the MCP server for articles.
+func New(articles blog.Articles, opts Options) *mcp.Server {
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Principal == nil {
+		opts.Principal = authn.FromContext
+	}
+	h := &handlers{articles: articles, opts: opts}
+	s := mcp.NewServer(&mcp.Implementation{
+		Name:    Name,
+		Title:   "2coffee blog",
+		Version: opts.Version,
+	}, &mcp.ServerOptions{
+		Instructions:      Instructions,
+		Logger:            opts.Logger,
+		CompletionHandler: h.complete,
+		SchemaCache:       opts.SchemaCache,
+	})
+	h.addTools(s)
+	h.addResources(s)
+	h.addPrompts(s)
+	return s
+}
+
+// handlers holds what every tool, resource and prompt handler needs.
+type handlers struct {
+	articles blog.Articles
+	opts     Options
+}
+
+// canWrite reports whether the caller may see drafts and change articles.
+func (h *handlers) canWrite(ctx context.Context) bool {
+	return h.opts.Principal(ctx).Has(authn.ScopeWrite)
+}

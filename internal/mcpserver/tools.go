@@ -1,0 +1,416 @@
+package mcpserver
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/2coffee/mcp-2coffee/internal/authn"
+	"github.com/2coffee/mcp-2coffee/internal/blog"
+)
+
+// Tool names. Write tools need the articles:write scope.
+const (
+	ToolSearch = "search_articles"
+	ToolGet    = "get_article"
+	ToolList   = "list_articles"
+	ToolTags   = "list_tags"
+	ToolCreate = "create_article"
+	ToolUpdate = "update_article"
+	ToolDelete = "delete_article"
+)
+
+// ScopeFor returns the scope a tools/call of the named tool needs. Only the
+// known read tools need just articles:read; any other name needs
+// articles:write, so a write tool added later cannot be opened to
+// read-only credentials by forgetting to list it here.
+func ScopeFor(tool string) string {
+	switch tool {
+	case ToolSearch, ToolGet, ToolList, ToolTags:
+		return authn.ScopeRead
+	}
+	return authn.ScopeWrite
+}
+
+// MethodScope returns the scope an MCP request needs: ScopeFor the tool of
+// a tools/call, articles:read for everything else.
+func MethodScope(method, tool string) string {
+	if method == "tools/call" {
+		return ScopeFor(tool)
+	}
+	return authn.ScopeRead
+}
+
+// SearchInput is the input of search_articles.
+type SearchInput struct {
+	Query    string `json:"query" jsonschema:"words to search for; \"quoted phrase\", prefix*; case and Vietnamese diacritics are ignored"`
+	Tag      string `json:"tag,omitempty" jsonschema:"only articles with this tag"`
+	Language string `json:"language,omitempty" jsonschema:"only articles in this language, e.g. en or vi"`
+	// IncludeDrafts mirrors list_articles: drafts stay out of results
+	// unless asked for, even for a caller who may see them.
+	IncludeDrafts bool   `json:"include_drafts,omitempty" jsonschema:"also search drafts (needs write permission)"`
+	Limit         int    `json:"limit,omitempty" jsonschema:"results per page (1-50, default 10)"`
+	Cursor        string `json:"cursor,omitempty" jsonschema:"next_cursor from the previous page"`
+}
+
+// SearchHit is one ranked result.
+type SearchHit struct {
+	ArticleSummary
+	Score   float64 `json:"score" jsonschema:"relevance; higher is better"`
+	Snippet string  `json:"snippet" jsonschema:"the matching passage, matches in **bold**"`
+}
+
+// SearchOutput is the structured result of search_articles.
+type SearchOutput struct {
+	Results    []SearchHit `json:"results"`
+	NextCursor string      `json:"next_cursor,omitempty" jsonschema:"pass as cursor for more results; absent on the last page"`
+	Relaxed    bool        `json:"relaxed,omitempty" jsonschema:"true when no article held every word and results hold any of them"`
+}
+
+// GetInput is the input of get_article.
+type GetInput struct {
+	Slug string `json:"slug" jsonschema:"the article's slug, from search_articles or list_articles"`
+}
+
+// ListInput is the input of list_articles.
+type ListInput struct {
+	Tag           string `json:"tag,omitempty" jsonschema:"only articles with this tag"`
+	Language      string `json:"language,omitempty" jsonschema:"only articles in this language, e.g. en or vi"`
+	IncludeDrafts bool   `json:"include_drafts,omitempty" jsonschema:"also list drafts (needs write permission)"`
+	Limit         int    `json:"limit,omitempty" jsonschema:"articles per page (1-50, default 10)"`
+	Cursor        string `json:"cursor,omitempty" jsonschema:"next_cursor from the previous page"`
+}
+
+// ListOutput is the structured result of list_articles.
+type ListOutput struct {
+	Articles   []ArticleSummary `json:"articles"`
+	NextCursor string           `json:"next_cursor,omitempty" jsonschema:"pass as cursor for the next page; absent on the last page"`
+}
+
+// TagsInput is the input of list_tags.
+type TagsInput struct {
+	Language      string `json:"language,omitempty" jsonschema:"count only articles in this language"`
+	IncludeDrafts bool   `json:"include_drafts,omitempty" jsonschema:"also count drafts (needs write permission)"`
+}
+
+// TagsOutput is the structured result of list_tags.
+type TagsOutput struct {
+	Tags []blog.TagCount `json:"tags"`
+}
+
+// CreateInput is the input of create_article.
+type CreateInput struct {
+	Title       string   `json:"title"`
+	Body        string   `json:"body" jsonschema:"the article in Markdown"`
+	Slug        string   `json:"slug,omitempty" jsonschema:"lower-case words joined by hyphens; derived from the title when empty"`
+	Summary     string   `json:"summary,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
+	Language    string   `json:"language,omitempty" jsonschema:"language tag, default en"`
+	Author      string   `json:"author,omitempty"`
+	PublishedAt string   `json:"published_at,omitempty" jsonschema:"RFC 3339 time; default now"`
+	Draft       bool     `json:"draft,omitempty" jsonschema:"save as an unpublished draft"`
+}
+
+// UpdateInput is the input of update_article: fields left out stay as
+// they are.
+type UpdateInput struct {
+	Slug        string    `json:"slug" jsonschema:"the article to change"`
+	Title       *string   `json:"title,omitempty"`
+	Body        *string   `json:"body,omitempty" jsonschema:"the new Markdown body"`
+	Summary     *string   `json:"summary,omitempty"`
+	Tags        *[]string `json:"tags,omitempty" jsonschema:"replaces all tags"`
+	Language    *string   `json:"language,omitempty"`
+	Author      *string   `json:"author,omitempty"`
+	PublishedAt *string   `json:"published_at,omitempty" jsonschema:"RFC 3339 time"`
+	Draft       *bool     `json:"draft,omitempty"`
+}
+
+// DeleteOutput is the structured result of delete_article.
+type DeleteOutput struct {
+	Slug    string `json:"slug"`
+	Deleted bool   `json:"deleted"`
+}
+
+// inputSchema infers the schema of T and bounds its limit field, which the
+// struct tags cannot express.
+func inputSchema[T any]() *jsonschema.Schema {
+	s, err := jsonschema.For[T](nil)
+	if err != nil {
+		panic(fmt.Sprintf("mcpserver: schema for %T: %v", *new(T), err)) // a programming error, caught by tests
+	}
+	if p, ok := s.Properties["limit"]; ok {
+		lo, hi := 1.0, float64(blog.MaxPage)
+		p.Minimum, p.Maximum = &lo, &hi
+	}
+	for _, name := range []string{"query"} {
+		if p, ok := s.Properties[name]; ok {
+			n := blog.MaxQueryLen
+			p.MaxLength = &n
+		}
+	}
+	if p, ok := s.Properties["slug"]; ok {
+		n := blog.MaxSlugLen
+		p.MaxLength = &n
+	}
+	return s
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func (h *handlers) addTools(s *mcp.Server) {
+	readOnly := &mcp.ToolAnnotations{ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: ptr(false)}
+	mcp.AddTool(s, &mcp.Tool{
+		Name:        ToolSearch,
+		Title:       "Search articles",
+		Description: "Full-text search over the blog's articles, best matches first, with a snippet of each match. Ignores case and Vietnamese diacritics. Use a few distinctive words; quote phrases; end a word with * for a prefix.",
+		InputSchema: inputSchema[SearchInput](),
+		Annotations: readOnly,
+	}, h.search)
+	mcp.AddTool(s, &mcp.Tool{
+		Name:        ToolGet,
+		Title:       "Get an article",
+		Description: "Returns one article with its full Markdown body, by slug.",
+		InputSchema: inputSchema[GetInput](),
+		Annotations: readOnly,
+	}, h.get)
+	mcp.AddTool(s, &mcp.Tool{
+		Name:        ToolList,
+		Title:       "List articles",
+		Description: "Lists articles newest first, optionally filtered by tag or language, one page at a time.",
+		InputSchema: inputSchema[ListInput](),
+		Annotations: readOnly,
+	}, h.list)
+	mcp.AddTool(s, &mcp.Tool{
+		Name:        ToolTags,
+		Title:       "List tags",
+		Description: "Lists every tag with the number of articles that carry it, most used first.",
+		InputSchema: inputSchema[TagsInput](),
+		Annotations: readOnly,
+	}, h.tags)
+	if h.opts.ReadOnly {
+		return
+	}
+	mcp.AddTool(s, &mcp.Tool{
+		Name:        ToolCreate,
+		Title:       "Create an article",
+		Description: "Publishes a new article (or saves a draft). Needs write permission. The slug is derived from the title when not given.",
+		InputSchema: inputSchema[CreateInput](),
+		Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(false), OpenWorldHint: ptr(false)},
+	}, h.create)
+	mcp.AddTool(s, &mcp.Tool{
+		Name:        ToolUpdate,
+		Title:       "Update an article",
+		Description: "Changes the given fields of an existing article; fields left out stay as they are. Needs write permission.",
+		InputSchema: inputSchema[UpdateInput](),
+		Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(false)},
+	}, h.update)
+	mcp.AddTool(s, &mcp.Tool{
+		Name:        ToolDelete,
+		Title:       "Delete an article",
+		Description: "Deletes an article for good. Needs write permission. Confirm with the user first.",
+		InputSchema: inputSchema[GetInput](),
+		Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(false)},
+	}, h.delete)
+}
+
+func text(s string) []mcp.Content { return []mcp.Content{&mcp.TextContent{Text: s}} }
+
+func (h *handlers) search(ctx context.Context, _ *mcp.CallToolRequest, in SearchInput) (*mcp.CallToolResult, SearchOutput, error) {
+	if err := h.draftsAllowed(ctx, in.IncludeDrafts); err != nil {
+		return nil, SearchOutput{}, h.toolError(ctx, ToolSearch, err)
+	}
+	page, err := h.articles.Search(ctx, blog.SearchOptions{
+		Query: in.Query, Tag: in.Tag, Language: in.Language,
+		IncludeDrafts: in.IncludeDrafts, Limit: in.Limit, Cursor: in.Cursor,
+	})
+	if err != nil {
+		return nil, SearchOutput{}, h.toolError(ctx, ToolSearch, err)
+	}
+	out := SearchOutput{Results: []SearchHit{}, NextCursor: page.NextCursor, Relaxed: page.Relaxed}
+	var b strings.Builder
+	switch {
+	case len(page.Hits) == 0 && in.Cursor == "":
+		fmt.Fprintf(&b, "No articles match %q. Try fewer or different words, or list_tags to see the topics covered.", in.Query)
+	case len(page.Hits) == 0:
+		b.WriteString("No more results.")
+	case page.Relaxed:
+		fmt.Fprintf(&b, "No article holds every word of %q; these hold some of them:\n", in.Query)
+	default:
+		fmt.Fprintf(&b, "Articles matching %q, best first:\n", in.Query)
+	}
+	for i, hit := range page.Hits {
+		out.Results = append(out.Results, SearchHit{ArticleSummary: toSummary(hit.Article), Score: hit.Score, Snippet: hit.Snippet})
+		a := hit.Article
+		fmt.Fprintf(&b, "\n%d. %s (slug: %s, %s, %s)\n   %s\n", i+1, a.Title, a.Slug, a.Language, a.PublishedAt.UTC().Format("2006-01-02"), hit.Snippet)
+	}
+	if page.NextCursor != "" {
+		fmt.Fprintf(&b, "\nMore results: call %s again with cursor %q.", ToolSearch, page.NextCursor)
+	}
+	h.record(ToolSearch, "ok")
+	return &mcp.CallToolResult{Content: text(b.String())}, out, nil
+}
+
+// draftsAllowed refuses include_drafts to callers who may not see drafts.
+func (h *handlers) draftsAllowed(ctx context.Context, include bool) error {
+	if include && !h.canWrite(ctx) {
+		return fmt.Errorf("include_drafts needs the %s scope: %w", authn.ScopeWrite, blog.ErrForbidden)
+	}
+	return nil
+}
+
+// visible fetches an article the caller may see: drafts only for callers
+// who may write.
+func (h *handlers) visible(ctx context.Context, slug string) (*blog.Article, error) {
+	a, err := h.articles.Get(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	if a.Draft && !h.canWrite(ctx) {
+		return nil, fmt.Errorf("article %q: %w", slug, blog.ErrNotFound)
+	}
+	return a, nil
+}
+
+func (h *handlers) get(ctx context.Context, _ *mcp.CallToolRequest, in GetInput) (*mcp.CallToolResult, *Article, error) {
+	a, err := h.visible(ctx, in.Slug)
+	if err != nil {
+		return nil, nil, h.toolError(ctx, ToolGet, err)
+	}
+	h.record(ToolGet, "ok")
+	return &mcp.CallToolResult{Content: text(markdown(a))}, toArticle(a), nil
+}
+
+func (h *handlers) list(ctx context.Context, _ *mcp.CallToolRequest, in ListInput) (*mcp.CallToolResult, ListOutput, error) {
+	if err := h.draftsAllowed(ctx, in.IncludeDrafts); err != nil {
+		return nil, ListOutput{}, h.toolError(ctx, ToolList, err)
+	}
+	page, err := h.articles.List(ctx, blog.ListOptions{
+		Tag: in.Tag, Language: in.Language, IncludeDrafts: in.IncludeDrafts,
+		Limit: in.Limit, Cursor: in.Cursor,
+	})
+	if err != nil {
+		return nil, ListOutput{}, h.toolError(ctx, ToolList, err)
+	}
+	out := ListOutput{Articles: []ArticleSummary{}, NextCursor: page.NextCursor}
+	var b strings.Builder
+	if len(page.Articles) == 0 {
+		b.WriteString("No articles.")
+	}
+	for i, a := range page.Articles {
+		out.Articles = append(out.Articles, toSummary(a))
+		draft := ""
+		if a.Draft {
+			draft = ", draft"
+		}
+		fmt.Fprintf(&b, "%d. %s (slug: %s, %s, %s%s) [%s]\n", i+1, a.Title, a.Slug, a.Language,
+			a.PublishedAt.UTC().Format("2006-01-02"), draft, strings.Join(a.Tags, ", "))
+	}
+	if page.NextCursor != "" {
+		fmt.Fprintf(&b, "\nMore articles: call %s again with cursor %q.", ToolList, page.NextCursor)
+	}
+	h.record(ToolList, "ok")
+	return &mcp.CallToolResult{Content: text(b.String())}, out, nil
+}
+
+func (h *handlers) tags(ctx context.Context, _ *mcp.CallToolRequest, in TagsInput) (*mcp.CallToolResult, TagsOutput, error) {
+	if err := h.draftsAllowed(ctx, in.IncludeDrafts); err != nil {
+		return nil, TagsOutput{}, h.toolError(ctx, ToolTags, err)
+	}
+	tags, err := h.articles.Tags(ctx, blog.TagOptions{Language: in.Language, IncludeDrafts: in.IncludeDrafts})
+	if err != nil {
+		return nil, TagsOutput{}, h.toolError(ctx, ToolTags, err)
+	}
+	if tags == nil {
+		tags = []blog.TagCount{}
+	}
+	parts := make([]string, len(tags))
+	for i, t := range tags {
+		parts[i] = fmt.Sprintf("%s (%d)", t.Tag, t.Count)
+	}
+	msg := "No tags yet."
+	if len(parts) > 0 {
+		msg = "Tags, most used first: " + strings.Join(parts, ", ")
+	}
+	h.record(ToolTags, "ok")
+	return &mcp.CallToolResult{Content: text(msg)}, TagsOutput{Tags: tags}, nil
+}
+
+// parseTime reads an RFC 3339 time from a tool argument.
+func parseTime(field, s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, strings.TrimSpace(s))
+	if err != nil {
+		return time.Time{}, blog.Invalid(field, "%q is not an RFC 3339 time such as 2025-01-31T09:00:00Z", s)
+	}
+	return t, nil
+}
+
+// requireWrite is the tools' own check of the write scope. Over HTTP the
+// middleware refuses such calls first with a 403 challenge; this guards
+// every other path.
+func (h *handlers) requireWrite(ctx context.Context) error {
+	if !h.canWrite(ctx) {
+		return fmt.Errorf("this needs the %s scope: %w", authn.ScopeWrite, blog.ErrForbidden)
+	}
+	return nil
+}
+
+func (h *handlers) create(ctx context.Context, _ *mcp.CallToolRequest, in CreateInput) (*mcp.CallToolResult, *Article, error) {
+	if err := h.requireWrite(ctx); err != nil {
+		return nil, nil, h.toolError(ctx, ToolCreate, err)
+	}
+	a := &blog.Article{
+		Slug: in.Slug, Title: in.Title, Summary: in.Summary, Body: in.Body, Tags: in.Tags,
+		Language: in.Language, Author: in.Author, Draft: in.Draft,
+	}
+	if in.PublishedAt != "" {
+		t, err := parseTime("published_at", in.PublishedAt)
+		if err != nil {
+			return nil, nil, h.toolError(ctx, ToolCreate, err)
+		}
+		a.PublishedAt = t
+	}
+	got, err := h.articles.Create(ctx, a)
+	if err != nil {
+		return nil, nil, h.toolError(ctx, ToolCreate, err)
+	}
+	h.record(ToolCreate, "ok")
+	return &mcp.CallToolResult{Content: text(fmt.Sprintf("Created %q with slug %s (%s).", got.Title, got.Slug, ResourceURI(got.Slug)))}, toArticle(got), nil
+}
+
+func (h *handlers) update(ctx context.Context, _ *mcp.CallToolRequest, in UpdateInput) (*mcp.CallToolResult, *Article, error) {
+	if err := h.requireWrite(ctx); err != nil {
+		return nil, nil, h.toolError(ctx, ToolUpdate, err)
+	}
+	p := blog.Patch{
+		Title: in.Title, Summary: in.Summary, Body: in.Body, Tags: in.Tags,
+		Language: in.Language, Author: in.Author, Draft: in.Draft,
+	}
+	if in.PublishedAt != nil {
+		t, err := parseTime("published_at", *in.PublishedAt)
+		if err != nil {
+			return nil, nil, h.toolError(ctx, ToolUpdate, err)
+		}
+		p.PublishedAt = &t
+	}
+	got, err := h.articles.Update(ctx, in.Slug, p)
+	if err != nil {
+		return nil, nil, h.toolError(ctx, ToolUpdate, err)
+	}
+	h.record(ToolUpdate, "ok")
+	return &mcp.CallToolResult{Content: text(fmt.Sprintf("Updated %q (slug %s).", got.Title, got.Slug))}, toArticle(got), nil
+}
+
+func (h *handlers) delete(ctx context.Context, _ *mcp.CallToolRequest, in GetInput) (*mcp.CallToolResult, DeleteOutput, error) {
+	if err := h.requireWrite(ctx); err != nil {
+		return nil, DeleteOutput{}, h.toolError(ctx, ToolDelete, err)
+	}
+	if err := h.articles.Delete(ctx, in.Slug); err != nil {
+		return nil, DeleteOutput{}, h.toolError(ctx, ToolDelete, err)
+	}
+	h.record(ToolDelete, "ok")
+	return &mcp.CallToolResult{Content: text(fmt.Sprintf("Deleted the article %s.", in.Slug))}, DeleteOutput{Slug: in.Slug, Deleted: true}, nil
+}
