@@ -1,0 +1,132 @@
+package httpserver
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/2coffee/mcp-2coffee/internal/authn"
+)
+
+// guard refuses requests whose Host or Origin the server does not answer
+// to. The Host check defeats DNS rebinding (a hostile page whose name
+// resolves to 127.0.0.1 reaching a local server); the Origin check refuses
+// browsers on other sites. The go-sdk's own localhost guard refuses any
+// non-loopback Host on a loopback listener, which breaks a server behind a
+// reverse proxy; this guard follows --public-url instead.
+type guard struct {
+	hosts   map[string]bool // canonical host:port
+	origins map[string]bool // canonical scheme://host:port
+}
+
+// newGuard allows the public URL's host and origin, the loopback names on
+// the listening port when the server listens on loopback, and the extra
+// origins given.
+func newGuard(public *url.URL, listenAddr string, extraOrigins []string) (*guard, error) {
+	g := &guard{hosts: map[string]bool{}, origins: map[string]bool{}}
+	g.hosts[canonicalHost(public.Host, public.Scheme)] = true
+	g.origins[canonicalOrigin(public)] = true
+	if host, port, err := net.SplitHostPort(listenAddr); err == nil && isLoopbackHost(host) {
+		for _, name := range []string{"127.0.0.1", "localhost", "[::1]"} {
+			g.hosts[name+":"+port] = true
+			g.origins["http://"+name+":"+port] = true
+		}
+	}
+	for _, o := range extraOrigins {
+		u, err := url.Parse(strings.TrimSpace(o))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return nil, &url.Error{Op: "allowed origin", URL: o, Err: errBadOrigin}
+		}
+		g.origins[canonicalOrigin(u)] = true
+	}
+	return g, nil
+}
+
+type originError string
+
+func (e originError) Error() string { return string(e) }
+
+const errBadOrigin = originError("want scheme://host[:port], like https://app.example.com")
+
+func isLoopbackHost(h string) bool {
+	h = strings.Trim(h, "[]")
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// canonicalHost lower-cases host and adds the scheme's default port.
+func canonicalHost(host, scheme string) string {
+	host = strings.ToLower(host)
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		return host
+	}
+	if scheme == "https" {
+		return host + ":443"
+	}
+	return host + ":80"
+}
+
+func canonicalOrigin(u *url.URL) string {
+	return strings.ToLower(u.Scheme) + "://" + canonicalHost(u.Host, strings.ToLower(u.Scheme))
+}
+
+func (g *guard) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		if !g.hosts[canonicalHost(r.Host, scheme)] && !g.hostBehindProxy(r.Host) {
+			authn.WriteError(w, http.StatusForbidden, "forbidden_host", "this server does not answer to the host "+quoteForMessage(r.Host)+"; set --public-url to the address clients use")
+			return
+		}
+		if origin := r.Header.Get("Origin"); origin != "" {
+			u, err := url.Parse(origin)
+			if err != nil || u.Host == "" || !g.origins[canonicalOrigin(u)] {
+				authn.WriteError(w, http.StatusForbidden, "forbidden_origin", "requests from the origin "+quoteForMessage(origin)+" are not allowed; add it with --allowed-origin")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// hostBehindProxy accepts the public host under either default port: a
+// TLS-terminating proxy forwards "blog.example.com" over plain HTTP, which
+// canonicalHost would read as port 80.
+func (g *guard) hostBehindProxy(host string) bool {
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		return false
+	}
+	return g.hosts[canonicalHost(host, "https")]
+}
+
+// quoteForMessage bounds and quotes untrusted text echoed in an error.
+func quoteForMessage(s string) string {
+	if len(s) > 100 {
+		s = s[:100] + "…"
+	}
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// limitBody refuses a declared Content-Length over max at once, before any
+// byte is read, and caps what a handler can read of a body that does not
+// declare its length.
+func limitBody(max int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			// Close the connection rather than drain a huge body.
+			w.Header().Set("Connection", "close")
+			authn.WriteError(w, http.StatusRequestEntityTooLarge, "too_large", "the request body is larger than the server accepts")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, max)
+		next.ServeHTTP(w, r)
+	})
+}
