@@ -113,7 +113,14 @@ func Snippet(text string, q Query, maxWords int) string {
 			b.WriteByte(' ')
 		}
 		if match[i] >= 0 {
-			b.WriteString("**" + fields[i] + "**")
+			// Bold the word itself; punctuation around it stays outside.
+			f := fields[i]
+			core := strings.TrimFunc(f, func(r rune) bool { return !isWordRune(r) })
+			if core == "" {
+				core = f
+			}
+			at := strings.Index(f, core)
+			b.WriteString(f[:at] + "**" + core + "**" + f[at+len(core):])
 		} else {
 			b.WriteString(fields[i])
 		}

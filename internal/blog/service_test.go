@@ -1,0 +1,67 @@
+package blog
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestValidate(t *testing.T) {
+	good := func() *Article {
+		a := &Article{Slug: "ok", Title: "T", Body: "b", Tags: []string{" Go ", "go", "Machine  Learning"}, PublishedAt: time.Unix(1, 0)}
+		a.Normalize()
+		return a
+	}
+	if a := good(); a.Validate() != nil || a.Language != "en" || strings.Join(a.Tags, ",") != "go,machine-learning" {
+		t.Fatalf("good article: %+v, %v", a, a.Validate())
+	}
+	for _, tc := range []struct {
+		field string
+		edit  func(a *Article)
+	}{
+		{"slug", func(a *Article) { a.Slug = "Bad Slug" }},
+		{"slug", func(a *Article) { a.Slug = "a--b" }},
+		{"title", func(a *Article) { a.Title = "" }},
+		{"title", func(a *Article) { a.Title = strings.Repeat("é", MaxTitleLen+1) }},
+		{"body", func(a *Article) { a.Body = strings.Repeat("x", MaxBodyBytes+1) }},
+		{"body", func(a *Article) { a.Body = "bad \xff utf8" }},
+		{"tags", func(a *Article) { a.Tags = make([]string, MaxTags+1) }},
+		{"language", func(a *Article) { a.Language = "english!" }},
+		{"published_at", func(a *Article) { a.PublishedAt = time.Time{} }},
+	} {
+		a := good()
+		tc.edit(a)
+		err := a.Validate()
+		var ve *ValidationError
+		if !errors.As(err, &ve) || ve.Field != tc.field || !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: Validate() = %v, want a ValidationError on %q", tc.field, err, tc.field)
+		}
+	}
+}
+
+func TestCursorRoundTrip(t *testing.T) {
+	c := Cursor{Published: 1700000000, Slug: "x", Offset: 20, Any: true}
+	got, err := DecodeCursor(c.Encode())
+	if err != nil || got != c {
+		t.Fatalf("DecodeCursor(Encode(%+v)) = %+v, %v", c, got, err)
+	}
+	for _, bad := range []string{"!!", strings.Repeat("A", 600), "eyJvIjotMX0"} {
+		if _, err := DecodeCursor(bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("DecodeCursor(%q) = %v, want ErrInvalid", bad, err)
+		}
+	}
+}
+
+func TestPageLimit(t *testing.T) {
+	for in, want := range map[int]int{0: DefaultPage, 1: 1, MaxPage: MaxPage} {
+		if got, err := PageLimit(in); err != nil || got != want {
+			t.Errorf("PageLimit(%d) = %d, %v", in, got, err)
+		}
+	}
+	for _, bad := range []int{-1, MaxPage + 1} {
+		if _, err := PageLimit(bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("PageLimit(%d) = %v, want ErrInvalid", bad, err)
+		}
+	}
+}
