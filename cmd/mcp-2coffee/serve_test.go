@@ -1,0 +1,468 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/2coffee/mcp-2coffee/internal/authn"
+	"github.com/2coffee/mcp-2coffee/internal/mcpserver"
+)
+
+// liveServer is a real "mcp-2coffee serve" child process on a free
+// loopback port.
+type liveServer struct {
+	base   string // http://127.0.0.1:PORT
+	mcpURL string
+	key    string // the admin key printed on first run
+	db     string
+	cmd    *exec.Cmd
+
+	mu     sync.Mutex
+	stderr strings.Builder
+}
+
+var (
+	servingRE = regexp.MustCompile(`msg=serving mcp=(\S+)`)
+	keyRE     = regexp.MustCompile(`^\s+(m2c_[a-z0-9]+_[a-z0-9]+)\s*$`)
+)
+
+// startServe runs serve with extra args on 127.0.0.1:0 over a new database
+// and waits until it listens.
+func startServe(t *testing.T, extra ...string) *liveServer {
+	t.Helper()
+	s := &liveServer{db: filepath.Join(t.TempDir(), "blog.db")}
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--database", s.db}, extra...)
+	s.cmd = selfCommand(t, args...)
+	pipe, err := s.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(pipe)
+		signalled := false
+		for sc.Scan() {
+			line := sc.Text()
+			s.mu.Lock()
+			s.stderr.WriteString(line + "\n")
+			if m := keyRE.FindStringSubmatch(line); m != nil && s.key == "" {
+				s.key = m[1]
+			}
+			if m := servingRE.FindStringSubmatch(line); m != nil && !signalled {
+				s.mcpURL = m[1]
+				s.base = strings.TrimSuffix(m[1], "/mcp")
+				signalled = true
+				close(ready)
+			}
+			s.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		s.cmd.Process.Signal(interruptSignal)
+		done := make(chan struct{})
+		go func() { s.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			s.cmd.Process.Kill()
+		}
+		if t.Failed() {
+			t.Logf("serve stderr:\n%s", s.logs())
+		}
+	})
+	select {
+	case <-ready:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve did not start:\n%s", s.logs())
+	}
+	return s
+}
+
+func (s *liveServer) logs() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stderr.String()
+}
+
+// cli runs another mcp-2coffee command on the same database.
+func (s *liveServer) cli(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := selfCommand(t, append(args, "--database", s.db)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v: %v\n%s", args, err, stderr.String())
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// headerTransport adds fixed headers to every request.
+type headerTransport struct {
+	header http.Header
+	base   http.RoundTripper
+}
+
+func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	for k, v := range h.header {
+		r.Header[k] = v
+	}
+	return h.base.RoundTrip(r)
+}
+
+// connectHTTP connects the go-sdk client to url with an X-API-KEY header,
+// asking for protocol version.
+func connectHTTP(t *testing.T, url, key, version string) *mcp.ClientSession {
+	t.Helper()
+	hc := &http.Client{Transport: headerTransport{header: http.Header{"X-Api-Key": {key}}, base: http.DefaultTransport}}
+	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: url, HTTPClient: hc}, &mcp.ClientSessionOptions{ProtocolVersion: version})
+	if err != nil {
+		t.Fatalf("connect (%s): %v", version, err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return cs
+}
+
+func searchSlugs(t *testing.T, cs *mcp.ClientSession, query string) []string {
+	t.Helper()
+	out := structured[mcpserver.SearchOutput](t, callTool(t, cs, "search_articles", map[string]any{"query": query}))
+	var slugs []string
+	for _, r := range out.Results {
+		slugs = append(slugs, r.Slug)
+	}
+	return slugs
+}
+
+// post sends a raw JSON-RPC body to /mcp with the given headers.
+func post(t *testing.T, url, body string, header map[string]string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("MCP-Protocol-Version", "2025-11-25")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// challenge parses a Bearer WWW-Authenticate header into its parameters.
+func challenge(t *testing.T, h string) map[string]string {
+	t.Helper()
+	scheme, rest, _ := strings.Cut(h, " ")
+	if scheme != "Bearer" {
+		t.Fatalf("WWW-Authenticate %q: scheme %q, want Bearer", h, scheme)
+	}
+	params := map[string]string{}
+	for _, m := range regexp.MustCompile(`(\w+)="((?:[^"\\]|\\.)*)"`).FindAllStringSubmatch(rest, -1) {
+		params[m[1]] = strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(m[2])
+	}
+	return params
+}
+
+const callCreate = `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"create_article","arguments":{"title":"Nope","body":"x"}}}`
+
+func TestServeWithAPIKeys(t *testing.T) {
+	s := startServe(t)
+	if s.key == "" {
+		t.Fatalf("first run printed no key:\n%s", s.logs())
+	}
+	if !strings.Contains(s.logs(), `"X-API-KEY": "`+s.key+`"`) || !strings.Contains(s.logs(), `"X-API-KEY: `+s.key+`"`) {
+		t.Errorf("first run did not print ready-to-paste configs with the key")
+	}
+
+	t.Run("go-sdk client on each protocol version", func(t *testing.T) {
+		for _, v := range []string{"2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26"} {
+			cs := connectHTTP(t, s.mcpURL, s.key, v)
+			if got := cs.InitializeResult().ProtocolVersion; got != v {
+				t.Errorf("asked for %s, negotiated %s", v, got)
+			}
+			tools, err := cs.ListTools(t.Context(), nil)
+			if err != nil || len(tools.Tools) != 7 {
+				t.Fatalf("%s: tools/list = %v, %v", v, tools, err)
+			}
+			if got := searchSlugs(t, cs, "semaphore"); len(got) != 2 || got[0] != "a-semaphore-with-a-buffered-channel" {
+				t.Errorf("%s: search semaphore = %v", v, got)
+			}
+		}
+	})
+
+	t.Run("no key is 401 with a challenge", func(t *testing.T) {
+		resp, body := post(t, s.mcpURL, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, nil)
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("status %d, want 401: %s", resp.StatusCode, body)
+		}
+		c := challenge(t, resp.Header.Get("WWW-Authenticate"))
+		if c["scope"] != authn.ScopeRead || c["error"] != "" {
+			t.Errorf("challenge %v, want scope=articles:read and no error code", c)
+		}
+		var e struct{ Error string }
+		if json.Unmarshal([]byte(body), &e) != nil || e.Error != "unauthorized" {
+			t.Errorf("body %s, want a JSON error", body)
+		}
+	})
+
+	t.Run("bad key is 401 invalid_token", func(t *testing.T) {
+		resp, _ := post(t, s.mcpURL, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, map[string]string{"X-API-KEY": s.key + "x"})
+		if c := challenge(t, resp.Header.Get("WWW-Authenticate")); resp.StatusCode != 401 || c["error"] != "invalid_token" {
+			t.Errorf("status %d challenge %v, want 401 invalid_token", resp.StatusCode, c)
+		}
+	})
+
+	t.Run("key in the query string is refused", func(t *testing.T) {
+		resp, _ := post(t, s.mcpURL+"?api_key="+s.key, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, nil)
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("status %d, want 400", resp.StatusCode)
+		}
+	})
+
+	readKey := s.cli(t, "keys", "create", "--name", "reader", "--scope", "articles:read")
+	t.Run("read-only key gets 403 insufficient_scope on a write tool", func(t *testing.T) {
+		resp, body := post(t, s.mcpURL, callCreate, map[string]string{"X-API-KEY": readKey})
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("status %d, want 403: %s", resp.StatusCode, body)
+		}
+		c := challenge(t, resp.Header.Get("WWW-Authenticate"))
+		if c["error"] != "insufficient_scope" || c["scope"] != authn.ScopeWrite {
+			t.Errorf("challenge %v, want insufficient_scope naming articles:write", c)
+		}
+		cs := connectHTTP(t, s.mcpURL, readKey, "2025-11-25")
+		if got := searchSlugs(t, cs, "semaphore"); len(got) != 2 {
+			t.Errorf("reader search = %v", got)
+		}
+		if res, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "get_article", Arguments: map[string]any{"slug": "profiling-go-with-pprof"}}); err != nil || !res.IsError {
+			t.Errorf("reader read a draft: %v %v", res, err)
+		}
+	})
+
+	t.Run("writer key creates through HTTP", func(t *testing.T) {
+		cs := connectHTTP(t, s.mcpURL, s.key, "2026-07-28")
+		a := structured[mcpserver.Article](t, callTool(t, cs, "create_article", map[string]any{"title": "Written over HTTP", "body": "qwertyzz"}))
+		if got := searchSlugs(t, cs, "qwertyzz"); !cmp.Equal(got, []string{a.Slug}) {
+			t.Errorf("search after create = %v", got)
+		}
+	})
+
+	t.Run("revoked key is 401", func(t *testing.T) {
+		var keys []struct{ ID, Name string }
+		if err := json.Unmarshal([]byte(s.cli(t, "keys", "list", "--json")), &keys); err != nil {
+			t.Fatal(err)
+		}
+		var id string
+		for _, k := range keys {
+			if k.Name == "reader" {
+				id = k.ID
+			}
+		}
+		s.cli(t, "keys", "revoke", id)
+		resp, _ := post(t, s.mcpURL, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, map[string]string{"X-API-KEY": readKey})
+		if c := challenge(t, resp.Header.Get("WWW-Authenticate")); resp.StatusCode != 401 || c["error"] != "invalid_token" {
+			t.Errorf("revoked: status %d challenge %v, want 401 invalid_token", resp.StatusCode, c)
+		}
+	})
+
+	t.Run("foreign origin is 403", func(t *testing.T) {
+		resp, _ := post(t, s.mcpURL, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, map[string]string{"X-API-KEY": s.key, "Origin": "http://evil.example"})
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("status %d, want 403", resp.StatusCode)
+		}
+		resp, _ = post(t, s.mcpURL, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, map[string]string{"X-API-KEY": s.key, "Origin": s.base})
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("same origin: status %d, want 200", resp.StatusCode)
+		}
+	})
+
+	t.Run("20 MB body is refused without the server growing", func(t *testing.T) {
+		before := rss(t, s.base)
+		for _, chunked := range []bool{false, true} {
+			body := io.Reader(strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search_articles","arguments":{"query":"` + strings.Repeat("a", 20<<20) + `"}}}`))
+			if chunked {
+				body = io.MultiReader(body) // hides the length: sent chunked
+			}
+			req, _ := http.NewRequest(http.MethodPost, s.mcpURL, body)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			req.Header.Set("X-API-KEY", s.key)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				// The server may close the connection while the client is
+				// still sending; that is a refusal too.
+				continue
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Errorf("chunked=%v: status %d, want 413", chunked, resp.StatusCode)
+			}
+		}
+		if after := rss(t, s.base); after-before > 16<<20 {
+			t.Errorf("resident memory grew by %d MiB on refused bodies", (after-before)>>20)
+		}
+	})
+
+	t.Run("stdio --api-url returns what /mcp returns", func(t *testing.T) {
+		direct := connectHTTP(t, s.mcpURL, s.key, "2025-11-25")
+		cmd := selfCommand(t, "stdio", "--api-url", s.base)
+		cmd.Env = append(cmd.Env, "X-API-KEY="+s.key)
+		viaREST := connectStdio(t, cmd)
+		for _, q := range []string{"semaphore", "ca phe", "goroutines channels"} {
+			want := structured[mcpserver.SearchOutput](t, callTool(t, direct, "search_articles", map[string]any{"query": q}))
+			got := structured[mcpserver.SearchOutput](t, callTool(t, viaREST, "search_articles", map[string]any{"query": q}))
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("search %q: stdio --api-url differs from /mcp (-mcp +stdio):\n%s", q, diff)
+			}
+		}
+		res := callTool(t, viaREST, "get_article", map[string]any{"slug": "no-such-slug"})
+		if !res.IsError {
+			t.Errorf("unknown slug through REST: not a tool error")
+		}
+	})
+
+	t.Run("metrics count requests, auth failures and tool calls", func(t *testing.T) {
+		body := get(t, s.base+"/metrics")
+		for _, want := range []string{
+			`mcp2coffee_auth_failures_total{reason="missing"}`,
+			`mcp2coffee_auth_failures_total{reason="insufficient_scope"}`,
+			`mcp2coffee_tool_calls_total{outcome="ok",tool="search_articles"}`,
+			`mcp2coffee_http_requests_total{code="401",method="POST",route="/mcp"}`,
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+		if got := get(t, s.base+"/healthz"); got != "ok\n" {
+			t.Errorf("/healthz = %q", got)
+		}
+		if got := get(t, s.base+"/readyz"); got != "ready\n" {
+			t.Errorf("/readyz = %q", got)
+		}
+	})
+}
+
+func TestServeSecondRunPrintsNoSecret(t *testing.T) {
+	s := startServe(t)
+	s.cmd.Process.Signal(interruptSignal)
+	s.cmd.Wait()
+	again := selfCommand(t, "serve", "--addr", "127.0.0.1:0", "--database", s.db)
+	stderr, _ := again.StderrPipe()
+	if err := again.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	var out strings.Builder
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), "msg=serving") {
+			break
+		}
+	}
+	again.Process.Signal(interruptSignal)
+	again.Wait()
+	if strings.Contains(out.String(), "m2c_") || strings.Contains(out.String(), "First run") {
+		t.Errorf("second run printed a key:\n%s", out.String())
+	}
+}
+
+func TestServeAuthNoneOnlyOnLoopback(t *testing.T) {
+	cmd := selfCommand(t, "serve", "--auth", "none", "--addr", "0.0.0.0:0", "--public-url", "https://blog.example.com", "--database", filepath.Join(t.TempDir(), "x.db"))
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "loopback") {
+		t.Errorf("serve --auth=none on 0.0.0.0: %v\n%s", err, out)
+	}
+	s := startServe(t, "--auth", "none")
+	if !strings.Contains(s.logs(), "AUTHENTICATION IS OFF") {
+		t.Errorf("--auth=none did not warn loudly")
+	}
+	resp, body := post(t, s.mcpURL, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("no-auth tools/list: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestServeBehindProxyHost(t *testing.T) {
+	s := startServe(t, "--public-url", "http://localhost:8443/blog")
+	// The server listens on 127.0.0.1:PORT but a proxy forwards the public
+	// host name and path prefix.
+	addr := listenAddr(t, s)
+	for _, tc := range []struct {
+		host string
+		want int
+	}{
+		{"localhost:8443", http.StatusUnauthorized}, // public host: reaches auth
+		{"evil.example", http.StatusForbidden},      // DNS rebinding
+	} {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/blog/mcp", strings.NewReader(`{}`))
+		req.Host = tc.host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("Host %s: status %d, want %d", tc.host, resp.StatusCode, tc.want)
+		}
+	}
+}
+
+// listenAddr reads the listening address from the serve log.
+func listenAddr(t *testing.T, s *liveServer) string {
+	m := regexp.MustCompile(`listen=(\S+)`).FindStringSubmatch(s.logs())
+	if m == nil {
+		t.Fatalf("no listen address in:\n%s", s.logs())
+	}
+	return m[1]
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// rss reads the server's resident memory from its metrics.
+func rss(t *testing.T, base string) int64 {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^process_resident_memory_bytes (\S+)$`).FindStringSubmatch(get(t, base+"/metrics"))
+	if m == nil {
+		t.Fatal("no process_resident_memory_bytes in /metrics")
+	}
+	f, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int64(f)
+}

@@ -1,0 +1,6 @@
+package main
+
+import "os"
+
+// interruptSignal is what a user's Ctrl-C sends.
+var interruptSignal = os.Interrupt
