@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -44,6 +45,9 @@ func stdioCommand() *command {
 						return err
 					}
 					logger.Info("serving a remote blog over stdio", "api_url", *apiURL)
+					if u, err := url.Parse(*apiURL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+						logger.Warn("--api-url is plain http to a host that is not this machine: the API key travels unencrypted; use https")
+					}
 				} else {
 					db, err := c.openStore(ctx, logger)
 					if err != nil {

@@ -22,6 +22,9 @@ var (
 	ErrUnavailable = errors.New("unavailable")
 	// ErrForbidden means the caller is known but lacks the permission.
 	ErrForbidden = errors.New("forbidden")
+	// ErrUnauthenticated means a credential was refused, such as the key
+	// the stdio server sends to a remote blog.
+	ErrUnauthenticated = errors.New("unauthenticated")
 )
 
 // ValidationError says which field of the input broke which rule. It

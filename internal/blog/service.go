@@ -107,7 +107,14 @@ func (s *Service) Create(ctx context.Context, a *Article) (*Article, error) {
 	a = a.Clone()
 	now := s.now()
 	if strings.TrimSpace(a.Slug) == "" {
-		a.Slug = Slugify(a.Title)
+		// Say what is wrong with the title rather than with a slug the
+		// caller never gave.
+		if strings.TrimSpace(a.Title) == "" {
+			return nil, Invalid("title", "must not be empty")
+		}
+		if a.Slug = Slugify(a.Title); a.Slug == "" {
+			return nil, Invalid("slug", "cannot be derived from the title %q (it has no Latin letters or digits); give one", a.Title)
+		}
 	}
 	if a.PublishedAt.IsZero() {
 		a.PublishedAt = now

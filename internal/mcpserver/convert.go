@@ -112,7 +112,8 @@ func (h *handlers) toolError(ctx context.Context, tool string, err error) error 
 	case errors.Is(err, blog.ErrNotFound):
 		h.record(tool, "user_error")
 		return fmt.Errorf("%w. Use search_articles or list_articles to find existing slugs", err)
-	case errors.Is(err, blog.ErrInvalid), errors.Is(err, blog.ErrConflict), errors.Is(err, blog.ErrForbidden):
+	case errors.Is(err, blog.ErrInvalid), errors.Is(err, blog.ErrConflict), errors.Is(err, blog.ErrForbidden),
+		errors.Is(err, blog.ErrUnauthenticated):
 		h.record(tool, "user_error")
 		return err
 	case errors.Is(err, blog.ErrUnavailable):

@@ -1,0 +1,89 @@
+package httpserver_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/2coffee/mcp-2coffee/internal/apikey"
+	"github.com/2coffee/mcp-2coffee/internal/authn"
+	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/httpserver"
+	"github.com/2coffee/mcp-2coffee/internal/sample"
+	"github.com/2coffee/mcp-2coffee/internal/store/sqlite"
+)
+
+// benchServer starts the real handler over the sample blog, with API-key
+// authentication or without, and returns its MCP URL and a key.
+func benchServer(b *testing.B, withAuth bool) (mcpURL, key string) {
+	b.Helper()
+	ctx := b.Context()
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "blog.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	if _, err := sample.Load(ctx, db); err != nil {
+		b.Fatal(err)
+	}
+	keys := apikey.New(db, apikey.Options{})
+	key, _, err = keys.Create(ctx, "bench", []string{authn.ScopeRead}, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(nil)
+	pub, _ := url.Parse("http://" + ts.Listener.Addr().String())
+	cfg := httpserver.Config{PublicURL: pub, ListenAddr: ts.Listener.Addr().String(), Articles: blog.NewService(db, nil)}
+	if withAuth {
+		cfg.Verify = keys.Verify
+	}
+	h, err := httpserver.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts.Config.Handler = h
+	ts.Start()
+	b.Cleanup(ts.Close)
+	return ts.URL + "/mcp", key
+}
+
+const getArticle = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_article","arguments":{"slug":"a-semaphore-with-a-buffered-channel"}}}`
+
+// BenchmarkGetArticleHTTP measures one stateless tools/call get_article
+// over loopback HTTP, with an API key and without authentication, so the
+// cost of authentication shows as the difference.
+func BenchmarkGetArticleHTTP(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		auth bool
+	}{{"apikey", true}, {"noauth", false}} {
+		b.Run(tc.name, func(b *testing.B) {
+			mcpURL, key := benchServer(b, tc.auth)
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				req, _ := http.NewRequest(http.MethodPost, mcpURL, strings.NewReader(getArticle))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Accept", "application/json, text/event-stream")
+				req.Header.Set("MCP-Protocol-Version", "2025-11-25")
+				if tc.auth {
+					req.Header.Set("X-API-KEY", key)
+				}
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"slug":"a-semaphore-with-a-buffered-channel"`) {
+					b.Fatalf("status %d: %.200s", resp.StatusCode, body)
+				}
+			}
+		})
+	}
+}
