@@ -42,8 +42,8 @@ func importCommand() *command {
 				if err != nil {
 					return fmt.Errorf("import stopped: %w (articles written before the failure are kept; nothing is half-written)", err)
 				}
-				if len(sum.Skipped) > 0 {
-					return &exitError{code: 3, err: fmt.Errorf("%d file(s) skipped; see above", len(sum.Skipped))}
+				if n := sum.Failed(); n > 0 {
+					return &exitError{code: 3, err: fmt.Errorf("%d file(s) could not be imported; see above", n)}
 				}
 				return nil
 			}

@@ -66,10 +66,7 @@ func (a *Article) Normalize() {
 	a.Title = strings.TrimSpace(a.Title)
 	a.Summary = strings.TrimSpace(a.Summary)
 	a.Author = strings.TrimSpace(a.Author)
-	a.Language = strings.TrimSpace(a.Language)
-	if a.Language == "" {
-		a.Language = "en"
-	}
+	a.Language = NormalizeLanguage(a.Language)
 	a.Tags = NormalizeTags(a.Tags)
 	a.PublishedAt = a.PublishedAt.UTC().Truncate(time.Second)
 	a.UpdatedAt = a.UpdatedAt.UTC().Truncate(time.Second)
@@ -81,6 +78,10 @@ func (a *Article) Normalize() {
 func NormalizeTags(tags []string) []string {
 	out := make([]string, 0, len(tags))
 	for _, t := range tags {
+		if !utf8.ValidString(t) {
+			out = append(out, t) // left as is, for Validate to refuse
+			continue
+		}
 		t = strings.ToLower(strings.TrimSpace(t))
 		t = strings.Join(strings.Fields(t), "-")
 		if t != "" {
@@ -89,6 +90,28 @@ func NormalizeTags(tags []string) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// NormalizeLanguage canonicalises a language tag the way people and tools
+// write it: "EN" is "en", "vi_VN" (a POSIX locale) is "vi-VN". Empty means
+// "en".
+func NormalizeLanguage(s string) string {
+	s = strings.ReplaceAll(strings.TrimSpace(s), "_", "-")
+	if s == "" {
+		return "en"
+	}
+	primary, rest, found := strings.Cut(s, "-")
+	primary = strings.ToLower(primary)
+	if !found {
+		return primary
+	}
+	parts := strings.Split(rest, "-")
+	for i, p := range parts {
+		if len(p) == 2 { // a region: upper case by convention
+			parts[i] = strings.ToUpper(p)
+		}
+	}
+	return primary + "-" + strings.Join(parts, "-")
 }
 
 // Validate checks every rule an article must obey before it is stored. It
@@ -109,12 +132,12 @@ func (a *Article) Validate() error {
 	if len(a.Body) > MaxBodyBytes {
 		return Invalid("body", "is %d bytes; the limit is %d", len(a.Body), MaxBodyBytes)
 	}
-	for field, s := range map[string]string{"title": a.Title, "summary": a.Summary, "body": a.Body, "author": a.Author} {
-		if !utf8.ValidString(s) {
-			return Invalid(field, "is not valid UTF-8")
+	for _, f := range []struct{ name, text string }{{"title", a.Title}, {"summary", a.Summary}, {"body", a.Body}, {"author", a.Author}} {
+		if !utf8.ValidString(f.text) {
+			return Invalid(f.name, "is not valid UTF-8")
 		}
-		if strings.ContainsRune(s, 0) {
-			return Invalid(field, "contains a NUL character")
+		if strings.ContainsRune(f.text, 0) {
+			return Invalid(f.name, "contains a NUL character")
 		}
 	}
 	if utf8.RuneCountInString(a.Author) > MaxAuthorLen {

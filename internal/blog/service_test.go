@@ -40,6 +40,19 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+func TestNormalizeLanguageAndTags(t *testing.T) {
+	for in, want := range map[string]string{"": "en", "EN": "en", "vi_VN": "vi-VN", "en-us": "en-US", " vi ": "vi", "zh-Hant-TW": "zh-Hant-TW"} {
+		if got := NormalizeLanguage(in); got != want {
+			t.Errorf("NormalizeLanguage(%q) = %q, want %q", in, got, want)
+		}
+	}
+	a := &Article{Slug: "x", Title: "t", Tags: []string{"ok", "bad\xff"}, PublishedAt: time.Unix(1, 0)}
+	a.Normalize()
+	if err := a.Validate(); err == nil || !strings.Contains(err.Error(), "tags") {
+		t.Errorf("a tag with invalid UTF-8 passed: %v (tags %q)", err, a.Tags)
+	}
+}
+
 func TestCursorRoundTrip(t *testing.T) {
 	c := Cursor{Published: 1700000000, Slug: "x", Offset: 20, Any: true}
 	got, err := DecodeCursor(c.Encode())

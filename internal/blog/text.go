@@ -29,6 +29,11 @@ func Fold(s string) string {
 				continue
 			case r == 'đ' || r == 'Đ':
 				r = 'd'
+			case foldSpecial[r] != "":
+				// Letters without a decomposition that readers treat
+				// as plain Latin letters.
+				b.WriteString(foldSpecial[r])
+				continue
 			default:
 				r = unicode.ToLower(r)
 			}
@@ -36,6 +41,11 @@ func Fold(s string) string {
 		}
 	}
 	return b.String()
+}
+
+var foldSpecial = map[rune]string{
+	'ß': "ss", 'ẞ': "ss", 'æ': "ae", 'Æ': "ae", 'œ': "oe", 'Œ': "oe",
+	'ø': "o", 'Ø': "o", 'ł': "l", 'Ł': "l", 'þ': "th", 'Þ': "th", 'ð': "d", 'Ð': "d",
 }
 
 // isWordRune reports whether r belongs inside a search word. It matches what

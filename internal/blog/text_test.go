@@ -14,6 +14,7 @@ func TestFold(t *testing.T) {
 		{"ĐƯỜNG ĐẾN Đà Lạt", "duong den da lat"},
 		{"Tiếng Việt có dấu: ắ ằ ẳ ẵ ặ ơ ư", "tieng viet co dau: a a a a a o u"},
 		{"naïve café", "naive cafe"},
+		{"Straße Łódź Ærø", "strasse lodz aero"},
 		{"Go 1.26", "go 1.26"},
 		{"", ""},
 	} {
