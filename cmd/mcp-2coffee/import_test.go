@@ -1,0 +1,64 @@
+package main
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestImportCommand imports the importer's test site (good and broken files
+// of every front-matter shape) through the real command, twice, then serves
+// the result over stdio.
+func TestImportCommand(t *testing.T) {
+	site := filepath.Join("..", "..", "internal", "importer", "testdata", "site")
+	db := filepath.Join(t.TempDir(), "blog.db")
+	run := func() (string, string, int) {
+		cmd := selfCommand(t, "import", site, "--database", db, "--batch-size", "3")
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return stdout.String(), stderr.String(), code
+	}
+	out, errOut, code := run()
+	if code != 3 {
+		t.Fatalf("exit status %d, want 3 (some files skipped)\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if !strings.HasPrefix(out, "21 files: 10 created, 0 updated, 0 unchanged, 11 skipped\n") {
+		t.Errorf("summary:\n%s", out)
+	}
+	for _, want := range []string{"broken/invalid-yaml.md:", "broken/no-front-matter.md:1: no front matter", "_index.md: a section list page"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errOut, "imported 10/10") {
+		t.Errorf("no progress on stderr with --batch-size 3:\n%s", errOut)
+	}
+	if strings.Contains(out, "level=") {
+		t.Errorf("log lines on stdout:\n%s", out)
+	}
+	out, _, _ = run()
+	if !strings.HasPrefix(out, "21 files: 0 created, 0 updated, 10 unchanged, 11 skipped\n") {
+		t.Errorf("second import is not idempotent:\n%s", out)
+	}
+
+	cs := connectStdio(t, selfCommand(t, "stdio", "--database", db))
+	out2 := structured[struct {
+		Articles []struct{ Slug string } `json:"articles"`
+	}](t, callTool(t, cs, "list_articles", map[string]any{"limit": 50}))
+	if len(out2.Articles) == 0 {
+		t.Fatal("imported articles not served")
+	}
+	for _, a := range out2.Articles {
+		if strings.Contains(a.Slug, "semaphore") {
+			t.Errorf("the import loaded the bundled samples too: %s", a.Slug)
+		}
+	}
+}
