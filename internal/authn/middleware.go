@@ -1,0 +1,219 @@
+package authn
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// HeaderAPIKey is the header API keys travel in, besides Authorization:
+// Bearer. Clients such as mcp-remote pass it through --header.
+const HeaderAPIKey = "X-API-KEY"
+
+// MaxCredentialLen bounds a credential before any verifier sees it. Our
+// API keys are about 70 bytes and JWT access tokens a few hundred to a
+// couple of thousand; anything longer is not ours and is not worth a
+// database lookup.
+const MaxCredentialLen = 4096
+
+// queryCredentialParams are query parameters that, by their name, carry a
+// credential. A credential in a URL ends up in access logs, proxy logs and
+// browser history, so it is refused even when valid (RFC 6750 §2.3 and
+// §5.3 advise against it; the MCP spec forbids it).
+var queryCredentialParams = []string{"api_key", "apikey", "access_token", "key", "token"}
+
+// Options configure the authentication middleware and the scope checks.
+// The zero value of every field but Verify is usable.
+type Options struct {
+	// Verify checks a credential. Required.
+	Verify Verifier
+	// ResourceMetadataURL is the URL of the RFC 9728 protected resource
+	// metadata. When set, every challenge carries it as
+	// resource_metadata="…", which is how MCP clients discover the
+	// authorization server. Empty until the OAuth work lands.
+	ResourceMetadataURL string
+	// Logger receives one record per refused request, with the reason
+	// and the remote address, never the credential. Nil discards.
+	Logger *slog.Logger
+	// OnFailure, if set, is called once per refused request with a short
+	// reason from a fixed vocabulary, fit for a metrics label: the
+	// Reason* constants, or the Reason of the verifier's CredentialError
+	// (malformed, unknown, revoked, expired, unrecognized), or "invalid"
+	// for any other rejected credential.
+	OnFailure func(reason string)
+}
+
+// Reasons passed to OnFailure and logged, besides those a verifier's
+// CredentialError carries.
+const (
+	ReasonMissing           = "missing"
+	ReasonQueryCredential   = "query_credential"
+	ReasonBadRequest        = "bad_request"
+	ReasonInsufficientScope = "insufficient_scope"
+	ReasonError             = "error"
+)
+
+// Challenge returns a challenge with this server's realm and resource
+// metadata URL filled in.
+func (o Options) Challenge(code, description, scope string) Challenge {
+	return Challenge{
+		Realm:            Realm,
+		Error:            code,
+		Description:      description,
+		Scope:            scope,
+		ResourceMetadata: o.ResourceMetadataURL,
+	}
+}
+
+func (o Options) logger() *slog.Logger {
+	if o.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Logger
+}
+
+// fail logs a refusal and counts it. attrs must never include the
+// credential.
+func (o Options) fail(r *http.Request, level slog.Level, reason string, attrs ...any) {
+	attrs = append([]any{
+		"reason", reason,
+		"remote", r.RemoteAddr,
+		"method", r.Method,
+		"path", r.URL.Path,
+	}, attrs...)
+	o.logger().Log(r.Context(), level, "request refused", attrs...)
+	if o.OnFailure != nil {
+		o.OnFailure(reason)
+	}
+}
+
+// Middleware authenticates every request: it reads the credential from
+// X-API-KEY or Authorization: Bearer, verifies it, and calls next with the
+// principal in the request context (see FromContext). Otherwise it answers
+// itself:
+//
+//   - 400 invalid_request: a credential in the URL query (never verified),
+//     two different credentials, repeated headers, an empty Bearer;
+//   - 401 without an error code: no credential;
+//   - 401 invalid_token: the verifier rejected the credential;
+//   - 503: the verifier could not check it (the store is down).
+//
+// Every challenge names scope="articles:read", the least a client needs.
+// next sees the request without the credential headers, so nothing
+// downstream can log or forward them. Middleware panics if o.Verify is
+// nil: failing at wiring time beats refusing (or admitting) every request.
+func (o Options) Middleware(next http.Handler) http.Handler {
+	if o.Verify == nil {
+		panic("authn: Options.Verify is nil")
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if name, ok := queryCredential(r.URL); ok {
+			o.fail(r, slog.LevelWarn, ReasonQueryCredential, "param", name)
+			WriteChallenge(w, http.StatusBadRequest, o.Challenge(CodeInvalidRequest,
+				"credentials are not accepted in the URL; send the API key in the X-API-KEY header or the token in Authorization: Bearer", ScopeRead))
+			return
+		}
+		cred, problem := credential(r.Header)
+		switch {
+		case problem != "":
+			o.fail(r, slog.LevelInfo, ReasonBadRequest, "problem", problem)
+			WriteChallenge(w, http.StatusBadRequest, o.Challenge(CodeInvalidRequest, problem, ScopeRead))
+			return
+		case cred == "":
+			// Debug, not info: clients routinely probe without a
+			// credential to discover how to authenticate.
+			o.fail(r, slog.LevelDebug, ReasonMissing)
+			WriteChallenge(w, http.StatusUnauthorized, o.Challenge("",
+				"send an API key in the X-API-KEY header or an access token in Authorization: Bearer", ScopeRead))
+			return
+		}
+
+		var p *Principal
+		var err error
+		if len(cred) > MaxCredentialLen {
+			err = &CredentialError{Reason: "malformed", Description: "the credential is too long"}
+		} else {
+			p, err = o.Verify(r.Context(), cred)
+		}
+		switch {
+		case err == nil && p == nil:
+			// A verifier bug; admitting an anonymous caller would be
+			// worse than refusing.
+			o.fail(r, slog.LevelError, ReasonError, "err", "verifier returned neither principal nor error")
+			WriteError(w, http.StatusServiceUnavailable, CodeUnavailable, "the credential could not be checked; try again later")
+			return
+		case err == nil:
+		case isInvalid(err):
+			reason, desc := reasonOf(err)
+			o.fail(r, slog.LevelInfo, reason)
+			WriteChallenge(w, http.StatusUnauthorized, o.Challenge(CodeInvalidToken, desc, ScopeRead))
+			return
+		default:
+			o.fail(r, slog.LevelError, ReasonError, "err", err)
+			WriteError(w, http.StatusServiceUnavailable, CodeUnavailable, "the credential could not be checked; try again later")
+			return
+		}
+
+		r = r.Clone(WithPrincipal(r.Context(), p))
+		r.Header.Del("Authorization")
+		r.Header.Del(HeaderAPIKey)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// credential returns the credential a request carries, or a description
+// of why the request is malformed. It returns ("", "") when there is none.
+func credential(h http.Header) (cred, problem string) {
+	keys := h.Values(HeaderAPIKey)
+	auths := h.Values("Authorization")
+	if len(keys) > 1 {
+		return "", "send one X-API-KEY header"
+	}
+	if len(auths) > 1 {
+		return "", "send one Authorization header"
+	}
+	var key, bearer string
+	if len(keys) == 1 {
+		key = strings.TrimSpace(keys[0])
+	}
+	if len(auths) == 1 {
+		scheme, rest, _ := strings.Cut(strings.TrimSpace(auths[0]), " ")
+		// The scheme is case-insensitive (RFC 7235 §2.1). Another scheme
+		// (Basic, say) is not ours: treat it as no credential, so the
+		// client gets a challenge telling it to use Bearer.
+		if strings.EqualFold(scheme, "Bearer") {
+			bearer = strings.TrimSpace(rest)
+			if bearer == "" {
+				return "", "the Authorization: Bearer header carries no token"
+			}
+		}
+	}
+	if key != "" && bearer != "" && key != bearer {
+		return "", "X-API-KEY and Authorization carry different credentials; send one"
+	}
+	if key != "" {
+		return key, ""
+	}
+	return bearer, ""
+}
+
+// queryCredential reports whether the URL's query has a parameter whose
+// name marks a credential, whatever its value or letter case. It reads the
+// raw query itself because url.ParseQuery drops pairs it cannot decode,
+// and a credential must not slip past behind a stray '%'.
+func queryCredential(u *url.URL) (string, bool) {
+	for pair := range strings.FieldsFuncSeq(u.RawQuery, func(r rune) bool { return r == '&' || r == ';' }) {
+		name, _, _ := strings.Cut(pair, "=")
+		if dec, err := url.QueryUnescape(name); err == nil {
+			name = dec
+		}
+		name = strings.ToLower(strings.TrimSpace(name))
+		for _, p := range queryCredentialParams {
+			if name == p {
+				return p, true
+			}
+		}
+	}
+	return "", false
+}

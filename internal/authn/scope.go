@@ -1,0 +1,253 @@
+package authn
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// MaxMCPBody bounds the body RequireMCPScopes reads to find the methods
+// of a request. An outer middleware normally enforces a smaller limit;
+// this one only keeps the check from buffering without end if it does not.
+const MaxMCPBody = 4 << 20
+
+// ScopeFunc says which scope an MCP request needs: method is the
+// JSON-RPC method and toolName the params.name of a tools/call (empty for
+// every other method). It returns "" when no scope is needed. It should
+// answer the strongest scope for a tool or method it does not know, so
+// that adding a write tool cannot open it to read-only keys by accident.
+type ScopeFunc func(method, toolName string) string
+
+// RequireScope returns middleware that lets a request through only when
+// the principal in its context holds scope (directly or through a broader
+// one). Without a principal it answers 401, with one lacking the scope
+// 403 insufficient_scope. It must run after Options.Middleware; the REST
+// API uses it per route.
+func RequireScope(scope string, opts Options) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if opts.Authorize(w, r, []string{scope}) {
+				next.ServeHTTP(w, r)
+			}
+		})
+	}
+}
+
+// Authorize checks that the principal of r holds every scope in needed.
+// If it does, Authorize returns true and writes nothing. Otherwise it
+// answers 401 (no principal) or 403 insufficient_scope naming every
+// needed scope, logs and counts the refusal, and returns false. Handlers
+// that decide the scope themselves call it directly.
+func (o Options) Authorize(w http.ResponseWriter, r *http.Request, needed []string) bool {
+	p := FromContext(r.Context())
+	if p == nil {
+		// Only a wiring mistake gets here (the authentication middleware
+		// was left out); refuse rather than serve anonymous callers.
+		o.fail(r, slog.LevelError, ReasonMissing, "err", "no principal in context; is the authentication middleware installed?")
+		WriteChallenge(w, http.StatusUnauthorized, o.Challenge("",
+			"send an API key in the X-API-KEY header or an access token in Authorization: Bearer", ScopeRead))
+		return false
+	}
+	needed = sortScopes(needed)
+	var missing []string
+	for _, s := range needed {
+		if !p.Has(s) {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) == 0 {
+		return true
+	}
+	o.fail(r, slog.LevelInfo, ReasonInsufficientScope, "subject", p.Subject, "missing", strings.Join(missing, " "))
+	// RFC 6750 §3.1 and the MCP spec: scope lists everything the request
+	// needs, including scopes the caller already holds, so a client that
+	// steps up asks for a token that carries all of them.
+	WriteChallenge(w, http.StatusForbidden, o.Challenge(CodeInsufficientScope,
+		"this request needs the "+strings.Join(missing, " ")+" scope, which the credential lacks",
+		strings.Join(needed, " ")))
+	return false
+}
+
+// RequireMCPScopes returns middleware for the MCP endpoint that enforces
+// scopes per JSON-RPC request. For a POST it reads the body (a single
+// message or a batch), finds the method of every request in it (and the
+// tool name of a tools/call), asks scopeFor what each needs and lets the
+// request through only when the principal holds all of them; otherwise it
+// answers 403 insufficient_scope listing every needed scope. The body is
+// restored for next. A body that is not JSON passes through untouched so
+// the MCP handler answers with its own parse error. Other HTTP methods
+// only require a principal. It must run after Options.Middleware.
+//
+// The body is read the way the go-sdk reads it (the first JSON value;
+// object keys are case-sensitive there, and duplicate keys keep the
+// last), but it errs towards requiring more: every key that equals
+// "method" or "name" ignoring case counts, so no trick of letter case or
+// repetition can make this check see a harmless method where the SDK sees
+// a write.
+func RequireMCPScopes(scopeFor ScopeFunc, opts Options) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost {
+				if opts.Authorize(w, r, nil) {
+					next.ServeHTTP(w, r)
+				}
+				return
+			}
+			body, err := io.ReadAll(io.LimitReader(r.Body, MaxMCPBody+1))
+			if err != nil {
+				if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+					WriteError(w, http.StatusRequestEntityTooLarge, CodeInvalidRequest, "the request body is too large")
+					return
+				}
+				WriteError(w, http.StatusBadRequest, CodeInvalidRequest, "the request body could not be read")
+				return
+			}
+			if len(body) > MaxMCPBody {
+				WriteError(w, http.StatusRequestEntityTooLarge, CodeInvalidRequest, "the request body is too large")
+				return
+			}
+			var needed []string
+			for _, c := range scanCalls(body) {
+				if s := scopeFor(c.method, c.tool); s != "" {
+					needed = append(needed, s)
+				}
+			}
+			if !opts.Authorize(w, r, needed) {
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.ContentLength = int64(len(body))
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// sortScopes returns scopes de-duplicated, without empties, the known
+// ones in AllScopes order (narrowest first) and unknown ones after them
+// alphabetically, so challenges are stable.
+func sortScopes(scopes []string) []string {
+	out := slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return s == "" })
+	rank := func(s string) int {
+		if i := slices.Index(AllScopes, s); i >= 0 {
+			return i
+		}
+		return len(AllScopes)
+	}
+	slices.SortFunc(out, func(a, b string) int {
+		if d := rank(a) - rank(b); d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
+	return slices.Compact(out)
+}
+
+// call is one (method, tool) pair a body may invoke.
+type call struct{ method, tool string }
+
+// scanCalls returns every (method, tool name) pair that a JSON-RPC body
+// could invoke. It reads only the first JSON value, as the go-sdk does
+// (its decoder ignores trailing data). A parse error stops the scan but
+// keeps what was found: a malformed tail never lowers the requirement of
+// the requests before it. Responses (no method) yield nothing.
+func scanCalls(body []byte) []call {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil
+	}
+	var calls []call
+	switch tok {
+	case json.Delim('['):
+		for dec.More() {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				break
+			}
+			calls = append(calls, messageCalls(raw)...)
+		}
+	case json.Delim('{'):
+		// Re-decode the first value whole: simpler than resuming a
+		// token stream, and the value is already bounded.
+		dec := json.NewDecoder(bytes.NewReader(body))
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			// A truncated object: scan what there is.
+			return messageCalls(body)
+		}
+		calls = messageCalls(raw)
+	}
+	return calls
+}
+
+// messageCalls returns the calls one JSON-RPC message could make: every
+// string value of a key equal to "method" ignoring case, and for
+// tools/call every string value of a "name" key (ignoring case) in every
+// "params" object. Going through tokens rather than a struct sees
+// duplicate keys, which a struct would collapse to one.
+func messageCalls(raw []byte) []call {
+	methods := stringValues(raw, "method")
+	if len(methods) == 0 {
+		return nil
+	}
+	var names []string
+	for _, params := range rawValues(raw, "params") {
+		names = append(names, stringValues(params, "name")...)
+	}
+	var calls []call
+	for _, m := range methods {
+		if m != "tools/call" {
+			calls = append(calls, call{method: m})
+			continue
+		}
+		if len(names) == 0 {
+			calls = append(calls, call{method: m})
+		}
+		for _, n := range names {
+			calls = append(calls, call{method: m, tool: n})
+		}
+	}
+	return calls
+}
+
+// rawValues returns the values of every member of the JSON object obj
+// whose key equals key ignoring case, stopping at the first syntax error.
+func rawValues(obj []byte, key string) []json.RawMessage {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	var out []json.RawMessage
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		k, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			break
+		}
+		if strings.EqualFold(k, key) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// stringValues is rawValues keeping only string values, decoded.
+func stringValues(obj []byte, key string) []string {
+	var out []string
+	for _, v := range rawValues(obj, key) {
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
