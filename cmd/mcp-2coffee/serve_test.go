@@ -345,6 +345,13 @@ func TestServeWithAPIKeys(t *testing.T) {
 		if !res.IsError {
 			t.Errorf("unknown slug through REST: not a tool error")
 		}
+
+		bad := selfCommand(t, "stdio", "--api-url", s.base)
+		bad.Env = append(bad.Env, "X-API-KEY=m2c_aaaaaaaaaaaa_"+strings.Repeat("a", 52))
+		refused := callTool(t, connectStdio(t, bad), "search_articles", map[string]any{"query": "go"})
+		if text := refused.Content[0].(*mcp.TextContent).Text; !refused.IsError || !strings.Contains(text, "check X-API-KEY") {
+			t.Errorf("wrong key through REST: isError=%v %q, want a tool error telling to check X-API-KEY", refused.IsError, text)
+		}
 	})
 
 	t.Run("metrics count requests, auth failures and tool calls", func(t *testing.T) {

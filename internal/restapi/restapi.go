@@ -1,0 +1,118 @@
+// Package restapi serves the REST content API (/api/v1/…) over a
+// blog.Articles: the same rules the MCP tools obey, reached with plain HTTP
+// and JSON. internal/remote is its client, so `mcp-2coffee stdio --api-url`
+// can serve a blog that lives on another machine.
+//
+// Authentication is not done here: an outer middleware (internal/authn)
+// turns the credential into an authn.Principal on the request context. The
+// handlers still check the principal's scopes, as defence in depth, and use
+// them to decide whether drafts are visible.
+//
+// docs/openapi.yaml describes the API; keep the two in step.
+package restapi
+
+import (
+	"log/slog"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/2coffee/mcp-2coffee/internal/blog"
+)
+
+// Prefix is the path every route of the API lives under.
+const Prefix = "/api/v1"
+
+// DefaultMaxBodyBytes is the request body limit when Options leaves it
+// zero. An article holds up to blog.MaxBodyBytes of Markdown; JSON escaping
+// of quotes, backslashes and newlines can grow that, so the limit leaves
+// room for it.
+const DefaultMaxBodyBytes = 2 << 20
+
+// Options configure the handler. The zero value is usable.
+type Options struct {
+	// Logger receives server-side failures (the 500s, whose details are
+	// kept from the client). Nil discards them.
+	Logger *slog.Logger
+	// MaxBodyBytes bounds a request body; larger bodies get 413. Zero or
+	// less means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+}
+
+// handler holds what every route needs.
+type handler struct {
+	articles blog.Articles
+	log      *slog.Logger
+	maxBody  int64
+}
+
+// New returns the REST API over articles. Its routes start with Prefix;
+// mount it at Prefix+"/" (or at "/") of the server's mux, behind the
+// authentication middleware.
+func New(articles blog.Articles, opts Options) http.Handler {
+	h := &handler{articles: articles, log: opts.Logger, maxBody: opts.MaxBodyBytes}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.maxBody <= 0 {
+		h.maxBody = DefaultMaxBodyBytes
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+Prefix+"/articles", h.list)
+	mux.HandleFunc("POST "+Prefix+"/articles", h.create)
+	mux.HandleFunc("GET "+Prefix+"/articles/{slug}", h.get)
+	mux.HandleFunc("PATCH "+Prefix+"/articles/{slug}", h.update)
+	mux.HandleFunc("DELETE "+Prefix+"/articles/{slug}", h.delete)
+	mux.HandleFunc("GET "+Prefix+"/search", h.search)
+	mux.HandleFunc("GET "+Prefix+"/tags", h.tags)
+
+	// ServeMux answers a wrong method and an unknown path itself, in plain
+	// text. Method-less patterns are less specific than the ones above, so
+	// they catch exactly the leftovers and answer in the API's error shape.
+	for p, allow := range map[string]string{
+		Prefix + "/articles":        "GET, HEAD, POST",
+		Prefix + "/articles/{slug}": "GET, HEAD, PATCH, DELETE",
+		Prefix + "/search":          "GET, HEAD",
+		Prefix + "/tags":            "GET, HEAD",
+	} {
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed",
+				r.Method+" is not allowed here; use "+allow, "")
+		})
+	}
+	mux.HandleFunc("/", notFound)
+
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Every answer, errors included, depends on who asked, so no
+		// cache may keep one.
+		hdr := w.Header()
+		hdr.Set("Cache-Control", "no-store")
+		hdr.Set("X-Content-Type-Options", "nosniff")
+		// ServeMux would redirect a path such as /api/v1//tags with an
+		// HTML body; the API has no such aliases, so say 404 in JSON.
+		if !isClean(r.URL.Path) {
+			notFound(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotFound, "not_found", "no API endpoint at "+r.URL.Path, "")
+}
+
+// isClean reports whether p needs none of the cleaning ServeMux would
+// answer with a redirect (double slashes, "." and ".." elements).
+func isClean(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == p
+}
