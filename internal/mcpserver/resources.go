@@ -50,7 +50,7 @@ func (h *handlers) listResources(ctx context.Context, cursor string) (*mcp.ListR
 		h.opts.Logger.ErrorContext(ctx, "resources/list failed", "err", err)
 		return nil, errors.New("listing articles failed")
 	}
-	res := &mcp.ListResourcesResult{Resources: []*mcp.Resource{}, NextCursor: page.NextCursor}
+	res := &mcp.ListResourcesResult{Cacheable: articlesCache, Resources: []*mcp.Resource{}, NextCursor: page.NextCursor}
 	for _, a := range page.Articles {
 		res.Resources = append(res.Resources, &mcp.Resource{
 			URI:         ResourceURI(a.Slug),

@@ -70,11 +70,31 @@ func New(articles blog.Articles, opts Options) *mcp.Server {
 		Logger:            opts.Logger,
 		CompletionHandler: h.complete,
 		SchemaCache:       opts.SchemaCache,
+		SetCacheable:      setCacheable,
 	})
 	h.addTools(s)
 	h.addResources(s)
 	h.addPrompts(s)
 	return s
+}
+
+// Cache hints (protocol 2026-07-28): the lists of tools, prompts and
+// templates change only with a new server version, so any cache may keep
+// them a while; articles change at any time and what a caller may read
+// depends on who it is (drafts), so only the caller's own client may keep
+// them, briefly.
+var (
+	surfaceCache  = mcp.Cacheable{TTLMs: 5 * 60 * 1000, CacheScope: "public"}
+	articlesCache = mcp.Cacheable{TTLMs: 30 * 1000, CacheScope: "private"}
+)
+
+func setCacheable(_ context.Context, req mcp.Request, c *mcp.Cacheable) {
+	switch req.(type) {
+	case *mcp.ListResourcesRequest, *mcp.ReadResourceRequest:
+		*c = articlesCache
+	default:
+		*c = surfaceCache
+	}
 }
 
 // handlers holds what every tool, resource and prompt handler needs.
