@@ -1,0 +1,408 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/2coffee/mcp-2coffee/internal/blog"
+)
+
+var _ blog.Store = (*DB)(nil)
+
+// articleColumns are the columns scanArticle reads, in its order, from
+// articleTables.
+const articleColumns = `a.slug, a.title, a.summary, a.tags, a.language, a.author,
+	a.published_at, a.updated_at, a.draft, b.body`
+
+// articleTables joins each article to its body.
+const articleTables = `articles a JOIN article_bodies b ON b.article_id = a.id`
+
+// rowScanner is a *sql.Row or *sql.Rows.
+type rowScanner interface {
+	Scan(dest ...any) error
+}
+
+// scanArticle reads articleColumns, then any extra columns into extra.
+func scanArticle(s rowScanner, extra ...any) (*blog.Article, error) {
+	var (
+		a                  blog.Article
+		tags               string
+		published, updated int64
+	)
+	dest := append([]any{&a.Slug, &a.Title, &a.Summary, &tags, &a.Language, &a.Author,
+		&published, &updated, &a.Draft, &a.Body}, extra...)
+	if err := s.Scan(dest...); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(tags), &a.Tags); err != nil {
+		return nil, fmt.Errorf("article %q: stored tags: %w", a.Slug, err)
+	}
+	if a.Tags == nil {
+		a.Tags = []string{} // as blog.NormalizeTags makes them: "tags": [] rather than null
+	}
+	a.PublishedAt = time.Unix(published, 0).UTC()
+	a.UpdatedAt = time.Unix(updated, 0).UTC()
+	return &a, nil
+}
+
+// GetArticle returns the article with this slug, drafts included.
+func (db *DB) GetArticle(ctx context.Context, slug string) (*blog.Article, error) {
+	stmt, err := db.prepared(ctx, `SELECT `+articleColumns+` FROM `+articleTables+` WHERE a.slug = ?`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: get article %q: %w", slug, err)
+	}
+	a, err := scanArticle(stmt.QueryRowContext(ctx, slug))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("article %q: %w", slug, blog.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: get article %q: %w", slug, err)
+	}
+	return a, nil
+}
+
+// filter collects the WHERE conditions and arguments that listings,
+// searches and tag counts share.
+type filter struct {
+	conds []string
+	args  []any
+}
+
+func (f *filter) add(cond string, args ...any) {
+	f.conds = append(f.conds, cond)
+	f.args = append(f.args, args...)
+}
+
+// common adds the tag, language and draft filters on the articles table
+// aliased "a".
+func (f *filter) common(tag, language string, includeDrafts bool) {
+	if !includeDrafts {
+		f.add(`a.draft = 0`)
+	}
+	if language != "" {
+		f.add(`a.language = ?`, language)
+	}
+	if tag != "" {
+		f.add(`a.id IN (SELECT article_id FROM article_tags WHERE tag = ?)`, tag)
+	}
+}
+
+// where returns the conditions as a WHERE clause, or "" when there are none.
+func (f *filter) where() string {
+	if len(f.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(f.conds, " AND ")
+}
+
+// ListArticles returns a page of articles, newest first, by publication
+// time and then slug so that articles published in the same second still
+// page in a stable order.
+func (db *DB) ListArticles(ctx context.Context, opts blog.ListOptions) (*blog.ArticlePage, error) {
+	limit, err := blog.PageLimit(opts.Limit)
+	if err != nil {
+		return nil, err
+	}
+	c, err := blog.DecodeCursor(opts.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	var f filter
+	f.common(opts.Tag, opts.Language, opts.IncludeDrafts)
+	if c.Slug != "" {
+		// After (p, s) in (published_at DESC, slug ASC) order. The first
+		// condition is redundant but is the one the index can seek on.
+		f.add(`a.published_at <= ? AND (a.published_at < ? OR a.slug > ?)`, c.Published, c.Published, c.Slug)
+	}
+	query := `SELECT ` + articleColumns + ` FROM ` + articleTables + f.where() +
+		` ORDER BY a.published_at DESC, a.slug LIMIT ?`
+	stmt, err := db.prepared(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list articles: %w", err)
+	}
+	// One more than the page tells whether another page follows.
+	rows, err := stmt.QueryContext(ctx, append(f.args, limit+1)...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list articles: %w", err)
+	}
+	defer rows.Close()
+	page := &blog.ArticlePage{Articles: make([]*blog.Article, 0, limit)}
+	for rows.Next() {
+		a, err := scanArticle(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list articles: %w", err)
+		}
+		page.Articles = append(page.Articles, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list articles: %w", err)
+	}
+	if len(page.Articles) > limit {
+		page.Articles = page.Articles[:limit]
+		last := page.Articles[limit-1]
+		page.NextCursor = blog.Cursor{Published: last.PublishedAt.Unix(), Slug: last.Slug}.Encode()
+	}
+	return page, nil
+}
+
+// ListTags returns every tag with the number of articles carrying it, most
+// used first, then alphabetically.
+func (db *DB) ListTags(ctx context.Context, opts blog.TagOptions) ([]blog.TagCount, error) {
+	var f filter
+	f.common("", opts.Language, opts.IncludeDrafts)
+	query := `SELECT t.tag, count(*) AS n FROM article_tags t JOIN articles a ON a.id = t.article_id` +
+		f.where() + ` GROUP BY t.tag ORDER BY n DESC, t.tag`
+	stmt, err := db.prepared(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list tags: %w", err)
+	}
+	rows, err := stmt.QueryContext(ctx, f.args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list tags: %w", err)
+	}
+	defer rows.Close()
+	tags := []blog.TagCount{}
+	for rows.Next() {
+		var tc blog.TagCount
+		if err := rows.Scan(&tc.Tag, &tc.Count); err != nil {
+			return nil, fmt.Errorf("sqlite: list tags: %w", err)
+		}
+		tags = append(tags, tc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list tags: %w", err)
+	}
+	return tags, nil
+}
+
+// CountArticles returns how many articles are stored, drafts included.
+func (db *DB) CountArticles(ctx context.Context) (int, error) {
+	var n int
+	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM articles`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count articles: %w", err)
+	}
+	return n, nil
+}
+
+// CreateArticle stores a new article; the slug must be free.
+func (db *DB) CreateArticle(ctx context.Context, a *blog.Article) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := insertArticle(ctx, tx, a)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: create article %q: %w", a.Slug, err)
+	}
+	return nil
+}
+
+// UpdateArticle replaces every field of the stored article with a.Slug.
+func (db *DB) UpdateArticle(ctx context.Context, a *blog.Article) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM articles WHERE slug = ?`, a.Slug).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return blog.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		return replaceArticle(ctx, tx, id, a)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: update article %q: %w", a.Slug, err)
+	}
+	return nil
+}
+
+// DeleteArticle removes the article with this slug, its body and tags (by
+// the foreign keys' cascade) and its search index entry.
+func (db *DB) DeleteArticle(ctx context.Context, slug string) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `DELETE FROM articles WHERE slug = ? RETURNING id`, slug).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return blog.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM articles_fts WHERE rowid = ?`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: delete article %q: %w", slug, err)
+	}
+	return nil
+}
+
+// UpsertArticles creates or replaces every article in one transaction and
+// says, per article, what it did. An article equal in every field to the
+// stored one is left alone, so re-importing the same files writes nothing.
+func (db *DB) UpsertArticles(ctx context.Context, as []*blog.Article) ([]blog.UpsertOutcome, error) {
+	outcomes := make([]blog.UpsertOutcome, 0, len(as))
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, a := range as {
+			// A large import should stop promptly when asked to.
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			o, err := upsertArticle(ctx, tx, a)
+			if err != nil {
+				return fmt.Errorf("article %q: %w", a.Slug, err)
+			}
+			outcomes = append(outcomes, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: upsert articles: %w", err)
+	}
+	return outcomes, nil
+}
+
+func upsertArticle(ctx context.Context, tx *sql.Tx, a *blog.Article) (blog.UpsertOutcome, error) {
+	var id int64
+	old, err := scanArticle(tx.QueryRowContext(ctx, `SELECT `+articleColumns+`, a.id FROM `+articleTables+` WHERE a.slug = ?`, a.Slug), &id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if _, err := insertArticle(ctx, tx, a); err != nil {
+			return 0, err
+		}
+		return blog.Created, nil
+	case err != nil:
+		return 0, err
+	case sameArticle(old, a):
+		return blog.Unchanged, nil
+	}
+	if err := replaceArticle(ctx, tx, id, a); err != nil {
+		return 0, err
+	}
+	return blog.Updated, nil
+}
+
+// sameArticle reports whether storing a over old would change nothing.
+// Times compare as the Unix seconds they are stored as.
+func sameArticle(old, a *blog.Article) bool {
+	return old.Slug == a.Slug && old.Title == a.Title && old.Summary == a.Summary &&
+		old.Body == a.Body && slices.Equal(old.Tags, tagsOf(a)) && old.Language == a.Language &&
+		old.Author == a.Author && old.PublishedAt.Unix() == a.PublishedAt.Unix() &&
+		old.UpdatedAt.Unix() == a.UpdatedAt.Unix() && old.Draft == a.Draft
+}
+
+// tagsOf returns a's tags, never nil, so nil and empty compare and store alike.
+func tagsOf(a *blog.Article) []string {
+	if a.Tags == nil {
+		return []string{}
+	}
+	return a.Tags
+}
+
+// inTx runs fn in a write transaction (BEGIN IMMEDIATE, see
+// dataSourceName) and commits if it returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// articleArgs are the values of the article columns after id, in the order
+// of insertArticle and replaceArticle.
+func articleArgs(a *blog.Article) ([]any, error) {
+	tags, err := json.Marshal(tagsOf(a))
+	if err != nil {
+		return nil, err
+	}
+	return []any{a.Slug, a.Title, a.Summary, string(tags), a.Language, a.Author,
+		a.PublishedAt.Unix(), a.UpdatedAt.Unix(), a.Draft}, nil
+}
+
+// insertArticle adds a new article with its tags and index entry, or fails
+// with blog.ErrConflict when the slug is taken.
+func insertArticle(ctx context.Context, tx *sql.Tx, a *blog.Article) (int64, error) {
+	args, err := articleArgs(a)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO articles
+		(slug, title, summary, tags, language, author, published_at, updated_at, draft)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (slug) DO NOTHING RETURNING id`, args...).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("slug %q is taken: %w", a.Slug, blog.ErrConflict)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return id, writeTagsAndIndex(ctx, tx, id, a)
+}
+
+// replaceArticle overwrites the article stored under id.
+func replaceArticle(ctx context.Context, tx *sql.Tx, id int64, a *blog.Article) error {
+	args, err := articleArgs(a)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE articles SET
+		slug = ?, title = ?, summary = ?, tags = ?, language = ?, author = ?,
+		published_at = ?, updated_at = ?, draft = ?
+		WHERE id = ?`, append(args, id)...); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM article_tags WHERE article_id = ?`, id); err != nil {
+		return err
+	}
+	return writeTagsAndIndex(ctx, tx, id, a)
+}
+
+// writeTagsAndIndex writes a's body, its rows in article_tags and its
+// search index entry. The index is fed in Go rather than by triggers because it holds
+// blog.Fold of the text, which SQL cannot compute (a Go function
+// registered with the driver would make the file unwritable by any other
+// SQLite tool).
+func writeTagsAndIndex(ctx context.Context, tx *sql.Tx, id int64, a *blog.Article) error {
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO article_bodies (article_id, body) VALUES (?, ?)`,
+		id, a.Body); err != nil {
+		return err
+	}
+	tags := tagsOf(a)
+	if len(tags) > 0 {
+		js, err := json.Marshal(tags)
+		if err != nil {
+			return err
+		}
+		// One statement for all tags; OR IGNORE tolerates tags that are
+		// not de-duplicated, which would otherwise fail the primary key.
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO article_tags (article_id, tag)
+			SELECT ?, value FROM json_each(?)`, id, string(js)); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO articles_fts (rowid, title, tags, summary, body)
+		VALUES (?, ?, ?, ?, ?)`,
+		id, indexText(a.Title), indexText(strings.Join(tags, " ")), indexText(a.Summary), indexText(a.Body))
+	return err
+}
+
+// indexText is what the search index holds for s: its words as
+// blog.ParseQuery sees them (folded, so "ca phe" matches "cà phê"), joined
+// by spaces. Indexing blog.Fold(s) alone would leave the splitting of words
+// to FTS5, whose unicode61 tables predate many symbols: it keeps newer
+// emoji such as "🥳" inside a token, so "day🥳" would be one word that a
+// search for "day" never finds.
+func indexText(s string) string {
+	return strings.Join(blog.Words(s), " ")
+}

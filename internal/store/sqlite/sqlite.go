@@ -1,0 +1,249 @@
+// Package sqlite is the embedded default store of mcp-2coffee: a single
+// SQLite file, opened through the pure-Go modernc.org/sqlite driver so the
+// binary needs no C toolchain. Its schema lives in embedded, numbered SQL
+// migrations that Open applies in order; later features (API keys, OAuth)
+// add their own migrations and stores on the same *DB.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// migrationFS holds the schema, one file per version: NNNN_what.sql.
+//
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// busyTimeout is how long a connection waits for another writer (this
+// process or another one on the same file) before giving up with
+// SQLITE_BUSY. Writes are short, so waiting a while beats failing.
+const busyTimeout = 5 * time.Second
+
+// DB is an open SQLite database. It implements blog.Store; its methods are
+// safe for concurrent use.
+type DB struct {
+	db     *sql.DB
+	logger *slog.Logger
+
+	// stmts caches prepared read statements by their SQL text. The text of
+	// every statement is assembled from a fixed set of fragments (never
+	// from input), so the map stays small.
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+// Open opens (creating if needed) the SQLite database at path and brings its
+// schema up to date. The parent directory is created, readable only by the
+// owner, if it is missing. A nil logger discards log output.
+func Open(ctx context.Context, path string, logger *slog.Logger) (*DB, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if path == "" || path == ":memory:" {
+		return nil, fmt.Errorf("sqlite: open %q: a database file path is required", path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return nil, fmt.Errorf("sqlite: create directory for %q: %w", path, err)
+	}
+	sqldb, err := sql.Open("sqlite", dataSourceName(abs))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	// WAL lets readers run beside the one writer, so allow a few
+	// connections, and keep them idle rather than closing them: each new
+	// connection re-runs the pragmas and re-prepares the cached statements.
+	conns := max(4, runtime.GOMAXPROCS(0))
+	sqldb.SetMaxOpenConns(conns)
+	sqldb.SetMaxIdleConns(conns)
+
+	db := &DB{db: sqldb, logger: logger, stmts: map[string]*sql.Stmt{}}
+	if err := sqldb.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("sqlite: migrate %q: %w", path, err)
+	}
+	return db, nil
+}
+
+// dataSourceName builds the modernc.org/sqlite DSN for the file at abs. The
+// pragmas run on every new connection; _txlock=immediate makes BEGIN take
+// the write lock at once, so two writers queue on the busy timeout instead
+// of one failing when it tries to upgrade a read lock mid-transaction.
+func dataSourceName(abs string) string {
+	// The name is read as a file: URI, where '?', '#' and '%' have meaning.
+	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(abs))
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(busyTimeout.Milliseconds(), 10)+")")
+	q.Add("_pragma", "journal_mode(WAL)")
+	// NORMAL is durable across application crashes in WAL mode and skips
+	// an fsync per commit; a power cut may lose only the last commits.
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	return "file:" + escaped + "?" + q.Encode()
+}
+
+// SQL returns the underlying database handle, for the other stores of this
+// package that share the file.
+func (db *DB) SQL() *sql.DB { return db.db }
+
+// Close releases the cached statements and closes the database.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	var errs []error
+	for _, s := range db.stmts {
+		errs = append(errs, s.Close())
+	}
+	db.stmts = map[string]*sql.Stmt{}
+	db.mu.Unlock()
+	errs = append(errs, db.db.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sqlite: close: %w", err)
+	}
+	return nil
+}
+
+// prepared returns a cached prepared statement for query, preparing it on
+// first use. database/sql re-prepares it on each pooled connection as
+// needed.
+func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if s, ok := db.stmts[query]; ok {
+		return s, nil
+	}
+	s, err := db.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	db.stmts[query] = s
+	return s, nil
+}
+
+// migration is one embedded schema change.
+type migration struct {
+	version int
+	name    string // file name, for logs and the schema_migrations table
+}
+
+// migrations lists the embedded migrations in version order. A file name
+// must start with its version number; two files with the same version are
+// a build mistake and fail loudly.
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		prefix, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(prefix)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %q: name must look like 0001_what.sql", e.Name())
+		}
+		ms = append(ms, migration{version: v, name: e.Name()})
+	}
+	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("migrations %q and %q share version %d", ms[i-1].name, ms[i].name, ms[i].version)
+		}
+	}
+	return ms, nil
+}
+
+// migrate applies every embedded migration the database has not recorded
+// yet, each in its own transaction together with its record, so a failed
+// migration leaves no trace and the next Open retries it. Because write
+// transactions begin IMMEDIATE, two processes opening a new file at once
+// take turns, and the second sees the first one's records.
+func (db *DB) migrate(ctx context.Context) error {
+	const create = `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT    NOT NULL,
+		applied_at INTEGER NOT NULL
+	) STRICT`
+	if _, err := db.db.ExecContext(ctx, create); err != nil {
+		return err
+	}
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	var newest int
+	if err := db.db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&newest); err != nil {
+		return err
+	}
+	if len(ms) > 0 && newest > ms[len(ms)-1].version {
+		// An older binary must not write to a schema it does not know.
+		return fmt.Errorf("database schema version %d is newer than this program knows (%d); upgrade mcp-2coffee",
+			newest, ms[len(ms)-1].version)
+	}
+	for _, m := range ms {
+		if err := db.apply(ctx, m); err != nil {
+			return fmt.Errorf("%s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+// apply runs one migration unless it is already recorded.
+func (db *DB) apply(ctx context.Context, m migration) (err error) {
+	text, err := migrationFS.ReadFile(path.Join("migrations", m.name))
+	if err != nil {
+		return err
+	}
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	var done bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)`, m.version).Scan(&done); err != nil {
+		return err
+	}
+	if done {
+		return tx.Rollback()
+	}
+	if _, err := tx.ExecContext(ctx, string(text)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+		m.version, m.name, time.Now().Unix()); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	db.logger.InfoContext(ctx, "applied database migration", "version", m.version, "name", m.name)
+	return nil
+}

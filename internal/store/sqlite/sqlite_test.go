@@ -1,0 +1,317 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/store/storetest"
+)
+
+// openTest opens a new database in a fresh directory, closed at the end of
+// the test.
+func openTest(t testing.TB) *DB {
+	t.Helper()
+	db, err := Open(t.Context(), filepath.Join(t.TempDir(), "blog.db"), nil)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return db
+}
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) blog.Store { return openTest(t) })
+}
+
+func testArticle(t *testing.T, slug, body string) *blog.Article {
+	t.Helper()
+	a := &blog.Article{
+		Slug:        slug,
+		Title:       "Title " + slug,
+		Body:        body,
+		Tags:        []string{"test"},
+		PublishedAt: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC),
+		UpdatedAt:   time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC),
+	}
+	a.Normalize()
+	if err := a.Validate(); err != nil {
+		t.Fatalf("invalid test article: %v", err)
+	}
+	return a
+}
+
+type appliedMigration struct {
+	Version   int
+	Name      string
+	AppliedAt int64
+}
+
+func applied(t *testing.T, db *DB) []appliedMigration {
+	t.Helper()
+	rows, err := db.SQL().QueryContext(t.Context(), `SELECT version, name, applied_at FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		t.Fatalf("reading schema_migrations: %v", err)
+	}
+	defer rows.Close()
+	var out []appliedMigration
+	for rows.Next() {
+		var m appliedMigration
+		if err := rows.Scan(&m.Version, &m.Name, &m.AppliedAt); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestOpenCreatesPrivateDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nested", "data")
+	db, err := Open(t.Context(), filepath.Join(dir, "blog.db"), nil)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer db.Close()
+	info, err := os.Stat(dir)
+	if err != nil {
+		t.Fatalf("database directory: %v", err)
+	}
+	if perm := info.Mode().Perm(); perm != 0o700 {
+		t.Errorf("database directory mode = %v, want 0700", perm)
+	}
+	var mode string
+	if err := db.SQL().QueryRowContext(t.Context(), `PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+	var fk int
+	if err := db.SQL().QueryRowContext(t.Context(), `PRAGMA foreign_keys`).Scan(&fk); err != nil || fk != 1 {
+		t.Errorf("foreign_keys = %d, %v; want 1", fk, err)
+	}
+}
+
+func TestOpenPathWithURICharacters(t *testing.T) {
+	// '?' and '#' would otherwise start the query or fragment of the URI.
+	path := filepath.Join(t.TempDir(), "odd?name#1%.db")
+	db, err := Open(t.Context(), path, nil)
+	if err != nil {
+		t.Fatalf("Open(%q): %v", path, err)
+	}
+	db.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("database not created at the exact path: %v", err)
+	}
+}
+
+func TestReopenKeepsDataAndSkipsMigrations(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "blog.db")
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+
+	db, err := Open(t.Context(), path, logger)
+	if err != nil {
+		t.Fatalf("first Open: %v", err)
+	}
+	want := testArticle(t, "kept", "Still here after a restart.")
+	if err := db.CreateArticle(t.Context(), want); err != nil {
+		t.Fatalf("CreateArticle: %v", err)
+	}
+	before := applied(t, db)
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(before) != len(ms) {
+		t.Errorf("first Open recorded %d migrations, want %d", len(before), len(ms))
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if n := strings.Count(logs.String(), "applied database migration"); n != len(ms) {
+		t.Errorf("first Open logged %d applied migrations, want %d:\n%s", n, len(ms), logs.String())
+	}
+
+	logs.Reset()
+	db, err = Open(t.Context(), path, logger)
+	if err != nil {
+		t.Fatalf("second Open: %v", err)
+	}
+	defer db.Close()
+	if logs.Len() != 0 {
+		t.Errorf("second Open applied migrations again:\n%s", logs.String())
+	}
+	if diff := cmp.Diff(before, applied(t, db)); diff != "" {
+		t.Errorf("schema_migrations changed by reopening (-before +after):\n%s", diff)
+	}
+	got, err := db.GetArticle(t.Context(), "kept")
+	if err != nil {
+		t.Fatalf("GetArticle after reopening: %v", err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("article after reopening (-want +got):\n%s", diff)
+	}
+	page, err := db.SearchArticles(t.Context(), mustParse(t, "restart"), blog.SearchOptions{})
+	if err != nil {
+		t.Fatalf("search after reopening: %v", err)
+	}
+	if len(page.Hits) != 1 {
+		t.Errorf("search after reopening found %d articles, want 1", len(page.Hits))
+	}
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "blog.db")
+	db, err := Open(t.Context(), path, nil)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if _, err := db.SQL().ExecContext(t.Context(),
+		`INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, '9999_future.sql', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if db, err := Open(t.Context(), path, nil); err == nil {
+		db.Close()
+		t.Fatal("Open of a database migrated by a newer program succeeded, want an error")
+	}
+}
+
+func mustParse(t *testing.T, s string) blog.Query {
+	t.Helper()
+	q, err := blog.ParseQuery(s)
+	if err != nil {
+		t.Fatalf("ParseQuery(%q): %v", s, err)
+	}
+	return q
+}
+
+// assertUntouched checks that the store holds only the article "before"
+// with its original content, in the table, the tags and the search index.
+func assertUntouched(t *testing.T, db *DB, before *blog.Article) {
+	t.Helper()
+	ctx := context.Background()
+	if n, err := db.CountArticles(ctx); err != nil || n != 1 {
+		t.Errorf("CountArticles after the failed batch = %d, %v; want 1", n, err)
+	}
+	got, err := db.GetArticle(ctx, before.Slug)
+	if err != nil {
+		t.Fatalf("GetArticle: %v", err)
+	}
+	if diff := cmp.Diff(before, got); diff != "" {
+		t.Errorf("existing article changed by the failed batch (-want +got):\n%s", diff)
+	}
+	page, err := db.SearchArticles(ctx, mustParse(t, "batch"), blog.SearchOptions{IncludeDrafts: true})
+	if err != nil {
+		t.Fatalf("SearchArticles: %v", err)
+	}
+	if len(page.Hits) != 0 {
+		t.Errorf("search index holds words of the failed batch: %d hits", len(page.Hits))
+	}
+	tags, err := db.ListTags(ctx, blog.TagOptions{IncludeDrafts: true})
+	if err != nil {
+		t.Fatalf("ListTags: %v", err)
+	}
+	if diff := cmp.Diff([]blog.TagCount{{Tag: "test", Count: 1}}, tags); diff != "" {
+		t.Errorf("tags after the failed batch (-want +got):\n%s", diff)
+	}
+}
+
+func TestUpsertFailureWritesNothing(t *testing.T) {
+	db := openTest(t)
+	before := testArticle(t, "existing", "The original text.")
+	if err := db.CreateArticle(t.Context(), before); err != nil {
+		t.Fatal(err)
+	}
+	changed := before.Clone()
+	changed.Body = "Rewritten by the batch."
+	// The last article breaks a schema constraint (an empty title) after
+	// the others were written inside the transaction. The Service never
+	// sends such an article; the schema refuses it anyway.
+	broken := testArticle(t, "broken", "batch")
+	broken.Title = ""
+	batch := []*blog.Article{
+		testArticle(t, "new-one", "Words of the batch."),
+		changed,
+		testArticle(t, "new-two", "More batch words."),
+		broken,
+	}
+	outcomes, err := db.UpsertArticles(t.Context(), batch)
+	if err == nil {
+		t.Fatalf("UpsertArticles with a broken article succeeded with %v, want an error", outcomes)
+	}
+	if !strings.Contains(err.Error(), `"broken"`) {
+		t.Errorf("error %q does not name the broken article", err)
+	}
+	assertUntouched(t, db, before)
+}
+
+func TestUpsertCancelledWritesNothing(t *testing.T) {
+	db := openTest(t)
+	before := testArticle(t, "existing", "The original text.")
+	if err := db.CreateArticle(t.Context(), before); err != nil {
+		t.Fatal(err)
+	}
+	var batch []*blog.Article
+	for i := range 200 {
+		batch = append(batch, testArticle(t, fmt.Sprintf("batch-%03d", i), "A batch article."))
+	}
+	changed := before.Clone()
+	changed.Body = "Rewritten by the batch."
+	batch = append(batch, changed)
+
+	// Cancel for real in the middle of the batch: the context cancels
+	// itself the 50th time anyone asks whether it is done.
+	parent, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	ctx := &cancelAfter{Context: parent, cancel: cancel}
+	ctx.left.Store(50)
+	_, err := db.UpsertArticles(ctx, batch)
+	if err == nil {
+		t.Fatal("UpsertArticles cancelled mid-way succeeded, want an error")
+	}
+	t.Logf("cancelled mid-way: %v", err)
+	if ctx.left.Load() > 0 {
+		t.Fatalf("the batch finished before the context was cancelled; the test needs a bigger batch")
+	}
+	assertUntouched(t, db, before)
+
+	// Cancelled before it starts.
+	cctx, cancel2 := context.WithCancel(t.Context())
+	cancel2()
+	if _, err := db.UpsertArticles(cctx, batch); err == nil {
+		t.Fatal("UpsertArticles with a cancelled context succeeded")
+	}
+	assertUntouched(t, db, before)
+}
+
+// cancelAfter is a context that cancels itself when its Err method has
+// been called left times: a deterministic way to cancel partway through
+// work that checks its context as it goes.
+type cancelAfter struct {
+	context.Context
+	cancel context.CancelFunc
+	left   atomic.Int32
+}
+
+func (c *cancelAfter) Err() error {
+	if c.left.Add(-1) == 0 {
+		c.cancel()
+	}
+	return c.Context.Err()
+}

@@ -1,0 +1,829 @@
+// Package storetest is the behaviour suite every blog.Store backend must
+// pass. A backend's own tests call Run with a function that opens a fresh,
+// empty store; the suite then checks, as a user of the blog would notice
+// them, the round trip of every field, errors, listing order and paging,
+// filters, tag counts, search ranking, Vietnamese text with and without
+// diacritics, and upserts.
+//
+// Articles are built the way the blog.Service builds them (normalised,
+// valid), because that is the only input a Store ever receives.
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/2coffee/mcp-2coffee/internal/blog"
+)
+
+// Run runs the suite as subtests of t. open must return a new, empty store
+// for each call and arrange (with t.Cleanup) to close it.
+func Run(t *testing.T, open func(t *testing.T) blog.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s blog.Store)
+	}{
+		{"CreateGetRoundTrip", testRoundTrip},
+		{"CreateConflict", testConflict},
+		{"Update", testUpdate},
+		{"Delete", testDelete},
+		{"NotFound", testNotFound},
+		{"Count", testCount},
+		{"ListOrderAndPaging", testListPaging},
+		{"ListFilters", testListFilters},
+		{"ListTags", testListTags},
+		{"MalformedCursor", testMalformedCursor},
+		{"SearchHits", testSearchHits},
+		{"SearchRanking", testSearchRanking},
+		{"SearchAllVersusAny", testSearchAny},
+		{"SearchVietnamese", testSearchVietnamese},
+		{"SearchWordsBesideSymbols", testSearchSymbols},
+		{"SearchPrefix", testSearchPrefix},
+		{"SearchFilters", testSearchFilters},
+		{"SearchPaging", testSearchPaging},
+		{"SearchFollowsUpdateAndDelete", testSearchFollowsWrites},
+		{"Upsert", testUpsert},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.fn(t, open(t))
+		})
+	}
+}
+
+// day is the publication time of the suite's articles, plus offsets.
+var day = time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC)
+
+// article returns a normalised, valid article with this slug, changed by
+// each edit in turn before normalising.
+func article(t *testing.T, slug string, edits ...func(*blog.Article)) *blog.Article {
+	t.Helper()
+	a := &blog.Article{
+		Slug:        slug,
+		Title:       "Title of " + slug,
+		Body:        "Body text.",
+		PublishedAt: day,
+		UpdatedAt:   day,
+	}
+	for _, e := range edits {
+		e(a)
+	}
+	a.Normalize()
+	if err := a.Validate(); err != nil {
+		t.Fatalf("test article %q is invalid: %v", slug, err)
+	}
+	return a
+}
+
+// Edits for article.
+func title(s string) func(*blog.Article)    { return func(a *blog.Article) { a.Title = s } }
+func body(s string) func(*blog.Article)     { return func(a *blog.Article) { a.Body = s } }
+func lang(s string) func(*blog.Article)     { return func(a *blog.Article) { a.Language = s } }
+func tags(ts ...string) func(*blog.Article) { return func(a *blog.Article) { a.Tags = ts } }
+func draft(a *blog.Article)                 { a.Draft = true }
+func published(d time.Duration) func(*blog.Article) {
+	return func(a *blog.Article) { a.PublishedAt = day.Add(d); a.UpdatedAt = day.Add(d) }
+}
+
+func create(t *testing.T, s blog.Store, as ...*blog.Article) {
+	t.Helper()
+	for _, a := range as {
+		if err := s.CreateArticle(t.Context(), a.Clone()); err != nil {
+			t.Fatalf("CreateArticle(%q): %v", a.Slug, err)
+		}
+	}
+}
+
+func mustGet(t *testing.T, s blog.Store, slug string) *blog.Article {
+	t.Helper()
+	a, err := s.GetArticle(t.Context(), slug)
+	if err != nil {
+		t.Fatalf("GetArticle(%q): %v", slug, err)
+	}
+	return a
+}
+
+func slugs(as []*blog.Article) []string {
+	out := []string{}
+	for _, a := range as {
+		out = append(out, a.Slug)
+	}
+	return out
+}
+
+func hitSlugs(hs []blog.SearchHit) []string {
+	out := []string{}
+	for _, h := range hs {
+		out = append(out, h.Article.Slug)
+	}
+	return out
+}
+
+func parse(t *testing.T, query string) blog.Query {
+	t.Helper()
+	q, err := blog.ParseQuery(query)
+	if err != nil {
+		t.Fatalf("ParseQuery(%q): %v", query, err)
+	}
+	return q
+}
+
+// search returns the slugs of the first page (up to blog.MaxPage) of hits.
+func search(t *testing.T, s blog.Store, q blog.Query, opts blog.SearchOptions) []string {
+	t.Helper()
+	if opts.Limit == 0 {
+		opts.Limit = blog.MaxPage
+	}
+	page, err := s.SearchArticles(t.Context(), q, opts)
+	if err != nil {
+		t.Fatalf("SearchArticles(%+v, %+v): %v", q, opts, err)
+	}
+	return hitSlugs(page.Hits)
+}
+
+func testRoundTrip(t *testing.T, s blog.Store) {
+	ict := time.FixedZone("ICT", 7*60*60)
+	full := &blog.Article{
+		Slug:        "cafe-notes",
+		Title:       "  Cà phê & Go  ",
+		Summary:     "Notes on coffee.",
+		Body:        "# Heading\n\nSome **Markdown**, Tiếng Việt and an emoji ☕.\n",
+		Tags:        []string{"Go", " databases ", "go", "Machine Learning"},
+		Language:    "vi",
+		Author:      "Ngọc Anh",
+		PublishedAt: time.Date(2024, 5, 6, 7, 8, 9, 123456789, ict),
+		UpdatedAt:   time.Date(2024, 5, 7, 7, 8, 9, 987654321, ict),
+		Draft:       true,
+	}
+	full.Normalize()
+	bare := article(t, "bare") // no summary, author or tags
+	create(t, s, full, bare)
+
+	for _, want := range []*blog.Article{full, bare} {
+		got := mustGet(t, s, want.Slug)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("GetArticle(%q) after CreateArticle mismatch (-want +got):\n%s", want.Slug, diff)
+		}
+		for name, tm := range map[string]time.Time{"PublishedAt": got.PublishedAt, "UpdatedAt": got.UpdatedAt} {
+			if tm.Location() != time.UTC {
+				t.Errorf("GetArticle(%q).%s location = %v, want UTC", want.Slug, name, tm.Location())
+			}
+		}
+	}
+	got := mustGet(t, s, "cafe-notes")
+	if want := []string{"databases", "go", "machine-learning"}; !slices.Equal(got.Tags, want) {
+		t.Errorf("tags = %q, want normalised %q", got.Tags, want)
+	}
+	if want := time.Date(2024, 5, 6, 0, 8, 9, 0, time.UTC); !got.PublishedAt.Equal(want) {
+		t.Errorf("PublishedAt = %v, want %v (UTC, whole seconds)", got.PublishedAt, want)
+	}
+	// "tags": [] in JSON, not null, for an article without tags.
+	if b := mustGet(t, s, "bare"); b.Tags == nil || len(b.Tags) != 0 {
+		t.Errorf("tags of an article without tags = %#v, want an empty, non-nil slice", b.Tags)
+	}
+
+	// The store keeps its own copy: changing the caller's or a returned
+	// article changes nothing stored.
+	in := article(t, "copied", tags("one"))
+	if err := s.CreateArticle(t.Context(), in); err != nil {
+		t.Fatalf("CreateArticle: %v", err)
+	}
+	in.Title, in.Tags[0] = "changed", "changed"
+	out := mustGet(t, s, "copied")
+	out.Tags[0] = "changed too"
+	if got := mustGet(t, s, "copied"); got.Title != "Title of copied" || !slices.Equal(got.Tags, []string{"one"}) {
+		t.Errorf("stored article changed with the caller's copy: title %q, tags %q", got.Title, got.Tags)
+	}
+}
+
+func testConflict(t *testing.T, s blog.Store) {
+	first := article(t, "taken", title("First"))
+	create(t, s, first)
+	err := s.CreateArticle(t.Context(), article(t, "taken", title("Second")))
+	if !errors.Is(err, blog.ErrConflict) {
+		t.Fatalf("CreateArticle with a taken slug: error %v, want ErrConflict", err)
+	}
+	if diff := cmp.Diff(first, mustGet(t, s, "taken")); diff != "" {
+		t.Errorf("first article changed by the conflicting create (-want +got):\n%s", diff)
+	}
+	if n, err := s.CountArticles(t.Context()); err != nil || n != 1 {
+		t.Errorf("CountArticles = %d, %v; want 1", n, err)
+	}
+}
+
+func testUpdate(t *testing.T, s blog.Store) {
+	create(t, s, article(t, "post", tags("old-tag"), body("first words")), article(t, "other", tags("old-tag")))
+	want := &blog.Article{
+		Slug:        "post",
+		Title:       "New title",
+		Summary:     "New summary",
+		Body:        "Second words",
+		Tags:        []string{"new-tag"},
+		Language:    "vi",
+		Author:      "Someone",
+		PublishedAt: day.Add(48 * time.Hour),
+		UpdatedAt:   day.Add(72 * time.Hour),
+		Draft:       true,
+	}
+	want.Normalize()
+	if err := s.UpdateArticle(t.Context(), want.Clone()); err != nil {
+		t.Fatalf("UpdateArticle: %v", err)
+	}
+	if diff := cmp.Diff(want, mustGet(t, s, "post")); diff != "" {
+		t.Errorf("GetArticle after UpdateArticle mismatch (-want +got):\n%s", diff)
+	}
+	tagCounts, err := s.ListTags(t.Context(), blog.TagOptions{IncludeDrafts: true})
+	if err != nil {
+		t.Fatalf("ListTags: %v", err)
+	}
+	wantTags := []blog.TagCount{{Tag: "new-tag", Count: 1}, {Tag: "old-tag", Count: 1}}
+	if diff := cmp.Diff(wantTags, tagCounts); diff != "" {
+		t.Errorf("ListTags after the update dropped old-tag (-want +got):\n%s", diff)
+	}
+}
+
+func testDelete(t *testing.T, s blog.Store) {
+	gone := article(t, "gone", tags("gone-tag", "shared"), body("a unique xylophone"))
+	kept := article(t, "kept", tags("shared"))
+	create(t, s, gone, kept)
+	if err := s.DeleteArticle(t.Context(), "gone"); err != nil {
+		t.Fatalf("DeleteArticle: %v", err)
+	}
+	if _, err := s.GetArticle(t.Context(), "gone"); !errors.Is(err, blog.ErrNotFound) {
+		t.Errorf("GetArticle after DeleteArticle: error %v, want ErrNotFound", err)
+	}
+	page, err := s.ListArticles(t.Context(), blog.ListOptions{})
+	if err != nil {
+		t.Fatalf("ListArticles: %v", err)
+	}
+	if diff := cmp.Diff([]string{"kept"}, slugs(page.Articles)); diff != "" {
+		t.Errorf("ListArticles after delete (-want +got):\n%s", diff)
+	}
+	tagCounts, err := s.ListTags(t.Context(), blog.TagOptions{})
+	if err != nil {
+		t.Fatalf("ListTags: %v", err)
+	}
+	if diff := cmp.Diff([]blog.TagCount{{Tag: "shared", Count: 1}}, tagCounts); diff != "" {
+		t.Errorf("ListTags after delete (-want +got):\n%s", diff)
+	}
+	if got := search(t, s, parse(t, "xylophone"), blog.SearchOptions{}); len(got) != 0 {
+		t.Errorf("search for a deleted article's word found %q", got)
+	}
+	// The slug is free again.
+	create(t, s, article(t, "gone"))
+}
+
+func testNotFound(t *testing.T, s blog.Store) {
+	create(t, s, article(t, "present"))
+	ctx := t.Context()
+	for name, err := range map[string]error{
+		"GetArticle":    func() error { _, err := s.GetArticle(ctx, "missing"); return err }(),
+		"UpdateArticle": s.UpdateArticle(ctx, article(t, "missing")),
+		"DeleteArticle": s.DeleteArticle(ctx, "missing"),
+	} {
+		if !errors.Is(err, blog.ErrNotFound) {
+			t.Errorf("%s of a missing slug: error %v, want ErrNotFound", name, err)
+		}
+	}
+	// Updating a missing article must not create it.
+	if n, err := s.CountArticles(ctx); err != nil || n != 1 {
+		t.Errorf("CountArticles = %d, %v; want 1", n, err)
+	}
+}
+
+func testCount(t *testing.T, s blog.Store) {
+	if n, err := s.CountArticles(t.Context()); err != nil || n != 0 {
+		t.Errorf("CountArticles of an empty store = %d, %v; want 0", n, err)
+	}
+	create(t, s, article(t, "a"), article(t, "b", draft), article(t, "c", lang("vi")))
+	if n, err := s.CountArticles(t.Context()); err != nil || n != 3 {
+		t.Errorf("CountArticles = %d, %v; want 3 (drafts count)", n, err)
+	}
+}
+
+// listAll pages through a listing with this limit and returns every
+// article's slug in order, failing on a page too long or a cursor on the
+// last page.
+func listAll(t *testing.T, s blog.Store, opts blog.ListOptions) []string {
+	t.Helper()
+	var all []string
+	for pages := 1; ; pages++ {
+		page, err := s.ListArticles(t.Context(), opts)
+		if err != nil {
+			t.Fatalf("ListArticles(%+v) page %d: %v", opts, pages, err)
+		}
+		if len(page.Articles) > opts.Limit {
+			t.Fatalf("ListArticles page %d holds %d articles, limit %d", pages, len(page.Articles), opts.Limit)
+		}
+		all = append(all, slugs(page.Articles)...)
+		if page.NextCursor == "" {
+			return all
+		}
+		if len(page.Articles) < opts.Limit {
+			t.Fatalf("page %d holds %d < %d articles but has a next cursor", pages, len(page.Articles), opts.Limit)
+		}
+		if pages > 100 {
+			t.Fatalf("ListArticles keeps returning a next cursor")
+		}
+		opts.Cursor = page.NextCursor
+	}
+}
+
+func testListPaging(t *testing.T, s blog.Store) {
+	create(t, s,
+		article(t, "oldest", published(0)),
+		// Three articles published in the same second page by slug.
+		article(t, "same-b", published(24*time.Hour)),
+		article(t, "same-c", published(24*time.Hour)),
+		article(t, "same-a", published(24*time.Hour)),
+		article(t, "a-second-later", published(24*time.Hour+time.Second)),
+		article(t, "newest", published(48*time.Hour)),
+		article(t, "draft-newer", published(72*time.Hour), draft),
+	)
+	published := []string{"newest", "a-second-later", "same-a", "same-b", "same-c", "oldest"}
+	all := append([]string{"draft-newer"}, published...)
+	for _, limit := range []int{1, 2, 3, 4, 6, 7, blog.MaxPage} {
+		if diff := cmp.Diff(published, listAll(t, s, blog.ListOptions{Limit: limit})); diff != "" {
+			t.Errorf("listing with limit %d (-want +got):\n%s", limit, diff)
+		}
+		if diff := cmp.Diff(all, listAll(t, s, blog.ListOptions{Limit: limit, IncludeDrafts: true})); diff != "" {
+			t.Errorf("listing with drafts, limit %d (-want +got):\n%s", limit, diff)
+		}
+	}
+	// A whole listing in exactly one full page has no next page.
+	page, err := s.ListArticles(t.Context(), blog.ListOptions{Limit: len(published)})
+	if err != nil {
+		t.Fatalf("ListArticles: %v", err)
+	}
+	if page.NextCursor != "" {
+		t.Errorf("a page holding the last article has NextCursor %q, want none", page.NextCursor)
+	}
+	// Limit 0 means the default page size.
+	page, err = s.ListArticles(t.Context(), blog.ListOptions{})
+	if err != nil {
+		t.Fatalf("ListArticles with limit 0: %v", err)
+	}
+	if got := len(page.Articles); got != min(blog.DefaultPage, len(published)) {
+		t.Errorf("limit 0 returned %d articles, want %d", got, min(blog.DefaultPage, len(published)))
+	}
+}
+
+func testListFilters(t *testing.T, s blog.Store) {
+	create(t, s,
+		article(t, "en-go", tags("go"), published(1*time.Hour)),
+		article(t, "en-go-sql", tags("go", "sql"), published(2*time.Hour)),
+		article(t, "vi-go", tags("go"), lang("vi"), published(3*time.Hour)),
+		article(t, "vi-coffee", tags("coffee"), lang("vi"), published(4*time.Hour)),
+		article(t, "en-go-draft", tags("go"), draft, published(5*time.Hour)),
+	)
+	tests := []struct {
+		opts blog.ListOptions
+		want []string
+	}{
+		{blog.ListOptions{Tag: "go"}, []string{"vi-go", "en-go-sql", "en-go"}},
+		{blog.ListOptions{Tag: "go", IncludeDrafts: true}, []string{"en-go-draft", "vi-go", "en-go-sql", "en-go"}},
+		{blog.ListOptions{Language: "vi"}, []string{"vi-coffee", "vi-go"}},
+		{blog.ListOptions{Language: "en"}, []string{"en-go-sql", "en-go"}},
+		{blog.ListOptions{Tag: "go", Language: "vi"}, []string{"vi-go"}},
+		{blog.ListOptions{Tag: "sql"}, []string{"en-go-sql"}},
+		{blog.ListOptions{Tag: "nothing"}, []string{}},
+		{blog.ListOptions{Language: "fr"}, []string{}},
+		// Filters hold across pages.
+		{blog.ListOptions{Tag: "go", IncludeDrafts: true, Limit: 1}, []string{"en-go-draft", "vi-go", "en-go-sql", "en-go"}},
+		{blog.ListOptions{Language: "en", IncludeDrafts: true, Limit: 2}, []string{"en-go-draft", "en-go-sql", "en-go"}},
+	}
+	for _, tt := range tests {
+		if tt.opts.Limit == 0 {
+			tt.opts.Limit = blog.MaxPage
+		}
+		got := listAll(t, s, tt.opts)
+		if got == nil {
+			got = []string{}
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("ListArticles(%+v) (-want +got):\n%s", tt.opts, diff)
+		}
+	}
+}
+
+func testListTags(t *testing.T, s blog.Store) {
+	got, err := s.ListTags(t.Context(), blog.TagOptions{})
+	if err != nil || len(got) != 0 {
+		t.Errorf("ListTags of an empty store = %v, %v; want none", got, err)
+	}
+	create(t, s,
+		article(t, "a", tags("go", "sqlite")),
+		article(t, "b", tags("go", "coffee"), lang("vi")),
+		article(t, "c", tags("go", "coffee", "vietnam"), lang("vi")),
+		article(t, "d", tags("go", "secret", "zebra"), draft),
+		article(t, "e", tags("zebra")),
+	)
+	tc := func(tag string, n int) blog.TagCount { return blog.TagCount{Tag: tag, Count: n} }
+	tests := []struct {
+		opts blog.TagOptions
+		want []blog.TagCount
+	}{
+		// Most used first; equal counts alphabetically.
+		{blog.TagOptions{}, []blog.TagCount{tc("go", 3), tc("coffee", 2), tc("sqlite", 1), tc("vietnam", 1), tc("zebra", 1)}},
+		{blog.TagOptions{IncludeDrafts: true}, []blog.TagCount{tc("go", 4), tc("coffee", 2), tc("zebra", 2), tc("secret", 1), tc("sqlite", 1), tc("vietnam", 1)}},
+		{blog.TagOptions{Language: "vi"}, []blog.TagCount{tc("coffee", 2), tc("go", 2), tc("vietnam", 1)}},
+		{blog.TagOptions{Language: "en"}, []blog.TagCount{tc("go", 1), tc("sqlite", 1), tc("zebra", 1)}},
+		{blog.TagOptions{Language: "fr"}, []blog.TagCount{}},
+	}
+	for _, tt := range tests {
+		got, err := s.ListTags(t.Context(), tt.opts)
+		if err != nil {
+			t.Fatalf("ListTags(%+v): %v", tt.opts, err)
+		}
+		if got == nil {
+			got = []blog.TagCount{}
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("ListTags(%+v) (-want +got):\n%s", tt.opts, diff)
+		}
+	}
+}
+
+func testMalformedCursor(t *testing.T, s blog.Store) {
+	create(t, s, article(t, "post", body("coffee")))
+	q := parse(t, "coffee")
+	for _, cursor := range []string{"not a cursor", "%%%", "bm90LWpzb24", "eyJvIjotMX0"} { // the last two: "not-json", {"o":-1}
+		if _, err := s.ListArticles(t.Context(), blog.ListOptions{Cursor: cursor}); !errors.Is(err, blog.ErrInvalid) {
+			t.Errorf("ListArticles with cursor %q: error %v, want ErrInvalid", cursor, err)
+		}
+		if _, err := s.SearchArticles(t.Context(), q, blog.SearchOptions{Cursor: cursor}); !errors.Is(err, blog.ErrInvalid) {
+			t.Errorf("SearchArticles with cursor %q: error %v, want ErrInvalid", cursor, err)
+		}
+	}
+}
+
+func testSearchHits(t *testing.T, s blog.Store) {
+	want := article(t, "espresso-guide", title("Espresso at home"), tags("coffee"),
+		func(a *blog.Article) { a.Summary = "Pulling a shot."; a.Author = "An" }, body("Grind fine, tamp evenly."))
+	create(t, s, want, article(t, "tea", title("Green tea"), body("Steep gently.")))
+	page, err := s.SearchArticles(t.Context(), parse(t, "espresso"), blog.SearchOptions{Limit: 10})
+	if err != nil {
+		t.Fatalf("SearchArticles: %v", err)
+	}
+	if len(page.Hits) != 1 {
+		t.Fatalf("search for espresso found %q, want [espresso-guide]", hitSlugs(page.Hits))
+	}
+	// The Service builds snippets from the hit, so it must be the whole article.
+	if diff := cmp.Diff(want, page.Hits[0].Article); diff != "" {
+		t.Errorf("hit article mismatch (-want +got):\n%s", diff)
+	}
+	if page.NextCursor != "" {
+		t.Errorf("single page of results has NextCursor %q", page.NextCursor)
+	}
+	page, err = s.SearchArticles(t.Context(), parse(t, "nonexistentword"), blog.SearchOptions{})
+	if err != nil || len(page.Hits) != 0 || page.NextCursor != "" {
+		t.Errorf("search without matches = %d hits, cursor %q, error %v; want none, no cursor, no error",
+			len(page.Hits), page.NextCursor, err)
+	}
+}
+
+func testSearchRanking(t *testing.T, s blog.Store) {
+	create(t, s,
+		// Newer articles come first among equals, so make the body-only
+		// match the newest: only a better score can put the others first.
+		article(t, "in-title", title("Understanding goroutines"), body("How the scheduler runs them."), published(0)),
+		article(t, "in-tags", title("Weekly notes"), tags("goroutines"), body("Notes on the scheduler."), published(time.Hour)),
+		article(t, "in-body", title("Notes from a week"), body("I also wrote goroutines for the scheduler."), published(2*time.Hour)),
+		article(t, "filler-1", title("Green tea"), body("Steep it gently.")),
+		article(t, "filler-2", title("Black tea"), body("Steep it longer.")),
+		article(t, "filler-3", title("Espresso"), body("Grind it fine.")),
+		article(t, "filler-4", title("Phin coffee"), body("Wait for the drip.")),
+	)
+	page, err := s.SearchArticles(t.Context(), parse(t, "goroutines"), blog.SearchOptions{Limit: 10})
+	if err != nil {
+		t.Fatalf("SearchArticles: %v", err)
+	}
+	got := hitSlugs(page.Hits)
+	if len(got) != 3 || got[0] != "in-title" || got[2] != "in-body" {
+		t.Errorf("ranking for goroutines = %q, want in-title first and in-body (word only in the body) last", got)
+	}
+	for i := 1; i < len(page.Hits); i++ {
+		if page.Hits[i].Score > page.Hits[i-1].Score {
+			t.Errorf("hit %d (%s) scores %v, above hit %d's %v: scores must not increase down the page",
+				i, page.Hits[i].Article.Slug, page.Hits[i].Score, i-1, page.Hits[i-1].Score)
+		}
+	}
+	if len(page.Hits) == 3 && !(page.Hits[0].Score > page.Hits[2].Score) {
+		t.Errorf("title match scores %v, body match %v: want the title match higher", page.Hits[0].Score, page.Hits[2].Score)
+	}
+}
+
+func testSearchAny(t *testing.T, s blog.Store) {
+	create(t, s,
+		article(t, "both", body("Coffee first, then tea in the afternoon.")),
+		article(t, "coffee-only", body("Coffee first, then water in the afternoon.")),
+		article(t, "tea-only", body("Water first, then tea in the afternoon.")),
+		article(t, "neither", body("Water first, then juice in the afternoon.")),
+	)
+	q := parse(t, "coffee tea")
+	if diff := cmp.Diff([]string{"both"}, search(t, s, q, blog.SearchOptions{})); diff != "" {
+		t.Errorf("search for every word (-want +got):\n%s", diff)
+	}
+	q.Any = true
+	got := search(t, s, q, blog.SearchOptions{})
+	if len(got) == 0 || got[0] != "both" {
+		t.Errorf("search for any word = %q, want the article holding both words first", got)
+	}
+	slices.Sort(got)
+	if diff := cmp.Diff([]string{"both", "coffee-only", "tea-only"}, got); diff != "" {
+		t.Errorf("search for any word found (-want +got, sorted):\n%s", diff)
+	}
+}
+
+func testSearchVietnamese(t *testing.T, s blog.Store) {
+	create(t, s,
+		article(t, "ca-phe-sua-da", lang("vi"), title("Cà phê sữa đá"), body("Một ly cà phê sữa đá buổi sáng ở Sài Gòn.")),
+		article(t, "duong-pho", lang("vi"), title("Đường phố Hà Nội"), body("Những con đường nhỏ buổi tối.")),
+		article(t, "da-lat", lang("vi"), title("Mùa hoa ở Đà Lạt"), body("Đà Lạt lạnh và có nhiều hoa.")),
+		article(t, "pho-ascii", title("Pho bo recipe"), body("How to cook pho bo at home, typed without accents.")),
+		article(t, "english", title("Coffee in Saigon"), body("Iced coffee with condensed milk.")),
+	)
+	tests := []struct {
+		query string
+		want  []string
+	}{
+		{"ca phe", []string{"ca-phe-sua-da"}},
+		{"cà phê", []string{"ca-phe-sua-da"}},
+		{"CÀ PHÊ", []string{"ca-phe-sua-da"}},
+		{"duong", []string{"duong-pho"}},
+		{"đường", []string{"duong-pho"}},
+		{"Đường", []string{"duong-pho"}},
+		{"da lat", []string{"da-lat"}},
+		{"Đà Lạt", []string{"da-lat"}},
+		{"ha noi", []string{"duong-pho"}},
+		// Written without diacritics, found with them.
+		{"phở bò", []string{"pho-ascii"}},
+		// A quoted phrase keeps its word order.
+		{`"sua da"`, []string{"ca-phe-sua-da"}},
+		{`"đá sữa"`, []string{}},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, search(t, s, parse(t, tt.query), blog.SearchOptions{})); diff != "" {
+			t.Errorf("search %q (-want +got):\n%s", tt.query, diff)
+		}
+	}
+}
+
+func testSearchSymbols(t *testing.T, s blog.Store) {
+	create(t, s,
+		article(t, "launch", title("Launch🚀day"), body("It went well🥳, the robot🤖helped; C++ and e-mail too.")),
+		article(t, "other", title("Other"), body("Nothing to see.")),
+	)
+	// Every query word is matched as blog.Words splits the text, whatever
+	// symbol (old or new emoji, punctuation) sits next to it.
+	for _, query := range []string{"launch", "day", "well", "robot", "helped", "c", "mail"} {
+		if diff := cmp.Diff([]string{"launch"}, search(t, s, parse(t, query), blog.SearchOptions{})); diff != "" {
+			t.Errorf("search %q (-want +got):\n%s", query, diff)
+		}
+	}
+}
+
+func testSearchPrefix(t *testing.T, s blog.Store) {
+	create(t, s,
+		article(t, "goroutines", title("Goroutines explained")),
+		article(t, "gopher", title("The gopher mascot")),
+		article(t, "python", title("Python generators")),
+		article(t, "vi-street", lang("vi"), title("Đường phố Hà Nội")),
+	)
+	tests := []struct {
+		query string
+		want  []string // sorted
+	}{
+		{"gorout*", []string{"goroutines"}},
+		{"gorout", []string{}},
+		{"go*", []string{"gopher", "goroutines"}},
+		{"GOPH*", []string{"gopher"}},
+		{"duo*", []string{"vi-street"}},
+		{"đườ*", []string{"vi-street"}},
+		{`"pho ha n*"`, []string{"vi-street"}},
+		{`"pho ha x*"`, []string{}},
+	}
+	for _, tt := range tests {
+		got := search(t, s, parse(t, tt.query), blog.SearchOptions{})
+		slices.Sort(got)
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("search %q (-want +got, sorted):\n%s", tt.query, diff)
+		}
+	}
+}
+
+func testSearchFilters(t *testing.T, s blog.Store) {
+	create(t, s,
+		article(t, "en-coffee", tags("coffee"), body("An espresso a day."), published(1*time.Hour)),
+		article(t, "vi-coffee", tags("coffee"), lang("vi"), body("Một ly espresso."), published(2*time.Hour)),
+		article(t, "en-other", tags("gear"), body("An espresso machine."), published(3*time.Hour)),
+		article(t, "en-draft", tags("coffee"), draft, body("A secret espresso."), published(4*time.Hour)),
+	)
+	q := parse(t, "espresso")
+	tests := []struct {
+		opts blog.SearchOptions
+		want []string // sorted
+	}{
+		{blog.SearchOptions{}, []string{"en-coffee", "en-other", "vi-coffee"}},
+		{blog.SearchOptions{IncludeDrafts: true}, []string{"en-coffee", "en-draft", "en-other", "vi-coffee"}},
+		{blog.SearchOptions{Tag: "coffee"}, []string{"en-coffee", "vi-coffee"}},
+		{blog.SearchOptions{Language: "vi"}, []string{"vi-coffee"}},
+		{blog.SearchOptions{Tag: "coffee", Language: "en", IncludeDrafts: true}, []string{"en-coffee", "en-draft"}},
+		{blog.SearchOptions{Tag: "tea"}, []string{}},
+	}
+	for _, tt := range tests {
+		got := search(t, s, q, tt.opts)
+		slices.Sort(got)
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("search espresso with %+v (-want +got, sorted):\n%s", tt.opts, diff)
+		}
+	}
+}
+
+func testSearchPaging(t *testing.T, s blog.Store) {
+	// Four identical articles tie on score and publication time, so only
+	// a total order keeps pages from repeating or skipping one.
+	for i := range 4 {
+		create(t, s, article(t, fmt.Sprintf("same-%d", i), body("A kettle on the stove.")))
+	}
+	create(t, s,
+		article(t, "title-kettle", title("The kettle"), body("Boiling water.")),
+		article(t, "twice", body("Kettle, kettle, boiling on the stove.")),
+		article(t, "teapot", body("A teapot, not the other thing."), published(time.Hour)),
+		article(t, "long", body("Water boils in a kettle; this body is much longer than the others, "+
+			"so the word is a smaller part of it and the article ranks lower.")),
+	)
+	for _, anyWord := range []bool{false, true} {
+		// Seven articles hold "kettle"; one more holds "teapot".
+		q, want := parse(t, "kettle"), 7
+		if anyWord {
+			q, want = parse(t, "kettle teapot"), 8
+			q.Any = true
+		}
+		full := search(t, s, q, blog.SearchOptions{Limit: blog.MaxPage})
+		if len(full) != want {
+			t.Fatalf("search %+v found %d articles %q, want %d", q, len(full), full, want)
+		}
+		for _, limit := range []int{1, 2, 3, len(full)} {
+			var got []string
+			opts := blog.SearchOptions{Limit: limit}
+			for pages := 1; ; pages++ {
+				page, err := s.SearchArticles(t.Context(), q, opts)
+				if err != nil {
+					t.Fatalf("SearchArticles(%+v, %+v): %v", q, opts, err)
+				}
+				if len(page.Hits) > limit {
+					t.Fatalf("search page holds %d hits, limit %d", len(page.Hits), limit)
+				}
+				got = append(got, hitSlugs(page.Hits)...)
+				if page.NextCursor == "" {
+					break
+				}
+				c, err := blog.DecodeCursor(page.NextCursor)
+				if err != nil {
+					t.Fatalf("NextCursor %q does not decode: %v", page.NextCursor, err)
+				}
+				// The Service reads Any back from the cursor to keep later
+				// pages of a relaxed search relaxed.
+				if c.Any != q.Any {
+					t.Errorf("NextCursor records Any = %v, want %v", c.Any, q.Any)
+				}
+				if pages > 20 {
+					t.Fatalf("search keeps returning a next cursor")
+				}
+				opts.Cursor = page.NextCursor
+			}
+			if diff := cmp.Diff(full, got); diff != "" {
+				t.Errorf("search %+v in pages of %d differs from one page (-want +got):\n%s", q, limit, diff)
+			}
+		}
+	}
+}
+
+func testSearchFollowsWrites(t *testing.T, s blog.Store) {
+	a := article(t, "story", title("Brass kettle"), tags("copper"), body("An old brass kettle whistles."))
+	create(t, s, a, article(t, "other", body("Something else entirely.")))
+	find := func(query string) []string { return search(t, s, parse(t, query), blog.SearchOptions{}) }
+
+	b := article(t, "story", title("Shiny teapot"), tags("porcelain"), body("A new porcelain teapot sits quietly."))
+	if err := s.UpdateArticle(t.Context(), b); err != nil {
+		t.Fatalf("UpdateArticle: %v", err)
+	}
+	for _, gone := range []string{"brass", "whistles", "copper"} {
+		if got := find(gone); len(got) != 0 {
+			t.Errorf("after the update, search %q (an old word) found %q, want none", gone, got)
+		}
+	}
+	for _, now := range []string{"shiny", "quietly", "porcelain"} {
+		if diff := cmp.Diff([]string{"story"}, find(now)); diff != "" {
+			t.Errorf("after the update, search %q (a new word) (-want +got):\n%s", now, diff)
+		}
+	}
+
+	c := article(t, "story", title("Clay pot"), body("A clay pot now."))
+	if _, err := s.UpsertArticles(t.Context(), []*blog.Article{c}); err != nil {
+		t.Fatalf("UpsertArticles: %v", err)
+	}
+	if got := find("teapot"); len(got) != 0 {
+		t.Errorf("after the upsert, search %q found %q, want none", "teapot", got)
+	}
+	if diff := cmp.Diff([]string{"story"}, find("clay")); diff != "" {
+		t.Errorf("after the upsert, search clay (-want +got):\n%s", diff)
+	}
+
+	if err := s.DeleteArticle(t.Context(), "story"); err != nil {
+		t.Fatalf("DeleteArticle: %v", err)
+	}
+	if got := find("clay"); len(got) != 0 {
+		t.Errorf("after delete, search found %q, want none", got)
+	}
+	if diff := cmp.Diff([]string{"other"}, find("entirely")); diff != "" {
+		t.Errorf("after deleting another article, search entirely (-want +got):\n%s", diff)
+	}
+}
+
+func testUpsert(t *testing.T, s blog.Store) {
+	ctx := t.Context()
+	upsert := func(as []*blog.Article, want ...blog.UpsertOutcome) {
+		t.Helper()
+		in := make([]*blog.Article, len(as))
+		for i, a := range as {
+			in[i] = a.Clone()
+		}
+		got, err := s.UpsertArticles(ctx, in)
+		if err != nil {
+			t.Fatalf("UpsertArticles: %v", err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("UpsertArticles outcomes (-want +got):\n%s", diff)
+		}
+		for _, a := range as {
+			if diff := cmp.Diff(a, mustGet(t, s, a.Slug)); diff != "" {
+				t.Errorf("GetArticle(%q) after upsert (-want +got):\n%s", a.Slug, diff)
+			}
+		}
+	}
+
+	if got, err := s.UpsertArticles(ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("UpsertArticles(nil) = %v, %v; want no outcomes, no error", got, err)
+	}
+
+	// One article per field, each to be changed in that field alone.
+	fields := []struct {
+		name string
+		edit func(*blog.Article)
+	}{
+		{"title", func(a *blog.Article) { a.Title = "Changed title" }},
+		{"summary", func(a *blog.Article) { a.Summary = "Changed summary" }},
+		{"body", func(a *blog.Article) { a.Body = "Changed body" }},
+		{"tags", func(a *blog.Article) { a.Tags = []string{"changed"} }},
+		{"language", func(a *blog.Article) { a.Language = "vi" }},
+		{"author", func(a *blog.Article) { a.Author = "Changed author" }},
+		{"published", func(a *blog.Article) { a.PublishedAt = a.PublishedAt.Add(time.Second) }},
+		{"updated", func(a *blog.Article) { a.UpdatedAt = a.UpdatedAt.Add(time.Second) }},
+		{"draft", func(a *blog.Article) { a.Draft = true }},
+	}
+	var first []*blog.Article
+	var created, unchanged, updated []blog.UpsertOutcome
+	for _, f := range fields {
+		first = append(first, article(t, "change-"+f.name, tags("one", "two"),
+			func(a *blog.Article) { a.Summary = "Summary"; a.Author = "Author" }))
+		created = append(created, blog.Created)
+		unchanged = append(unchanged, blog.Unchanged)
+		updated = append(updated, blog.Updated)
+	}
+	upsert(first, created...)
+	// The same articles again change nothing.
+	upsert(first, unchanged...)
+
+	var second []*blog.Article
+	for i, f := range fields {
+		a := first[i].Clone()
+		f.edit(a)
+		a.Normalize()
+		second = append(second, a)
+	}
+	newcomer := article(t, "newcomer")
+	upsert(append(second, newcomer), append(updated, blog.Created)...)
+	// Idempotent: the same batch twice is a no-op the second time.
+	upsert(append(second, newcomer), append(unchanged, blog.Unchanged)...)
+
+	if n, err := s.CountArticles(ctx); err != nil || n != len(fields)+1 {
+		t.Errorf("CountArticles = %d, %v; want %d", n, err, len(fields)+1)
+	}
+	// An upsert also keeps the tag table in step.
+	tagCounts, err := s.ListTags(ctx, blog.TagOptions{IncludeDrafts: true})
+	if err != nil {
+		t.Fatalf("ListTags: %v", err)
+	}
+	n := len(fields) - 1
+	want := []blog.TagCount{{Tag: "one", Count: n}, {Tag: "two", Count: n}, {Tag: "changed", Count: 1}}
+	if diff := cmp.Diff(want, tagCounts); diff != "" {
+		t.Errorf("ListTags after upserts (-want +got):\n%s", diff)
+	}
+}
