@@ -1,0 +1,367 @@
+package authserver
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/2coffee/mcp-2coffee/internal/blog"
+)
+
+// maxAuthorizeQuery bounds an authorization request. Real ones are a few
+// hundred bytes; the request also travels through hidden form fields.
+const maxAuthorizeQuery = 8 << 10
+
+// authRequest is a checked authorization request.
+type authRequest struct {
+	client      *Client
+	redirectURI string
+	state       string
+	scopes      []string
+	challenge   string
+	prompt      []string
+	// raw is the request as a query string, carried through the login
+	// and consent forms and checked again at each step.
+	raw string
+}
+
+// pageProblem is a request that cannot be redirected back to the client
+// because the client or the redirect URI is not trusted: it is shown as a
+// page.
+type pageProblem struct {
+	status  int
+	reason  string // for the log
+	message string // for the page
+}
+
+// singleParams may appear at most once (RFC 6749 §3.1).
+var singleParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state",
+	"code_challenge", "code_challenge_method", "response_mode", "prompt"}
+
+// parseAuthorize checks an authorization request in the order that keeps
+// redirects safe: client and redirect URI first (a problem there is a
+// page), then everything else (a problem there is an error redirect to
+// the now-trusted redirect URI). Exactly one of the results is non-nil,
+// except that an error redirect comes with the request it is sent to.
+func (s *Server) parseAuthorize(ctx context.Context, raw string) (*authRequest, *pageProblem, *oauthError) {
+	if len(raw) > maxAuthorizeQuery {
+		return nil, &pageProblem{http.StatusBadRequest, "request_too_long", "The authorization request is too long."}, nil
+	}
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return nil, &pageProblem{http.StatusBadRequest, "bad_query", "The authorization request is not a well-formed query string."}, nil
+	}
+	if len(q["client_id"]) != 1 || q.Get("client_id") == "" {
+		return nil, &pageProblem{http.StatusBadRequest, "no_client_id", "The request does not say which application is asking (client_id is missing or repeated)."}, nil
+	}
+	c, err := s.client(ctx, q.Get("client_id"))
+	switch {
+	case errors.Is(err, errUnknownClient):
+		return nil, &pageProblem{http.StatusBadRequest, "unknown_client", "The application is not known to this server. It may have been removed or its registration may have expired; reconnecting it from the application usually registers it again."}, nil
+	case err != nil:
+		if cp, ok := errors.AsType[*clientProblem](err); ok {
+			return nil, &pageProblem{http.StatusBadRequest, "bad_client", "The application cannot be used: " + cp.msg + "."}, nil
+		}
+		s.log.ErrorContext(ctx, "client lookup failed", "err", err)
+		return nil, &pageProblem{http.StatusServiceUnavailable, "store_error", "The application could not be looked up."}, nil
+	}
+	if len(q["redirect_uri"]) != 1 {
+		return nil, &pageProblem{http.StatusBadRequest, "no_redirect_uri", "The request does not say where to return to (redirect_uri is missing or repeated)."}, nil
+	}
+	redirect := q.Get("redirect_uri")
+	if !matchRedirect(c.RedirectURIs, redirect) {
+		return nil, &pageProblem{http.StatusBadRequest, "redirect_mismatch", "The address the application asked to return to is not one it registered, so this server will not send you there."}, nil
+	}
+
+	// Carry the request on re-encoded, so what goes into hidden fields and
+	// Location headers is a canonical query string whatever arrived.
+	req := &authRequest{client: c, redirectURI: redirect, state: q.Get("state"), raw: q.Encode()}
+	bad := func(code, desc string) (*authRequest, *pageProblem, *oauthError) {
+		return req, nil, newError(http.StatusFound, code, desc)
+	}
+	for _, p := range singleParams {
+		if len(q[p]) > 1 {
+			return bad(errInvalidRequest, "the parameter "+p+" is repeated")
+		}
+	}
+	switch rt := q.Get("response_type"); {
+	case rt == "":
+		return bad(errInvalidRequest, "response_type is required; use code")
+	case rt != ResponseTypeCode:
+		return bad(errUnsupportedResponseType, "only response_type=code is supported")
+	case !slices.Contains(c.ResponseTypes, ResponseTypeCode) || !c.allows(GrantAuthorizationCode):
+		return bad(errUnauthorizedClient, "the client is not registered for the authorization code flow")
+	}
+	if m := q.Get("response_mode"); m != "" && m != "query" {
+		return bad(errInvalidRequest, "only response_mode=query is supported")
+	}
+	switch m := q.Get("code_challenge_method"); {
+	case q.Get("code_challenge") == "":
+		return bad(errInvalidRequest, "PKCE is required: send code_challenge with code_challenge_method=S256")
+	case m == "":
+		return bad(errInvalidRequest, "code_challenge_method is required and must be S256")
+	case m != "S256":
+		return bad(errInvalidRequest, "code_challenge_method must be S256; plain is not accepted")
+	case !validChallenge(q.Get("code_challenge")):
+		return bad(errInvalidRequest, "code_challenge must be the base64url SHA-256 of the verifier (43 characters)")
+	}
+	req.challenge = q.Get("code_challenge")
+	if rs, ok := q["resource"]; ok {
+		if len(rs) != 1 || rs[0] != s.resource {
+			return bad(errInvalidTarget, "resource must be "+s.resource+", the only resource this server issues tokens for")
+		}
+	}
+	scopes, err := parseScope(q.Get("scope"))
+	if err != nil {
+		return bad(errInvalidScope, err.Error())
+	}
+	if len(scopes) == 0 {
+		scopes = []string{firstScope}
+	}
+	if len(c.Scopes) > 0 && !covers(c.Scopes, scopes) {
+		return bad(errInvalidScope, "the client is not registered for the scope "+scopeText(scopes))
+	}
+	req.scopes = scopes
+	if _, ok := q["request"]; ok {
+		return bad("request_not_supported", "request objects are not supported")
+	}
+	if _, ok := q["request_uri"]; ok {
+		return bad("request_uri_not_supported", "request_uri is not supported")
+	}
+	req.prompt = strings.Fields(q.Get("prompt"))
+	return req, nil, nil
+}
+
+// firstScope is the scope of a request that names none: the least one.
+const firstScope = "articles:read"
+
+// validChallenge reports whether c looks like an S256 challenge:
+// base64url without padding of 32 bytes.
+func validChallenge(c string) bool {
+	if len(c) != 43 {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(c)
+	return err == nil
+}
+
+// validVerifier reports whether v is a PKCE code_verifier: 43 to 128
+// characters of the unreserved set (RFC 7636 §4.1).
+func validVerifier(v string) bool {
+	if len(v) < 43 || len(v) > 128 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
+}
+
+// verifierMatches checks a verifier against an S256 challenge in constant
+// time.
+func verifierMatches(verifier, challenge string) bool {
+	sum := sha256.Sum256([]byte(verifier))
+	got := base64.RawURLEncoding.EncodeToString(sum[:])
+	return subtle.ConstantTimeCompare([]byte(got), []byte(challenge)) == 1
+}
+
+// redirect sends the browser back to the client with params, state and
+// iss (RFC 9207: on every authorization response, success or error).
+func (s *Server) redirect(w http.ResponseWriter, req *authRequest, status int, params url.Values) {
+	if req.state != "" {
+		params.Set("state", req.state)
+	}
+	params.Set("iss", s.issuer)
+	sep := "?"
+	if strings.Contains(req.redirectURI, "?") {
+		sep = "&"
+	}
+	h := w.Header()
+	h.Set("Location", req.redirectURI+sep+params.Encode())
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(status)
+}
+
+// redirectError sends an error to the client's redirect URI.
+func (s *Server) redirectError(w http.ResponseWriter, r *http.Request, req *authRequest, status int, e *oauthError) {
+	s.fail(r, slog.LevelInfo, "authorize_"+e.code, "client_id", req.client.ID, "detail", e.description)
+	s.redirect(w, req, status, url.Values{"error": {e.code}, "error_description": {e.description}})
+}
+
+// serveAuthorize is GET /oauth/authorize: check the request, then sign
+// in, then consent (unless a remembered grant covers it), then redirect
+// with a code.
+func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	req, pp, oe := s.parseAuthorize(r.Context(), r.URL.RawQuery)
+	if pp != nil {
+		s.fail(r, slog.LevelInfo, pp.reason, "client_id", truncate(r.URL.Query().Get("client_id"), 200))
+		s.errorPage(w, r, pp.status, "This application cannot connect", pp.message)
+		return
+	}
+	if oe != nil {
+		s.redirectError(w, r, req, http.StatusFound, oe)
+		return
+	}
+	user, err := s.currentUser(r)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "reading session failed", "err", err)
+		s.errorPage(w, r, http.StatusServiceUnavailable, "Something went wrong", "Your sign-in could not be checked.")
+		return
+	}
+	if user == "" {
+		if slices.Contains(req.prompt, "none") {
+			s.redirectError(w, r, req, http.StatusFound, newError(0, errLoginRequired, "the user is not signed in"))
+			return
+		}
+		s.loginPage(w, r, http.StatusOK, req, "", "")
+		return
+	}
+	s.decide(w, r, req, user, http.StatusFound)
+}
+
+// decide issues a code at once when a remembered grant covers the request
+// (and the client did not ask for consent), and shows the consent page
+// otherwise.
+func (s *Server) decide(w http.ResponseWriter, r *http.Request, req *authRequest, user string, status int) {
+	g, err := s.store.GrantFor(r.Context(), user, req.client.ID)
+	if err != nil && !errors.Is(err, blog.ErrNotFound) {
+		s.log.ErrorContext(r.Context(), "reading grant failed", "err", err)
+		s.errorPage(w, r, http.StatusServiceUnavailable, "Something went wrong", "Your earlier approvals could not be read.")
+		return
+	}
+	if g != nil && covers(g.Scopes, req.scopes) && !slices.Contains(req.prompt, "consent") {
+		s.approve(w, r, req, user, status)
+		return
+	}
+	if slices.Contains(req.prompt, "none") {
+		s.redirectError(w, r, req, status, newError(0, errConsentRequired, "the user has not approved this client for these scopes"))
+		return
+	}
+	s.render(w, r, http.StatusOK, "consent", &pageData{
+		Title:          "Allow access",
+		User:           user,
+		Request:        req.raw,
+		ClientName:     displayName(req.client),
+		NameUnverified: req.client.Kind != KindPreregistered,
+		ClientHost:     clientHost(req.client),
+		RedirectHost:   redirectHost(req.redirectURI),
+		Scopes:         describeScopes(req.scopes),
+	}, redirectSource(req.redirectURI))
+}
+
+// displayName is the client's name, or a description when it gave none.
+func displayName(c *Client) string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return "An unnamed application"
+}
+
+// clientHost is the host that vouches for a metadata client's identity.
+func clientHost(c *Client) string {
+	if c.Kind == KindMetadata {
+		return hostOf(c.ID)
+	}
+	return ""
+}
+
+// approve issues a code and redirects to the client with it.
+func (s *Server) approve(w http.ResponseWriter, r *http.Request, req *authRequest, user string, status int) {
+	code := newSecret(PrefixCode)
+	now := s.now().UTC().Truncate(time.Second)
+	c := &Code{
+		Hash:        hashSecret(code),
+		FamilyID:    newID(),
+		ClientID:    req.client.ID,
+		User:        user,
+		RedirectURI: req.redirectURI,
+		Scopes:      req.scopes,
+		Resource:    s.resource,
+		Challenge:   req.challenge,
+		CreatedAt:   now,
+		ExpiresAt:   now.Add(s.cfg.CodeLifetime),
+	}
+	if err := s.store.CreateCode(r.Context(), c); err != nil {
+		s.log.ErrorContext(r.Context(), "storing an authorization code failed", "err", err)
+		s.redirectError(w, r, req, status, newError(0, errServerError, "the authorization could not be stored; try again"))
+		return
+	}
+	s.log.InfoContext(r.Context(), "authorization code issued", "client_id", req.client.ID, "user", user, "scope", scopeText(req.scopes))
+	s.redirect(w, req, status, url.Values{"code": {code}})
+}
+
+// serveConsent is POST /oauth/authorize: the consent form's answer.
+func (s *Server) serveConsent(w http.ResponseWriter, r *http.Request) {
+	if !s.formOK(w, r) {
+		return
+	}
+	req, pp, oe := s.parseAuthorize(r.Context(), r.PostForm.Get("request"))
+	if pp != nil {
+		s.fail(r, slog.LevelInfo, pp.reason)
+		s.errorPage(w, r, pp.status, "This application cannot connect", pp.message)
+		return
+	}
+	// Answers to a form post use 303, so the browser follows with GET.
+	if oe != nil {
+		s.redirectError(w, r, req, http.StatusSeeOther, oe)
+		return
+	}
+	user, err := s.currentUser(r)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "reading session failed", "err", err)
+		s.errorPage(w, r, http.StatusServiceUnavailable, "Something went wrong", "Your sign-in could not be checked.")
+		return
+	}
+	if user == "" {
+		s.loginPage(w, r, http.StatusUnauthorized, req, "", "Your sign-in has expired. Please sign in again.")
+		return
+	}
+	switch r.PostForm.Get("decision") {
+	case "deny":
+		s.log.InfoContext(r.Context(), "authorization denied by the user", "client_id", req.client.ID, "user", user)
+		s.redirectError(w, r, req, http.StatusSeeOther, newError(0, errAccessDenied, "the user denied the request"))
+	case "approve":
+		now := s.now().UTC().Truncate(time.Second)
+		g := &Grant{User: user, ClientID: req.client.ID, ClientName: req.client.Name, Scopes: req.scopes, CreatedAt: now, UpdatedAt: now}
+		if old, err := s.store.GrantFor(r.Context(), user, req.client.ID); err == nil {
+			g.Scopes = union(old.Scopes, req.scopes)
+		}
+		if err := s.store.SaveGrant(r.Context(), g); err != nil {
+			s.log.ErrorContext(r.Context(), "saving grant failed", "err", err)
+			s.redirectError(w, r, req, http.StatusSeeOther, newError(0, errServerError, "the approval could not be stored; try again"))
+			return
+		}
+		s.approve(w, r, req, user, http.StatusSeeOther)
+	default:
+		s.errorPage(w, r, http.StatusBadRequest, "Something went wrong", "The form did not say whether to allow or deny.")
+	}
+}
+
+// formOK reads a page's form and checks it came from our page. On
+// failure it has answered (413/400, or 403 for a failed CSRF check).
+func (s *Server) formOK(w http.ResponseWriter, r *http.Request) bool {
+	if err := readForm(w, r); err != nil {
+		s.fail(r, slog.LevelInfo, "bad_form", "err", err)
+		s.errorPage(w, r, http.StatusBadRequest, "Something went wrong", "The form could not be read.")
+		return false
+	}
+	if ok, reason := s.checkCSRF(r); !ok {
+		s.fail(r, slog.LevelWarn, reason, "origin", truncate(r.Header.Get("Origin"), 200))
+		s.errorPage(w, r, http.StatusForbidden, "This form cannot be accepted",
+			"It was not sent from this site's page, or the page is too old. Go back, reload the page and try again.")
+		return false
+	}
+	return true
+}

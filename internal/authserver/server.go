@@ -1,0 +1,365 @@
+package authserver
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/2coffee/mcp-2coffee/internal/authn"
+)
+
+// Default lifetimes and limits; a zero Config field means its default.
+const (
+	DefaultAccessTokenLifetime  = time.Hour
+	DefaultRefreshTokenLifetime = 30 * 24 * time.Hour
+	DefaultCodeLifetime         = 2 * time.Minute
+	DefaultSessionLifetime      = 12 * time.Hour
+	DefaultRefreshGrace         = 30 * time.Second
+	// DefaultUnusedClientTTL is how long a dynamically registered client
+	// may stay without ever obtaining a token before Cleanup deletes it.
+	DefaultUnusedClientTTL = 24 * time.Hour
+	// DefaultIdleClientTTL is how long a dynamically registered client
+	// may go without obtaining a token before Cleanup deletes it.
+	DefaultIdleClientTTL = 90 * 24 * time.Hour
+)
+
+// Config is what New needs. Issuer, Resource and Store are required; every
+// other field has a working zero value.
+type Config struct {
+	// Issuer is the authorization server's public URL, e.g.
+	// http://127.0.0.1:3000 or https://blog.example.com/blog. It must be
+	// https, or http on a loopback host (the MCP specification requires
+	// HTTPS for every other endpoint). A trailing slash is dropped; the
+	// result, returned by Server.Issuer, appears byte for byte as
+	// "issuer" in the metadata and as "iss" on every redirect, so the
+	// protected resource metadata must name the same string.
+	Issuer *url.URL
+	// Resource is the canonical URL of the MCP endpoint (RFC 8707), e.g.
+	// http://127.0.0.1:3000/mcp. Every code and token is bound to it, and
+	// VerifyAccessToken refuses tokens bound to anything else.
+	Resource string
+	// Store keeps clients, users, sessions, grants, codes and tokens.
+	Store Store
+	// MetadataFetcher resolves client_id URLs (Client ID Metadata
+	// Documents). Nil turns that way of identifying clients off.
+	MetadataFetcher MetadataFetcher
+	// IntrospectionVerifier, when set, lets callers authenticate at the
+	// introspection endpoint with an API key (Authorization: Bearer or
+	// X-API-KEY) that holds articles:write. Confidential clients may use
+	// their credentials either way.
+	IntrospectionVerifier authn.Verifier
+	// DisableRegistration turns dynamic client registration off: no
+	// registration_endpoint in the metadata, 404 at /oauth/register.
+	DisableRegistration bool
+	// Logger receives one record per refused request (reason, client
+	// id, remote address; never a password, code, token, verifier or
+	// secret). Nil discards.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now. Tests inject one.
+	Now func() time.Time
+
+	AccessTokenLifetime  time.Duration // default 1h
+	RefreshTokenLifetime time.Duration // default 30 days
+	CodeLifetime         time.Duration // default 2 minutes
+	SessionLifetime      time.Duration // default 12h
+	// RefreshGrace is how long after a refresh token was rotated it may
+	// still be used once more, yielding another pair in the same family,
+	// because clients retry when the response to a refresh was lost.
+	// Later use revokes the whole family. Default 30s.
+	RefreshGrace time.Duration
+	// UnusedClientTTL and IdleClientTTL bound the life of dynamically
+	// registered clients; see Cleanup. Defaults 24h and 90 days.
+	UnusedClientTTL time.Duration
+	IdleClientTTL   time.Duration
+
+	// RateLimits bound requests per client address to the login, token
+	// and registration endpoints.
+	RateLimits RateLimits
+	// Lockout locks a sign-in name after repeated failed passwords.
+	Lockout Lockout
+	// PasswordParams are the argon2id costs for new password hashes;
+	// zero means DefaultPasswordParams.
+	PasswordParams PasswordParams
+	// SecureCookies marks cookies Secure and gives them the __Host-
+	// prefix. It is implied when the issuer is https.
+	SecureCookies bool
+	// ClientIP returns the address rate limits are keyed on; nil means
+	// the host of RemoteAddr. Behind a reverse proxy, return the
+	// address the proxy reports, and only from a trusted proxy.
+	ClientIP func(*http.Request) string
+}
+
+// RateLimits are the per-address limits of the endpoints that attract
+// abuse. A zero Limit means the default shown.
+type RateLimits struct {
+	Login    Limit // default: burst 10, then one every 6s
+	Token    Limit // default: burst 60, then one every second
+	Register Limit // default: burst 20, then one a minute
+}
+
+// Limit is a token bucket: Burst requests at once, then one more every
+// Interval. A negative Burst turns the limit off.
+type Limit struct {
+	Burst    int
+	Interval time.Duration
+}
+
+// Lockout is the policy for repeated failed sign-ins to one name: after
+// Threshold failures the name is locked for Base, doubling with each
+// further failure up to Max. Failures older than Window are forgotten.
+// Zero fields take the defaults shown; a negative Threshold turns lockout
+// off.
+type Lockout struct {
+	Threshold int           // default 5
+	Base      time.Duration // default 1 minute
+	Max       time.Duration // default 1 hour
+	Window    time.Duration // default 24 hours
+}
+
+// Server is the authorization server. Its methods are safe for concurrent
+// use.
+type Server struct {
+	cfg      Config
+	store    Store
+	log      *slog.Logger
+	now      func() time.Time
+	issuer   string // Config.Issuer without a trailing slash
+	origin   string // scheme://host of the issuer, for Origin checks
+	base     string // path of the issuer, "" or "/blog": prefix of page URLs
+	resource string
+	secure   bool
+	admin    *Admin
+
+	pages    map[string]*template.Template
+	styleURL string
+
+	limits map[string]*limiter // by endpoint: "login", "token", "register"
+
+	// hashSem bounds concurrent argon2 computations: each takes tens of
+	// MiB, and a burst of sign-ins must not exhaust memory.
+	hashSem chan struct{}
+	// dummyHash is checked against when the name is unknown, so the
+	// answer takes as long as for a known name.
+	dummyOnce sync.Once
+	dummyHash string
+}
+
+// New checks cfg and returns a Server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("authserver: Config.Store is required")
+	}
+	issuer, err := checkIssuer(cfg.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkResource(cfg.Resource); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	setDefault(&cfg.AccessTokenLifetime, DefaultAccessTokenLifetime)
+	setDefault(&cfg.RefreshTokenLifetime, DefaultRefreshTokenLifetime)
+	setDefault(&cfg.CodeLifetime, DefaultCodeLifetime)
+	setDefault(&cfg.SessionLifetime, DefaultSessionLifetime)
+	setDefault(&cfg.RefreshGrace, DefaultRefreshGrace)
+	setDefault(&cfg.UnusedClientTTL, DefaultUnusedClientTTL)
+	setDefault(&cfg.IdleClientTTL, DefaultIdleClientTTL)
+	cfg.Lockout = cfg.Lockout.withDefaults()
+	if cfg.PasswordParams == (PasswordParams{}) {
+		cfg.PasswordParams = DefaultPasswordParams
+	}
+	u, _ := url.Parse(issuer)
+	s := &Server{
+		cfg:      cfg,
+		store:    cfg.Store,
+		log:      cfg.Logger,
+		now:      cfg.Now,
+		issuer:   issuer,
+		origin:   originOf(u),
+		base:     u.Path,
+		resource: cfg.Resource,
+		secure:   cfg.SecureCookies || u.Scheme == "https",
+		hashSem:  make(chan struct{}, 4),
+		limits: map[string]*limiter{
+			"login":    newLimiter(cfg.RateLimits.Login, Limit{Burst: 10, Interval: 6 * time.Second}),
+			"token":    newLimiter(cfg.RateLimits.Token, Limit{Burst: 60, Interval: time.Second}),
+			"register": newLimiter(cfg.RateLimits.Register, Limit{Burst: 20, Interval: time.Minute}),
+		},
+	}
+	s.admin = NewAdmin(cfg.Store, AdminOptions{Now: cfg.Now, Logger: cfg.Logger, PasswordParams: cfg.PasswordParams})
+	if err := s.loadPages(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// originOf is the origin a browser sends for pages under u: scheme and
+// host, without a default port (browsers leave it out of Origin).
+func originOf(u *url.URL) string {
+	host := u.Host
+	if p := u.Port(); (u.Scheme == "https" && p == "443") || (u.Scheme == "http" && p == "80") {
+		host = strings.TrimSuffix(host, ":"+p)
+	}
+	return u.Scheme + "://" + strings.ToLower(host)
+}
+
+func setDefault(d *time.Duration, def time.Duration) {
+	if *d <= 0 {
+		*d = def
+	}
+}
+
+func (l Lockout) withDefaults() Lockout {
+	if l.Threshold == 0 {
+		l.Threshold = 5
+	}
+	setDefault(&l.Base, time.Minute)
+	setDefault(&l.Max, time.Hour)
+	setDefault(&l.Window, 24*time.Hour)
+	return l
+}
+
+// checkIssuer validates the issuer and returns its string form without a
+// trailing slash.
+func checkIssuer(u *url.URL) (string, error) {
+	if u == nil {
+		return "", errors.New("authserver: Config.Issuer is required")
+	}
+	switch {
+	case u.Scheme != "https" && u.Scheme != "http":
+		return "", fmt.Errorf("authserver: issuer %q: the scheme must be https", u)
+	case u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		return "", fmt.Errorf("authserver: issuer %q: want scheme://host[:port][/path], without user, query or fragment", u)
+	case u.Scheme == "http" && !isLoopbackHost(u.Hostname()):
+		return "", fmt.Errorf("authserver: issuer %q: plain http is allowed only on a loopback host; put the server behind TLS and use its https URL", u)
+	}
+	c := *u
+	c.Path = strings.TrimRight(c.Path, "/")
+	c.RawPath = ""
+	return c.String(), nil
+}
+
+func checkResource(r string) error {
+	u, err := url.Parse(r)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" || strings.Contains(r, "#") {
+		return fmt.Errorf("authserver: Config.Resource %q must be the absolute http(s) URL of the MCP endpoint", r)
+	}
+	return nil
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(h, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// Issuer returns the issuer identifier exactly as the metadata and the
+// iss parameter carry it.
+func (s *Server) Issuer() string { return s.issuer }
+
+// Admin returns the administration API (clients, users, grants) over the
+// server's store.
+func (s *Server) Admin() *Admin { return s.admin }
+
+// Paths of the endpoints, relative to the issuer.
+const (
+	PathMetadata   = "/.well-known/oauth-authorization-server"
+	PathAuthorize  = "/oauth/authorize"
+	PathToken      = "/oauth/token"
+	PathRegister   = "/oauth/register"
+	PathRevoke     = "/oauth/revoke"
+	PathIntrospect = "/oauth/introspect"
+	PathLogin      = "/oauth/login"
+	PathLogout     = "/oauth/logout"
+	PathApps       = "/oauth/apps"
+	PathStatic     = "/oauth/static/"
+)
+
+// Handler serves every endpoint at its path relative to the issuer: the
+// caller strips the issuer's path (if any) and routes PathMetadata and
+// everything under /oauth/ here. For a path issuer the RFC 8414 metadata
+// also lives at the host root, path inserted: see MetadataPath and
+// MetadataHandler.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET "+PathMetadata, cors(http.HandlerFunc(s.serveMetadata)))
+	mux.Handle("OPTIONS "+PathMetadata, cors(nil))
+	if !s.cfg.DisableRegistration {
+		mux.Handle("POST "+PathRegister, cors(http.HandlerFunc(s.serveRegister)))
+		mux.Handle("OPTIONS "+PathRegister, cors(nil))
+	}
+	mux.HandleFunc("GET "+PathAuthorize, s.serveAuthorize)
+	mux.HandleFunc("POST "+PathAuthorize, s.serveConsent)
+	mux.HandleFunc("POST "+PathLogin, s.serveLogin)
+	mux.HandleFunc("GET "+PathLogin, s.serveLoginPage)
+	mux.HandleFunc("POST "+PathLogout, s.serveLogout)
+	mux.HandleFunc("GET "+PathApps, s.serveApps)
+	mux.HandleFunc("POST "+PathApps, s.serveAppsRevoke)
+	mux.Handle("POST "+PathToken, cors(http.HandlerFunc(s.serveToken)))
+	mux.Handle("OPTIONS "+PathToken, cors(nil))
+	mux.Handle("POST "+PathRevoke, cors(http.HandlerFunc(s.serveRevoke)))
+	mux.Handle("OPTIONS "+PathRevoke, cors(nil))
+	mux.HandleFunc("POST "+PathIntrospect, s.serveIntrospect)
+	mux.HandleFunc("GET "+PathStatic+"style.css", s.serveStyle)
+	return mux
+}
+
+// cors lets browser-based clients (the MCP Inspector, web connectors)
+// read the answers of the endpoints they call with fetch: metadata,
+// registration, token and revocation. None of them reads a cookie, so
+// allowing every origin grants nothing a script could not already do
+// from a server. A nil next answers preflight requests.
+func cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		if next == nil {
+			h.Set("Access-Control-Allow-Methods", "GET, POST")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, MCP-Protocol-Version")
+			h.Set("Access-Control-Max-Age", "86400")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// clientIP is the key for rate limits: the configured function, or the
+// host of RemoteAddr. IPv6 addresses are cut to their /64, which one
+// subscriber usually holds whole.
+func (s *Server) clientIP(r *http.Request) string {
+	var addr string
+	if s.cfg.ClientIP != nil {
+		addr = s.cfg.ClientIP(r)
+	} else {
+		addr = r.RemoteAddr
+		if h, _, err := net.SplitHostPort(addr); err == nil {
+			addr = h
+		}
+	}
+	if ip := net.ParseIP(addr); ip != nil && ip.To4() == nil {
+		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	}
+	return addr
+}
+
+// fail logs a refused request. attrs must never hold a secret: no
+// password, code, token, verifier or client secret.
+func (s *Server) fail(r *http.Request, level slog.Level, reason string, attrs ...any) {
+	attrs = append([]any{"reason", reason, "remote", r.RemoteAddr, "endpoint", r.Method + " " + r.URL.Path}, attrs...)
+	s.log.Log(r.Context(), level, "oauth request refused", attrs...)
+}

@@ -1,0 +1,299 @@
+package authserver
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/2coffee/mcp-2coffee/internal/blog"
+)
+
+// maxTokenRequestBytes bounds a token, revocation or introspection
+// request body.
+const maxTokenRequestBytes = 16 << 10
+
+// tokenResponse is the RFC 6749 §5.1 answer.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope"`
+}
+
+// readTokenForm reads an application/x-www-form-urlencoded body. Only the
+// body counts: parameters in the URL are ignored, so a code, token or
+// secret put in a query string (and so in logs) is never accepted.
+// Repeated parameters are refused (RFC 6749 §3.2).
+func readTokenForm(w http.ResponseWriter, r *http.Request) (url.Values, *oauthError) {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, newError(http.StatusBadRequest, errInvalidRequest, "the request body must be application/x-www-form-urlencoded")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxTokenRequestBytes))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, newError(http.StatusRequestEntityTooLarge, errInvalidRequest, "the request body is too large")
+		}
+		return nil, newError(http.StatusBadRequest, errInvalidRequest, "the request body could not be read")
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, newError(http.StatusBadRequest, errInvalidRequest, "the request body is not well-formed")
+	}
+	for k, v := range form {
+		if len(v) > 1 {
+			return nil, newError(http.StatusBadRequest, errInvalidRequest, "the parameter "+truncate(k, 40)+" is repeated")
+		}
+	}
+	return form, nil
+}
+
+// serveToken is POST /oauth/token.
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
+	if limited, _ := s.limited(w, r, "token"); limited {
+		writeError(w, newError(http.StatusTooManyRequests, errTemporarilyUnavailable, "too many token requests from this address; retry later"))
+		return
+	}
+	form, oe := readTokenForm(w, r)
+	if oe != nil {
+		s.fail(r, slog.LevelInfo, "bad_token_request", "detail", oe.description)
+		writeError(w, oe)
+		return
+	}
+	// Authenticate before looking at the grant, so a failed attempt
+	// consumes nothing.
+	c, oe := s.authenticateClient(r, form)
+	if oe != nil {
+		writeError(w, oe)
+		return
+	}
+	var resp *tokenResponse
+	switch gt := form.Get("grant_type"); gt {
+	case "":
+		oe = newError(http.StatusBadRequest, errInvalidRequest, "grant_type is required")
+	case GrantAuthorizationCode, GrantRefreshToken:
+		if !c.allows(gt) {
+			oe = newError(http.StatusBadRequest, errUnauthorizedClient, "the client is not registered for the "+gt+" grant")
+		} else if gt == GrantAuthorizationCode {
+			resp, oe = s.exchangeCode(r, c, form)
+		} else {
+			resp, oe = s.refresh(r, c, form)
+		}
+	default:
+		oe = newError(http.StatusBadRequest, errUnsupportedGrantType, "grant_type must be authorization_code or refresh_token")
+	}
+	if oe != nil {
+		s.fail(r, slog.LevelInfo, "token_"+oe.code, "client_id", c.ID, "grant_type", truncate(form.Get("grant_type"), 40), "detail", oe.description)
+		writeError(w, oe)
+		return
+	}
+	if c.Kind != KindMetadata {
+		if err := s.store.TouchClient(r.Context(), c.ID, s.now().UTC().Truncate(time.Second)); err != nil {
+			s.log.WarnContext(r.Context(), "recording client use failed", "client_id", c.ID, "err", err)
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// mint makes an access token and, when the client may refresh, a refresh
+// token, in family f. accessScopes may be narrower than refreshScopes
+// (RFC 6749 §6: a narrowed refresh keeps the original grant in the
+// refresh token).
+func (s *Server) mint(c *Client, familyID string, accessScopes, refreshScopes []string) (*tokenResponse, []*Token) {
+	now := s.now().UTC().Truncate(time.Second)
+	access := newSecret(PrefixAccessToken)
+	resp := &tokenResponse{
+		AccessToken: access,
+		TokenType:   "Bearer",
+		ExpiresIn:   int64(s.cfg.AccessTokenLifetime / time.Second),
+		Scope:       scopeText(accessScopes),
+	}
+	toks := []*Token{{
+		Hash: hashSecret(access), Kind: KindAccess, FamilyID: familyID, Scopes: accessScopes,
+		CreatedAt: now, ExpiresAt: now.Add(s.cfg.AccessTokenLifetime),
+	}}
+	if c.allows(GrantRefreshToken) {
+		refresh := newSecret(PrefixRefreshToken)
+		resp.RefreshToken = refresh
+		toks = append(toks, &Token{
+			Hash: hashSecret(refresh), Kind: KindRefresh, FamilyID: familyID, Scopes: refreshScopes,
+			CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTokenLifetime),
+		})
+	}
+	return resp, toks
+}
+
+// checkResource applies RFC 8707 at the token endpoint: a resource, when
+// sent, must be the one the grant is bound to.
+func checkResourceParam(form url.Values, bound string) *oauthError {
+	if rs, ok := form["resource"]; ok && (len(rs) != 1 || rs[0] != bound) {
+		return newError(http.StatusBadRequest, errInvalidTarget, "resource must be "+bound+", the resource this grant is for")
+	}
+	return nil
+}
+
+var errBadGrant = newError(http.StatusBadRequest, errInvalidGrant, "the authorization code is invalid, expired or already used")
+
+// exchangeCode is the authorization_code grant.
+func (s *Server) exchangeCode(r *http.Request, c *Client, form url.Values) (*tokenResponse, *oauthError) {
+	ctx := r.Context()
+	code, redirect, verifier := form.Get("code"), form.Get("redirect_uri"), form.Get("code_verifier")
+	switch {
+	case code == "":
+		return nil, newError(http.StatusBadRequest, errInvalidRequest, "code is required")
+	case redirect == "":
+		return nil, newError(http.StatusBadRequest, errInvalidRequest, "redirect_uri is required")
+	case verifier == "":
+		return nil, newError(http.StatusBadRequest, errInvalidRequest, "code_verifier is required (PKCE)")
+	case !validVerifier(verifier):
+		return nil, newError(http.StatusBadRequest, errInvalidRequest, "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
+	case !hasShape(code, PrefixCode):
+		return nil, errBadGrant
+	}
+	hash := hashSecret(code)
+	stored, err := s.store.CodeByHash(ctx, hash)
+	if errors.Is(err, blog.ErrNotFound) {
+		return nil, errBadGrant
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "reading authorization code failed", "err", err)
+		return nil, newError(http.StatusServiceUnavailable, errTemporarilyUnavailable, "try again")
+	}
+	now := s.now()
+	switch {
+	case stored.UsedAt != nil:
+		s.replayed(r, stored)
+		return nil, errBadGrant
+	case !now.Before(stored.ExpiresAt):
+		return nil, newError(http.StatusBadRequest, errInvalidGrant, "the authorization code has expired")
+	case stored.ClientID != c.ID:
+		return nil, newError(http.StatusBadRequest, errInvalidGrant, "the authorization code was issued to another client")
+	case stored.RedirectURI != redirect:
+		return nil, newError(http.StatusBadRequest, errInvalidGrant, "redirect_uri differs from the one in the authorization request")
+	case !verifierMatches(verifier, stored.Challenge):
+		return nil, newError(http.StatusBadRequest, errInvalidGrant, "code_verifier does not match the code_challenge")
+	}
+	if oe := checkResourceParam(form, stored.Resource); oe != nil {
+		return nil, oe
+	}
+	resp, toks := s.mint(c, stored.FamilyID, stored.Scopes, stored.Scopes)
+	err = s.store.ExchangeCode(ctx, hash, now.UTC().Truncate(time.Second), toks...)
+	switch {
+	case errors.Is(err, blog.ErrConflict):
+		// Another request won the race for this code: that is a replay
+		// too.
+		s.replayed(r, stored)
+		return nil, errBadGrant
+	case err != nil:
+		s.log.ErrorContext(ctx, "exchanging authorization code failed", "err", err)
+		return nil, newError(http.StatusServiceUnavailable, errTemporarilyUnavailable, "try again")
+	}
+	s.log.InfoContext(ctx, "tokens issued", "grant_type", GrantAuthorizationCode, "client_id", c.ID, "user", stored.User, "family", stored.FamilyID)
+	return resp, nil
+}
+
+// replayed handles a code used twice: whoever holds it may have stolen it,
+// so every token issued from it is revoked (RFC 6749 §4.1.2, OAuth 2.1
+// §4.1.3).
+func (s *Server) replayed(r *http.Request, c *Code) {
+	s.fail(r, slog.LevelWarn, "code_replayed", "client_id", c.ClientID, "user", c.User, "family", c.FamilyID)
+	if err := s.store.RevokeFamily(r.Context(), c.FamilyID, s.now().UTC().Truncate(time.Second)); err != nil && !errors.Is(err, blog.ErrNotFound) {
+		s.log.ErrorContext(r.Context(), "revoking the tokens of a replayed code failed", "family", c.FamilyID, "err", err)
+	}
+}
+
+var errBadRefresh = newError(http.StatusBadRequest, errInvalidGrant, "the refresh token is invalid, expired or revoked")
+
+// refresh is the refresh_token grant, with rotation and reuse detection.
+func (s *Server) refresh(r *http.Request, c *Client, form url.Values) (*tokenResponse, *oauthError) {
+	ctx := r.Context()
+	rt := form.Get("refresh_token")
+	if rt == "" {
+		return nil, newError(http.StatusBadRequest, errInvalidRequest, "refresh_token is required")
+	}
+	if !hasShape(rt, PrefixRefreshToken) {
+		return nil, errBadRefresh
+	}
+	hash := hashSecret(rt)
+	old, err := s.store.TokenByHash(ctx, hash)
+	if errors.Is(err, blog.ErrNotFound) {
+		return nil, errBadRefresh
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "reading refresh token failed", "err", err)
+		return nil, newError(http.StatusServiceUnavailable, errTemporarilyUnavailable, "try again")
+	}
+	now := s.now()
+	switch {
+	case old.Kind != KindRefresh:
+		return nil, errBadRefresh
+	case old.ClientID != c.ID:
+		return nil, newError(http.StatusBadRequest, errInvalidGrant, "the refresh token was issued to another client")
+	case old.RevokedAt != nil:
+		return nil, errBadRefresh
+	case !now.Before(old.ExpiresAt):
+		return nil, newError(http.StatusBadRequest, errInvalidGrant, "the refresh token has expired")
+	}
+	if oe := checkResourceParam(form, old.Resource); oe != nil {
+		return nil, oe
+	}
+	scopes := old.Scopes
+	if _, ok := form["scope"]; ok {
+		asked, err := parseScope(form.Get("scope"))
+		if err != nil {
+			return nil, newError(http.StatusBadRequest, errInvalidScope, err.Error())
+		}
+		if len(asked) > 0 {
+			if !covers(old.Scopes, asked) {
+				return nil, newError(http.StatusBadRequest, errInvalidScope, "a refresh may narrow the scope, never widen it; the grant is "+scopeText(old.Scopes))
+			}
+			scopes = asked
+		}
+	}
+	at := now.UTC().Truncate(time.Second)
+	resp, toks := s.mint(c, old.FamilyID, scopes, old.Scopes)
+	if old.RotatedAt == nil {
+		err := s.store.RotateRefreshToken(ctx, hash, at, toks...)
+		if err == nil {
+			s.log.InfoContext(ctx, "tokens refreshed", "client_id", c.ID, "user", old.User, "family", old.FamilyID)
+			return resp, nil
+		}
+		if !errors.Is(err, blog.ErrConflict) {
+			s.log.ErrorContext(ctx, "rotating refresh token failed", "err", err)
+			return nil, newError(http.StatusServiceUnavailable, errTemporarilyUnavailable, "try again")
+		}
+		// Another request rotated it first (or revoked it): look again
+		// and treat this one as a reuse.
+		if old, err = s.store.TokenByHash(ctx, hash); err != nil || old.RotatedAt == nil || old.RevokedAt != nil {
+			return nil, errBadRefresh
+		}
+	}
+	if now.Sub(*old.RotatedAt) <= s.cfg.RefreshGrace {
+		// A retry by a client that lost the answer to its refresh:
+		// another pair in the same family.
+		err := s.store.AddTokens(ctx, old.FamilyID, toks...)
+		switch {
+		case err == nil:
+			s.log.InfoContext(ctx, "tokens refreshed within the grace window", "client_id", c.ID, "user", old.User, "family", old.FamilyID)
+			return resp, nil
+		case errors.Is(err, blog.ErrConflict), errors.Is(err, blog.ErrNotFound):
+			return nil, errBadRefresh
+		default:
+			s.log.ErrorContext(ctx, "storing tokens failed", "err", err)
+			return nil, newError(http.StatusServiceUnavailable, errTemporarilyUnavailable, "try again")
+		}
+	}
+	// Reuse after the grace window: the token was probably stolen.
+	// Revoke the family, so the thief's and the client's tokens alike
+	// stop working, and the user must approve again.
+	s.fail(r, slog.LevelWarn, "refresh_token_reused", "client_id", c.ID, "user", old.User, "family", old.FamilyID,
+		"rotated_ago", now.Sub(*old.RotatedAt).Round(time.Second).String())
+	if err := s.store.RevokeFamily(ctx, old.FamilyID, at); err != nil && !errors.Is(err, blog.ErrNotFound) {
+		s.log.ErrorContext(ctx, "revoking a token family failed", "family", old.FamilyID, "err", err)
+	}
+	return nil, errBadRefresh
+}

@@ -1,0 +1,26 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/2coffee/mcp-2coffee/internal/authserver"
+	"github.com/2coffee/mcp-2coffee/internal/store/sqlite"
+	"github.com/2coffee/mcp-2coffee/internal/store/storetest"
+)
+
+func TestOAuth(t *testing.T) {
+	storetest.RunOAuth(t, func(t *testing.T) authserver.Store {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "oauth.db"), nil)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() {
+			if err := db.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		})
+		return db
+	})
+}

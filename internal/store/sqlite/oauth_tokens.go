@@ -1,0 +1,250 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/2coffee/mcp-2coffee/internal/authserver"
+	"github.com/2coffee/mcp-2coffee/internal/blog"
+)
+
+// CreateCode stores the code and creates its family in one transaction.
+func (db *DB) CreateCode(ctx context.Context, c *authserver.Code) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO oauth_families (id, client_id, user_name, resource, created_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			c.FamilyID, c.ClientID, c.User, c.Resource, c.CreatedAt.Unix())
+		if err != nil {
+			return err
+		}
+		if err := oauthInserted(res, "family id"); err != nil {
+			return err
+		}
+		res, err = tx.ExecContext(ctx, `INSERT INTO oauth_codes
+			(hash, family_id, redirect_uri, scopes, challenge, created_at, expires_at, used_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`,
+			c.Hash, c.FamilyID, c.RedirectURI, oauthJoin(c.Scopes), c.Challenge,
+			c.CreatedAt.Unix(), c.ExpiresAt.Unix(), oauthUnixOrNull(c.UsedAt))
+		if err != nil {
+			return err
+		}
+		return oauthInserted(res, "code")
+	})
+	return oauthWrap("create code", err)
+}
+
+// CodeByHash returns the code with its family's client, user and
+// resource, or blog.ErrNotFound.
+func (db *DB) CodeByHash(ctx context.Context, hash []byte) (*authserver.Code, error) {
+	var (
+		c                authserver.Code
+		scopes           string
+		created, expires int64
+		used             sql.NullInt64
+	)
+	err := db.db.QueryRowContext(ctx, `SELECT c.hash, c.family_id, f.client_id, f.user_name, c.redirect_uri,
+			c.scopes, f.resource, c.challenge, c.created_at, c.expires_at, c.used_at
+		FROM oauth_codes c JOIN oauth_families f ON f.id = c.family_id WHERE c.hash = ?`, hash).
+		Scan(&c.Hash, &c.FamilyID, &c.ClientID, &c.User, &c.RedirectURI, &scopes, &c.Resource, &c.Challenge,
+			&created, &expires, &used)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("code: %w", blog.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: get code: %w", err)
+	}
+	c.Scopes = oauthSplit(scopes)
+	c.CreatedAt = time.Unix(created, 0).UTC()
+	c.ExpiresAt = time.Unix(expires, 0).UTC()
+	c.UsedAt = oauthTimeOrNil(used)
+	return &c, nil
+}
+
+// ExchangeCode marks the code used and stores tokens, in one transaction.
+// The UPDATE … WHERE used_at IS NULL is the compare-and-set that lets one
+// exchange win: write transactions are serialized (BEGIN IMMEDIATE), so
+// a second one sees the first one's mark.
+func (db *DB) ExchangeCode(ctx context.Context, hash []byte, at time.Time, tokens ...*authserver.Token) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var family string
+		var used sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT family_id, used_at FROM oauth_codes WHERE hash = ?`, hash).Scan(&family, &used)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("code: %w", blog.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE oauth_codes SET used_at = ? WHERE hash = ? AND used_at IS NULL`, at.Unix(), hash)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("code already used: %w", blog.ErrConflict)
+		}
+		return oauthInsertTokens(ctx, tx, family, tokens)
+	})
+	return oauthWrap("exchange code", err)
+}
+
+// DeleteExpiredCodes deletes codes expired at or before before, then
+// families left empty.
+func (db *DB) DeleteExpiredCodes(ctx context.Context, before time.Time) (int, error) {
+	var n int
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if n, err = oauthDeleteCount(ctx, tx, "delete expired codes",
+			`DELETE FROM oauth_codes WHERE expires_at <= ?`, before.Unix()); err != nil {
+			return err
+		}
+		return oauthSweepFamilies(ctx, tx)
+	})
+	return n, oauthWrap("delete expired codes", err)
+}
+
+// oauthTokenQuery reads a token with its family; RevokedAt is the token's
+// own revocation or else the family's.
+const oauthTokenQuery = `SELECT t.hash, t.kind, t.family_id, f.client_id, f.user_name, f.resource, t.scopes,
+		t.created_at, t.expires_at, t.rotated_at, coalesce(t.revoked_at, f.revoked_at)
+	FROM oauth_tokens t JOIN oauth_families f ON f.id = t.family_id WHERE t.hash = ?`
+
+// TokenByHash returns the token, or blog.ErrNotFound. It runs on every
+// request that carries an access token, so the statement is prepared.
+func (db *DB) TokenByHash(ctx context.Context, hash []byte) (*authserver.Token, error) {
+	stmt, err := db.prepared(ctx, oauthTokenQuery)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: get token: %w", err)
+	}
+	var (
+		t                authserver.Token
+		scopes           string
+		created, expires int64
+		rotated, revoked sql.NullInt64
+	)
+	err = stmt.QueryRowContext(ctx, hash).Scan(&t.Hash, &t.Kind, &t.FamilyID, &t.ClientID, &t.User, &t.Resource,
+		&scopes, &created, &expires, &rotated, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("token: %w", blog.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: get token: %w", err)
+	}
+	t.Scopes = oauthSplit(scopes)
+	t.CreatedAt = time.Unix(created, 0).UTC()
+	t.ExpiresAt = time.Unix(expires, 0).UTC()
+	t.RotatedAt = oauthTimeOrNil(rotated)
+	t.RevokedAt = oauthTimeOrNil(revoked)
+	return &t, nil
+}
+
+// RotateRefreshToken marks a live refresh token rotated and stores its
+// successors, in one transaction; the conditional UPDATE lets exactly one
+// caller win.
+func (db *DB) RotateRefreshToken(ctx context.Context, hash []byte, at time.Time, tokens ...*authserver.Token) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var family string
+		err := tx.QueryRowContext(ctx, `SELECT family_id FROM oauth_tokens WHERE hash = ? AND kind = 'refresh'`, hash).Scan(&family)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("refresh token: %w", blog.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE oauth_tokens SET rotated_at = ?
+			WHERE hash = ? AND rotated_at IS NULL AND revoked_at IS NULL
+			AND NOT EXISTS (SELECT 1 FROM oauth_families f WHERE f.id = family_id AND f.revoked_at IS NOT NULL)`,
+			at.Unix(), hash)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("refresh token already rotated or revoked: %w", blog.ErrConflict)
+		}
+		return oauthInsertTokens(ctx, tx, family, tokens)
+	})
+	return oauthWrap("rotate refresh token", err)
+}
+
+// AddTokens stores tokens in a family that is not revoked.
+func (db *DB) AddTokens(ctx context.Context, familyID string, tokens ...*authserver.Token) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var revoked sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT revoked_at FROM oauth_families WHERE id = ?`, familyID).Scan(&revoked)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("family %s: %w", familyID, blog.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if revoked.Valid {
+			return fmt.Errorf("family %s is revoked: %w", familyID, blog.ErrConflict)
+		}
+		return oauthInsertTokens(ctx, tx, familyID, tokens)
+	})
+	return oauthWrap("add tokens", err)
+}
+
+// RevokeToken revokes one token, keeping an earlier revocation time.
+func (db *DB) RevokeToken(ctx context.Context, hash []byte, at time.Time) error {
+	return oauthUpdate(ctx, db.db, "revoke token", "token",
+		`UPDATE oauth_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE hash = ?`, at.Unix(), hash)
+}
+
+// RevokeFamily revokes a family, keeping an earlier revocation time.
+func (db *DB) RevokeFamily(ctx context.Context, familyID string, at time.Time) error {
+	return oauthUpdate(ctx, db.db, "revoke family", "family "+familyID,
+		`UPDATE oauth_families SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`, at.Unix(), familyID)
+}
+
+// DeleteExpiredTokens deletes tokens expired at or before before, then
+// families left empty.
+func (db *DB) DeleteExpiredTokens(ctx context.Context, before time.Time) (int, error) {
+	var n int
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if n, err = oauthDeleteCount(ctx, tx, "delete expired tokens",
+			`DELETE FROM oauth_tokens WHERE expires_at <= ?`, before.Unix()); err != nil {
+			return err
+		}
+		return oauthSweepFamilies(ctx, tx)
+	})
+	return n, oauthWrap("delete expired tokens", err)
+}
+
+// oauthSweepFamilies deletes families with neither a code nor a token:
+// nothing can be issued in them any more, and nothing refers to them.
+func oauthSweepFamilies(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM oauth_families WHERE
+		NOT EXISTS (SELECT 1 FROM oauth_tokens t WHERE t.family_id = oauth_families.id)
+		AND NOT EXISTS (SELECT 1 FROM oauth_codes c WHERE c.family_id = oauth_families.id)`)
+	return err
+}
+
+// oauthInsertTokens stores tokens in family. A token naming another
+// family is a caller's bug, refused rather than filed in the wrong place.
+func oauthInsertTokens(ctx context.Context, tx *sql.Tx, family string, tokens []*authserver.Token) error {
+	for _, t := range tokens {
+		if t.FamilyID != family {
+			return fmt.Errorf("token of family %q stored in family %q", t.FamilyID, family)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO oauth_tokens
+			(hash, kind, family_id, scopes, created_at, expires_at, rotated_at, revoked_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`,
+			t.Hash, t.Kind, family, oauthJoin(t.Scopes), t.CreatedAt.Unix(), t.ExpiresAt.Unix(),
+			oauthUnixOrNull(t.RotatedAt), oauthUnixOrNull(t.RevokedAt))
+		if err != nil {
+			return err
+		}
+		if err := oauthInserted(res, "token"); err != nil {
+			return err
+		}
+	}
+	return nil
+}

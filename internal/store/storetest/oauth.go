@@ -1,0 +1,798 @@
+package storetest
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/2coffee/mcp-2coffee/internal/authserver"
+	"github.com/2coffee/mcp-2coffee/internal/blog"
+)
+
+// RunOAuth runs the behaviour every authserver.Store must show. open
+// returns a new, empty store for each subtest and registers its own
+// cleanup.
+func RunOAuth(t *testing.T, open func(t *testing.T) authserver.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s authserver.Store)
+	}{
+		{"ClientRoundTrip", oauthClientRoundTrip},
+		{"ClientConflictAndNotFound", oauthClientConflictAndNotFound},
+		{"ClientList", oauthClientList},
+		{"ClientTouch", oauthClientTouch},
+		{"ClientDeleteTakesItsRows", oauthClientDelete},
+		{"DeleteUnusedClients", oauthDeleteUnusedClients},
+		{"UserRoundTrip", oauthUserRoundTrip},
+		{"UserUpdates", oauthUserUpdates},
+		{"UserDeleteTakesItsRows", oauthUserDelete},
+		{"LoginFailures", oauthLoginFailures},
+		{"LoginFailuresConcurrent", oauthLoginFailuresConcurrent},
+		{"Sessions", oauthSessions},
+		{"Grants", oauthGrants},
+		{"RevokeGrant", oauthRevokeGrant},
+		{"CodeRoundTrip", oauthCodeRoundTrip},
+		{"CodeExchangeOnce", oauthCodeExchangeOnce},
+		{"CodeExchangeConcurrent", oauthCodeExchangeConcurrent},
+		{"DeleteExpiredCodes", oauthDeleteExpiredCodes},
+		{"TokenRoundTrip", oauthTokenRoundTrip},
+		{"RotateOnce", oauthRotateOnce},
+		{"RotateConcurrent", oauthRotateConcurrent},
+		{"RotateRevoked", oauthRotateRevoked},
+		{"RevokeFamily", oauthRevokeFamily},
+		{"RevokeToken", oauthRevokeToken},
+		{"DeleteExpiredTokens", oauthDeleteExpiredTokens},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.fn(t, open(t))
+		})
+	}
+}
+
+// oauthT0 is a whole-second instant: stores keep Unix seconds.
+var oauthT0 = time.Date(2026, 11, 3, 9, 30, 0, 0, time.UTC)
+
+var oauthCmp = cmpopts.EquateEmpty()
+
+func oauthPtr(t time.Time) *time.Time { return &t }
+
+// oauthHash is SHA-256 of s, as the server stores secrets.
+func oauthHash(s string) []byte {
+	sum := sha256.Sum256([]byte(s))
+	return sum[:]
+}
+
+func oauthMust(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func oauthWantErr(t *testing.T, what string, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Errorf("%s: got error %v, want %v", what, err, want)
+	}
+}
+
+func oauthNewClient(id string, created time.Time) *authserver.Client {
+	return &authserver.Client{
+		ID:            id,
+		Name:          "Client " + id,
+		Kind:          authserver.KindDynamic,
+		AuthMethod:    authserver.AuthNone,
+		RedirectURIs:  []string{"http://127.0.0.1/callback"},
+		GrantTypes:    []string{authserver.GrantAuthorizationCode, authserver.GrantRefreshToken},
+		ResponseTypes: []string{authserver.ResponseTypeCode},
+		CreatedAt:     created,
+	}
+}
+
+func oauthNewUser(name string) *authserver.User {
+	return &authserver.User{Name: name, PasswordHash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", CreatedAt: oauthT0, PasswordChangedAt: oauthT0}
+}
+
+// oauthNewCode is a code for user and client in a new family named fam.
+func oauthNewCode(fam, user, client string) *authserver.Code {
+	return &authserver.Code{
+		Hash:        oauthHash("code " + fam),
+		FamilyID:    fam,
+		ClientID:    client,
+		User:        user,
+		RedirectURI: "http://127.0.0.1:4567/callback",
+		Scopes:      []string{"articles:read", "articles:write"},
+		Resource:    "http://127.0.0.1:3000/mcp",
+		Challenge:   "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+		CreatedAt:   oauthT0,
+		ExpiresAt:   oauthT0.Add(2 * time.Minute),
+	}
+}
+
+func oauthNewToken(name, kind, fam string) *authserver.Token {
+	return &authserver.Token{
+		Hash:      oauthHash("token " + name),
+		Kind:      kind,
+		FamilyID:  fam,
+		Scopes:    []string{"articles:read"},
+		CreatedAt: oauthT0,
+		ExpiresAt: oauthT0.Add(time.Hour),
+	}
+}
+
+// oauthFamily creates user (if needed) and a code in family fam, and
+// exchanges it for an access and a refresh token. It returns the tokens
+// as the store should report them.
+func oauthFamily(t *testing.T, s authserver.Store, fam, user, client string) (access, refresh *authserver.Token) {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.CreateUser(ctx, oauthNewUser(user)); err != nil && !errors.Is(err, blog.ErrConflict) {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	c := oauthNewCode(fam, user, client)
+	oauthMust(t, "CreateCode", s.CreateCode(ctx, c))
+	access = oauthNewToken(fam+" access", authserver.KindAccess, fam)
+	refresh = oauthNewToken(fam+" refresh", authserver.KindRefresh, fam)
+	refresh.ExpiresAt = oauthT0.Add(30 * 24 * time.Hour)
+	oauthMust(t, "ExchangeCode", s.ExchangeCode(ctx, c.Hash, oauthT0.Add(time.Second), access, refresh))
+	for _, tok := range []*authserver.Token{access, refresh} {
+		tok.ClientID, tok.User, tok.Resource = client, user, c.Resource
+	}
+	return access, refresh
+}
+
+func oauthGetToken(t *testing.T, s authserver.Store, hash []byte) *authserver.Token {
+	t.Helper()
+	tok, err := s.TokenByHash(context.Background(), hash)
+	if err != nil {
+		t.Fatalf("TokenByHash: %v", err)
+	}
+	return tok
+}
+
+func oauthClientRoundTrip(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	want := &authserver.Client{
+		ID:            "cl1",
+		Name:          "Cà phê ☕ client",
+		Kind:          authserver.KindPreregistered,
+		AuthMethod:    authserver.AuthSecretBasic,
+		SecretHash:    oauthHash("secret"),
+		RedirectURIs:  []string{"https://app.example/cb?x=1", "cursor://anysphere.cursor-retrieval/oauth/callback"},
+		GrantTypes:    []string{authserver.GrantAuthorizationCode},
+		ResponseTypes: []string{authserver.ResponseTypeCode},
+		Scopes:        []string{"articles:read"},
+		ClientURI:     "https://app.example/",
+		LogoURI:       "https://app.example/logo.png",
+		CreatedAt:     oauthT0,
+		LastUsedAt:    oauthPtr(oauthT0.Add(time.Hour)),
+	}
+	oauthMust(t, "CreateClient", s.CreateClient(ctx, want))
+	got, err := s.ClientByID(ctx, want.ID)
+	oauthMust(t, "ClientByID", err)
+	if diff := cmp.Diff(want, got, oauthCmp); diff != "" {
+		t.Errorf("ClientByID mismatch (-want +got):\n%s", diff)
+	}
+
+	public := oauthNewClient("cl2", oauthT0)
+	oauthMust(t, "CreateClient(public)", s.CreateClient(ctx, public))
+	got, err = s.ClientByID(ctx, public.ID)
+	oauthMust(t, "ClientByID(public)", err)
+	if got.SecretHash != nil || got.LastUsedAt != nil {
+		t.Errorf("public client: SecretHash %x, LastUsedAt %v; want both nil", got.SecretHash, got.LastUsedAt)
+	}
+}
+
+func oauthClientConflictAndNotFound(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	first := oauthNewClient("dup", oauthT0)
+	oauthMust(t, "CreateClient", s.CreateClient(ctx, first))
+	second := oauthNewClient("dup", oauthT0.Add(time.Hour))
+	second.Name = "intruder"
+	oauthWantErr(t, "CreateClient with a taken id", s.CreateClient(ctx, second), blog.ErrConflict)
+	got, err := s.ClientByID(ctx, "dup")
+	oauthMust(t, "ClientByID", err)
+	if diff := cmp.Diff(first, got, oauthCmp); diff != "" {
+		t.Errorf("first client changed by a conflicting create (-want +got):\n%s", diff)
+	}
+	_, err = s.ClientByID(ctx, "missing")
+	oauthWantErr(t, "ClientByID(missing)", err, blog.ErrNotFound)
+	_, err = s.ClientByID(ctx, "DUP")
+	oauthWantErr(t, "ClientByID(DUP): ids are case-sensitive", err, blog.ErrNotFound)
+	oauthWantErr(t, "DeleteClient(missing)", s.DeleteClient(ctx, "missing"), blog.ErrNotFound)
+	oauthWantErr(t, "TouchClient(missing)", s.TouchClient(ctx, "missing", oauthT0), blog.ErrNotFound)
+}
+
+func oauthClientList(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	got, err := s.ListClients(ctx)
+	oauthMust(t, "ListClients(empty)", err)
+	if len(got) != 0 {
+		t.Errorf("ListClients on an empty store: %d clients, want 0", len(got))
+	}
+	cs := []*authserver.Client{
+		oauthNewClient("c3", oauthT0.Add(time.Hour)),
+		oauthNewClient("c2", oauthT0),
+		oauthNewClient("c1", oauthT0),
+	}
+	for _, c := range cs {
+		oauthMust(t, "CreateClient", s.CreateClient(ctx, c))
+	}
+	got, err = s.ListClients(ctx)
+	oauthMust(t, "ListClients", err)
+	if diff := cmp.Diff([]*authserver.Client{cs[2], cs[1], cs[0]}, got, oauthCmp); diff != "" {
+		t.Errorf("ListClients: want oldest first, then by id (-want +got):\n%s", diff)
+	}
+}
+
+func oauthClientTouch(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	oauthMust(t, "CreateClient", s.CreateClient(ctx, oauthNewClient("t", oauthT0)))
+	for i, st := range []struct{ at, want time.Time }{
+		{oauthT0.Add(time.Hour), oauthT0.Add(time.Hour)},
+		{oauthT0.Add(3 * time.Hour), oauthT0.Add(3 * time.Hour)},
+		{oauthT0.Add(2 * time.Hour), oauthT0.Add(3 * time.Hour)}, // never backwards
+	} {
+		oauthMust(t, "TouchClient", s.TouchClient(ctx, "t", st.at))
+		c, err := s.ClientByID(ctx, "t")
+		oauthMust(t, "ClientByID", err)
+		if c.LastUsedAt == nil || !c.LastUsedAt.Equal(st.want) {
+			t.Errorf("step %d: LastUsedAt %v, want %v", i, c.LastUsedAt, st.want)
+		}
+	}
+}
+
+func oauthClientDelete(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	oauthMust(t, "CreateClient", s.CreateClient(ctx, oauthNewClient("gone", oauthT0)))
+	oauthMust(t, "CreateClient", s.CreateClient(ctx, oauthNewClient("kept", oauthT0)))
+	access, _ := oauthFamily(t, s, "fgone", "ann", "gone")
+	keptAccess, _ := oauthFamily(t, s, "fkept", "ann", "kept")
+	pending := oauthNewCode("fpending", "ann", "gone")
+	oauthMust(t, "CreateCode", s.CreateCode(ctx, pending))
+	for _, c := range []string{"gone", "kept"} {
+		oauthMust(t, "SaveGrant", s.SaveGrant(ctx, &authserver.Grant{User: "ann", ClientID: c, ClientName: c, Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
+	}
+
+	oauthMust(t, "DeleteClient", s.DeleteClient(ctx, "gone"))
+	_, err := s.ClientByID(ctx, "gone")
+	oauthWantErr(t, "ClientByID after delete", err, blog.ErrNotFound)
+	_, err = s.TokenByHash(ctx, access.Hash)
+	oauthWantErr(t, "TokenByHash of the deleted client's token", err, blog.ErrNotFound)
+	_, err = s.CodeByHash(ctx, pending.Hash)
+	oauthWantErr(t, "CodeByHash of the deleted client's code", err, blog.ErrNotFound)
+	_, err = s.GrantFor(ctx, "ann", "gone")
+	oauthWantErr(t, "GrantFor the deleted client", err, blog.ErrNotFound)
+
+	if got := oauthGetToken(t, s, keptAccess.Hash); got.RevokedAt != nil {
+		t.Errorf("another client's token was revoked: RevokedAt %v", got.RevokedAt)
+	}
+	if _, err := s.GrantFor(ctx, "ann", "kept"); err != nil {
+		t.Errorf("another client's grant: %v", err)
+	}
+}
+
+func oauthDeleteUnusedClients(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	now := oauthT0.Add(100 * 24 * time.Hour)
+	mk := func(id, kind string, created time.Time, used *time.Time) {
+		c := oauthNewClient(id, created)
+		c.Kind = kind
+		c.LastUsedAt = used
+		oauthMust(t, "CreateClient "+id, s.CreateClient(ctx, c))
+	}
+	mk("never-used-old", authserver.KindDynamic, now.Add(-25*time.Hour), nil)
+	mk("never-used-new", authserver.KindDynamic, now.Add(-23*time.Hour), nil)
+	mk("idle", authserver.KindDynamic, oauthT0, oauthPtr(now.Add(-91*24*time.Hour)))
+	mk("active", authserver.KindDynamic, oauthT0, oauthPtr(now.Add(-89*24*time.Hour)))
+	mk("prereg", authserver.KindPreregistered, oauthT0, nil)
+	oauthFamily(t, s, "fidle", "ann", "idle")
+
+	n, err := s.DeleteUnusedClients(ctx, now.Add(-24*time.Hour), now.Add(-90*24*time.Hour))
+	oauthMust(t, "DeleteUnusedClients", err)
+	if n != 2 {
+		t.Errorf("DeleteUnusedClients deleted %d clients, want 2", n)
+	}
+	cs, err := s.ListClients(ctx)
+	oauthMust(t, "ListClients", err)
+	var ids []string
+	for _, c := range cs {
+		ids = append(ids, c.ID)
+	}
+	if diff := cmp.Diff([]string{"active", "prereg", "never-used-new"}, ids); diff != "" {
+		t.Errorf("clients left (-want +got):\n%s", diff)
+	}
+	_, err = s.TokenByHash(ctx, oauthHash("token fidle access"))
+	oauthWantErr(t, "token of a deleted idle client", err, blog.ErrNotFound)
+}
+
+func oauthUserRoundTrip(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	want := oauthNewUser("ann")
+	want.LastLoginAt = oauthPtr(oauthT0.Add(time.Minute))
+	oauthMust(t, "CreateUser", s.CreateUser(ctx, want))
+	got, err := s.UserByName(ctx, "ann")
+	oauthMust(t, "UserByName", err)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("UserByName mismatch (-want +got):\n%s", diff)
+	}
+	oauthWantErr(t, "CreateUser with a taken name", s.CreateUser(ctx, oauthNewUser("ann")), blog.ErrConflict)
+	_, err = s.UserByName(ctx, "bob")
+	oauthWantErr(t, "UserByName(bob)", err, blog.ErrNotFound)
+	oauthMust(t, "CreateUser(bob)", s.CreateUser(ctx, oauthNewUser("bob")))
+	oauthMust(t, "CreateUser(abe)", s.CreateUser(ctx, oauthNewUser("abe")))
+	us, err := s.ListUsers(ctx)
+	oauthMust(t, "ListUsers", err)
+	var names []string
+	for _, u := range us {
+		names = append(names, u.Name)
+	}
+	if diff := cmp.Diff([]string{"abe", "ann", "bob"}, names); diff != "" {
+		t.Errorf("ListUsers order (-want +got):\n%s", diff)
+	}
+}
+
+func oauthUserUpdates(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
+	oauthMust(t, "SetPasswordHash", s.SetPasswordHash(ctx, "ann", "$argon2id$new", oauthT0.Add(time.Hour)))
+	oauthMust(t, "RecordLogin", s.RecordLogin(ctx, "ann", oauthT0.Add(2*time.Hour)))
+	oauthMust(t, "RecordLogin (older)", s.RecordLogin(ctx, "ann", oauthT0.Add(time.Hour)))
+	got, err := s.UserByName(ctx, "ann")
+	oauthMust(t, "UserByName", err)
+	want := oauthNewUser("ann")
+	want.PasswordHash = "$argon2id$new"
+	want.PasswordChangedAt = oauthT0.Add(time.Hour)
+	want.LastLoginAt = oauthPtr(oauthT0.Add(2 * time.Hour))
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("user after updates (-want +got):\n%s", diff)
+	}
+	oauthWantErr(t, "SetPasswordHash(missing)", s.SetPasswordHash(ctx, "zed", "x", oauthT0), blog.ErrNotFound)
+	oauthWantErr(t, "RecordLogin(missing)", s.RecordLogin(ctx, "zed", oauthT0), blog.ErrNotFound)
+	oauthWantErr(t, "DeleteUser(missing)", s.DeleteUser(ctx, "zed"), blog.ErrNotFound)
+}
+
+func oauthUserDelete(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	access, refresh := oauthFamily(t, s, "fann", "ann", "c")
+	other, _ := oauthFamily(t, s, "fbob", "bob", "c")
+	sess := &authserver.Session{Hash: oauthHash("sess"), User: "ann", CreatedAt: oauthT0, ExpiresAt: oauthT0.Add(time.Hour)}
+	oauthMust(t, "CreateSession", s.CreateSession(ctx, sess))
+	oauthMust(t, "SaveGrant", s.SaveGrant(ctx, &authserver.Grant{User: "ann", ClientID: "c", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
+
+	oauthMust(t, "DeleteUser", s.DeleteUser(ctx, "ann"))
+	for _, h := range [][]byte{access.Hash, refresh.Hash} {
+		_, err := s.TokenByHash(ctx, h)
+		oauthWantErr(t, "TokenByHash of a deleted user's token", err, blog.ErrNotFound)
+	}
+	_, err := s.SessionByHash(ctx, sess.Hash)
+	oauthWantErr(t, "SessionByHash of a deleted user's session", err, blog.ErrNotFound)
+	_, err = s.GrantFor(ctx, "ann", "c")
+	oauthWantErr(t, "GrantFor a deleted user", err, blog.ErrNotFound)
+	if got := oauthGetToken(t, s, other.Hash); got.RevokedAt != nil {
+		t.Errorf("another user's token was revoked")
+	}
+}
+
+func oauthLoginFailures(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	f, err := s.LoginFailures(ctx, "ann")
+	oauthMust(t, "LoginFailures(none)", err)
+	if diff := cmp.Diff(&authserver.LoginFailures{Name: "ann"}, f); diff != "" {
+		t.Errorf("LoginFailures without failures (-want +got):\n%s", diff)
+	}
+	stale := oauthT0.Add(-24 * time.Hour)
+	for i := 1; i <= 3; i++ {
+		at := oauthT0.Add(time.Duration(i) * time.Minute)
+		f, err := s.RecordLoginFailure(ctx, "ann", at, stale)
+		oauthMust(t, "RecordLoginFailure", err)
+		if diff := cmp.Diff(&authserver.LoginFailures{Name: "ann", Count: i, Last: at}, f); diff != "" {
+			t.Errorf("failure %d (-want +got):\n%s", i, diff)
+		}
+	}
+	// A name without a user counts the same way.
+	f, err = s.RecordLoginFailure(ctx, "nobody", oauthT0, stale)
+	oauthMust(t, "RecordLoginFailure(nobody)", err)
+	if f.Count != 1 {
+		t.Errorf("failures of nobody: %d, want 1", f.Count)
+	}
+	// A count whose last failure is stale starts again.
+	later := oauthT0.Add(48 * time.Hour)
+	f, err = s.RecordLoginFailure(ctx, "ann", later, later.Add(-24*time.Hour))
+	oauthMust(t, "RecordLoginFailure(after a day)", err)
+	if diff := cmp.Diff(&authserver.LoginFailures{Name: "ann", Count: 1, Last: later}, f); diff != "" {
+		t.Errorf("stale count did not restart (-want +got):\n%s", diff)
+	}
+	oauthMust(t, "ClearLoginFailures", s.ClearLoginFailures(ctx, "ann"))
+	f, err = s.LoginFailures(ctx, "ann")
+	oauthMust(t, "LoginFailures after clear", err)
+	if f.Count != 0 {
+		t.Errorf("failures after clear: %d, want 0", f.Count)
+	}
+	n, err := s.DeleteLoginFailures(ctx, oauthT0.Add(time.Second))
+	oauthMust(t, "DeleteLoginFailures", err)
+	if n != 1 {
+		t.Errorf("DeleteLoginFailures deleted %d, want 1 (nobody's)", n)
+	}
+}
+
+func oauthLoginFailuresConcurrent(t *testing.T, s authserver.Store) {
+	const n = 20
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := s.RecordLoginFailure(context.Background(), "ann", oauthT0, oauthT0.Add(-time.Hour))
+			errs <- err
+		}()
+	}
+	for range n {
+		oauthMust(t, "RecordLoginFailure", <-errs)
+	}
+	f, err := s.LoginFailures(context.Background(), "ann")
+	oauthMust(t, "LoginFailures", err)
+	if f.Count != n {
+		t.Errorf("after %d concurrent failures the count is %d", n, f.Count)
+	}
+}
+
+func oauthSessions(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
+	mk := func(name string, expires time.Time) *authserver.Session {
+		sess := &authserver.Session{Hash: oauthHash(name), User: "ann", CreatedAt: oauthT0, ExpiresAt: expires}
+		oauthMust(t, "CreateSession", s.CreateSession(ctx, sess))
+		return sess
+	}
+	a := mk("a", oauthT0.Add(time.Hour))
+	b := mk("b", oauthT0.Add(2*time.Hour))
+	got, err := s.SessionByHash(ctx, a.Hash)
+	oauthMust(t, "SessionByHash", err)
+	if diff := cmp.Diff(a, got); diff != "" {
+		t.Errorf("SessionByHash (-want +got):\n%s", diff)
+	}
+	oauthWantErr(t, "CreateSession with a taken hash", s.CreateSession(ctx, a), blog.ErrConflict)
+	err = s.CreateSession(ctx, &authserver.Session{Hash: oauthHash("x"), User: "nobody", CreatedAt: oauthT0, ExpiresAt: oauthT0})
+	if err == nil {
+		t.Errorf("CreateSession for a user that does not exist succeeded")
+	}
+	n, err := s.DeleteExpiredSessions(ctx, oauthT0.Add(time.Hour))
+	oauthMust(t, "DeleteExpiredSessions", err)
+	if n != 1 {
+		t.Errorf("DeleteExpiredSessions deleted %d, want 1", n)
+	}
+	_, err = s.SessionByHash(ctx, a.Hash)
+	oauthWantErr(t, "SessionByHash of an expired, deleted session", err, blog.ErrNotFound)
+	oauthMust(t, "DeleteSession", s.DeleteSession(ctx, b.Hash))
+	oauthMust(t, "DeleteSession again", s.DeleteSession(ctx, b.Hash))
+	_, err = s.SessionByHash(ctx, b.Hash)
+	oauthWantErr(t, "SessionByHash after DeleteSession", err, blog.ErrNotFound)
+	c := mk("c", oauthT0.Add(time.Hour))
+	oauthMust(t, "DeleteUserSessions", s.DeleteUserSessions(ctx, "ann"))
+	_, err = s.SessionByHash(ctx, c.Hash)
+	oauthWantErr(t, "SessionByHash after DeleteUserSessions", err, blog.ErrNotFound)
+}
+
+func oauthGrants(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	for _, u := range []string{"ann", "bob"} {
+		oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser(u)))
+	}
+	g := &authserver.Grant{User: "ann", ClientID: "https://app.example/client.json", ClientName: "App", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}
+	oauthMust(t, "SaveGrant", s.SaveGrant(ctx, g))
+	got, err := s.GrantFor(ctx, "ann", g.ClientID)
+	oauthMust(t, "GrantFor", err)
+	if diff := cmp.Diff(g, got); diff != "" {
+		t.Errorf("GrantFor (-want +got):\n%s", diff)
+	}
+	// Replacing keeps CreatedAt.
+	g2 := &authserver.Grant{User: "ann", ClientID: g.ClientID, ClientName: "App 2", Scopes: []string{"articles:read", "articles:write"}, CreatedAt: oauthT0.Add(time.Hour), UpdatedAt: oauthT0.Add(time.Hour)}
+	oauthMust(t, "SaveGrant (replace)", s.SaveGrant(ctx, g2))
+	got, err = s.GrantFor(ctx, "ann", g.ClientID)
+	oauthMust(t, "GrantFor", err)
+	want := *g2
+	want.CreatedAt = oauthT0
+	if diff := cmp.Diff(&want, got); diff != "" {
+		t.Errorf("GrantFor after replacing (-want +got):\n%s", diff)
+	}
+	oauthMust(t, "SaveGrant(bob)", s.SaveGrant(ctx, &authserver.Grant{User: "bob", ClientID: "a", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
+	oauthMust(t, "SaveGrant(ann, a)", s.SaveGrant(ctx, &authserver.Grant{User: "ann", ClientID: "a", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
+	if err := s.SaveGrant(ctx, &authserver.Grant{User: "nobody", ClientID: "a", CreatedAt: oauthT0, UpdatedAt: oauthT0}); err == nil {
+		t.Errorf("SaveGrant for a user that does not exist succeeded")
+	}
+	key := func(gs []*authserver.Grant) []string {
+		var out []string
+		for _, g := range gs {
+			out = append(out, g.User+" "+g.ClientID)
+		}
+		return out
+	}
+	all, err := s.ListGrants(ctx, "")
+	oauthMust(t, "ListGrants(all)", err)
+	if diff := cmp.Diff([]string{"ann a", "ann https://app.example/client.json", "bob a"}, key(all)); diff != "" {
+		t.Errorf("ListGrants(all) (-want +got):\n%s", diff)
+	}
+	bobs, err := s.ListGrants(ctx, "bob")
+	oauthMust(t, "ListGrants(bob)", err)
+	if diff := cmp.Diff([]string{"bob a"}, key(bobs)); diff != "" {
+		t.Errorf("ListGrants(bob) (-want +got):\n%s", diff)
+	}
+	_, err = s.GrantFor(ctx, "bob", g.ClientID)
+	oauthWantErr(t, "GrantFor(bob, app)", err, blog.ErrNotFound)
+}
+
+func oauthRevokeGrant(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	a1, r1 := oauthFamily(t, s, "f1", "ann", "c")
+	a2, _ := oauthFamily(t, s, "f2", "ann", "c")
+	other, _ := oauthFamily(t, s, "f3", "ann", "d")
+	oauthMust(t, "SaveGrant", s.SaveGrant(ctx, &authserver.Grant{User: "ann", ClientID: "c", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
+	at := oauthT0.Add(time.Hour)
+	oauthMust(t, "RevokeGrant", s.RevokeGrant(ctx, "ann", "c", at))
+	for _, tok := range []*authserver.Token{a1, r1, a2} {
+		if got := oauthGetToken(t, s, tok.Hash); got.RevokedAt == nil || !got.RevokedAt.Equal(at) {
+			t.Errorf("token %s of the revoked pair: RevokedAt %v, want %v", tok.Kind, got.RevokedAt, at)
+		}
+	}
+	if got := oauthGetToken(t, s, other.Hash); got.RevokedAt != nil {
+		t.Errorf("another client's token was revoked")
+	}
+	_, err := s.GrantFor(ctx, "ann", "c")
+	oauthWantErr(t, "GrantFor after RevokeGrant", err, blog.ErrNotFound)
+	// Tokens without a grant are revoked too (the grant may have been
+	// forgotten, the tokens not).
+	oauthMust(t, "RevokeGrant(no grant, live family)", s.RevokeGrant(ctx, "ann", "d", at))
+	if got := oauthGetToken(t, s, other.Hash); got.RevokedAt == nil {
+		t.Errorf("RevokeGrant without a grant did not revoke the family")
+	}
+	oauthWantErr(t, "RevokeGrant(nothing)", s.RevokeGrant(ctx, "ann", "zzz", at), blog.ErrNotFound)
+}
+
+func oauthCodeRoundTrip(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
+	c := oauthNewCode("fam", "ann", "https://app.example/client.json")
+	oauthMust(t, "CreateCode", s.CreateCode(ctx, c))
+	got, err := s.CodeByHash(ctx, c.Hash)
+	oauthMust(t, "CodeByHash", err)
+	if diff := cmp.Diff(c, got); diff != "" {
+		t.Errorf("CodeByHash (-want +got):\n%s", diff)
+	}
+	oauthWantErr(t, "CreateCode with a taken family", s.CreateCode(ctx, c), blog.ErrConflict)
+	again := oauthNewCode("fam2", "ann", "x")
+	again.Hash = c.Hash
+	oauthWantErr(t, "CreateCode with a taken hash", s.CreateCode(ctx, again), blog.ErrConflict)
+	_, err = s.CodeByHash(ctx, oauthHash("nope"))
+	oauthWantErr(t, "CodeByHash(unknown)", err, blog.ErrNotFound)
+	if err := s.CreateCode(ctx, oauthNewCode("fam3", "nobody", "x")); err == nil {
+		t.Errorf("CreateCode for a user that does not exist succeeded")
+	}
+}
+
+func oauthCodeExchangeOnce(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
+	c := oauthNewCode("fam", "ann", "cl")
+	oauthMust(t, "CreateCode", s.CreateCode(ctx, c))
+	used := oauthT0.Add(10 * time.Second)
+	access := oauthNewToken("a", authserver.KindAccess, "fam")
+	oauthMust(t, "ExchangeCode", s.ExchangeCode(ctx, c.Hash, used, access))
+	got, err := s.CodeByHash(ctx, c.Hash)
+	oauthMust(t, "CodeByHash", err)
+	if got.UsedAt == nil || !got.UsedAt.Equal(used) {
+		t.Errorf("UsedAt after ExchangeCode: %v, want %v", got.UsedAt, used)
+	}
+	want := *access
+	want.ClientID, want.User, want.Resource = "cl", "ann", c.Resource
+	if diff := cmp.Diff(&want, oauthGetToken(t, s, access.Hash)); diff != "" {
+		t.Errorf("token stored by ExchangeCode (-want +got):\n%s", diff)
+	}
+	second := oauthNewToken("b", authserver.KindAccess, "fam")
+	oauthWantErr(t, "second ExchangeCode", s.ExchangeCode(ctx, c.Hash, used.Add(time.Second), second), blog.ErrConflict)
+	_, err = s.TokenByHash(ctx, second.Hash)
+	oauthWantErr(t, "token of a refused exchange", err, blog.ErrNotFound)
+	oauthWantErr(t, "ExchangeCode(unknown)", s.ExchangeCode(ctx, oauthHash("nope"), used), blog.ErrNotFound)
+}
+
+func oauthCodeExchangeConcurrent(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
+	c := oauthNewCode("fam", "ann", "cl")
+	oauthMust(t, "CreateCode", s.CreateCode(ctx, c))
+	const n = 16
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			tok := oauthNewToken(fmt.Sprint("racer ", i), authserver.KindAccess, "fam")
+			errs <- s.ExchangeCode(ctx, c.Hash, oauthT0.Add(time.Second), tok)
+		}()
+	}
+	var won, lost int
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			won++
+		case errors.Is(err, blog.ErrConflict):
+			lost++
+		default:
+			t.Errorf("ExchangeCode: unexpected error %v", err)
+		}
+	}
+	if won != 1 || lost != n-1 {
+		t.Errorf("%d concurrent exchanges: %d won, %d lost; want 1 and %d", n, won, lost, n-1)
+	}
+}
+
+func oauthDeleteExpiredCodes(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
+	old := oauthNewCode("old", "ann", "cl")
+	oauthMust(t, "CreateCode", s.CreateCode(ctx, old))
+	fresh := oauthNewCode("fresh", "ann", "cl")
+	fresh.ExpiresAt = oauthT0.Add(time.Hour)
+	oauthMust(t, "CreateCode", s.CreateCode(ctx, fresh))
+	access, _ := oauthFamily(t, s, "used", "ann", "cl") // its code expires with old's
+
+	n, err := s.DeleteExpiredCodes(ctx, oauthT0.Add(2*time.Minute))
+	oauthMust(t, "DeleteExpiredCodes", err)
+	if n != 2 {
+		t.Errorf("DeleteExpiredCodes deleted %d codes, want 2", n)
+	}
+	_, err = s.CodeByHash(ctx, old.Hash)
+	oauthWantErr(t, "CodeByHash(old)", err, blog.ErrNotFound)
+	if _, err := s.CodeByHash(ctx, fresh.Hash); err != nil {
+		t.Errorf("CodeByHash(fresh): %v", err)
+	}
+	// The family of the unused old code is gone; the family with tokens
+	// stays.
+	oauthWantErr(t, "RevokeFamily(old)", s.RevokeFamily(ctx, "old", oauthT0), blog.ErrNotFound)
+	oauthGetToken(t, s, access.Hash)
+	oauthMust(t, "RevokeFamily(used)", s.RevokeFamily(ctx, "used", oauthT0))
+}
+
+func oauthTokenRoundTrip(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
+	for _, want := range []*authserver.Token{access, refresh} {
+		if diff := cmp.Diff(want, oauthGetToken(t, s, want.Hash)); diff != "" {
+			t.Errorf("TokenByHash(%s) (-want +got):\n%s", want.Kind, diff)
+		}
+	}
+	_, err := s.TokenByHash(ctx, oauthHash("nope"))
+	oauthWantErr(t, "TokenByHash(unknown)", err, blog.ErrNotFound)
+	extra := oauthNewToken("extra", authserver.KindAccess, "fam")
+	extra.Scopes = nil
+	oauthMust(t, "AddTokens", s.AddTokens(ctx, "fam", extra))
+	want := *extra
+	want.ClientID, want.User, want.Resource = access.ClientID, access.User, access.Resource
+	if diff := cmp.Diff(&want, oauthGetToken(t, s, extra.Hash), oauthCmp); diff != "" {
+		t.Errorf("token added by AddTokens (-want +got):\n%s", diff)
+	}
+	oauthWantErr(t, "AddTokens with a taken hash", s.AddTokens(ctx, "fam", extra), blog.ErrConflict)
+	oauthWantErr(t, "AddTokens(unknown family)", s.AddTokens(ctx, "nope", oauthNewToken("x", authserver.KindAccess, "nope")), blog.ErrNotFound)
+}
+
+func oauthRotateOnce(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
+	at := oauthT0.Add(time.Hour)
+	next := oauthNewToken("next refresh", authserver.KindRefresh, "fam")
+	oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, at, next))
+	got := oauthGetToken(t, s, refresh.Hash)
+	if got.RotatedAt == nil || !got.RotatedAt.Equal(at) || got.RevokedAt != nil {
+		t.Errorf("rotated token: RotatedAt %v RevokedAt %v; want %v and nil", got.RotatedAt, got.RevokedAt, at)
+	}
+	oauthGetToken(t, s, next.Hash)
+	oauthWantErr(t, "second RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, at, oauthNewToken("late", authserver.KindRefresh, "fam")), blog.ErrConflict)
+	_, err := s.TokenByHash(ctx, oauthHash("token late"))
+	oauthWantErr(t, "token of a refused rotation", err, blog.ErrNotFound)
+	oauthWantErr(t, "RotateRefreshToken(an access token)", s.RotateRefreshToken(ctx, access.Hash, at), blog.ErrNotFound)
+	oauthWantErr(t, "RotateRefreshToken(unknown)", s.RotateRefreshToken(ctx, oauthHash("nope"), at), blog.ErrNotFound)
+}
+
+func oauthRotateConcurrent(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	_, refresh := oauthFamily(t, s, "fam", "ann", "cl")
+	const n = 16
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- s.RotateRefreshToken(ctx, refresh.Hash, oauthT0.Add(time.Minute),
+				oauthNewToken(fmt.Sprint("racer ", i), authserver.KindRefresh, "fam"))
+		}()
+	}
+	var won, lost int
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			won++
+		case errors.Is(err, blog.ErrConflict):
+			lost++
+		default:
+			t.Errorf("RotateRefreshToken: unexpected error %v", err)
+		}
+	}
+	if won != 1 || lost != n-1 {
+		t.Errorf("%d concurrent rotations: %d won, %d lost; want 1 and %d", n, won, lost, n-1)
+	}
+}
+
+func oauthRotateRevoked(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	_, r1 := oauthFamily(t, s, "f1", "ann", "cl")
+	_, r2 := oauthFamily(t, s, "f2", "ann", "cl")
+	oauthMust(t, "RevokeToken", s.RevokeToken(ctx, r1.Hash, oauthT0))
+	oauthWantErr(t, "rotating a revoked token", s.RotateRefreshToken(ctx, r1.Hash, oauthT0, oauthNewToken("n1", authserver.KindRefresh, "f1")), blog.ErrConflict)
+	oauthMust(t, "RevokeFamily", s.RevokeFamily(ctx, "f2", oauthT0))
+	oauthWantErr(t, "rotating a token of a revoked family", s.RotateRefreshToken(ctx, r2.Hash, oauthT0, oauthNewToken("n2", authserver.KindRefresh, "f2")), blog.ErrConflict)
+	if got := oauthGetToken(t, s, r2.Hash); got.RotatedAt != nil {
+		t.Errorf("a refused rotation marked the token rotated")
+	}
+}
+
+func oauthRevokeFamily(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
+	other, _ := oauthFamily(t, s, "other", "ann", "cl")
+	at := oauthT0.Add(time.Hour)
+	oauthMust(t, "RevokeFamily", s.RevokeFamily(ctx, "fam", at))
+	oauthMust(t, "RevokeFamily again", s.RevokeFamily(ctx, "fam", at.Add(time.Hour)))
+	for _, tok := range []*authserver.Token{access, refresh} {
+		if got := oauthGetToken(t, s, tok.Hash); got.RevokedAt == nil || !got.RevokedAt.Equal(at) {
+			t.Errorf("%s token after RevokeFamily: RevokedAt %v, want %v (the first revocation)", tok.Kind, got.RevokedAt, at)
+		}
+	}
+	oauthWantErr(t, "AddTokens to a revoked family", s.AddTokens(ctx, "fam", oauthNewToken("late", authserver.KindAccess, "fam")), blog.ErrConflict)
+	if got := oauthGetToken(t, s, other.Hash); got.RevokedAt != nil {
+		t.Errorf("RevokeFamily revoked another family's token")
+	}
+	oauthWantErr(t, "RevokeFamily(unknown)", s.RevokeFamily(ctx, "nope", at), blog.ErrNotFound)
+}
+
+func oauthRevokeToken(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
+	at := oauthT0.Add(time.Hour)
+	oauthMust(t, "RevokeToken", s.RevokeToken(ctx, access.Hash, at))
+	oauthMust(t, "RevokeToken again", s.RevokeToken(ctx, access.Hash, at.Add(time.Hour)))
+	if got := oauthGetToken(t, s, access.Hash); got.RevokedAt == nil || !got.RevokedAt.Equal(at) {
+		t.Errorf("RevokedAt %v, want %v", got.RevokedAt, at)
+	}
+	if got := oauthGetToken(t, s, refresh.Hash); got.RevokedAt != nil {
+		t.Errorf("RevokeToken of the access token revoked the refresh token")
+	}
+	// The token's own revocation wins over a later family revocation.
+	oauthMust(t, "RevokeFamily", s.RevokeFamily(ctx, "fam", at.Add(2*time.Hour)))
+	if got := oauthGetToken(t, s, access.Hash); !got.RevokedAt.Equal(at) {
+		t.Errorf("RevokedAt after the family was revoked later: %v, want %v", got.RevokedAt, at)
+	}
+	oauthWantErr(t, "RevokeToken(unknown)", s.RevokeToken(ctx, oauthHash("nope"), at), blog.ErrNotFound)
+}
+
+func oauthDeleteExpiredTokens(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
+	n, err := s.DeleteExpiredTokens(ctx, access.ExpiresAt)
+	oauthMust(t, "DeleteExpiredTokens", err)
+	if n != 1 {
+		t.Errorf("DeleteExpiredTokens deleted %d, want 1 (the access token)", n)
+	}
+	_, err = s.TokenByHash(ctx, access.Hash)
+	oauthWantErr(t, "expired access token", err, blog.ErrNotFound)
+	oauthGetToken(t, s, refresh.Hash)
+	// With its code gone too, the empty family is swept.
+	_, err = s.DeleteExpiredCodes(ctx, oauthT0.Add(time.Hour))
+	oauthMust(t, "DeleteExpiredCodes", err)
+	n, err = s.DeleteExpiredTokens(ctx, refresh.ExpiresAt)
+	oauthMust(t, "DeleteExpiredTokens", err)
+	if n != 1 {
+		t.Errorf("second DeleteExpiredTokens deleted %d, want 1", n)
+	}
+	oauthWantErr(t, "RevokeFamily of a swept family", s.RevokeFamily(ctx, "fam", oauthT0), blog.ErrNotFound)
+}
