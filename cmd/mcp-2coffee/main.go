@@ -55,6 +55,9 @@ func commands() []*command {
 		importCommand(),
 		serveCommand(),
 		keysCommand(),
+		usersCommand(),
+		clientsCommand(),
+		grantsCommand(),
 		versionCommand(),
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -13,7 +14,9 @@ import (
 
 	"github.com/2coffee/mcp-2coffee/internal/apikey"
 	"github.com/2coffee/mcp-2coffee/internal/authn"
+	"github.com/2coffee/mcp-2coffee/internal/authserver"
 	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/cimd"
 	"github.com/2coffee/mcp-2coffee/internal/httpserver"
 )
 
@@ -27,7 +30,9 @@ func serveCommand() *command {
 			addr := fs.String("addr", "127.0.0.1:3000", "address to listen on")
 			publicURL := fs.String("public-url", "", "the URL clients use to reach this server, e.g. https://blog.example.com (default: http://ADDR); required when listening beyond loopback")
 			origins := fs.String("allowed-origin", "", "comma-separated extra browser origins allowed to call, e.g. https://app.example.com")
-			authMode := fs.String("auth", "apikey", "authentication: apikey, or none (development only; loopback only)")
+			authMode := fs.String("auth", "apikey", "authentication: apikey (API keys, plus OAuth unless --oauth=off), or none (development only; loopback only)")
+			oauthMode := fs.String("oauth", "builtin", "OAuth 2.1 authorization server: builtin, or off (API keys only)")
+			refreshGrace := fs.Duration("refresh-grace", 30*time.Second, "how long a rotated refresh token may be reused (clients retry) before reuse revokes its family")
 			maxBody := fs.Int64("max-body-bytes", httpserver.DefaultMaxBodyBytes, "largest request body accepted")
 			grace := fs.Duration("shutdown-grace", 20*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 			return func(ctx context.Context, env *environment, args []string) error {
@@ -43,6 +48,11 @@ func serveCommand() *command {
 					return usageError("--addr %q: %v", *addr, err)
 				}
 				loopback := isLoopback(host)
+				switch *oauthMode {
+				case "builtin", "off":
+				default:
+					return usageError("--oauth %q: want builtin or off", *oauthMode)
+				}
 				switch *authMode {
 				case "apikey":
 				case "none":
@@ -78,10 +88,30 @@ func serveCommand() *command {
 
 				keys := apikey.New(db, apikey.Options{Logger: logger})
 				var verify authn.Verifier
+				var oauth *authserver.Server
 				if *authMode == "apikey" {
 					verify = keys.Verify
 					if err := firstRunKey(ctx, keys, env.stderr, mcpURL, pub.String()); err != nil {
 						return err
+					}
+					if *oauthMode == "builtin" {
+						oauth, err = authserver.New(authserver.Config{
+							Issuer:                pub,
+							Resource:              mcpURL,
+							Store:                 db,
+							MetadataFetcher:       cimdFetcher{&cimd.Fetcher{}},
+							IntrospectionVerifier: keys.Verify,
+							Logger:                logger,
+							RefreshGrace:          *refreshGrace,
+						})
+						if err != nil {
+							return usageError("OAuth: %v", err)
+						}
+						verify = authn.Chain(oauth.VerifyAccessToken, keys.Verify)
+						if err := firstRunUser(ctx, oauth.Admin(), env.stderr, pub.String()); err != nil {
+							return err
+						}
+						go oauth.RunCleanup(ctx, time.Hour)
 					}
 				} else {
 					logger.Warn("AUTHENTICATION IS OFF (--auth=none): anyone who can reach " + mcpURL + " may read and change every article. Use this for local development only.")
@@ -102,11 +132,16 @@ func serveCommand() *command {
 					Logger:         logger,
 					MaxBodyBytes:   *maxBody,
 					Version:        version(),
+					OAuth:          oauth,
 				})
 				if err != nil {
 					return usageError("%v", err)
 				}
-				logger.Info("serving", "mcp", mcpURL, "listen", ln.Addr().String(), "auth", *authMode, "database", c.database)
+				oauthState := "off"
+				if oauth != nil {
+					oauthState = oauth.Issuer()
+				}
+				logger.Info("serving", "mcp", mcpURL, "listen", ln.Addr().String(), "auth", *authMode, "oauth", oauthState, "database", c.database)
 				return httpserver.Serve(ctx, ln, h, logger, *grace)
 			}
 		},
@@ -161,6 +196,40 @@ func firstRunKey(ctx context.Context, keys *apikey.Manager, w io.Writer, mcpURL,
 	fmt.Fprintln(w, "Make more keys with \"mcp-2coffee keys create --name NAME --scope articles:read\"; list or revoke them with \"keys list\" / \"keys revoke ID\".")
 	fmt.Fprintln(w)
 	return nil
+}
+
+// firstRunUser creates the user "admin" with a random password when the
+// authorization server has no user at all, and prints the password once:
+// without a user nobody could complete the OAuth sign-in.
+func firstRunUser(ctx context.Context, admin *authserver.Admin, w io.Writer, baseURL string) error {
+	users, err := admin.ListUsers(ctx)
+	if err != nil || len(users) > 0 {
+		return err
+	}
+	password := rand.Text()
+	if err := admin.CreateUser(ctx, "admin", password); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "First run: created the user \"admin\" for OAuth sign-in at %s/oauth/login. Its password is shown only now:\n\n    %s\n\n", baseURL, password)
+	fmt.Fprintln(w, "Change it with \"mcp-2coffee users passwd admin\"; add people with \"mcp-2coffee users add NAME\".")
+	fmt.Fprintln(w)
+	return nil
+}
+
+// cimdFetcher adapts the guarded Client ID Metadata Document fetcher to
+// the authorization server's interface.
+type cimdFetcher struct{ f *cimd.Fetcher }
+
+func (c cimdFetcher) Fetch(ctx context.Context, url string) (*authserver.ClientMetadata, error) {
+	d, err := c.f.Fetch(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	return &authserver.ClientMetadata{
+		ClientID: d.ClientID, ClientName: d.ClientName, RedirectURIs: d.RedirectURIs,
+		TokenEndpointAuthMethod: d.TokenEndpointAuthMethod, GrantTypes: d.GrantTypes,
+		ResponseTypes: d.ResponseTypes, ClientURI: d.ClientURI, LogoURI: d.LogoURI, Scope: d.Scope,
+	}, nil
 }
 
 // clientConfigs renders ready-to-paste client configurations for key.

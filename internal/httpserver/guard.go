@@ -75,14 +75,34 @@ func canonicalOrigin(u *url.URL) string {
 	return strings.ToLower(u.Scheme) + "://" + canonicalHost(u.Host, strings.ToLower(u.Scheme))
 }
 
+// wrapHost checks only the Host: for endpoints that browsers on other
+// origins may call (OAuth metadata, registration, token; they set CORS
+// headers themselves and read no cookie) and for the sign-in pages, which
+// check Origin against their own CSRF rules.
+func (g *guard) wrapHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.hostOK(w, r) {
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+func (g *guard) hostOK(w http.ResponseWriter, r *http.Request) bool {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if !g.hosts[canonicalHost(r.Host, scheme)] && !g.hostBehindProxy(r.Host) {
+		authn.WriteError(w, http.StatusForbidden, "forbidden_host", "this server does not answer to the host "+quoteForMessage(r.Host)+"; set --public-url to the address clients use")
+		return false
+	}
+	return true
+}
+
+// wrap checks Host and, when present, Origin.
 func (g *guard) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		if !g.hosts[canonicalHost(r.Host, scheme)] && !g.hostBehindProxy(r.Host) {
-			authn.WriteError(w, http.StatusForbidden, "forbidden_host", "this server does not answer to the host "+quoteForMessage(r.Host)+"; set --public-url to the address clients use")
+		if !g.hostOK(w, r) {
 			return
 		}
 		if origin := r.Header.Get("Origin"); origin != "" {

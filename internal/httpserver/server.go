@@ -6,6 +6,7 @@ package httpserver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
+	"github.com/2coffee/mcp-2coffee/internal/authserver"
 	"github.com/2coffee/mcp-2coffee/internal/blog"
 	"github.com/2coffee/mcp-2coffee/internal/mcpserver"
 	"github.com/2coffee/mcp-2coffee/internal/restapi"
@@ -49,6 +51,10 @@ type Config struct {
 	Metrics      *Metrics
 	MaxBodyBytes int64
 	Version      string
+	// OAuth is the built-in authorization server, mounted at /oauth/ and
+	// its metadata path; nil when OAuth is off. Verify should then also
+	// accept its access tokens (authn.Chain).
+	OAuth *authserver.Server
 }
 
 // MCPPath is where the MCP endpoint lives under the public URL.
@@ -72,10 +78,19 @@ func New(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	prefix := strings.TrimSuffix(cfg.PublicURL.Path, "/")
+	origin := cfg.PublicURL.Scheme + "://" + cfg.PublicURL.Host
+	mcpURL := origin + prefix + MCPPath
 	authOpts := authn.Options{
 		Verify:    cfg.Verify,
 		Logger:    cfg.Logger,
 		OnFailure: cfg.Metrics.AuthFailure,
+	}
+	// RFC 9728: the metadata of the resource https://host/p/mcp lives at
+	// https://host/.well-known/oauth-protected-resource/p/mcp.
+	prmPath := "/.well-known/oauth-protected-resource" + prefix + MCPPath
+	if cfg.OAuth != nil {
+		authOpts.ResourceMetadataURL = origin + prmPath
 	}
 	authenticate := authOpts.Middleware
 	if cfg.Verify == nil {
@@ -134,14 +149,53 @@ func New(cfg Config) (http.Handler, error) {
 	route("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		authn.WriteError(w, http.StatusNotFound, "not_found", "no such endpoint; MCP is at "+MCPPath)
 	}))
+	if cfg.OAuth != nil {
+		as := g.wrapHost(cfg.OAuth.Handler())
+		route("/oauth/", as)
+		route("/.well-known/oauth-authorization-server", as)
+	}
 
 	// Serve under the public URL's path prefix, if it has one, so a proxy
-	// can forward https://example.com/blog/mcp unchanged.
-	var h http.Handler = mux
-	if prefix := strings.TrimSuffix(cfg.PublicURL.Path, "/"); prefix != "" {
-		h = http.StripPrefix(prefix, mux)
+	// can forward https://example.com/blog/mcp unchanged. The well-known
+	// documents live at the host's root whatever the prefix.
+	var inner http.Handler = mux
+	if prefix != "" {
+		inner = http.StripPrefix(prefix, mux)
 	}
-	return h, nil
+	if cfg.OAuth == nil {
+		return inner, nil
+	}
+	root := http.NewServeMux()
+	root.Handle("/", inner)
+	prm := g.wrapHost(protectedResourceMetadata(mcpURL, cfg.OAuth.Issuer()))
+	rootRoute := func(pattern string, h http.Handler) {
+		root.Handle(pattern, cfg.Metrics.instrument(pattern, h))
+	}
+	// The path form, then the root form clients fall back to.
+	rootRoute("GET "+prmPath, prm)
+	rootRoute("GET /.well-known/oauth-protected-resource", prm)
+	if prefix != "" {
+		rootRoute("GET "+cfg.OAuth.MetadataPath(), g.wrapHost(cfg.OAuth.MetadataHandler()))
+	}
+	return root, nil
+}
+
+// protectedResourceMetadata serves the RFC 9728 document that tells MCP
+// clients which authorization server issues tokens for this resource.
+func protectedResourceMetadata(resource, issuer string) http.Handler {
+	body, _ := json.Marshal(map[string]any{
+		"resource":                 resource,
+		"authorization_servers":    []string{issuer},
+		"scopes_supported":         authn.AllScopes,
+		"bearer_methods_supported": []string{"header"},
+		"resource_name":            "mcp-2coffee blog",
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Write(body)
+	})
 }
 
 // Anonymous is the principal of every caller when authentication is off.

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/2coffee/mcp-2coffee/internal/authserver"
+)
+
+// adminCommand builds a subcommand group over the authorization server's
+// admin API on the database.
+func adminCommand(name, summary, usage string, run func(ctx context.Context, env *environment, admin *authserver.Admin, args []string) error, extra func(fs *flag.FlagSet)) *command {
+	return &command{
+		name:    name,
+		summary: summary,
+		usage:   usage,
+		flags: func(fs *flag.FlagSet) func(context.Context, *environment, []string) error {
+			var c commonFlags
+			c.register(fs)
+			if extra != nil {
+				extra(fs)
+			}
+			return func(ctx context.Context, env *environment, args []string) error {
+				if len(args) == 0 {
+					return usageError("want a subcommand: %s", usage)
+				}
+				logger, err := c.logger(env.stderr)
+				if err != nil {
+					return err
+				}
+				db, err := c.openStore(ctx, logger)
+				if err != nil {
+					return err
+				}
+				defer db.Close()
+				return run(ctx, env, authserver.NewAdmin(db, authserver.AdminOptions{Logger: logger}), args)
+			}
+		},
+	}
+}
+
+func usersCommand() *command {
+	return adminCommand("users", "Manage the people who may sign in to the OAuth pages: add, passwd, list, remove.",
+		"add NAME | passwd NAME | list | remove NAME",
+		func(ctx context.Context, env *environment, admin *authserver.Admin, args []string) error {
+			switch {
+			case args[0] == "add" && len(args) == 2:
+				pw, err := readNewPassword(env)
+				if err != nil {
+					return err
+				}
+				if err := admin.CreateUser(ctx, args[1], pw); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.stderr, "Added user %q.\n", args[1])
+				return nil
+			case args[0] == "passwd" && len(args) == 2:
+				pw, err := readNewPassword(env)
+				if err != nil {
+					return err
+				}
+				if err := admin.SetPassword(ctx, args[1], pw); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.stderr, "Changed the password of %q and signed them out everywhere.\n", args[1])
+				return nil
+			case args[0] == "list" && len(args) == 1:
+				users, err := admin.ListUsers(ctx)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tCREATED\tLAST SIGN-IN")
+				for _, u := range users {
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Name, u.CreatedAt.Format("2006-01-02"), optTime(u.LastLoginAt, "never"))
+				}
+				return tw.Flush()
+			case args[0] == "remove" && len(args) == 2:
+				if err := admin.DeleteUser(ctx, args[1]); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.stderr, "Removed user %q with their sessions, approvals and tokens.\n", args[1])
+				return nil
+			}
+			return usageError("usage: users add NAME | passwd NAME | list | remove NAME")
+		}, nil)
+}
+
+// readNewPassword asks twice, without echo, on a terminal; otherwise it
+// reads one line from standard input (for scripts: echo pw | users add x).
+// A password never comes from a flag, where it would show in ps and
+// shell history.
+func readNewPassword(env *environment) (string, error) {
+	if f, ok := env.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(env.stderr, "New password: ")
+		a, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(env.stderr)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprint(env.stderr, "Again: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(env.stderr)
+		if err != nil {
+			return "", err
+		}
+		if string(a) != string(b) {
+			return "", errors.New("the passwords differ")
+		}
+		return string(a), nil
+	}
+	line, err := bufio.NewReader(env.stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", usageError("give the password on standard input (one line), or run on a terminal to be asked")
+	}
+	return line, nil
+}
+
+func clientsCommand() *command {
+	var name, redirects, auth, scopes string
+	return adminCommand("clients", "Manage pre-registered OAuth clients: add, list, remove.",
+		"add --name N --redirect-uri URI[,URI] [--auth none|client_secret_basic|client_secret_post] | list | remove CLIENT_ID",
+		func(ctx context.Context, env *environment, admin *authserver.Admin, args []string) error {
+			switch {
+			case args[0] == "add" && len(args) == 1:
+				spec := authserver.ClientSpec{Name: name, AuthMethod: auth}
+				for _, u := range strings.Split(redirects, ",") {
+					if u = strings.TrimSpace(u); u != "" {
+						spec.RedirectURIs = append(spec.RedirectURIs, u)
+					}
+				}
+				for _, s := range strings.Fields(strings.ReplaceAll(scopes, ",", " ")) {
+					spec.Scopes = append(spec.Scopes, s)
+				}
+				cl, secret, err := admin.CreateClient(ctx, spec)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(env.stdout, "client_id: %s\n", cl.ID)
+				if secret != "" {
+					fmt.Fprintf(env.stdout, "client_secret: %s\n", secret)
+					fmt.Fprintln(env.stderr, "The secret is shown only now; store it with the client.")
+				}
+				return nil
+			case args[0] == "list" && len(args) == 1:
+				list, err := admin.ListClients(ctx)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "CLIENT ID\tNAME\tKIND\tAUTH\tREDIRECT URIS")
+				for _, cl := range list {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cl.ID, cl.Name, cl.Kind, cl.AuthMethod, strings.Join(cl.RedirectURIs, " "))
+				}
+				return tw.Flush()
+			case args[0] == "remove" && len(args) == 2:
+				if err := admin.DeleteClient(ctx, args[1]); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.stderr, "Removed client %s and revoked its tokens.\n", args[1])
+				return nil
+			}
+			return usageError("usage: clients add --name N --redirect-uri URI | list | remove CLIENT_ID")
+		}, func(fs *flag.FlagSet) {
+			fs.StringVar(&name, "name", "", "add: the name shown on the consent page")
+			fs.StringVar(&redirects, "redirect-uri", "", "add: comma-separated redirect URIs (https, http://127.0.0.1 on any port, or an app scheme like cursor://)")
+			fs.StringVar(&auth, "auth", "none", "add: none (public client), client_secret_basic or client_secret_post (confidential; a secret is printed once)")
+			fs.StringVar(&scopes, "scope", "", "add: scopes the client may ask for (default: any)")
+		})
+}
+
+func grantsCommand() *command {
+	return adminCommand("grants", "List or revoke the approvals users gave to OAuth clients (revoking also revokes their tokens).",
+		"list | revoke USER CLIENT_ID",
+		func(ctx context.Context, env *environment, admin *authserver.Admin, args []string) error {
+			switch {
+			case args[0] == "list" && len(args) == 1:
+				list, err := admin.ListGrants(ctx)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "USER\tCLIENT\tCLIENT ID\tSCOPES\tAPPROVED")
+				for _, g := range list {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", g.User, g.ClientName, g.ClientID, strings.Join(g.Scopes, " "), g.UpdatedAt.Format(time.DateTime))
+				}
+				return tw.Flush()
+			case args[0] == "revoke" && len(args) == 3:
+				if err := admin.RevokeGrant(ctx, args[1], args[2]); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.stderr, "Revoked the approval of %s for %s; its tokens stop working now.\n", args[2], args[1])
+				return nil
+			}
+			return usageError("usage: grants list | grants revoke USER CLIENT_ID")
+		}, nil)
+}
