@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/blog"
 	"github.com/2coffee/mcp-2coffee/internal/cimd"
 	"github.com/2coffee/mcp-2coffee/internal/httpserver"
+	"github.com/2coffee/mcp-2coffee/internal/store/sqlite"
 )
 
 func serveCommand() *command {
@@ -86,56 +89,19 @@ func serveCommand() *command {
 				}
 				mcpURL := strings.TrimSuffix(pub.String(), "/") + httpserver.MCPPath
 
-				keys := apikey.New(db, apikey.Options{Logger: logger})
-				var verify authn.Verifier
-				var oauth *authserver.Server
-				if *authMode == "apikey" {
-					verify = keys.Verify
-					if err := firstRunKey(ctx, keys, env.stderr, mcpURL, pub.String()); err != nil {
-						return err
-					}
-					if *oauthMode == "builtin" {
-						oauth, err = authserver.New(authserver.Config{
-							Issuer:                pub,
-							Resource:              mcpURL,
-							Store:                 db,
-							MetadataFetcher:       cimdFetcher{&cimd.Fetcher{}},
-							IntrospectionVerifier: keys.Verify,
-							Logger:                logger,
-							RefreshGrace:          *refreshGrace,
-						})
-						if err != nil {
-							return usageError("OAuth: %v", err)
-						}
-						verify = authn.Chain(oauth.VerifyAccessToken, keys.Verify)
-						if err := firstRunUser(ctx, oauth.Admin(), env.stderr, pub.String()); err != nil {
-							return err
-						}
-						go oauth.RunCleanup(ctx, time.Hour)
-					}
-				} else {
-					logger.Warn("AUTHENTICATION IS OFF (--auth=none): anyone who can reach " + mcpURL + " may read and change every article. Use this for local development only.")
-				}
 				var extra []string
 				for _, o := range strings.Split(*origins, ",") {
 					if o = strings.TrimSpace(o); o != "" {
 						extra = append(extra, o)
 					}
 				}
-				h, err := httpserver.New(httpserver.Config{
-					PublicURL:      pub,
-					ListenAddr:     ln.Addr().String(),
-					AllowedOrigins: extra,
-					Articles:       blog.NewService(db, nil),
-					Verify:         verify,
-					Ready:          func(ctx context.Context) error { return db.SQL().PingContext(ctx) },
-					Logger:         logger,
-					MaxBodyBytes:   *maxBody,
-					Version:        version(),
-					OAuth:          oauth,
+				h, oauth, err := buildServer(ctx, serverSetup{
+					db: db, public: pub, listenAddr: ln.Addr().String(), origins: extra,
+					apiKeys: *authMode == "apikey", oauth: *authMode == "apikey" && *oauthMode == "builtin",
+					refreshGrace: *refreshGrace, maxBody: *maxBody, logger: logger, out: env.stderr,
 				})
 				if err != nil {
-					return usageError("%v", err)
+					return err
 				}
 				oauthState := "off"
 				if oauth != nil {
@@ -146,6 +112,82 @@ func serveCommand() *command {
 			}
 		},
 	}
+}
+
+// serverSetup is what buildServer wires together.
+type serverSetup struct {
+	db           *sqlite.DB
+	public       *url.URL
+	listenAddr   string
+	origins      []string
+	apiKeys      bool // false: --auth=none
+	oauth        bool // the built-in authorization server
+	refreshGrace time.Duration
+	maxBody      int64
+	logger       *slog.Logger
+	out          io.Writer     // where first-run secrets are printed
+	cimd         *cimd.Fetcher // nil: the default guarded fetcher
+	tokenTTL     time.Duration // 0: the authorization server's default
+}
+
+// buildServer assembles the HTTP handler of serve: API keys, the
+// authorization server, the verifier chain and the routes. End-to-end
+// tests call it too, to swap in a CIMD fetcher that reaches their own
+// metadata server.
+func buildServer(ctx context.Context, s serverSetup) (http.Handler, *authserver.Server, error) {
+	mcpURL := strings.TrimSuffix(s.public.String(), "/") + httpserver.MCPPath
+	keys := apikey.New(s.db, apikey.Options{Logger: s.logger})
+	var verify authn.Verifier
+	var oauth *authserver.Server
+	if s.apiKeys {
+		verify = keys.Verify
+		if err := firstRunKey(ctx, keys, s.out, mcpURL, s.public.String()); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		s.logger.Warn("AUTHENTICATION IS OFF (--auth=none): anyone who can reach " + mcpURL + " may read and change every article. Use this for local development only.")
+	}
+	if s.oauth {
+		fetcher := s.cimd
+		if fetcher == nil {
+			fetcher = &cimd.Fetcher{}
+		}
+		var err error
+		oauth, err = authserver.New(authserver.Config{
+			Issuer:                s.public,
+			Resource:              mcpURL,
+			Store:                 s.db,
+			MetadataFetcher:       cimdFetcher{fetcher},
+			IntrospectionVerifier: keys.Verify,
+			Logger:                s.logger,
+			RefreshGrace:          s.refreshGrace,
+			AccessTokenLifetime:   s.tokenTTL,
+		})
+		if err != nil {
+			return nil, nil, usageError("OAuth: %v", err)
+		}
+		verify = authn.Chain(oauth.VerifyAccessToken, keys.Verify)
+		if err := firstRunUser(ctx, oauth.Admin(), s.out, s.public.String()); err != nil {
+			return nil, nil, err
+		}
+		go oauth.RunCleanup(ctx, time.Hour)
+	}
+	h, err := httpserver.New(httpserver.Config{
+		PublicURL:      s.public,
+		ListenAddr:     s.listenAddr,
+		AllowedOrigins: s.origins,
+		Articles:       blog.NewService(s.db, nil),
+		Verify:         verify,
+		Ready:          func(ctx context.Context) error { return s.db.SQL().PingContext(ctx) },
+		Logger:         s.logger,
+		MaxBodyBytes:   s.maxBody,
+		Version:        version(),
+		OAuth:          oauth,
+	})
+	if err != nil {
+		return nil, nil, usageError("%v", err)
+	}
+	return h, oauth, nil
 }
 
 func isLoopback(host string) bool {

@@ -1,6 +1,17 @@
 package main
 
-import "os"
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/2coffee/mcp-2coffee/internal/sample"
+	"github.com/2coffee/mcp-2coffee/internal/store/sqlite"
+)
 
 // interruptSignal is what a user's Ctrl-C sends.
 var interruptSignal = os.Interrupt
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func sampleLoad(ctx context.Context, db *sqlite.DB) (int, error) { return sample.Load(ctx, db) }
