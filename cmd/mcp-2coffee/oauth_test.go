@@ -52,11 +52,12 @@ type signIn struct {
 	user, pass string
 	client     *http.Client
 	approvals  atomic.Int32
+	redirect   string // where the client expects the browser to land
 }
 
 func newSignIn(t *testing.T, user, pass string) *signIn {
 	jar, _ := cookiejar.New(nil)
-	return &signIn{t: t, user: user, pass: pass, client: &http.Client{
+	return &signIn{t: t, user: user, pass: pass, redirect: callbackURL, client: &http.Client{
 		Jar:           jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
@@ -136,7 +137,7 @@ func (b *signIn) authorize(authURL string) url.Values {
 		resp, page = b.submit(authURL, page, "/oauth/authorize", url.Values{"decision": {"approve"}})
 	}
 	loc := resp.Header.Get("Location")
-	if !strings.HasPrefix(loc, callbackURL) {
+	if !strings.HasPrefix(loc, b.redirect+"?") {
 		b.t.Fatalf("authorization ended with %d, Location %q:\n%s", resp.StatusCode, loc, page)
 	}
 	u, _ := url.Parse(loc)
@@ -365,6 +366,38 @@ func TestServeOAuthRefreshRotation(t *testing.T) {
 	}
 	if raw := tokenRequestRaw(t, base, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {second.RefreshToken}, "client_id": {reg.ClientID}}, http.StatusBadRequest); !strings.Contains(raw, "invalid_grant") {
 		t.Errorf("the newest refresh token of a revoked family: %s, want invalid_grant", raw)
+	}
+}
+
+// TestServeOAuthClientCallbacks registers the callbacks real clients use
+// and checks the flow lands on each, with code, state and iss.
+func TestServeOAuthClientCallbacks(t *testing.T) {
+	s := startServe(t)
+	browser := newSignIn(t, "admin", s.adminPassword(t))
+	for _, redirect := range []string{
+		"https://claude.ai/api/mcp/auth_callback",
+		"https://chatgpt.com/connector/oauth/abc123",
+		"cursor://anysphere.cursor-retrieval/oauth/user-blog/callback",
+		"vscode://vscode.github-authentication/did-authenticate",
+		"http://localhost:33418/",
+	} {
+		resp, body := postJSON(t, s.base+"/oauth/register", `{"client_name":"callback test","redirect_uris":["`+redirect+`"]}`)
+		if resp.StatusCode != http.StatusCreated {
+			t.Errorf("register %s: %d %s", redirect, resp.StatusCode, body)
+			continue
+		}
+		var reg struct {
+			ClientID string `json:"client_id"`
+		}
+		json.Unmarshal([]byte(body), &reg)
+		sum := sha256.Sum256([]byte(strings.Repeat("x", 43)))
+		q := url.Values{"response_type": {"code"}, "client_id": {reg.ClientID}, "redirect_uri": {redirect},
+			"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}, "state": {"s"}}
+		browser.redirect = redirect
+		got := browser.authorize(s.base + "/oauth/authorize?" + q.Encode())
+		if got.Get("code") == "" || got.Get("state") != "s" || got.Get("iss") != s.base {
+			t.Errorf("%s: redirect query %v", redirect, got)
+		}
 	}
 }
 
