@@ -235,6 +235,7 @@ func firstRunKey(ctx context.Context, keys *apikey.Manager, w io.Writer, mcpURL,
 	fmt.Fprintf(w, "\nFirst run: created the API key %q (id %s, scope %s). It is shown only now; store it safely.\n\n    %s\n\n",
 		k.Name, k.ID, strings.Join(k.Scopes, " "), plain)
 	fmt.Fprint(w, clientConfigs(mcpURL, baseURL, plain))
+	fmt.Fprintf(w, "Clients that sign in with OAuth (Claude.ai and ChatGPT connectors, VS Code, Cursor, npx mcp-remote %s) need no key:\nthey discover the sign-in pages from the server.\n\n", mcpURL)
 	fmt.Fprintln(w, "Make more keys with \"mcp-2coffee keys create --name NAME --scope articles:read\"; list or revoke them with \"keys list\" / \"keys revoke ID\".")
 	fmt.Fprintln(w)
 	return nil

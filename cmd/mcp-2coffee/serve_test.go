@@ -223,8 +223,15 @@ func TestServeWithAPIKeys(t *testing.T) {
 			t.Fatalf("status %d, want 401: %s", resp.StatusCode, body)
 		}
 		c := challenge(t, resp.Header.Get("WWW-Authenticate"))
-		if c["scope"] != authn.ScopeRead || c["error"] != "" {
-			t.Errorf("challenge %v, want scope=articles:read and no error code", c)
+		if c["scope"] != authn.ScopeRead || c["error"] != "" || c["resource_metadata"] != s.base+"/.well-known/oauth-protected-resource/mcp" {
+			t.Errorf("challenge %v, want scope=articles:read, resource_metadata and no error code", c)
+		}
+		var prm struct {
+			Resource             string   `json:"resource"`
+			AuthorizationServers []string `json:"authorization_servers"`
+		}
+		if err := json.Unmarshal([]byte(get(t, c["resource_metadata"])), &prm); err != nil || prm.Resource != s.mcpURL || len(prm.AuthorizationServers) != 1 || prm.AuthorizationServers[0] != s.base {
+			t.Errorf("protected resource metadata %+v (%v), want resource %s and issuer %s", prm, err, s.mcpURL, s.base)
 		}
 		var e struct{ Error string }
 		if json.Unmarshal([]byte(body), &e) != nil || e.Error != "unauthorized" {
