@@ -45,8 +45,10 @@ func (s *Service) List(ctx context.Context, opts ListOptions) (*ArticlePage, err
 	if opts.Tag, err = normalizeFilterTag(opts.Tag); err != nil {
 		return nil, err
 	}
-	if _, err := DecodeCursor(opts.Cursor); err != nil {
+	if c, err := DecodeCursor(opts.Cursor); err != nil {
 		return nil, err
+	} else if c.Offset != 0 || c.Any {
+		return nil, Invalid("cursor", "is a search cursor; pass it to search, not to a listing")
 	}
 	opts.Language = strings.TrimSpace(opts.Language)
 	return s.store.ListArticles(ctx, opts)
@@ -69,6 +71,9 @@ func (s *Service) Search(ctx context.Context, opts SearchOptions) (*SearchPage, 
 	c, err := DecodeCursor(opts.Cursor)
 	if err != nil {
 		return nil, err
+	}
+	if c.Slug != "" {
+		return nil, Invalid("cursor", "is a listing cursor; pass it to a listing, not to search")
 	}
 	opts.Language = strings.TrimSpace(opts.Language)
 	q.Any = c.Any // later pages carry on as the first one did

@@ -48,10 +48,12 @@ var foldSpecial = map[rune]string{
 	'ø': "o", 'Ø': "o", 'ł': "l", 'Ł': "l", 'þ': "th", 'Þ': "th", 'ð': "d", 'Ð': "d",
 }
 
-// isWordRune reports whether r belongs inside a search word. It matches what
-// SQLite's unicode61 tokenizer treats as a token character (letters,
-// numbers and private-use characters), so the words we build a query from
-// are exactly the words the index holds.
+// isWordRune reports whether r belongs inside a search word: letters,
+// numbers and private-use characters. SQLite's unicode61 tokenizer draws
+// the line slightly differently (it keeps some newer symbols inside words),
+// so stores index the words Words returns, joined by spaces, rather than
+// raw folded text: the index then holds exactly the words a query is built
+// from.
 func isWordRune(r rune) bool {
 	return unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Co, r)
 }

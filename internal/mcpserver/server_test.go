@@ -245,6 +245,9 @@ func TestGetAndListTools(t *testing.T) {
 	if len(list.Articles) != 1 || list.Articles[0].Slug != "ca-phe-sang" || list.NextCursor == "" {
 		t.Fatalf("first page = %+v", list)
 	}
+	if res := f.call(t, mcpserver.ToolSearch, map[string]any{"query": "go", "cursor": list.NextCursor}); !res.IsError || !strings.Contains(textOf(res), "listing cursor") {
+		t.Errorf("a listing cursor given to search: isError=%v %q", res.IsError, textOf(res))
+	}
 	list = decode[mcpserver.ListOutput](t, f.call(t, mcpserver.ToolList, map[string]any{"limit": 1, "cursor": list.NextCursor}))
 	if len(list.Articles) != 1 || list.Articles[0].Slug != "channels-in-go" || list.NextCursor != "" {
 		t.Fatalf("second page = %+v, want the last published article and no cursor", list)

@@ -369,10 +369,10 @@ func replaceArticle(ctx context.Context, tx *sql.Tx, id int64, a *blog.Article) 
 }
 
 // writeTagsAndIndex writes a's body, its rows in article_tags and its
-// search index entry. The index is fed in Go rather than by triggers because it holds
-// blog.Fold of the text, which SQL cannot compute (a Go function
-// registered with the driver would make the file unwritable by any other
-// SQLite tool).
+// search index entry. The index is fed in Go rather than by triggers
+// because it holds the folded words of the text, which SQL cannot compute
+// (a Go function registered with the driver would make the file unwritable
+// by any other SQLite tool).
 func writeTagsAndIndex(ctx context.Context, tx *sql.Tx, id int64, a *blog.Article) error {
 	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO article_bodies (article_id, body) VALUES (?, ?)`,
 		id, a.Body); err != nil {

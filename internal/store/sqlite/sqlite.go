@@ -121,6 +121,12 @@ func (db *DB) Close() error {
 	}
 	db.stmts = map[string]*sql.Stmt{}
 	db.mu.Unlock()
+	// SQLite's advice for a closing connection: refresh the planner's
+	// statistics where they are missing or stale. It is cheap (bounded
+	// by analysis_limit) and a failure here loses nothing.
+	if _, err := db.db.Exec(`PRAGMA analysis_limit = 400; PRAGMA optimize`); err != nil {
+		db.logger.Warn("sqlite: optimize on close", "err", err)
+	}
 	errs = append(errs, db.db.Close())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)

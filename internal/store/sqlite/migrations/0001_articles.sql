@@ -38,10 +38,11 @@ CREATE TABLE article_tags (
 -- Filtering by tag and counting tags start from the tag.
 CREATE INDEX article_tags_tag ON article_tags (tag, article_id);
 
--- The search index holds blog.Fold of each field, computed in Go, so its
--- rowid is articles.id and it keeps no copy of the text (contentless);
--- contentless_delete lets us replace and delete rows. The columns are in the
--- order of the bm25 weights the store passes (title, tags, summary, body).
+-- The search index holds the folded words of each field (blog.Words,
+-- computed in Go, joined by spaces), so its rowid is articles.id and it
+-- keeps no copy of the text (contentless); contentless_delete lets us
+-- replace and delete rows. The columns are in the order of the bm25
+-- weights the store passes (title, tags, summary, body).
 CREATE VIRTUAL TABLE articles_fts USING fts5 (
     title, tags, summary, body,
     content = '',
