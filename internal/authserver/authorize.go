@@ -190,7 +190,7 @@ func (s *Server) redirect(w http.ResponseWriter, req *authRequest, status int, p
 	h := w.Header()
 	h.Set("Location", req.redirectURI+sep+params.Encode())
 	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Referrer-Policy", "same-origin")
 	w.WriteHeader(status)
 }
 

@@ -160,7 +160,7 @@ func checkPageHeaders(t *testing.T, p *page, formAction string) {
 	want := map[string]string{
 		"Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action " + formAction + "; frame-ancestors 'none'; base-uri 'none'",
 		"X-Frame-Options":         "DENY",
-		"Referrer-Policy":         "no-referrer",
+		"Referrer-Policy":         "same-origin",
 		"Cache-Control":           "no-store",
 		"Content-Type":            "text/html; charset=utf-8",
 		"X-Content-Type-Options":  "nosniff",

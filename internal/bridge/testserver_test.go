@@ -1,0 +1,254 @@
+package bridge
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// TestMain lets the test binary double as an MCP server on stdio, for the
+// CallCommand test.
+func TestMain(m *testing.M) {
+	if os.Getenv("BRIDGE_TEST_STDIO_SERVER") == "1" {
+		if err := newMCPServer().Run(context.Background(), &mcp.StdioTransport{}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+type echoIn struct {
+	Text  string `json:"text"`
+	Times int    `json:"times,omitempty"`
+}
+
+type echoOut struct {
+	Echo string `json:"echo"`
+}
+
+// newMCPServer is the remote server of the relay tests: a few tools that
+// exercise results, errors, progress and server-to-client requests.
+func newMCPServer() *mcp.Server {
+	s := mcp.NewServer(&mcp.Implementation{Name: "test-server", Version: "1.0.0"}, nil)
+	mcp.AddTool(s, &mcp.Tool{Name: "echo", Description: "Echoes its text.\nSecond line."},
+		func(ctx context.Context, req *mcp.CallToolRequest, in echoIn) (*mcp.CallToolResult, echoOut, error) {
+			n := max(in.Times, 1)
+			return nil, echoOut{Echo: strings.Repeat(in.Text, n)}, nil
+		})
+	mcp.AddTool(s, &mcp.Tool{Name: "fail", Description: "Always fails."},
+		func(ctx context.Context, req *mcp.CallToolRequest, in struct{}) (*mcp.CallToolResult, any, error) {
+			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: "no such article: nope"}}}, nil, nil
+		})
+	mcp.AddTool(s, &mcp.Tool{Name: "count", Description: "Reports progress."},
+		func(ctx context.Context, req *mcp.CallToolRequest, in struct{}) (*mcp.CallToolResult, any, error) {
+			tok := req.Params.GetProgressToken()
+			for i := 1; i <= 3; i++ {
+				if tok != nil {
+					if err := req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: tok, Progress: float64(i), Total: 3, Message: fmt.Sprintf("step %d", i)}); err != nil {
+						return nil, nil, err
+					}
+				}
+			}
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "counted"}}}, nil, nil
+		})
+	mcp.AddTool(s, &mcp.Tool{Name: "roots", Description: "Lists the client's roots."},
+		func(ctx context.Context, req *mcp.CallToolRequest, in struct{}) (*mcp.CallToolResult, any, error) {
+			res, err := req.Session.ListRoots(ctx, nil)
+			if err != nil {
+				return nil, nil, err
+			}
+			var uris []string
+			for _, r := range res.Roots {
+				uris = append(uris, r.URI)
+			}
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: strings.Join(uris, ",")}}}, nil, nil
+		})
+	mcp.AddTool(s, &mcp.Tool{Name: "ask", Description: "Elicits a name."},
+		func(ctx context.Context, req *mcp.CallToolRequest, in struct{}) (*mcp.CallToolResult, any, error) {
+			res, err := req.Session.Elicit(ctx, &mcp.ElicitParams{
+				Message: "Your name?",
+				RequestedSchema: map[string]any{
+					"type":       "object",
+					"properties": map[string]any{"name": map[string]any{"type": "string"}},
+				},
+			})
+			if err != nil {
+				return nil, nil, err
+			}
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: fmt.Sprintf("%s %v", res.Action, res.Content["name"])}}}, nil, nil
+		})
+	s.AddPrompt(&mcp.Prompt{Name: "greet", Arguments: []*mcp.PromptArgument{{Name: "who", Required: true}}},
+		func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+			return &mcp.GetPromptResult{Messages: []*mcp.PromptMessage{{Role: "user", Content: &mcp.TextContent{Text: "Hello, " + req.Params.Arguments["who"]}}}}, nil
+		})
+	s.AddResource(&mcp.Resource{URI: "blog://articles/hello", Name: "hello", MIMEType: "text/markdown"},
+		func(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+			return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, MIMEType: "text/markdown", Text: "# Hello"}}}, nil
+		})
+	return s
+}
+
+// recordedRequest is what the test server saw of one HTTP request.
+type recordedRequest struct {
+	method, rpcMethod, sessionID, protocolVersion, apiKey string
+	status                                                int
+}
+
+// serverRecorder wraps an MCP handler and records requests.
+type serverRecorder struct {
+	next http.Handler
+	mu   sync.Mutex
+	reqs []recordedRequest
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(s int) {
+	if w.status == 0 {
+		w.status = s
+	}
+	w.ResponseWriter.WriteHeader(s)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (sr *serverRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := recordedRequest{
+		method:          r.Method,
+		sessionID:       r.Header.Get("Mcp-Session-Id"),
+		protocolVersion: r.Header.Get("Mcp-Protocol-Version"),
+		apiKey:          r.Header.Get("X-Api-Key"),
+	}
+	if r.Body != nil {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if msg, err := jsonrpc.DecodeMessage(body); err == nil {
+			if req, ok := msg.(*jsonrpc.Request); ok {
+				rec.rpcMethod = req.Method
+			}
+		}
+	}
+	sw := &statusWriter{ResponseWriter: w}
+	sr.next.ServeHTTP(sw, r)
+	if sw.status == 0 {
+		sw.status = http.StatusOK
+	}
+	rec.status = sw.status
+	sr.mu.Lock()
+	sr.reqs = append(sr.reqs, rec)
+	sr.mu.Unlock()
+}
+
+func (sr *serverRecorder) requests() []recordedRequest {
+	sr.mu.Lock()
+	defer sr.mu.Unlock()
+	return slices.Clone(sr.reqs)
+}
+
+func (sr *serverRecorder) count(rpcMethod string) int {
+	n := 0
+	for _, r := range sr.requests() {
+		if r.rpcMethod == rpcMethod {
+			n++
+		}
+	}
+	return n
+}
+
+// lastSessionID returns the newest session ID the client sent.
+func (sr *serverRecorder) lastSessionID() string {
+	rs := sr.requests()
+	for i := len(rs) - 1; i >= 0; i-- {
+		if rs[i].sessionID != "" {
+			return rs[i].sessionID
+		}
+	}
+	return ""
+}
+
+// startServer serves h on 127.0.0.1.
+func startServer(t *testing.T, h http.Handler) *httptest.Server {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &httptest.Server{Listener: ln, Config: &http.Server{Handler: h}}
+	s.Start()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// streamableServer starts a stateful Streamable HTTP server.
+func streamableServer(t *testing.T, s *mcp.Server, opts *mcp.StreamableHTTPOptions) (*httptest.Server, *serverRecorder) {
+	t.Helper()
+	rec := &serverRecorder{next: mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, opts)}
+	return startServer(t, rec), rec
+}
+
+// recordingTransport records the messages a client reads.
+type clientRecorder struct {
+	mcp.Transport
+	mu   sync.Mutex
+	msgs []jsonrpc.Message
+}
+
+func (t *clientRecorder) Connect(ctx context.Context) (mcp.Connection, error) {
+	c, err := t.Transport.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &recordingConn{Connection: c, t: t}, nil
+}
+
+func (t *clientRecorder) read() []jsonrpc.Message {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.msgs)
+}
+
+type recordingConn struct {
+	mcp.Connection
+	t *clientRecorder
+}
+
+func (c *recordingConn) Read(ctx context.Context) (jsonrpc.Message, error) {
+	m, err := c.Connection.Read(ctx)
+	if err == nil {
+		c.t.mu.Lock()
+		c.t.msgs = append(c.t.msgs, m)
+		c.t.mu.Unlock()
+	}
+	return m, err
+}
+
+func jsonString(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,182 @@
+package bridge
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+
+	"github.com/2coffee/mcp-2coffee/internal/oauthclient"
+)
+
+// maxErrorBody bounds how much of a 401/403 body is kept while the client
+// decides whether to retry; such bodies are short.
+const maxErrorBody = 64 << 10
+
+// authTransport adds the configured headers and, unless an Authorization
+// header is configured, the cached bearer token to every request to the MCP
+// server. On 401 it refreshes the token or signs in, on 403
+// insufficient_scope it steps up, and then it sends the request again;
+// each request may trigger at most oauthclient.MaxAuthorizations of these.
+type authTransport struct {
+	base      http.RoundTripper
+	header    http.Header
+	oauth     *oauthclient.Client // nil: no OAuth
+	serverURL string
+}
+
+func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	body, err := replayableBody(req)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		r := req.Clone(ctx)
+		if body != nil {
+			r.Body, _ = body()
+		}
+		for name, values := range t.header {
+			r.Header[name] = values
+		}
+		var token string
+		if t.oauth != nil {
+			token, err = t.oauth.AccessToken(ctx, t.serverURL)
+			if err != nil {
+				return nil, err
+			}
+			if token != "" {
+				r.Header.Set("Authorization", "Bearer "+token)
+			}
+		}
+		resp, err := t.base.RoundTrip(r)
+		if err != nil || t.oauth == nil {
+			return resp, err
+		}
+		if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden {
+			if token != "" {
+				t.oauth.Accepted(t.serverURL)
+			}
+			return resp, nil
+		}
+		ch := oauthclient.ParseChallenge(resp.StatusCode, resp.Header)
+		if resp.StatusCode == http.StatusForbidden && ch.Error != "insufficient_scope" || attempt >= oauthclient.MaxAuthorizations {
+			return resp, nil // authorization cannot help (any more)
+		}
+		// Keep the answer in memory: the sign-in may take minutes, and the
+		// caller gets it back if nothing can be done.
+		saved, err := bufferResponse(resp)
+		if err != nil {
+			return nil, err
+		}
+		retry, err := t.oauth.Authorize(ctx, t.serverURL, ch, token)
+		if err != nil {
+			return nil, fmt.Errorf("authorization for %s failed: %w", t.serverURL, err)
+		}
+		if !retry {
+			return saved, nil
+		}
+	}
+}
+
+// replayableBody returns a function yielding fresh copies of the request
+// body, so that it can be sent again after an authorization; nil when the
+// request has none.
+func replayableBody(req *http.Request) (func() (io.ReadCloser, error), error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil, nil
+	}
+	if req.GetBody != nil {
+		return req.GetBody, nil
+	}
+	data, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }, nil
+}
+
+// bufferResponse reads a (small) error response into memory and closes the
+// connection's body, returning an equivalent response.
+func bufferResponse(resp *http.Response) (*http.Response, error) {
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	resp.ContentLength = int64(len(data))
+	return resp, nil
+}
+
+// attempt records what happened to the HTTP requests made on behalf of
+// one MCP message, so that the relay can tell "never sent" from "refused
+// with 404" from "network down" without parsing error strings. It travels
+// in the context given to mcp.Connection.Write, which the go-sdk transports
+// pass to http.NewRequestWithContext.
+type attempt struct {
+	mu        sync.Mutex
+	requests  int
+	status    int   // last response status (0: none)
+	err       error // last transport error
+	retryHint string
+}
+
+type attemptKey struct{}
+
+func withAttempt(ctx context.Context, a *attempt) context.Context {
+	return context.WithValue(ctx, attemptKey{}, a)
+}
+
+func attemptFrom(ctx context.Context) *attempt {
+	a, _ := ctx.Value(attemptKey{}).(*attempt)
+	return a
+}
+
+func (a *attempt) record(resp *http.Response, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.requests++
+	a.err = err
+	a.status = 0
+	a.retryHint = ""
+	if resp != nil {
+		a.status = resp.StatusCode
+		a.retryHint = resp.Header.Get("Retry-After")
+	}
+}
+
+func (a *attempt) snapshot() (requests, status int, err error, retryAfter string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.requests, a.status, a.err, a.retryHint
+}
+
+// recordingTransport fills in the attempt found in a request's context.
+type recordingTransport struct {
+	base http.RoundTripper
+}
+
+func (t recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if a := attemptFrom(req.Context()); a != nil {
+		a.record(resp, err)
+	}
+	return resp, err
+}
+
+// isDialError reports a failure to connect at all: the message surely did
+// not reach the server, so sending it again is safe.
+func isDialError(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(err, &dns)
+}
