@@ -58,6 +58,11 @@ func commands() []*command {
 		usersCommand(),
 		clientsCommand(),
 		grantsCommand(),
+		connectCommand(),
+		callCommand(),
+		loginCommand("login"),
+		loginCommand("logout"),
+		authCommand(),
 		versionCommand(),
 	}
 }
@@ -131,12 +136,14 @@ func run(ctx context.Context, args []string, env *environment) int {
 
 // parseInterspersed parses flags wherever they stand among the positional
 // arguments ("keys create --name x" and "keys --name x create" alike);
-// everything after a "--" is positional, untouched.
+// everything from a "--" on is positional, untouched, "--" included.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var tail []string
 	for i, a := range args {
 		if a == "--" {
-			args, tail = args[:i], args[i+1:]
+			// Keep the marker: call uses it to tell a command from a
+			// method; other commands refuse it as an extra argument.
+			args, tail = args[:i], args[i:]
 			break
 		}
 	}

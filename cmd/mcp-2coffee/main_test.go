@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"testing"
 )
@@ -10,6 +11,14 @@ import (
 // arguments, so end-to-end tests drive the real command over real pipes
 // without a separate build step.
 func TestMain(m *testing.M) {
+	if os.Getenv("MCP_2COFFEE_TEST_BROWSER") == "1" {
+		// Started as $BROWSER by a bridge under test.
+		if err := fakeBrowser(os.Args[len(os.Args)-1]); err != nil {
+			fmt.Fprintln(os.Stderr, "test browser:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if os.Getenv("MCP_2COFFEE_TEST_MAIN") == "1" {
 		main()
 		return

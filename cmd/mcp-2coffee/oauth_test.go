@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -55,6 +56,30 @@ type signIn struct {
 	redirect   string // where the client expects the browser to land
 }
 
+// fakeBrowser is what $BROWSER runs in the bridge tests (see TestMain):
+// sign in, approve, and deliver the redirect to the bridge's loopback
+// callback, as a person's browser would.
+func fakeBrowser(authURL string) error {
+	b := newSignIn(nil, os.Getenv("MCP_2COFFEE_TEST_USER"), os.Getenv("MCP_2COFFEE_TEST_PASSWORD"))
+	if log := os.Getenv("MCP_2COFFEE_TEST_BROWSER_LOG"); log != "" {
+		f, err := os.OpenFile(log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err == nil {
+			fmt.Fprintln(f, "opened")
+			f.Close()
+		}
+	}
+	loc, err := b.walk(authURL)
+	if err != nil {
+		return err
+	}
+	resp, err := http.Get(loc)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
 func newSignIn(t *testing.T, user, pass string) *signIn {
 	jar, _ := cookiejar.New(nil)
 	return &signIn{t: t, user: user, pass: pass, redirect: callbackURL, client: &http.Client{
@@ -68,13 +93,15 @@ var (
 	hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 )
 
-func (b *signIn) do(method, u string, form url.Values) (*http.Response, string) {
-	b.t.Helper()
+func (b *signIn) doErr(method, u string, form url.Values) (*http.Response, string, error) {
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, _ := http.NewRequest(method, u, body)
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		return nil, "", err
+	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		pu, _ := url.Parse(u)
@@ -82,17 +109,16 @@ func (b *signIn) do(method, u string, form url.Values) (*http.Response, string) 
 	}
 	resp, err := b.client.Do(req)
 	if err != nil {
-		b.t.Fatal(err)
+		return nil, "", err
 	}
 	defer resp.Body.Close()
 	text, _ := io.ReadAll(resp.Body)
-	return resp, string(text)
+	return resp, string(text), nil
 }
 
-// submit posts the first form of page whose action ends with suffix, with
-// its hidden fields plus extra.
-func (b *signIn) submit(base, page, suffix string, extra url.Values) (*http.Response, string) {
-	b.t.Helper()
+// submitErr posts the first form of page whose action ends with suffix,
+// with its hidden fields plus extra.
+func (b *signIn) submitErr(base, page, suffix string, extra url.Values) (*http.Response, string, error) {
 	for _, f := range formRE.FindAllStringSubmatch(page, -1) {
 		if !strings.HasSuffix(f[1], suffix) {
 			continue
@@ -104,10 +130,9 @@ func (b *signIn) submit(base, page, suffix string, extra url.Values) (*http.Resp
 		for k, v := range extra {
 			form[k] = v
 		}
-		return b.do(http.MethodPost, resolveURL(base, htmlUnescape(f[1])), form)
+		return b.doErr(http.MethodPost, resolveURL(base, htmlUnescape(f[1])), form)
 	}
-	b.t.Fatalf("no form posting to …%s in:\n%s", suffix, page)
-	return nil, ""
+	return nil, "", fmt.Errorf("no form posting to …%s in:\n%s", suffix, page)
 }
 
 func htmlUnescape(s string) string {
@@ -120,25 +145,46 @@ func resolveURL(base, ref string) string {
 	return b.ResolveReference(r).String()
 }
 
-// authorize walks the pages for authURL and returns the redirect's query.
-func (b *signIn) authorize(authURL string) url.Values {
-	b.t.Helper()
-	resp, page := b.do(http.MethodGet, authURL, nil)
+// walk loads authURL, signs in when asked, approves when asked, and
+// returns where the server finally redirects the browser.
+func (b *signIn) walk(authURL string) (string, error) {
+	resp, page, err := b.doErr(http.MethodGet, authURL, nil)
+	if err != nil {
+		return "", err
+	}
 	if strings.Contains(page, `name="password"`) {
-		resp, page = b.submit(authURL, page, "/oauth/login", url.Values{"username": {b.user}, "password": {b.pass}})
-		if resp.StatusCode != http.StatusSeeOther {
-			b.t.Fatalf("sign-in: %d\n%s", resp.StatusCode, page)
+		if resp, page, err = b.submitErr(authURL, page, "/oauth/login", url.Values{"username": {b.user}, "password": {b.pass}}); err != nil {
+			return "", err
 		}
-		next := resolveURL(authURL, resp.Header.Get("Location"))
-		resp, page = b.do(http.MethodGet, next, nil)
+		if resp.StatusCode != http.StatusSeeOther {
+			return "", fmt.Errorf("sign-in: %d\n%s", resp.StatusCode, page)
+		}
+		if resp, page, err = b.doErr(http.MethodGet, resolveURL(authURL, resp.Header.Get("Location")), nil); err != nil {
+			return "", err
+		}
 	}
 	if resp.StatusCode == http.StatusOK && strings.Contains(page, `value="approve"`) {
 		b.approvals.Add(1)
-		resp, page = b.submit(authURL, page, "/oauth/authorize", url.Values{"decision": {"approve"}})
+		if resp, page, err = b.submitErr(authURL, page, "/oauth/authorize", url.Values{"decision": {"approve"}}); err != nil {
+			return "", err
+		}
 	}
 	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return "", fmt.Errorf("authorization ended with %d and no redirect:\n%s", resp.StatusCode, page)
+	}
+	return loc, nil
+}
+
+// authorize walks the pages for authURL and returns the redirect's query.
+func (b *signIn) authorize(authURL string) url.Values {
+	b.t.Helper()
+	loc, err := b.walk(authURL)
+	if err != nil {
+		b.t.Fatal(err)
+	}
 	if !strings.HasPrefix(loc, b.redirect+"?") {
-		b.t.Fatalf("authorization ended with %d, Location %q:\n%s", resp.StatusCode, loc, page)
+		b.t.Fatalf("authorization redirected to %q, want %s", loc, b.redirect)
 	}
 	u, _ := url.Parse(loc)
 	return u.Query()

@@ -1,0 +1,319 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/2coffee/mcp-2coffee/internal/bridge"
+	"github.com/2coffee/mcp-2coffee/internal/oauthclient"
+)
+
+// repeated is a flag that may be given several times.
+type repeated []string
+
+func (r *repeated) String() string     { return strings.Join(*r, ", ") }
+func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
+
+// clientFlags are the flags of every command that talks to a remote MCP
+// server: connect, call, login, logout. One client library serves them
+// all (internal/bridge).
+type clientFlags struct {
+	headers     repeated
+	headerFile  string
+	clientID    string
+	secret      string
+	metadataURL string
+	port        int
+	authTimeout time.Duration
+	configDir   string
+	debug       bool
+	logFile     string
+}
+
+func (c *clientFlags) register(fs *flag.FlagSet) {
+	fs.Var(&c.headers, "header", `extra request header "Name: value" (repeatable; ${VAR} is taken from the environment, so secrets can live in a client config's "env")`)
+	fs.StringVar(&c.headerFile, "header-file", "", `file of "Name: value" lines, with ${VAR} expansion`)
+	fs.StringVar(&c.clientID, "client-id", "", "pre-registered OAuth client id")
+	fs.StringVar(&c.secret, "client-secret", "", "pre-registered OAuth client secret (${VAR} expanded: prefer ${MY_SECRET} with the value in env)")
+	fs.StringVar(&c.metadataURL, "client-metadata-url", "", "https URL of this client's Client ID Metadata Document, used when the server supports it")
+	fs.IntVar(&c.port, "callback-port", 0, "loopback port for the OAuth redirect (default: a free port)")
+	fs.DurationVar(&c.authTimeout, "auth-timeout", 5*time.Minute, "how long to wait for the browser sign-in")
+	fs.StringVar(&c.configDir, "config-dir", "", "token cache directory (default: $MCP_2COFFEE_CONFIG_DIR, else the user config dir/mcp-2coffee)")
+	fs.BoolVar(&c.debug, "debug", false, "log diagnostics (never secrets)")
+	fs.StringVar(&c.logFile, "log-file", "", "write logs to this file instead of stderr")
+}
+
+// logger logs to stderr or --log-file, at warn level unless --debug.
+func (c *clientFlags) logger(env *environment) (*slog.Logger, func(), error) {
+	level := slog.LevelWarn
+	if c.debug {
+		level = slog.LevelDebug
+	}
+	w, done := env.stderr, func() {}
+	if c.logFile != "" {
+		f, err := os.OpenFile(c.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, nil, err
+		}
+		w, done = f, func() { f.Close() }
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), done, nil
+}
+
+func (c *clientFlags) newClient(env *environment, serverURL string, logger *slog.Logger) (*bridge.Client, error) {
+	lookup := func(name string) (string, bool) {
+		v := env.getenv(name)
+		return v, v != ""
+	}
+	secret, err := bridge.ExpandEnv(c.secret, lookup)
+	if err != nil {
+		return nil, usageError("--client-secret: %v", err)
+	}
+	bridge.Version = version()
+	cl, err := bridge.New(bridge.Options{
+		ServerURL:  serverURL,
+		Headers:    c.headers,
+		HeaderFile: c.headerFile,
+		LookupEnv:  lookup,
+		ConfigDir:  c.configDir,
+		Logger:     logger,
+		Stderr:     env.stderr,
+		OAuth: oauthclient.Options{
+			ClientID:          c.clientID,
+			ClientSecret:      secret,
+			ClientMetadataURL: c.metadataURL,
+			CallbackPort:      c.port,
+			Timeout:           c.authTimeout,
+		},
+	})
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	return cl, nil
+}
+
+// ignoreCancel treats an interrupt as a normal end.
+func ignoreCancel(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func connectCommand() *command {
+	return &command{
+		name:    "connect",
+		summary: "Bridge stdio to a remote MCP server (Streamable HTTP, or legacy HTTP+SSE), with headers or the OAuth sign-in.",
+		usage:   "URL",
+		flags: func(fs *flag.FlagSet) func(context.Context, *environment, []string) error {
+			var c clientFlags
+			c.register(fs)
+			transport := fs.String("transport", "", "upstream transport: streamable or sse (default: try streamable, fall back to sse)")
+			return func(ctx context.Context, env *environment, args []string) error {
+				if len(args) != 1 {
+					return usageError("want one server URL")
+				}
+				logger, done, err := c.logger(env)
+				if err != nil {
+					return err
+				}
+				defer done()
+				cl, err := c.newClient(env, args[0], logger)
+				if err != nil {
+					return err
+				}
+				local := &mcp.IOTransport{Reader: io.NopCloser(env.stdin), Writer: nopWriteCloser{env.stdout}}
+				return ignoreCancel(cl.Relay(ctx, bridge.RelayOptions{Local: local, Transport: *transport}))
+			}
+		},
+	}
+}
+
+func callCommand() *command {
+	return &command{
+		name:    "call",
+		summary: "Make one MCP request and print the result as JSON (exit status 1 when a tool reports an error).",
+		usage:   "URL METHOD [ARGS…] | METHOD [ARGS…] -- COMMAND [ARGS…] | -- COMMAND [ARGS…] -- METHOD [ARGS…]\n\nMETHOD: tools/list, tools/call NAME [key=value…] [--json '{…}'], resources/list, resources/templates/list,\nresources/read URI, prompts/list, prompts/get NAME [key=value…], ping",
+		flags: func(fs *flag.FlagSet) func(context.Context, *environment, []string) error {
+			var c clientFlags
+			c.register(fs)
+			format := fs.String("format", "json", "output: json, or text (readable)")
+			jsonArgs := fs.String("json", "", `tools/call or prompts/get: the arguments as one JSON object, e.g. '{"query":"go"}'`)
+			elicit := fs.String("elicit", "", "answer a server's elicitation requests: decline, or defaults (accept the schema's defaults)")
+			return func(ctx context.Context, env *environment, args []string) error {
+				if *format != "json" && *format != "text" {
+					return usageError("--format %q: want json or text", *format)
+				}
+				policy, err := bridge.ParseElicitPolicy(*elicit)
+				if err != nil {
+					return usageError("--elicit: %v", err)
+				}
+				var target string
+				var argv, method []string
+				if i := slices.Index(args, "--"); i >= 0 {
+					before, after := args[:i], args[i+1:]
+					if len(before) == 0 {
+						j := slices.Index(after, "--")
+						if j < 1 || j+1 >= len(after) {
+							return usageError("call -- COMMAND [ARGS…] -- METHOD [ARGS…]: the method is missing")
+						}
+						argv, method = after[:j], after[j+1:]
+					} else {
+						method, argv = before, after
+					}
+					if len(argv) == 0 {
+						return usageError("the command after -- is missing")
+					}
+				} else {
+					if len(args) < 2 {
+						return usageError("want a server URL and a method, e.g. call https://blog.example.com/mcp tools/list")
+					}
+					target, method = args[0], args[1:]
+				}
+				rest := method[1:]
+				if *jsonArgs != "" {
+					rest = append(slices.Clone(rest), "--json", *jsonArgs)
+				}
+				req, err := bridge.ParseCall(method[0], rest)
+				if err != nil {
+					return usageError("%v", err)
+				}
+				req.Elicit = policy
+				logger, done, err := c.logger(env)
+				if err != nil {
+					return err
+				}
+				defer done()
+				var res *bridge.CallResult
+				if target != "" {
+					cl, err := c.newClient(env, target, logger)
+					if err != nil {
+						return err
+					}
+					res, err = cl.Call(ctx, req)
+					if err != nil {
+						return err
+					}
+				} else {
+					if res, err = bridge.CallCommand(ctx, argv, bridge.CommandOptions{Stderr: env.stderr}, req); err != nil {
+						return err
+					}
+				}
+				if *format == "text" {
+					io.WriteString(env.stdout, res.Text())
+				} else {
+					out, err := res.JSON()
+					if err != nil {
+						return err
+					}
+					env.stdout.Write(out)
+				}
+				if res.IsError {
+					return &exitError{code: 1, err: errors.New("the tool reported an error (isError)")}
+				}
+				return nil
+			}
+		},
+	}
+}
+
+func loginCommand(name string) *command {
+	summary := "Sign in to a remote MCP server through the browser and cache the tokens."
+	if name == "logout" {
+		summary = "Revoke and forget the cached tokens of a remote MCP server."
+	}
+	return &command{
+		name:    name,
+		summary: summary,
+		usage:   "URL",
+		flags: func(fs *flag.FlagSet) func(context.Context, *environment, []string) error {
+			var c clientFlags
+			c.register(fs)
+			return func(ctx context.Context, env *environment, args []string) error {
+				if len(args) != 1 {
+					return usageError("want one server URL")
+				}
+				logger, done, err := c.logger(env)
+				if err != nil {
+					return err
+				}
+				defer done()
+				cl, err := c.newClient(env, args[0], logger)
+				if err != nil {
+					return err
+				}
+				if name == "login" {
+					if err := cl.Login(ctx); err != nil {
+						if errors.Is(err, oauthclient.ErrNoAuthRequired) {
+							fmt.Fprintln(env.stderr, "The server does not ask for authorization; nothing to sign in to.")
+							return nil
+						}
+						return err
+					}
+					fmt.Fprintf(env.stderr, "Signed in to %s.\n", args[0])
+					return nil
+				}
+				if err := cl.Logout(ctx); err != nil {
+					if errors.Is(err, oauthclient.ErrNotSignedIn) {
+						fmt.Fprintf(env.stderr, "Not signed in to %s.\n", args[0])
+						return nil
+					}
+					return err
+				}
+				fmt.Fprintf(env.stderr, "Signed out of %s; its tokens were revoked and forgotten.\n", args[0])
+				return nil
+			}
+		},
+	}
+}
+
+func authCommand() *command {
+	return &command{
+		name:    "auth",
+		summary: "Show the servers this machine is signed in to (never tokens).",
+		usage:   "status [URL] [--json]",
+		flags: func(fs *flag.FlagSet) func(context.Context, *environment, []string) error {
+			configDir := fs.String("config-dir", "", "token cache directory")
+			asJSON := fs.Bool("json", false, "print JSON")
+			return func(ctx context.Context, env *environment, args []string) error {
+				if len(args) == 0 || args[0] != "status" || len(args) > 2 {
+					return usageError("usage: auth status [URL]")
+				}
+				url := ""
+				if len(args) == 2 {
+					url = args[1]
+				}
+				st, err := bridge.Status(*configDir, url)
+				if err != nil {
+					return err
+				}
+				if *asJSON {
+					if st == nil {
+						st = []oauthclient.Status{}
+					}
+					enc := json.NewEncoder(env.stdout)
+					enc.SetIndent("", "  ")
+					return enc.Encode(st)
+				}
+				if len(st) == 0 {
+					fmt.Fprintln(env.stdout, "Not signed in to any server.")
+				}
+				for _, s := range st {
+					fmt.Fprintln(env.stdout, s.String())
+				}
+				return nil
+			}
+		},
+	}
+}
