@@ -19,24 +19,40 @@ import (
 
 // server is a running `mcp-2coffee serve` on a free loopback port.
 type server struct {
-	mcpURL string
-	key    string // the admin key printed on first run ("" with --auth=none)
+	mcpURL   string
+	key      string // the admin key printed on first run ("" with --auth=none)
+	base     string // the issuer: mcpURL without the /mcp path
+	db       string // the database file, for the admin commands
+	password string // the OAuth user "admin"'s password printed on first run
 
-	mu  sync.Mutex
-	log strings.Builder
+	mu         sync.Mutex
+	log        strings.Builder
+	startupLen int // how much of log the start-up (first-run secrets included) took
+}
+
+// logAfterStartup returns what serve logged after it printed its first-run
+// secrets and started listening: the log in which no secret may appear.
+func (s *server) logAfterStartup() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.log.String()[s.startupLen:]
 }
 
 var (
 	servingRE = regexp.MustCompile(`msg=serving mcp=(\S+)`)
 	keyRE     = regexp.MustCompile(`^\s+(m2c_[a-z0-9]+_[a-z0-9]+)\s*$`)
+	// The first-run user's password follows this line, on an indented
+	// line of its own after a blank one.
+	userBannerRE = regexp.MustCompile(`^First run: created the user "admin" .*password is shown only now:`)
+	passwordRE   = regexp.MustCompile(`^\s+(\S+)\s*$`)
 )
 
 // startServe starts the built binary's serve command over a new database
 // and waits until it listens. It is stopped with SIGINT when the test ends.
 func startServe(t *testing.T, extra ...string) *server {
 	t.Helper()
-	s := &server{}
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--database", filepath.Join(t.TempDir(), "blog.db")}, extra...)
+	s := &server{db: filepath.Join(t.TempDir(), "blog.db")}
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--database", s.db}, extra...)
 	cmd := exec.Command(binary(t), args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -48,14 +64,25 @@ func startServe(t *testing.T, extra ...string) *server {
 	ready := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stderr)
+		wantPassword := false
 		for sc.Scan() {
 			s.mu.Lock()
 			s.log.WriteString(sc.Text() + "\n")
 			if m := keyRE.FindStringSubmatch(sc.Text()); m != nil && s.key == "" {
 				s.key = m[1]
 			}
+			switch {
+			case userBannerRE.MatchString(sc.Text()):
+				wantPassword = s.password == ""
+			case wantPassword:
+				if m := passwordRE.FindStringSubmatch(sc.Text()); m != nil {
+					s.password, wantPassword = m[1], false
+				}
+			}
 			if m := servingRE.FindStringSubmatch(sc.Text()); m != nil && s.mcpURL == "" {
 				s.mcpURL = m[1]
+				s.base = strings.TrimSuffix(s.mcpURL, "/mcp")
+				s.startupLen = s.log.Len()
 				close(ready)
 			}
 			s.mu.Unlock()
