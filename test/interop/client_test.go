@@ -1,0 +1,60 @@
+package interop
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+)
+
+var suiteTotalRE = regexp.MustCompile(`Total: (\d+) passed, (\d+) failed, (\d+) warnings`)
+
+// TestConformanceClient grades `mcp-2coffee call` (and, through it,
+// `connect`) with the official suite's client scenarios: every auth
+// scenario — discovery orders, CIMD, pre-registration, DCR, step-up, scope
+// choice, iss checks, the 2025-03-26 back-compat ones — and the core ones,
+// with no failure and no warning.
+func TestConformanceClient(t *testing.T) {
+	nodeTool(t, "conformance")
+	if _, err := exec.LookPath("curl"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("curl is needed as the test browser")
+		}
+		t.Skip("curl is needed as the test browser")
+	}
+	root := moduleRoot(t)
+	loader := filepath.Join(root, "test", "interop", "node20-fs-globsync.mjs")
+	cli := filepath.Join(root, "node_modules", "@modelcontextprotocol", "conformance", "dist", "index.js")
+	wrapper := filepath.Join(root, "test", "interop", "conformance-client.sh")
+	for _, tc := range []struct {
+		name, suite string
+		viaConnect  bool
+	}{
+		{"auth suite, one-shot call", "auth", false},
+		{"auth suite, through connect", "auth", true},
+		{"core suite", "core", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := []string{"MCP_2COFFEE_BIN=" + binary(t), "NO_COLOR=1", "FORCE_COLOR=0"}
+			if tc.viaConnect {
+				env = append(env, "MCP_2COFFEE_VIA_CONNECT=1")
+			}
+			r := run(t, command{
+				args:    []string{"node", "--import", loader, cli, "client", "--command", wrapper, "--suite", tc.suite, "-o", t.TempDir()},
+				dir:     root,
+				env:     env,
+				timeout: 8 * time.Minute,
+			})
+			m := suiteTotalRE.FindStringSubmatch(r.stdout + r.stderr)
+			if m == nil {
+				t.Fatalf("no suite total (exit %d, %v)\n%s\n%s", r.exitCode, r.err, r.stdout, r.stderr)
+			}
+			t.Log(m[0])
+			if m[1] == "0" || m[2] != "0" || m[3] != "0" || r.exitCode != 0 {
+				t.Errorf("%s: %s (exit %d)\n%s", tc.suite, m[0], r.exitCode, r.stdout)
+			}
+		})
+	}
+}
