@@ -49,7 +49,7 @@ var (
 
 // startServe starts the built binary's serve command over a new database
 // and waits until it listens. It is stopped with SIGINT when the test ends.
-func startServe(t *testing.T, extra ...string) *server {
+func startServe(t testing.TB, extra ...string) *server {
 	t.Helper()
 	s := &server{db: filepath.Join(t.TempDir(), "blog.db")}
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--database", s.db}, extra...)
