@@ -103,6 +103,21 @@ func (c *clientFlags) newClient(env *environment, serverURL string, logger *slog
 	return cl, nil
 }
 
+// open builds the client for serverURL with its logger; call done when
+// finished with it (it closes --log-file).
+func (c *clientFlags) open(env *environment, serverURL string) (*bridge.Client, func(), error) {
+	logger, done, err := c.logger(env)
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err := c.newClient(env, serverURL, logger)
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	return cl, done, nil
+}
+
 // ignoreCancel treats an interrupt as a normal end.
 func ignoreCancel(err error) error {
 	if errors.Is(err, context.Canceled) {
@@ -124,15 +139,11 @@ func connectCommand() *command {
 				if len(args) != 1 {
 					return usageError("want one server URL")
 				}
-				logger, done, err := c.logger(env)
+				cl, done, err := c.open(env, args[0])
 				if err != nil {
 					return err
 				}
 				defer done()
-				cl, err := c.newClient(env, args[0], logger)
-				if err != nil {
-					return err
-				}
 				local := &mcp.IOTransport{Reader: io.NopCloser(env.stdin), Writer: nopWriteCloser{env.stdout}}
 				return ignoreCancel(cl.Relay(ctx, bridge.RelayOptions{Local: local, Transport: *transport}))
 			}
@@ -190,17 +201,13 @@ func callCommand() *command {
 					return usageError("%v", err)
 				}
 				req.Elicit = policy
-				logger, done, err := c.logger(env)
-				if err != nil {
-					return err
-				}
-				defer done()
 				var res *bridge.CallResult
 				if target != "" {
-					cl, err := c.newClient(env, target, logger)
+					cl, done, err := c.open(env, target)
 					if err != nil {
 						return err
 					}
+					defer done()
 					res, err = cl.Call(ctx, req)
 					if err != nil {
 						return err
@@ -244,15 +251,11 @@ func loginCommand(name string) *command {
 				if len(args) != 1 {
 					return usageError("want one server URL")
 				}
-				logger, done, err := c.logger(env)
+				cl, done, err := c.open(env, args[0])
 				if err != nil {
 					return err
 				}
 				defer done()
-				cl, err := c.newClient(env, args[0], logger)
-				if err != nil {
-					return err
-				}
 				if name == "login" {
 					if err := cl.Login(ctx); err != nil {
 						if errors.Is(err, oauthclient.ErrNoAuthRequired) {

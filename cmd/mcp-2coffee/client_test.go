@@ -219,3 +219,51 @@ func TestConnectOAuth(t *testing.T) {
 		t.Errorf("auth status after logout still lists the server:\n%s", out)
 	}
 }
+
+// TestUsersCommand manages an OAuth user through the CLI, the password on
+// standard input, and signs in with it.
+func TestUsersCommand(t *testing.T) {
+	s := startServe(t)
+	withStdin := func(stdin string, args ...string) (string, string, int) {
+		cmd := selfCommand(t, append(args, "--database", s.db)...)
+		cmd.Stdin = strings.NewReader(stdin)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return stdout.String(), stderr.String(), ee.ExitCode()
+		}
+		return stdout.String(), stderr.String(), 0
+	}
+	if _, errOut, code := withStdin("correct horse battery\n", "users", "add", "bob"); code != 0 {
+		t.Fatalf("users add: %d %s", code, errOut)
+	}
+	if out, _, _ := withStdin("", "users", "list"); !strings.Contains(out, "bob") || !strings.Contains(out, "admin") {
+		t.Errorf("users list:\n%s", out)
+	}
+	if _, errOut, code := withStdin("", "users", "add", "carol"); code != 2 || !strings.Contains(errOut, "standard input") {
+		t.Errorf("users add without a password: exit %d %s", code, errOut)
+	}
+	if _, errOut, code := withStdin("new pass phrase 2\n", "users", "passwd", "bob"); code != 0 {
+		t.Fatalf("users passwd: %d %s", code, errOut)
+	}
+	// Sign in as bob with the new password through a registered client.
+	resp, body := postJSON(t, s.base+"/oauth/register", `{"client_name":"users test","redirect_uris":["`+callbackURL+`"]}`)
+	var reg struct {
+		ClientID string `json:"client_id"`
+	}
+	if json.Unmarshal([]byte(body), &reg); resp.StatusCode != 201 {
+		t.Fatalf("register: %d %s", resp.StatusCode, body)
+	}
+	q := "response_type=code&client_id=" + reg.ClientID + "&redirect_uri=" + callbackURL +
+		"&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&state=u"
+	if got := newSignIn(t, "bob", "new pass phrase 2").authorize(s.base + "/oauth/authorize?" + q); got.Get("code") == "" {
+		t.Errorf("bob could not sign in: %v", got)
+	}
+	if _, errOut, code := withStdin("", "users", "remove", "bob"); code != 0 {
+		t.Fatalf("users remove: %d %s", code, errOut)
+	}
+	if out, _, _ := withStdin("", "users", "list"); strings.Contains(out, "bob") {
+		t.Errorf("bob still listed after remove:\n%s", out)
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,17 +13,7 @@ func TestImportCommand(t *testing.T) {
 	site := filepath.Join("..", "..", "internal", "importer", "testdata", "site")
 	db := filepath.Join(t.TempDir(), "blog.db")
 	run := func() (string, string, int) {
-		cmd := selfCommand(t, "import", site, "--database", db, "--batch-size", "3")
-		var stdout, stderr strings.Builder
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return stdout.String(), stderr.String(), code
+		return runCLI(t, nil, "import", site, "--database", db, "--batch-size", "3")
 	}
 	out, errOut, code := run()
 	if code != 3 {
