@@ -37,6 +37,7 @@ func serveCommand() *command {
 			oauthMode := fs.String("oauth", "builtin", "OAuth 2.1 authorization server: builtin, or off (API keys only)")
 			refreshGrace := fs.Duration("refresh-grace", 30*time.Second, "how long a rotated refresh token may be reused (clients retry) before reuse revokes its family")
 			maxBody := fs.Int64("max-body-bytes", httpserver.DefaultMaxBodyBytes, "largest request body accepted")
+			trustedProxy := fs.String("trusted-proxy", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (for rate limits and logs), e.g. 127.0.0.1")
 			grace := fs.Duration("shutdown-grace", 20*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 			return func(ctx context.Context, env *environment, args []string) error {
 				if len(args) > 0 {
@@ -95,8 +96,13 @@ func serveCommand() *command {
 						extra = append(extra, o)
 					}
 				}
+				proxies, err := httpserver.ParsePrefixes(*trustedProxy)
+				if err != nil {
+					return usageError("--trusted-proxy: %v", err)
+				}
 				h, oauth, err := buildServer(ctx, serverSetup{
-					db: db, public: pub, listenAddr: ln.Addr().String(), origins: extra,
+					clientIP: httpserver.ClientIP(proxies),
+					db:       db, public: pub, listenAddr: ln.Addr().String(), origins: extra,
 					apiKeys: *authMode == "apikey", oauth: *authMode == "apikey" && *oauthMode == "builtin",
 					refreshGrace: *refreshGrace, maxBody: *maxBody, logger: logger, out: env.stderr,
 				})
@@ -128,6 +134,7 @@ type serverSetup struct {
 	out          io.Writer     // where first-run secrets are printed
 	cimd         *cimd.Fetcher // nil: the default guarded fetcher
 	tokenTTL     time.Duration // 0: the authorization server's default
+	clientIP     func(*http.Request) string
 }
 
 // buildServer assembles the HTTP handler of serve: API keys, the
@@ -162,6 +169,7 @@ func buildServer(ctx context.Context, s serverSetup) (http.Handler, *authserver.
 			Logger:                s.logger,
 			RefreshGrace:          s.refreshGrace,
 			AccessTokenLifetime:   s.tokenTTL,
+			ClientIP:              s.clientIP,
 		})
 		if err != nil {
 			return nil, nil, usageError("OAuth: %v", err)

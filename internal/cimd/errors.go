@@ -20,6 +20,8 @@ var (
 	ErrUnresolvable = errors.New("the client metadata URL's host name does not resolve")
 	// ErrUnreachable: no connection or TLS session could be made.
 	ErrUnreachable = errors.New("the client metadata URL could not be fetched")
+	// ErrBusy: too many fetches are running (Fetcher.MaxInFlight).
+	ErrBusy = errors.New("too many client metadata fetches at once")
 	// ErrTimeout: the whole fetch took longer than Fetcher.Timeout.
 	ErrTimeout = errors.New("fetching the client metadata document timed out")
 	// ErrRedirect: the server answered 3xx; redirects are never followed

@@ -119,6 +119,13 @@ type Fetcher struct {
 	// Now is the clock for cache expiry; nil means time.Now.
 	Now func() time.Time
 
+	// MaxInFlight bounds the fetches running at once across all URLs
+	// (default 16): the client_id is the caller's choice, so without a
+	// cap a flood of distinct URLs would make the server open any number
+	// of outbound connections. A fetch that finds no slot fails at once.
+	MaxInFlight int
+
+	slots  chan struct{}
 	once   sync.Once
 	client *http.Client
 	ttl    ttlPolicy
@@ -145,6 +152,11 @@ func (f *Fetcher) init() {
 		f.ttl.max = f.MaxCacheTTL
 	}
 	f.ttl.min = min(f.ttl.min, f.ttl.max)
+	n := f.MaxInFlight
+	if n <= 0 {
+		n = DefaultMaxInFlight
+	}
+	f.slots = make(chan struct{}, n)
 	f.cache.size = DefaultCacheSize
 	if f.CacheSize > 0 {
 		f.cache.size = f.CacheSize
@@ -255,7 +267,17 @@ func (f *Fetcher) Fetch(ctx context.Context, clientID string) (*Document, error)
 	}
 }
 
+// DefaultMaxInFlight is the default of Fetcher.MaxInFlight.
+const DefaultMaxInFlight = 16
+
 func (f *Fetcher) fetchAndCache(ctx context.Context, clientID string) (*Document, error) {
+	select {
+	case f.slots <- struct{}{}:
+		defer func() { <-f.slots }()
+	default:
+		// Busy is not the client's fault and is not cached.
+		return nil, refuse(ErrBusy, nil, "the server is fetching too many client metadata documents; try again shortly")
+	}
 	doc, header, err := f.fetch(ctx, clientID)
 	now := f.now()
 	if err != nil {

@@ -2,6 +2,7 @@ package cimd
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"net"
 	"net/http"
@@ -856,5 +857,34 @@ func TestFetchWithDoneContextStartsNothing(t *testing.T) {
 	}
 	if c := env.resolver.Calls(); len(c) != 0 {
 		t.Errorf("resolver called: %v", c)
+	}
+}
+
+// TestFetchInFlightCap: with every slot taken by a fetch that hangs, a
+// fetch of another URL fails at once as busy, without touching the network.
+func TestFetchInFlightCap(t *testing.T) {
+	dialer := &recordingDialer{}
+	f := &Fetcher{Resolver: blockingResolver{}, DialHook: dialer.Dial, MaxInFlight: 2, Timeout: 3 * time.Second}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	for i := range 2 {
+		go f.Fetch(ctx, fmt.Sprintf("https://hang%d.example.test/client.json", i))
+	}
+	// Wait until both hanging fetches hold their slots.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		f.once.Do(f.init)
+		if len(f.slots) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the hanging fetches never started")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	_, err := f.Fetch(t.Context(), testURL)
+	wantRefusal(t, err, ErrBusy, "the server is fetching too many client metadata documents; try again shortly")
+	if d := dialer.Dialed(); len(d) != 0 {
+		t.Errorf("dialed %v", d)
 	}
 }

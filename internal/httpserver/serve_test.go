@@ -2,13 +2,18 @@ package httpserver_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/2coffee/mcp-2coffee/internal/blog"
 	"github.com/2coffee/mcp-2coffee/internal/httpserver"
 )
 
@@ -64,3 +69,37 @@ func TestServeFinishesInFlightRequests(t *testing.T) {
 		t.Errorf("Serve returned %v, want nil", err)
 	}
 }
+
+// TestMetricsMethodLabelIsBounded sends requests with made-up methods: the
+// metrics must not grow a series per method.
+func TestMetricsMethodLabelIsBounded(t *testing.T) {
+	m := httpserver.NewMetrics()
+	pub, _ := url.Parse("http://127.0.0.1:1")
+	h, err := httpserver.New(httpserver.Config{PublicURL: pub, ListenAddr: "127.0.0.1:1", Articles: nopArticles{}, Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		req := httptest.NewRequest(fmt.Sprintf("X%dY", i), "http://127.0.0.1:1/whatever", nil)
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	body := rec.Body.String()
+	if strings.Contains(body, `method="X1Y"`) || !strings.Contains(body, `method="other"`) {
+		t.Errorf("made-up methods became labels:\n%s", grepLines(body, "mcp2coffee_http_requests_total"))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// nopArticles is a blog with nothing in it; these tests never reach it.
+type nopArticles struct{ blog.Articles }
