@@ -137,9 +137,12 @@ func (a *Admin) CreateUser(ctx context.Context, name, password string) error {
 	return nil
 }
 
-// SetPassword replaces a user's password, signs the user out of every
-// browser and clears failed sign-ins. Tokens already given to apps stay
-// valid: revoke grants for that.
+// SetPassword replaces a user's password, signs the user out
+// everywhere: every browser session ends and every token any app holds
+// for the user is revoked (a stolen password may have been used to
+// connect an app). Grants are kept, so an app the user still wants
+// reconnects after a sign-in with the new password, without the consent
+// page. Failed sign-ins are cleared.
 func (a *Admin) SetPassword(ctx context.Context, name, password string) error {
 	name = NormalizeUserName(name)
 	if err := validatePassword(password); err != nil {
@@ -149,7 +152,8 @@ func (a *Admin) SetPassword(ctx context.Context, name, password string) error {
 	if err := a.store.SetPasswordHash(ctx, name, hashPassword(password, a.params), now); err != nil {
 		return fmt.Errorf("authserver: setting password of %s: %w", name, err)
 	}
-	errs := errors.Join(a.store.DeleteUserSessions(ctx, name), a.store.ClearLoginFailures(ctx, name))
+	errs := errors.Join(a.store.DeleteUserSessions(ctx, name), a.store.RevokeUserTokens(ctx, name, now),
+		a.store.ClearLoginFailures(ctx, name))
 	if errs != nil {
 		return fmt.Errorf("authserver: password of %s changed, but: %w", name, errs)
 	}
@@ -169,7 +173,8 @@ func (a *Admin) ListUsers(ctx context.Context) ([]*User, error) {
 	return us, nil
 }
 
-// DeleteUser deletes a user with their sessions, grants and tokens.
+// DeleteUser deletes a user with their sessions, grants and tokens; the
+// tokens stop working at once (the store deletes them with the user).
 func (a *Admin) DeleteUser(ctx context.Context, name string) error {
 	name = NormalizeUserName(name)
 	if err := a.store.DeleteUser(ctx, name); err != nil {

@@ -204,6 +204,9 @@ func (s *Server) redirectError(w http.ResponseWriter, r *http.Request, req *auth
 // in, then consent (unless a remembered grant covers it), then redirect
 // with a code.
 func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	if s.metadataLimited(w, r, r.URL.RawQuery) {
+		return
+	}
 	req, pp, oe := s.parseAuthorize(r.Context(), r.URL.RawQuery)
 	if pp != nil {
 		s.fail(r, slog.LevelInfo, pp.reason, "client_id", truncate(r.URL.Query().Get("client_id"), 200))
@@ -307,6 +310,9 @@ func (s *Server) serveConsent(w http.ResponseWriter, r *http.Request) {
 	if !s.formOK(w, r) {
 		return
 	}
+	if s.metadataLimited(w, r, r.PostForm.Get("request")) {
+		return
+	}
 	req, pp, oe := s.parseAuthorize(r.Context(), r.PostForm.Get("request"))
 	if pp != nil {
 		s.fail(r, slog.LevelInfo, pp.reason)
@@ -347,6 +353,28 @@ func (s *Server) serveConsent(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.errorPage(w, r, http.StatusBadRequest, "Something went wrong", "The form did not say whether to allow or deny.")
 	}
+}
+
+// metadataLimited applies the per-address limit on authorization
+// requests whose client_id is a URL: each may make the server fetch that
+// client's metadata document, wherever the caller points it, so they are
+// counted before anything is fetched. Requests for stored clients are not
+// counted. Over the limit it answers 429 with Retry-After and returns
+// true.
+func (s *Server) metadataLimited(w http.ResponseWriter, r *http.Request, rawQuery string) bool {
+	if s.cfg.MetadataFetcher == nil {
+		return false
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil || !slices.ContainsFunc(q["client_id"], isMetadataClientID) {
+		return false
+	}
+	limited, wait := s.limited(w, r, "metadata")
+	if limited {
+		s.errorPage(w, r, http.StatusTooManyRequests, "Too many requests",
+			"Too many applications were connected from your address just now. Try again in "+inMinutes(wait)+".")
+	}
+	return limited
 }
 
 // formOK reads a page's form and checks it came from our page. On

@@ -104,6 +104,8 @@ func newEnv(t *testing.T, path string, opts ...envOption) *env {
 			Login:    authserver.Limit{Burst: 1000, Interval: time.Millisecond},
 			Token:    authserver.Limit{Burst: 1000, Interval: time.Millisecond},
 			Register: authserver.Limit{Burst: 1000, Interval: time.Millisecond},
+
+			ClientMetadata: authserver.Limit{Burst: 1000, Interval: time.Millisecond},
 		},
 	}
 	for _, o := range opts {

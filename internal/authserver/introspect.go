@@ -79,6 +79,12 @@ func (s *Server) lookupToken(ctx context.Context, text string) (*Token, error) {
 // tokens issued with it included); revoking an access token revokes that
 // token.
 func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
+	// Client authentication may fetch a metadata document at a URL the
+	// caller chose: the token endpoint's limit applies.
+	if limited, _ := s.limited(w, r, "token"); limited {
+		writeError(w, newError(http.StatusTooManyRequests, errTemporarilyUnavailable, "too many requests from this address; retry later"))
+		return
+	}
 	form, oe := readTokenForm(w, r)
 	if oe != nil {
 		s.fail(r, slog.LevelInfo, "bad_revoke_request", "detail", oe.description)
@@ -147,6 +153,12 @@ type introspection struct {
 // Public clients may not call it. Inactive, unknown, expired and revoked
 // tokens all answer {"active":false}.
 func (s *Server) serveIntrospect(w http.ResponseWriter, r *http.Request) {
+	// As for revocation: client authentication may fetch a metadata
+	// document, and an API key costs a lookup.
+	if limited, _ := s.limited(w, r, "token"); limited {
+		writeError(w, newError(http.StatusTooManyRequests, errTemporarilyUnavailable, "too many requests from this address; retry later"))
+		return
+	}
 	form, oe := readTokenForm(w, r)
 	if oe != nil {
 		s.fail(r, slog.LevelInfo, "bad_introspect_request", "detail", oe.description)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -230,6 +231,67 @@ func TestStylesheet(t *testing.T) {
 	css := e.browser().get(e.base + strings.ReplaceAll(href, "&amp;", "&"))
 	if css.StatusCode != 200 || css.Header.Get("Content-Type") != "text/css; charset=utf-8" || !strings.Contains(css.body, "prefers-color-scheme") {
 		t.Errorf("stylesheet: %d %q", css.StatusCode, css.Header.Get("Content-Type"))
+	}
+}
+
+// TestMetadataFetchRateLimits: unauthenticated requests that can make the
+// server fetch a client_id URL (authorize, revoke, introspect) are
+// limited per address before anything is fetched.
+func TestMetadataFetchRateLimits(t *testing.T) {
+	var mu sync.Mutex
+	fetches := 0
+	e := newEnv(t, "", func(c *authserver.Config) {
+		c.RateLimits.Token = authserver.Limit{Burst: 2, Interval: time.Minute}
+		c.RateLimits.ClientMetadata = authserver.Limit{Burst: 2, Interval: time.Minute}
+		c.MetadataFetcher = fetcherFunc(func(_ context.Context, u string) (*authserver.ClientMetadata, error) {
+			mu.Lock()
+			fetches++
+			mu.Unlock()
+			return nil, errors.New("404")
+		})
+	})
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return fetches
+	}
+
+	b := e.browser()
+	q := authParams("https://evil.example/a.json", "https://evil.example/cb", newPKCE())
+	for range 2 {
+		b.get(e.authorizeURL(q))
+	}
+	before := count()
+	pg := b.get(e.authorizeURL(q))
+	if pg.StatusCode != http.StatusTooManyRequests || pg.Header.Get("Retry-After") != "60" {
+		t.Errorf("third authorize with a client_id URL: %d Retry-After %q, want 429 and 60", pg.StatusCode, pg.Header.Get("Retry-After"))
+	}
+	if count() != before {
+		t.Errorf("a rate-limited authorize request fetched a metadata document")
+	}
+	// Stored clients are not counted.
+	id := e.register()
+	if pg := b.get(e.authorizeURL(authParams(id, loopbackRedirect, newPKCE()))); pg.StatusCode == http.StatusTooManyRequests {
+		t.Errorf("authorize for a registered client was rate limited")
+	}
+
+	for _, path := range []string{authserver.PathRevoke, authserver.PathIntrospect} {
+		t.Run(path, func(t *testing.T) {
+			e.clock.Advance(time.Hour) // refill the token bucket
+			f := url.Values{"client_id": {"https://evil.example/a.json"}, "token": {"x"}}
+			for range 2 {
+				e.postForm(path, f, nil, nil)
+			}
+			before := count()
+			resp, body := e.postForm(path, f, nil, nil)
+			wantOAuthError(t, "third request", resp, body, 429, "temporarily_unavailable")
+			if ra := resp.Header.Get("Retry-After"); ra != "60" {
+				t.Errorf("Retry-After %q, want 60", ra)
+			}
+			if count() != before {
+				t.Errorf("a rate-limited request fetched a metadata document")
+			}
+		})
 	}
 }
 
@@ -473,8 +535,8 @@ func TestAdminUsersAndGrants(t *testing.T) {
 	if len(gs) != 1 || gs[0].User != "ann" || gs[0].ClientID != id {
 		t.Fatalf("ListGrants: %+v", gs)
 	}
-	// Changing the password signs ann out everywhere but leaves app
-	// tokens alone.
+	// Changing the password signs ann out everywhere, apps included;
+	// the grant stays.
 	b := e.browser()
 	b.authorize(authParams(id, loopbackRedirect, newPKCE()))
 	if err := a.SetPassword(ctx, "ann", "a brand new secret"); err != nil {
@@ -484,8 +546,8 @@ func TestAdminUsersAndGrants(t *testing.T) {
 	if !strings.Contains(pg.body, `action="/oauth/login"`) {
 		t.Errorf("still signed in after a password change")
 	}
-	if _, err := e.verify(tk.AccessToken); err != nil {
-		t.Errorf("app token after a password change: %v", err)
+	if _, err := e.verify(tk.AccessToken); !errors.Is(err, authserver.ErrTokenRevoked) {
+		t.Errorf("app token after a password change: %v, want ErrTokenRevoked", err)
 	}
 	if err := a.RevokeGrant(ctx, "ann", id); err != nil {
 		t.Fatal(err)

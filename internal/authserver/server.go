@@ -72,15 +72,18 @@ type Config struct {
 	// RefreshGrace is how long after a refresh token was rotated it may
 	// still be used once more, yielding another pair in the same family,
 	// because clients retry when the response to a refresh was lost.
-	// Later use revokes the whole family. Default 30s.
+	// Only one such re-issue is allowed per rotated token: a second
+	// reuse, even within the window, and any reuse after it, revoke the
+	// whole family. Default 30s.
 	RefreshGrace time.Duration
 	// UnusedClientTTL and IdleClientTTL bound the life of dynamically
 	// registered clients; see Cleanup. Defaults 24h and 90 days.
 	UnusedClientTTL time.Duration
 	IdleClientTTL   time.Duration
 
-	// RateLimits bound requests per client address to the login, token
-	// and registration endpoints.
+	// RateLimits bound requests per client address to the login, token,
+	// revocation, introspection and registration endpoints, and to
+	// authorization requests that may fetch a client metadata document.
 	RateLimits RateLimits
 	// Lockout locks a sign-in name after repeated failed passwords.
 	Lockout Lockout
@@ -102,6 +105,11 @@ type RateLimits struct {
 	Login    Limit // default: burst 10, then one every 6s
 	Token    Limit // default: burst 60, then one every second
 	Register Limit // default: burst 20, then one a minute
+	// ClientMetadata limits authorization requests (GET and the consent
+	// POST) whose client_id is a URL, each of which may make the server
+	// fetch a Client ID Metadata Document. Revocation and introspection,
+	// which may fetch one too, share the Token limit.
+	ClientMetadata Limit // default: burst 20, then one every 3s
 }
 
 // Limit is a token bucket: Burst requests at once, then one more every
@@ -140,7 +148,7 @@ type Server struct {
 	pages    map[string]*template.Template
 	styleURL string
 
-	limits map[string]*limiter // by endpoint: "login", "token", "register"
+	limits map[string]*limiter // by endpoint: "login", "token", "register", "metadata"
 
 	// hashSem bounds concurrent argon2 computations: each takes tens of
 	// MiB, and a burst of sign-ins must not exhaust memory.
@@ -196,6 +204,7 @@ func New(cfg Config) (*Server, error) {
 			"login":    newLimiter(cfg.RateLimits.Login, Limit{Burst: 10, Interval: 6 * time.Second}),
 			"token":    newLimiter(cfg.RateLimits.Token, Limit{Burst: 60, Interval: time.Second}),
 			"register": newLimiter(cfg.RateLimits.Register, Limit{Burst: 20, Interval: time.Minute}),
+			"metadata": newLimiter(cfg.RateLimits.ClientMetadata, Limit{Burst: 20, Interval: 3 * time.Second}),
 		},
 	}
 	s.admin = NewAdmin(cfg.Store, AdminOptions{Now: cfg.Now, Logger: cfg.Logger, PasswordParams: cfg.PasswordParams})

@@ -274,7 +274,9 @@ type CodeStore interface {
 	// belong to the code's family), in one transaction. Exactly one of
 	// any number of concurrent calls for the same code succeeds; the
 	// others, and every later call, report blog.ErrConflict and store
-	// nothing. An unknown code is blog.ErrNotFound.
+	// nothing. A code whose family is revoked (a grant revoked between
+	// approval and exchange) is blog.ErrConflict too, and stays unused.
+	// An unknown code is blog.ErrNotFound.
 	ExchangeCode(ctx context.Context, hash []byte, at time.Time, tokens ...*Token) error
 	// DeleteExpiredCodes deletes codes that expired at or before before,
 	// with their families when no token belongs to them, and returns how
@@ -295,6 +297,18 @@ type TokenStore interface {
 	// blog.ErrConflict and stores nothing. An unknown token is
 	// blog.ErrNotFound.
 	RotateRefreshToken(ctx context.Context, hash []byte, at time.Time, tokens ...*Token) error
+	// ReissueRefreshToken spends the single grace re-issue of a refresh
+	// token that was already rotated: it revokes that token at at and
+	// stores tokens in its family, in one transaction. Exactly one of any
+	// number of concurrent calls wins; when the token is not rotated, was
+	// already re-issued (or otherwise revoked), or its family is revoked,
+	// it reports blog.ErrConflict and stores nothing. An unknown token is
+	// blog.ErrNotFound.
+	ReissueRefreshToken(ctx context.Context, hash []byte, at time.Time, tokens ...*Token) error
+	// RevokeUserTokens revokes at at, keeping earlier times, every token
+	// family of user: all the tokens any app holds for the user stop
+	// working. Grants are kept. A user without families is not an error.
+	RevokeUserTokens(ctx context.Context, user string, at time.Time) error
 	// AddTokens stores tokens in family familyID, unless the family is
 	// revoked (blog.ErrConflict) or unknown (blog.ErrNotFound).
 	AddTokens(ctx context.Context, familyID string, tokens ...*Token) error

@@ -184,8 +184,14 @@ func (s *Server) exchangeCode(r *http.Request, c *Client, form url.Values) (*tok
 	err = s.store.ExchangeCode(ctx, hash, now.UTC().Truncate(time.Second), toks...)
 	switch {
 	case errors.Is(err, blog.ErrConflict):
-		// Another request won the race for this code: that is a replay
-		// too.
+		// Either the code's family was revoked since approval (the user
+		// disconnected the app): the code stays unused and buys nothing.
+		// Or another request won the race for this code: that is a
+		// replay too.
+		if again, err := s.store.CodeByHash(ctx, hash); err == nil && again.UsedAt == nil {
+			s.fail(r, slog.LevelInfo, "code_family_revoked", "client_id", c.ID, "user", stored.User, "family", stored.FamilyID)
+			return nil, errBadGrant
+		}
 		s.replayed(r, stored)
 		return nil, errBadGrant
 	case err != nil:
@@ -233,6 +239,10 @@ func (s *Server) refresh(r *http.Request, c *Client, form url.Values) (*tokenRes
 		return nil, errBadRefresh
 	case old.ClientID != c.ID:
 		return nil, newError(http.StatusBadRequest, errInvalidGrant, "the refresh token was issued to another client")
+	case old.RevokedAt != nil && old.RotatedAt != nil:
+		// A rotated token whose grace re-issue is spent (or whose family
+		// is revoked) presented again: a reuse.
+		return nil, s.refreshReused(r, c, old)
 	case old.RevokedAt != nil:
 		return nil, errBadRefresh
 	case !now.Before(old.ExpiresAt):
@@ -268,32 +278,53 @@ func (s *Server) refresh(r *http.Request, c *Client, form url.Values) (*tokenRes
 		}
 		// Another request rotated it first (or revoked it): look again
 		// and treat this one as a reuse.
-		if old, err = s.store.TokenByHash(ctx, hash); err != nil || old.RotatedAt == nil || old.RevokedAt != nil {
+		if old, err = s.store.TokenByHash(ctx, hash); err != nil || old.RotatedAt == nil {
 			return nil, errBadRefresh
+		}
+		if old.RevokedAt != nil {
+			return nil, s.refreshReused(r, c, old)
 		}
 	}
 	if now.Sub(*old.RotatedAt) <= s.cfg.RefreshGrace {
-		// A retry by a client that lost the answer to its refresh:
-		// another pair in the same family.
-		err := s.store.AddTokens(ctx, old.FamilyID, toks...)
+		// A retry by a client that lost the answer to its refresh gets
+		// another pair in the same family, but only once per rotated
+		// token: ReissueRefreshToken is a compare-and-set that revokes
+		// the rotated token, so a second reuse, even within the grace
+		// window, is refused and revokes the family. Without this each
+		// reuse in the window would start one more live chain. Revoking
+		// the first successors instead would let whoever replays a
+		// stolen token within the window cut off the legitimate client
+		// and keep the only live chain.
+		err := s.store.ReissueRefreshToken(ctx, hash, at, toks...)
 		switch {
 		case err == nil:
 			s.log.InfoContext(ctx, "tokens refreshed within the grace window", "client_id", c.ID, "user", old.User, "family", old.FamilyID)
 			return resp, nil
-		case errors.Is(err, blog.ErrConflict), errors.Is(err, blog.ErrNotFound):
+		case errors.Is(err, blog.ErrConflict):
+			// Another reuse spent the re-issue first, or the family
+			// was revoked.
+			return nil, s.refreshReused(r, c, old)
+		case errors.Is(err, blog.ErrNotFound):
 			return nil, errBadRefresh
 		default:
 			s.log.ErrorContext(ctx, "storing tokens failed", "err", err)
 			return nil, newError(http.StatusServiceUnavailable, errTemporarilyUnavailable, "try again")
 		}
 	}
-	// Reuse after the grace window: the token was probably stolen.
-	// Revoke the family, so the thief's and the client's tokens alike
-	// stop working, and the user must approve again.
+	return nil, s.refreshReused(r, c, old)
+}
+
+// refreshReused handles a rotated refresh token presented again after the
+// grace window, or after its one grace re-issue: the token was probably
+// stolen. It revokes the family, so the thief's and the client's tokens
+// alike stop working and the user must approve again, and returns the
+// error to answer.
+func (s *Server) refreshReused(r *http.Request, c *Client, old *Token) *oauthError {
+	now := s.now()
 	s.fail(r, slog.LevelWarn, "refresh_token_reused", "client_id", c.ID, "user", old.User, "family", old.FamilyID,
 		"rotated_ago", now.Sub(*old.RotatedAt).Round(time.Second).String())
-	if err := s.store.RevokeFamily(ctx, old.FamilyID, at); err != nil && !errors.Is(err, blog.ErrNotFound) {
-		s.log.ErrorContext(ctx, "revoking a token family failed", "family", old.FamilyID, "err", err)
+	if err := s.store.RevokeFamily(r.Context(), old.FamilyID, now.UTC().Truncate(time.Second)); err != nil && !errors.Is(err, blog.ErrNotFound) {
+		s.log.ErrorContext(r.Context(), "revoking a token family failed", "family", old.FamilyID, "err", err)
 	}
-	return nil, errBadRefresh
+	return errBadRefresh
 }

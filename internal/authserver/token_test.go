@@ -188,6 +188,55 @@ func TestCodeReplayRevokesTokens(t *testing.T) {
 	}
 }
 
+// TestCodeExchangeAfterGrantRevoked: when the user disconnects the app
+// between approval and exchange, the code exchanges for nothing.
+func TestCodeExchangeAfterGrantRevoked(t *testing.T) {
+	e := newEnv(t, "")
+	id, p, code := e.codeFor()
+	if err := e.srv.Admin().RevokeGrant(t.Context(), userName, id); err != nil {
+		t.Fatalf("RevokeGrant: %v", err)
+	}
+	resp, body := e.exchange(id, code, loopbackRedirect, p.verifier)
+	wantOAuthError(t, "code of a revoked grant", resp, body, 400, "invalid_grant")
+	if strings.Contains(e.logs.String(), "reason=code_replayed") {
+		t.Errorf("a code of a revoked family was logged as replayed:\n%s", e.logs)
+	}
+}
+
+// TestSetPasswordRevokesTokens: changing a password signs the user out
+// of apps too, and deleting the user kills their tokens.
+func TestSetPasswordRevokesTokens(t *testing.T) {
+	e := newEnv(t, "")
+	id, tk := e.flow()
+	id2, tk2 := e.flow()
+	if err := e.srv.Admin().SetPassword(t.Context(), userName, "a brand new password"); err != nil {
+		t.Fatalf("SetPassword: %v", err)
+	}
+	for _, c := range []struct {
+		id string
+		tk tokens
+	}{{id, tk}, {id2, tk2}} {
+		if _, err := e.verify(c.tk.AccessToken); !errors.Is(err, authserver.ErrTokenRevoked) {
+			t.Errorf("access token after a password change: %v, want ErrTokenRevoked", err)
+		}
+		resp, body := e.refresh(c.id, c.tk.RefreshToken, nil)
+		wantOAuthError(t, "refresh after a password change", resp, body, 400, "invalid_grant")
+	}
+
+	if err := e.srv.Admin().SetPassword(t.Context(), userName, password); err != nil {
+		t.Fatalf("SetPassword back: %v", err)
+	}
+	id3, tk3 := e.flow()
+	if err := e.srv.Admin().DeleteUser(t.Context(), userName); err != nil {
+		t.Fatalf("DeleteUser: %v", err)
+	}
+	if _, err := e.verify(tk3.AccessToken); err == nil {
+		t.Errorf("access token of a deleted user still verifies")
+	}
+	resp, body := e.refresh(id3, tk3.RefreshToken, nil)
+	wantOAuthError(t, "refresh of a deleted user", resp, body, 400, "invalid_grant")
+}
+
 func TestCodeExchangeRace(t *testing.T) {
 	e := newEnv(t, "")
 	id, p, code := e.codeFor()
@@ -250,6 +299,64 @@ func TestRefreshRotation(t *testing.T) {
 	}
 	if !strings.Contains(e.logs.String(), "reason=refresh_token_reused") {
 		t.Errorf("reuse not logged")
+	}
+}
+
+// TestRefreshGraceOnce: within the grace window a rotated refresh token
+// is re-issued once (a client that lost the answer retries and succeeds);
+// a second reuse, even within the window, is refused and revokes the
+// family, so reuse cannot grow parallel live chains.
+func TestRefreshGraceOnce(t *testing.T) {
+	e := newEnv(t, "")
+	id, tk := e.flow()
+	resp, body := e.refresh(id, tk.RefreshToken, nil)
+	tk2 := decodeTokens(t, resp, body)
+	e.clock.Advance(5 * time.Second)
+	resp, body = e.refresh(id, tk.RefreshToken, nil)
+	tk3 := decodeTokens(t, resp, body)
+	e.clock.Advance(5 * time.Second)
+	resp, body = e.refresh(id, tk.RefreshToken, nil)
+	wantOAuthError(t, "second reuse within the grace window", resp, body, 400, "invalid_grant")
+	for _, tok := range []string{tk2.AccessToken, tk3.AccessToken} {
+		if _, err := e.verify(tok); !errors.Is(err, authserver.ErrTokenRevoked) {
+			t.Errorf("access token after a second reuse: %v, want ErrTokenRevoked", err)
+		}
+	}
+	for _, rt := range []string{tk2.RefreshToken, tk3.RefreshToken} {
+		resp, body = e.refresh(id, rt, nil)
+		wantOAuthError(t, "a family member after a second reuse", resp, body, 400, "invalid_grant")
+	}
+	if !strings.Contains(e.logs.String(), "reason=refresh_token_reused") {
+		t.Errorf("reuse not logged")
+	}
+}
+
+// TestRefreshGraceConcurrent: however many requests reuse one rotated
+// token at once within the grace window, at most one gets tokens.
+func TestRefreshGraceConcurrent(t *testing.T) {
+	e := newEnv(t, "")
+	id, tk := e.flow()
+	resp, body := e.refresh(id, tk.RefreshToken, nil)
+	decodeTokens(t, resp, body)
+	const n = 8
+	var wg sync.WaitGroup
+	statuses := make(chan int, n)
+	for range n {
+		wg.Go(func() {
+			resp, _ := e.refresh(id, tk.RefreshToken, nil)
+			statuses <- resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	ok := 0
+	for s := range statuses {
+		if s == http.StatusOK {
+			ok++
+		}
+	}
+	if ok > 1 {
+		t.Errorf("%d concurrent reuses within the grace window: %d succeeded, want at most 1", n, ok)
 	}
 }
 

@@ -2,8 +2,8 @@ package cimd
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"

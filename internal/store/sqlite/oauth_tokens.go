@@ -70,13 +70,20 @@ func (db *DB) CodeByHash(ctx context.Context, hash []byte) (*authserver.Code, er
 func (db *DB) ExchangeCode(ctx context.Context, hash []byte, at time.Time, tokens ...*authserver.Token) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var family string
-		var used sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT family_id, used_at FROM oauth_codes WHERE hash = ?`, hash).Scan(&family, &used)
+		var used, revoked sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT c.family_id, c.used_at, f.revoked_at
+			FROM oauth_codes c JOIN oauth_families f ON f.id = c.family_id WHERE c.hash = ?`, hash).Scan(&family, &used, &revoked)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("code: %w", blog.ErrNotFound)
 		}
 		if err != nil {
 			return err
+		}
+		// The family was revoked (the grant was revoked, or the user's
+		// password changed) between approval and exchange: the tokens
+		// would be dead on arrival, so none are issued.
+		if revoked.Valid {
+			return fmt.Errorf("family %s is revoked: %w", family, blog.ErrConflict)
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE oauth_codes SET used_at = ? WHERE hash = ? AND used_at IS NULL`, at.Unix(), hash)
 		if err != nil {
@@ -170,6 +177,48 @@ func (db *DB) RotateRefreshToken(ctx context.Context, hash []byte, at time.Time,
 		return oauthInsertTokens(ctx, tx, family, tokens)
 	})
 	return oauthWrap("rotate refresh token", err)
+}
+
+// ReissueRefreshToken spends the one grace re-issue of a rotated refresh
+// token and stores its tokens, in one transaction. The re-issue is
+// recorded by revoking the rotated token; the conditional UPDATE lets
+// exactly one caller win.
+func (db *DB) ReissueRefreshToken(ctx context.Context, hash []byte, at time.Time, tokens ...*authserver.Token) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var family string
+		err := tx.QueryRowContext(ctx, `SELECT family_id FROM oauth_tokens WHERE hash = ? AND kind = 'refresh'`, hash).Scan(&family)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("refresh token: %w", blog.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE oauth_tokens SET revoked_at = ?
+			WHERE hash = ? AND rotated_at IS NOT NULL AND revoked_at IS NULL
+			AND NOT EXISTS (SELECT 1 FROM oauth_families f WHERE f.id = family_id AND f.revoked_at IS NOT NULL)`,
+			at.Unix(), hash)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("refresh token not rotated, already re-issued or revoked: %w", blog.ErrConflict)
+		}
+		return oauthInsertTokens(ctx, tx, family, tokens)
+	})
+	return oauthWrap("re-issue refresh token", err)
+}
+
+// RevokeUserTokens revokes every token family of user, keeping earlier
+// revocation times.
+func (db *DB) RevokeUserTokens(ctx context.Context, user string, at time.Time) error {
+	_, err := db.db.ExecContext(ctx, `UPDATE oauth_families SET revoked_at = coalesce(revoked_at, ?) WHERE user_name = ?`,
+		at.Unix(), user)
+	if err != nil {
+		return fmt.Errorf("sqlite: revoke user tokens: %w", err)
+	}
+	return nil
 }
 
 // AddTokens stores tokens in a family that is not revoked.

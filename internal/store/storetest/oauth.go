@@ -40,11 +40,15 @@ func RunOAuth(t *testing.T, open func(t *testing.T) authserver.Store) {
 		{"CodeRoundTrip", oauthCodeRoundTrip},
 		{"CodeExchangeOnce", oauthCodeExchangeOnce},
 		{"CodeExchangeConcurrent", oauthCodeExchangeConcurrent},
+		{"CodeExchangeRevokedFamily", oauthCodeExchangeRevokedFamily},
 		{"DeleteExpiredCodes", oauthDeleteExpiredCodes},
 		{"TokenRoundTrip", oauthTokenRoundTrip},
 		{"RotateOnce", oauthRotateOnce},
 		{"RotateConcurrent", oauthRotateConcurrent},
 		{"RotateRevoked", oauthRotateRevoked},
+		{"ReissueOnce", oauthReissueOnce},
+		{"ReissueConcurrent", oauthReissueConcurrent},
+		{"RevokeUserTokens", oauthRevokeUserTokens},
 		{"RevokeFamily", oauthRevokeFamily},
 		{"RevokeToken", oauthRevokeToken},
 		{"DeleteExpiredTokens", oauthDeleteExpiredTokens},
@@ -629,6 +633,26 @@ func oauthCodeExchangeConcurrent(t *testing.T, s authserver.Store) {
 	}
 }
 
+// oauthCodeExchangeRevokedFamily: a code whose family was revoked
+// between approval and exchange (the user revoked the grant) exchanges
+// for nothing.
+func oauthCodeExchangeRevokedFamily(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
+	c := oauthNewCode("fam", "ann", "cl")
+	oauthMust(t, "CreateCode", s.CreateCode(ctx, c))
+	oauthMust(t, "RevokeGrant", s.RevokeGrant(ctx, "ann", "cl", oauthT0.Add(time.Second)))
+	access := oauthNewToken("a", authserver.KindAccess, "fam")
+	oauthWantErr(t, "ExchangeCode of a revoked family", s.ExchangeCode(ctx, c.Hash, oauthT0.Add(2*time.Second), access), blog.ErrConflict)
+	_, err := s.TokenByHash(ctx, access.Hash)
+	oauthWantErr(t, "token of a refused exchange", err, blog.ErrNotFound)
+	got, err := s.CodeByHash(ctx, c.Hash)
+	oauthMust(t, "CodeByHash", err)
+	if got.UsedAt != nil {
+		t.Errorf("a refused exchange marked the code used at %v", got.UsedAt)
+	}
+}
+
 func oauthDeleteExpiredCodes(t *testing.T, s authserver.Store) {
 	ctx := context.Background()
 	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
@@ -734,6 +758,87 @@ func oauthRotateRevoked(t *testing.T, s authserver.Store) {
 	if got := oauthGetToken(t, s, r2.Hash); got.RotatedAt != nil {
 		t.Errorf("a refused rotation marked the token rotated")
 	}
+}
+
+func oauthReissueOnce(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
+	at := oauthT0.Add(time.Hour)
+	oauthWantErr(t, "ReissueRefreshToken of a token not rotated", s.ReissueRefreshToken(ctx, refresh.Hash, at, oauthNewToken("early", authserver.KindRefresh, "fam")), blog.ErrConflict)
+	oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, at, oauthNewToken("next", authserver.KindRefresh, "fam")))
+	again := oauthNewToken("again", authserver.KindRefresh, "fam")
+	oauthMust(t, "ReissueRefreshToken", s.ReissueRefreshToken(ctx, refresh.Hash, at.Add(time.Second), again))
+	if got := oauthGetToken(t, s, again.Hash); got.RevokedAt != nil || got.RotatedAt != nil {
+		t.Errorf("re-issued token: RotatedAt %v RevokedAt %v; want live", got.RotatedAt, got.RevokedAt)
+	}
+	if got := oauthGetToken(t, s, refresh.Hash); got.RevokedAt == nil || !got.RevokedAt.Equal(at.Add(time.Second)) {
+		t.Errorf("token after its re-issue: RevokedAt %v, want %v", got.RevokedAt, at.Add(time.Second))
+	}
+	oauthWantErr(t, "second ReissueRefreshToken", s.ReissueRefreshToken(ctx, refresh.Hash, at.Add(2*time.Second), oauthNewToken("third", authserver.KindRefresh, "fam")), blog.ErrConflict)
+	_, err := s.TokenByHash(ctx, oauthHash("token third"))
+	oauthWantErr(t, "token of a refused re-issue", err, blog.ErrNotFound)
+	// A revoked family re-issues nothing.
+	_, r2 := oauthFamily(t, s, "f2", "ann", "cl")
+	oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, r2.Hash, at, oauthNewToken("n2", authserver.KindRefresh, "f2")))
+	oauthMust(t, "RevokeFamily", s.RevokeFamily(ctx, "f2", at))
+	oauthWantErr(t, "ReissueRefreshToken in a revoked family", s.ReissueRefreshToken(ctx, r2.Hash, at, oauthNewToken("x2", authserver.KindRefresh, "f2")), blog.ErrConflict)
+	oauthWantErr(t, "ReissueRefreshToken(an access token)", s.ReissueRefreshToken(ctx, access.Hash, at), blog.ErrNotFound)
+	oauthWantErr(t, "ReissueRefreshToken(unknown)", s.ReissueRefreshToken(ctx, oauthHash("nope"), at), blog.ErrNotFound)
+}
+
+func oauthReissueConcurrent(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	_, refresh := oauthFamily(t, s, "fam", "ann", "cl")
+	oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, oauthT0.Add(time.Minute), oauthNewToken("next", authserver.KindRefresh, "fam")))
+	const n = 16
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- s.ReissueRefreshToken(ctx, refresh.Hash, oauthT0.Add(time.Minute),
+				oauthNewToken(fmt.Sprint("racer ", i), authserver.KindRefresh, "fam"))
+		}()
+	}
+	var won, lost int
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			won++
+		case errors.Is(err, blog.ErrConflict):
+			lost++
+		default:
+			t.Errorf("ReissueRefreshToken: unexpected error %v", err)
+		}
+	}
+	if won != 1 || lost != n-1 {
+		t.Errorf("%d concurrent re-issues: %d won, %d lost; want 1 and %d", n, won, lost, n-1)
+	}
+}
+
+func oauthRevokeUserTokens(t *testing.T, s authserver.Store) {
+	ctx := context.Background()
+	a1, r1 := oauthFamily(t, s, "f1", "ann", "c")
+	a2, _ := oauthFamily(t, s, "f2", "ann", "d")
+	bobs, _ := oauthFamily(t, s, "f3", "bob", "c")
+	earlier := oauthT0.Add(time.Minute)
+	oauthMust(t, "RevokeFamily", s.RevokeFamily(ctx, "f2", earlier))
+	oauthMust(t, "SaveGrant", s.SaveGrant(ctx, &authserver.Grant{User: "ann", ClientID: "c", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
+	at := oauthT0.Add(time.Hour)
+	oauthMust(t, "RevokeUserTokens", s.RevokeUserTokens(ctx, "ann", at))
+	for _, tok := range []*authserver.Token{a1, r1} {
+		if got := oauthGetToken(t, s, tok.Hash); got.RevokedAt == nil || !got.RevokedAt.Equal(at) {
+			t.Errorf("ann's %s token: RevokedAt %v, want %v", tok.Kind, got.RevokedAt, at)
+		}
+	}
+	if got := oauthGetToken(t, s, a2.Hash); got.RevokedAt == nil || !got.RevokedAt.Equal(earlier) {
+		t.Errorf("token of a family revoked before: RevokedAt %v, want %v (the first revocation)", got.RevokedAt, earlier)
+	}
+	if got := oauthGetToken(t, s, bobs.Hash); got.RevokedAt != nil {
+		t.Errorf("RevokeUserTokens revoked another user's token")
+	}
+	if _, err := s.GrantFor(ctx, "ann", "c"); err != nil {
+		t.Errorf("GrantFor after RevokeUserTokens: %v; grants are kept", err)
+	}
+	oauthMust(t, "RevokeUserTokens(no families)", s.RevokeUserTokens(ctx, "nobody", at))
 }
 
 func oauthRevokeFamily(t *testing.T, s authserver.Store) {
