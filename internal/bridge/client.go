@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -135,13 +136,17 @@ func New(opts Options) (*Client, error) {
 		return nil, err
 	}
 	c.auth = oc
-	at := &authTransport{base: base, header: header, serverURL: canon}
+	cu, err := url.Parse(canon)
+	if err != nil {
+		return nil, err
+	}
+	at := &authTransport{base: base, header: header, serverURL: canon, origin: originOf(cu)}
 	if needOAuth {
 		at.oauth = oc
 	} else if !opts.DisableOAuth {
 		log.Debug("an Authorization header is configured; OAuth is off")
 	}
-	c.http = &http.Client{Transport: recordingTransport{base: at}}
+	c.http = &http.Client{Transport: recordingTransport{base: at}, CheckRedirect: sameOriginRedirects(at.origin)}
 	return c, nil
 }
 

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -62,4 +63,37 @@ func FuzzExpandEnv(f *testing.F) {
 			t.Errorf("ExpandEnv(%q) = %q expanded a variable's value", s, out)
 		}
 	})
+}
+
+// Many data lines, each short, cannot together make an event larger than
+// maxEventBytes.
+func TestReadEventsBoundsEventSize(t *testing.T) {
+	line := "data: " + strings.Repeat("x", 1<<20) + "\n"
+	pr, pw := io.Pipe()
+	go func() {
+		for i := 0; i < maxEventBytes>>20+4; i++ {
+			if _, err := io.WriteString(pw, line); err != nil {
+				return
+			}
+		}
+		pw.Close()
+	}()
+	called := false
+	err := readEvents(pr, func(sseEvent) error { called = true; return nil })
+	pr.Close()
+	if err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("readEvents = %v, want an event-too-large error", err)
+	}
+	if called {
+		t.Error("the oversized event was delivered")
+	}
+	// An event just within the limit is still read.
+	big := strings.Repeat("y", maxEventBytes-10)
+	var got int
+	if err := readEvents(strings.NewReader("data: "+big[:len(big)/2]+"\ndata: "+big[len(big)/2:]+"\n\n"), func(e sseEvent) error { got = len(e.data); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got != len(big)+1 {
+		t.Errorf("event of %d bytes, want %d", got, len(big)+1)
+	}
 }

@@ -104,7 +104,7 @@ func (c *Client) Relay(ctx context.Context, opts RelayOptions) error {
 		r.mode = TransportSSE
 	}
 	r.sess.streamable = r.mode == TransportStreamable
-	r.hc = &http.Client{Transport: &sessionTransport{base: c.http.Transport, s: &r.sess}}
+	r.hc = &http.Client{Transport: &sessionTransport{base: c.http.Transport, s: &r.sess}, CheckRedirect: c.http.CheckRedirect}
 	return r.run(ctx)
 }
 

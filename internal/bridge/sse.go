@@ -3,15 +3,19 @@ package bridge
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// maxEventBytes bounds one server-sent event line, like go-sdk's
-// DefaultMaxEventSize.
+// maxEventBytes bounds one server-sent event (each line, and the data of
+// all its data lines together), like go-sdk's DefaultMaxEventSize.
 const maxEventBytes = 16 << 20
+
+// errEventTooLarge ends a stream whose event's data exceeds maxEventBytes.
+var errEventTooLarge = fmt.Errorf("server-sent event larger than %d bytes", maxEventBytes)
 
 // sseEvent is one event of a text/event-stream (WHATWG HTML, "Server-sent
 // events", §9.2.6).
@@ -23,7 +27,7 @@ type sseEvent struct {
 }
 
 // readEvents calls fn for every event in r until r ends, fn fails, or a
-// line is too long. Comments and fields we do not use are skipped.
+// line or an event's data is too long. Comments and fields we do not use are skipped.
 func readEvents(r io.Reader, fn func(sseEvent) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxEventBytes)
@@ -52,6 +56,9 @@ func readEvents(r io.Reader, fn func(sseEvent) error) error {
 		value = strings.TrimPrefix(value, " ")
 		switch field {
 		case "data":
+			if data.Len()+1+len(value) > maxEventBytes {
+				return errEventTooLarge
+			}
 			if hasData {
 				data.WriteByte('\n')
 			}

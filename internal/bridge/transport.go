@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 
 	"github.com/2coffee/mcp-2coffee/internal/oauthclient"
@@ -22,15 +24,69 @@ const maxErrorBody = 64 << 10
 // server. On 401 it refreshes the token or signs in, on 403
 // insufficient_scope it steps up, and then it sends the request again;
 // each request may trigger at most oauthclient.MaxAuthorizations of these.
+//
+// Headers and tokens go only to the server's own origin (scheme, host and
+// port of serverURL): a request anywhere else, such as one to an endpoint
+// named by a legacy SSE server or the next hop of a redirect, is refused
+// rather than sent with the credentials.
 type authTransport struct {
 	base      http.RoundTripper
 	header    http.Header
 	oauth     *oauthclient.Client // nil: no OAuth
 	serverURL string
+	origin    string // originOf(serverURL)
+}
+
+// originError is a request refused because it would carry the server's
+// credentials to another origin.
+type originError struct{ origin, server string }
+
+func (e *originError) Error() string {
+	return fmt.Sprintf("refusing to send credentials to %s, which is not the server's origin (%s)", e.origin, e.server)
+}
+
+// originOf returns scheme://host[:port] of u, lower-cased and without the
+// scheme's default port, so that equal origins compare equal as strings.
+func originOf(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	host := strings.ToLower(u.Hostname())
+	port := u.Port()
+	if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
+		port = ""
+	}
+	if strings.Contains(host, ":") { // IPv6 literal
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return scheme + "://" + host
+}
+
+// sameOriginRedirects is the CheckRedirect of the bridge's HTTP clients:
+// net/http strips Authorization on a redirect to another host, but copies
+// every other header (X-API-KEY among them) and would follow https to
+// http, so a redirect may only stay within the server's origin.
+func sameOriginRedirects(origin string) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if o := originOf(req.URL); o != origin {
+			return fmt.Errorf("the server redirected to %s, another origin; not following it with the server's credentials (if that address is right, use it as the server URL)", o)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
 }
 
 func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
+	if o := originOf(req.URL); o != t.origin && (len(t.header) > 0 || t.oauth != nil) {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, &originError{origin: o, server: t.origin}
+	}
 	body, err := replayableBody(req)
 	if err != nil {
 		return nil, err

@@ -180,25 +180,61 @@ func New(opts Options) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	hc := opts.HTTPClient
-	if hc == nil {
-		hc = &http.Client{
-			Timeout: 30 * time.Second,
-			CheckRedirect: func(req *http.Request, via []*http.Request) error {
-				if len(via) >= 10 {
-					return errors.New("too many redirects")
-				}
-				if via[len(via)-1].URL.Scheme == "https" && req.URL.Scheme != "https" {
-					return fmt.Errorf("refusing redirect from https to %s", req.URL.Scheme)
-				}
-				return nil
-			},
-		}
+	var hc *http.Client
+	if opts.HTTPClient != nil {
+		c := *opts.HTTPClient // a copy: the caller's client keeps its own policy
+		hc = &c
+	} else {
+		hc = &http.Client{Timeout: 30 * time.Second}
 	}
+	hc.CheckRedirect = redirectPolicy(hc.CheckRedirect)
 	return &Client{opts: opts, http: hc, log: log, servers: make(map[string]*serverState)}, nil
 }
 
 func (c *Client) now() time.Time { return c.opts.Now() }
+
+// redirectPolicy wraps next (nil: at most 10 redirects) so that only GETs
+// of metadata documents follow redirects, and only within their origin.
+// Everything else this client sends carries secrets (codes, verifiers,
+// refresh tokens, client credentials) or is meant for one server alone:
+// net/http would re-post the form of a 307/308 to wherever it points and
+// copy the headers, so such a redirect ends the request.
+func redirectPolicy(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		first := via[0]
+		if first.Method != http.MethodGet && first.Method != http.MethodHead {
+			return fmt.Errorf("refusing to follow a redirect of %s %s to %s: requests to the authorization server are not redirected", first.Method, first.URL.Redacted(), req.URL.Redacted())
+		}
+		if originOf(req.URL) != originOf(first.URL) {
+			return fmt.Errorf("refusing to follow a redirect from %s to %s, another origin", first.URL.Redacted(), req.URL.Redacted())
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("too many redirects")
+		}
+		return nil
+	}
+}
+
+// originOf returns scheme://host[:port] of u, lower-cased and without the
+// scheme's default port.
+func originOf(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	host := strings.ToLower(u.Hostname())
+	port := u.Port()
+	if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
+		port = ""
+	}
+	if strings.Contains(host, ":") { // IPv6 literal
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return scheme + "://" + host
+}
 
 // state returns the (lazily loaded) state for serverURL, locked. The caller
 // unlocks st.mu.

@@ -93,6 +93,12 @@ func (cc clientCreds) apply(req *http.Request, form url.Values) {
 	}
 }
 
+// The range of expires_in values taken at face value, in seconds.
+const (
+	minExpiresIn = 1
+	maxExpiresIn = 10 * 366 * 24 * 60 * 60 // about ten years
+)
+
 // tokenResponse is RFC 6749 §5.1.
 type tokenResponse struct {
 	AccessToken  string      `json:"access_token"`
@@ -188,7 +194,10 @@ func (c *Client) requestToken(ctx context.Context, endpoint string, cc clientCre
 		t.Scope = requestedScope
 	}
 	if tr.ExpiresIn != "" {
-		if secs, err := strconv.ParseFloat(string(tr.ExpiresIn), 64); err == nil && secs > 0 {
+		// Only a plausible lifetime counts; anything else (0, negative,
+		// NaN, or so large that the duration would overflow) is an
+		// unknown expiry rather than one that is always in the past.
+		if secs, err := strconv.ParseFloat(string(tr.ExpiresIn), 64); err == nil && secs >= minExpiresIn && secs <= maxExpiresIn {
 			t.Expiry = c.now().Add(time.Duration(secs * float64(time.Second))).UTC().Truncate(time.Second)
 		}
 	}

@@ -25,6 +25,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -266,20 +267,28 @@ func (s *Store) Save(e *Entry) error {
 	return writeAtomic(p, append(data, '\n'))
 }
 
-// ensureDir creates the directory with mode 0700, and narrows it to 0700 if
-// it already exists with wider permissions: it is ours alone.
+// ensureDir creates the directory with mode 0700 when it does not exist.
+// An existing directory may be shared (a home directory given as
+// --config-dir, say), so its mode is left alone; but one that other users
+// can write to is refused, since they could replace or plant entries.
 func (s *Store) ensureDir() error {
-	if err := os.MkdirAll(s.dir, 0o700); err != nil {
-		return fmt.Errorf("tokencache: %w", err)
-	}
 	fi, err := os.Stat(s.dir)
-	if err != nil {
-		return fmt.Errorf("tokencache: %w", err)
-	}
-	if fi.Mode().Perm() != 0o700 {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(s.dir, 0o700); err != nil {
+			return fmt.Errorf("tokencache: %w", err)
+		}
+		// Ours alone: exactly 0700 whatever the umask.
 		if err := os.Chmod(s.dir, 0o700); err != nil {
 			return fmt.Errorf("tokencache: %w", err)
 		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("tokencache: %w", err)
+	case !fi.IsDir():
+		return fmt.Errorf("tokencache: %s is not a directory", s.dir)
+	case runtime.GOOS != "windows" && fi.Mode().Perm()&0o022 != 0:
+		return fmt.Errorf("tokencache: the token cache directory %s is writable by other users (mode %04o); not storing tokens there (use a directory only you can write to, or run chmod go-w on it)", s.dir, fi.Mode().Perm())
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package tokencache
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -54,11 +55,8 @@ func TestPermissions(t *testing.T) {
 		t.Skip("no Unix permissions")
 	}
 	base := t.TempDir()
-	dir := filepath.Join(base, "mcp-2coffee")
-	// A pre-existing, too-open directory is narrowed.
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	// A directory the cache creates is 0700.
+	dir := filepath.Join(base, "new", "mcp-2coffee")
 	s, _ := Open(dir)
 	if err := s.Save(entry("https://blog.example.com/mcp", "at-1")); err != nil {
 		t.Fatal(err)
@@ -69,6 +67,37 @@ func TestPermissions(t *testing.T) {
 	}
 	if got := fi.Mode().Perm(); got != 0o700 {
 		t.Errorf("directory mode = %o, want 700", got)
+	}
+	// An existing directory (say a home directory given as --config-dir)
+	// keeps its mode.
+	shared := filepath.Join(base, "home")
+	if err := os.Mkdir(shared, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(shared, 0o755)
+	if err := (&Store{dir: shared}).Save(entry("https://blog.example.com/mcp", "at-1")); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(shared); fi.Mode().Perm() != 0o755 {
+		t.Errorf("existing directory mode changed to %o, want 755", fi.Mode().Perm())
+	}
+	// One that others can write to is refused, and left alone too.
+	for _, mode := range []os.FileMode{0o775, 0o777} {
+		open := filepath.Join(base, fmt.Sprintf("open%o", mode))
+		if err := os.Mkdir(open, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(open, mode)
+		err := (&Store{dir: open}).Save(entry("https://blog.example.com/mcp", "at-1"))
+		if err == nil || !strings.Contains(err.Error(), "writable by other users") {
+			t.Errorf("Save into a %o directory: %v, want a refusal", mode, err)
+		}
+		if fi, _ := os.Stat(open); fi.Mode().Perm() != mode {
+			t.Errorf("directory mode changed from %o to %o", mode, fi.Mode().Perm())
+		}
+		if names, _ := os.ReadDir(open); len(names) != 0 {
+			t.Errorf("files written into a %o directory: %v", mode, names)
+		}
 	}
 	p, _ := s.Path("https://blog.example.com/mcp")
 	fi, err = os.Stat(p)

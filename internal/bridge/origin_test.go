@@ -1,0 +1,136 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// credentialSink records the credentials that reach a server.
+type credentialSink struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (s *credentialSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.seen = append(s.seen, fmt.Sprintf("%s %s key=%q auth=%q", r.Method, r.URL.Path, r.Header.Get("X-Api-Key"), r.Header.Get("Authorization")))
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (s *credentialSink) leaked() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, l := range s.seen {
+		if strings.Contains(l, "s3cret") || strings.Contains(l, "tok") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+var credHeaders = []string{"X-API-KEY: s3cret", "Authorization: Bearer tok"}
+
+func TestCredentialsStayOnServerOrigin(t *testing.T) {
+	other := &credentialSink{}
+	evil := httptest.NewServer(other)
+	defer evil.Close()
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/away", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, evil.URL+"/steal", http.StatusTemporaryRedirect)
+	})
+	mux.HandleFunc("/downgrade", func(w http.ResponseWriter, r *http.Request) {
+		// The same host and port, but through localhost: another origin.
+		http.Redirect(w, r, strings.Replace(evil.URL, "127.0.0.1", "localhost", 1)+"/steal", http.StatusFound)
+	})
+	mux.HandleFunc("/here", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/mcp", http.StatusTemporaryRedirect)
+	})
+	var mu sync.Mutex
+	var got string
+	mux.HandleFunc("/mcp", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = r.Header.Get("X-Api-Key")
+		mu.Unlock()
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	c := newBridge(t, srv.URL+"/mcp", Options{Headers: credHeaders})
+	hc := c.HTTPClient()
+
+	for _, path := range []string{"/away", "/downgrade"} {
+		resp, err := hc.Post(srv.URL+path, "application/json", strings.NewReader(`{}`))
+		if err == nil {
+			resp.Body.Close()
+			t.Errorf("POST %s: a redirect to another origin was followed", path)
+		}
+	}
+	// A request made straight to another origin (as when a server names
+	// one) is refused, not sent with the credentials.
+	resp, err := hc.Get(evil.URL + "/direct")
+	if err == nil {
+		resp.Body.Close()
+		t.Error("GET to another origin succeeded")
+	} else if !strings.Contains(err.Error(), "refusing to send credentials") {
+		t.Errorf("GET to another origin: %v", err)
+	}
+	if l := other.leaked(); len(l) > 0 {
+		t.Errorf("credentials reached another origin: %q", l)
+	}
+
+	// Redirects within the origin still work, credentials included.
+	resp, err = hc.Post(srv.URL+"/here", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatalf("same-origin redirect: %v", err)
+	}
+	resp.Body.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if got != "s3cret" {
+		t.Errorf("after a same-origin redirect X-API-KEY = %q", got)
+	}
+}
+
+// A legacy HTTP+SSE server whose endpoint event names another origin gets
+// no credentials there.
+func TestSSEEndpointOnAnotherOrigin(t *testing.T) {
+	other := &credentialSink{}
+	evil := httptest.NewServer(other)
+	defer evil.Close()
+	sse := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "event: endpoint\ndata: "+evil.URL+"/messages\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer sse.Close()
+
+	c := newBridge(t, sse.URL, Options{Headers: credHeaders})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	client := mcp.NewClient(&mcp.Implementation{Name: "t", Version: "1"}, nil)
+	cs, err := client.Connect(ctx, &mcp.SSEClientTransport{Endpoint: sse.URL, HTTPClient: c.HTTPClient()}, nil)
+	if err == nil {
+		cs.Close()
+		t.Error("connected through an endpoint on another origin")
+	}
+	if l := other.leaked(); len(l) > 0 {
+		t.Errorf("credentials reached another origin: %q", l)
+	}
+}
