@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"os/exec"
 	"strings"
@@ -405,19 +406,36 @@ func CallCommand(ctx context.Context, argv []string, opts CommandOptions, req Ca
 	return Do(ctx, cs, req)
 }
 
+// maxListItems bounds what one list call gathers across pages: the go-sdk
+// follows nextCursor as long as the server hands one out, so a server that
+// repeats a cursor would otherwise keep call running and growing forever.
+const maxListItems = 10000
+
+// collect gathers a paged listing, at most maxListItems items.
+func collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
+	out := []T{}
+	for x, err := range seq {
+		if err != nil {
+			return nil, err
+		}
+		if len(out) == maxListItems {
+			return nil, fmt.Errorf("the server listed more than %d items (or repeats its page cursor); stopping", maxListItems)
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
 // Do performs req on an open session; Call and CallCommand use it.
 func Do(ctx context.Context, cs *mcp.ClientSession, req CallRequest) (*CallResult, error) {
 	out := &CallResult{Method: req.Method}
 	switch req.Method {
 	case MethodToolsList:
-		res := &mcp.ListToolsResult{Tools: []*mcp.Tool{}}
-		for t, err := range cs.Tools(ctx, nil) {
-			if err != nil {
-				return nil, err
-			}
-			res.Tools = append(res.Tools, t)
+		tools, err := collect(cs.Tools(ctx, nil))
+		if err != nil {
+			return nil, err
 		}
-		out.Result = res
+		out.Result = &mcp.ListToolsResult{Tools: tools}
 	case MethodToolsCall:
 		args := req.Arguments
 		if args == nil {
@@ -427,11 +445,7 @@ func Do(ctx context.Context, cs *mcp.ClientSession, req CallRequest) (*CallResul
 			// From 2026-07-28 a client mirrors the arguments a tool marks
 			// with x-mcp-header into Mcp-Param-* headers (SEP-2243); the
 			// go-sdk does so for tools it has listed in this session.
-			for _, err := range cs.Tools(ctx, nil) {
-				if err != nil {
-					break
-				}
-			}
+			collect(cs.Tools(ctx, nil)) // errors show on the call itself
 		}
 		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: req.Name, Arguments: args})
 		if err != nil {
@@ -439,23 +453,17 @@ func Do(ctx context.Context, cs *mcp.ClientSession, req CallRequest) (*CallResul
 		}
 		out.Result, out.IsError = res, res.IsError
 	case MethodResourcesList:
-		res := &mcp.ListResourcesResult{Resources: []*mcp.Resource{}}
-		for x, err := range cs.Resources(ctx, nil) {
-			if err != nil {
-				return nil, err
-			}
-			res.Resources = append(res.Resources, x)
+		resources, err := collect(cs.Resources(ctx, nil))
+		if err != nil {
+			return nil, err
 		}
-		out.Result = res
+		out.Result = &mcp.ListResourcesResult{Resources: resources}
 	case MethodResourceTemplates:
-		res := &mcp.ListResourceTemplatesResult{ResourceTemplates: []*mcp.ResourceTemplate{}}
-		for x, err := range cs.ResourceTemplates(ctx, nil) {
-			if err != nil {
-				return nil, err
-			}
-			res.ResourceTemplates = append(res.ResourceTemplates, x)
+		templates, err := collect(cs.ResourceTemplates(ctx, nil))
+		if err != nil {
+			return nil, err
 		}
-		out.Result = res
+		out.Result = &mcp.ListResourceTemplatesResult{ResourceTemplates: templates}
 	case MethodResourcesRead:
 		res, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: req.URI})
 		if err != nil {
@@ -463,14 +471,11 @@ func Do(ctx context.Context, cs *mcp.ClientSession, req CallRequest) (*CallResul
 		}
 		out.Result = res
 	case MethodPromptsList:
-		res := &mcp.ListPromptsResult{Prompts: []*mcp.Prompt{}}
-		for p, err := range cs.Prompts(ctx, nil) {
-			if err != nil {
-				return nil, err
-			}
-			res.Prompts = append(res.Prompts, p)
+		prompts, err := collect(cs.Prompts(ctx, nil))
+		if err != nil {
+			return nil, err
 		}
-		out.Result = res
+		out.Result = &mcp.ListPromptsResult{Prompts: prompts}
 	case MethodPromptsGet:
 		args := make(map[string]string, len(req.Arguments))
 		for k, v := range req.Arguments {
