@@ -153,30 +153,9 @@ func (db *DB) TokenByHash(ctx context.Context, hash []byte) (*authserver.Token, 
 // successors, in one transaction; the conditional UPDATE lets exactly one
 // caller win.
 func (db *DB) RotateRefreshToken(ctx context.Context, hash []byte, at time.Time, tokens ...*authserver.Token) error {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var family string
-		err := tx.QueryRowContext(ctx, `SELECT family_id FROM oauth_tokens WHERE hash = ? AND kind = 'refresh'`, hash).Scan(&family)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("refresh token: %w", blog.ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE oauth_tokens SET rotated_at = ?
-			WHERE hash = ? AND rotated_at IS NULL AND revoked_at IS NULL
-			AND NOT EXISTS (SELECT 1 FROM oauth_families f WHERE f.id = family_id AND f.revoked_at IS NOT NULL)`,
-			at.Unix(), hash)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return fmt.Errorf("refresh token already rotated or revoked: %w", blog.ErrConflict)
-		}
-		return oauthInsertTokens(ctx, tx, family, tokens)
-	})
-	return oauthWrap("rotate refresh token", err)
+	return db.replaceRefreshToken(ctx, "rotate refresh token",
+		`UPDATE oauth_tokens SET rotated_at = ? WHERE hash = ? AND rotated_at IS NULL AND revoked_at IS NULL`,
+		"refresh token already rotated or revoked", hash, at, tokens)
 }
 
 // ReissueRefreshToken spends the one grace re-issue of a rotated refresh
@@ -184,6 +163,17 @@ func (db *DB) RotateRefreshToken(ctx context.Context, hash []byte, at time.Time,
 // recorded by revoking the rotated token; the conditional UPDATE lets
 // exactly one caller win.
 func (db *DB) ReissueRefreshToken(ctx context.Context, hash []byte, at time.Time, tokens ...*authserver.Token) error {
+	return db.replaceRefreshToken(ctx, "re-issue refresh token",
+		`UPDATE oauth_tokens SET revoked_at = ? WHERE hash = ? AND rotated_at IS NOT NULL AND revoked_at IS NULL`,
+		"refresh token not rotated, already re-issued or revoked", hash, at, tokens)
+}
+
+// replaceRefreshToken runs update (a conditional UPDATE of the refresh
+// token with this hash, taking the time and the hash) on a token whose
+// family is live, and stores tokens in that family, in one transaction.
+// When the update changes no row, another caller won or the token is not
+// in the state update requires: ErrConflict with lost as the message.
+func (db *DB) replaceRefreshToken(ctx context.Context, op, update, lost string, hash []byte, at time.Time, tokens []*authserver.Token) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var family string
 		err := tx.QueryRowContext(ctx, `SELECT family_id FROM oauth_tokens WHERE hash = ? AND kind = 'refresh'`, hash).Scan(&family)
@@ -193,8 +183,7 @@ func (db *DB) ReissueRefreshToken(ctx context.Context, hash []byte, at time.Time
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE oauth_tokens SET revoked_at = ?
-			WHERE hash = ? AND rotated_at IS NOT NULL AND revoked_at IS NULL
+		res, err := tx.ExecContext(ctx, update+`
 			AND NOT EXISTS (SELECT 1 FROM oauth_families f WHERE f.id = family_id AND f.revoked_at IS NOT NULL)`,
 			at.Unix(), hash)
 		if err != nil {
@@ -203,11 +192,11 @@ func (db *DB) ReissueRefreshToken(ctx context.Context, hash []byte, at time.Time
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
-			return fmt.Errorf("refresh token not rotated, already re-issued or revoked: %w", blog.ErrConflict)
+			return fmt.Errorf("%s: %w", lost, blog.ErrConflict)
 		}
 		return oauthInsertTokens(ctx, tx, family, tokens)
 	})
-	return oauthWrap("re-issue refresh token", err)
+	return oauthWrap(op, err)
 }
 
 // RevokeUserTokens revokes every token family of user, keeping earlier
