@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // ParseDuration parses a key lifetime such as "12h", "90d" or "2w": a
@@ -16,7 +16,7 @@ import (
 func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if len(s) < 2 {
-		return 0, blog.Invalid("expires", "%q is not a lifetime such as 12h, 90d or 2w", s)
+		return 0, errdefs.Invalid("expires", "%q is not a lifetime such as 12h, 90d or 2w", s)
 	}
 	var unit time.Duration
 	switch s[len(s)-1] {
@@ -27,12 +27,12 @@ func ParseDuration(s string) (time.Duration, error) {
 	case 'w':
 		unit = 7 * 24 * time.Hour
 	default:
-		return 0, blog.Invalid("expires", "%q is not a lifetime such as 12h, 90d or 2w", s)
+		return 0, errdefs.Invalid("expires", "%q is not a lifetime such as 12h, 90d or 2w", s)
 	}
 	digits := s[:len(s)-1]
 	// Only digits: ParseInt would also take a sign.
 	if strings.TrimLeft(digits, "0123456789") != "" {
-		return 0, blog.Invalid("expires", "%q is not a lifetime such as 12h, 90d or 2w", s)
+		return 0, errdefs.Invalid("expires", "%q is not a lifetime such as 12h, 90d or 2w", s)
 	}
 	// Only digits remain, so the one error ParseInt can report is
 	// ErrRange: a count too large for int64, certainly over ten years.
@@ -40,10 +40,10 @@ func ParseDuration(s string) (time.Duration, error) {
 	// Compare before multiplying, so a huge count cannot overflow into
 	// something that looks reasonable.
 	if err != nil || n > int64(MaxTTL/unit) {
-		return 0, blog.Invalid("expires", "%q is longer than ten years", s)
+		return 0, errdefs.Invalid("expires", "%q is longer than ten years", s)
 	}
 	if n == 0 {
-		return 0, blog.Invalid("expires", "must be longer than zero; leave it out for a key that never expires")
+		return 0, errdefs.Invalid("expires", "must be longer than zero; leave it out for a key that never expires")
 	}
 	return time.Duration(n) * unit, nil
 }

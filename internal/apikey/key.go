@@ -78,18 +78,18 @@ func (k *Key) Status(now time.Time) string {
 // PostgreSQL store); internal/store/storetest.RunKeys is the behaviour
 // every one must show.
 type Store interface {
-	// CreateKey stores k. It reports blog.ErrConflict if the id is taken.
+	// CreateKey stores k. It reports errdefs.ErrConflict if the id is taken.
 	CreateKey(ctx context.Context, k *Key) error
-	// KeyByID returns the key with this id, or blog.ErrNotFound.
+	// KeyByID returns the key with this id, or errdefs.ErrNotFound.
 	KeyByID(ctx context.Context, id string) (*Key, error)
 	// ListKeys returns every key, revoked and expired ones included,
 	// oldest first.
 	ListKeys(ctx context.Context) ([]*Key, error)
 	// RevokeKey marks the key revoked at at; revoking a revoked key
-	// keeps the first time. It reports blog.ErrNotFound for an unknown id.
+	// keeps the first time. It reports errdefs.ErrNotFound for an unknown id.
 	RevokeKey(ctx context.Context, id string, at time.Time) error
 	// TouchKey records a use at at; the recorded time never moves
-	// backwards. It reports blog.ErrNotFound for an unknown id.
+	// backwards. It reports errdefs.ErrNotFound for an unknown id.
 	TouchKey(ctx context.Context, id string, at time.Time) error
 }
 

@@ -14,7 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
-	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // MaxNameLen bounds a key's name, in characters.
@@ -85,7 +85,7 @@ func New(store Store, opts Options) *Manager {
 // given) that expires after ttl (0: never). It returns the full key,
 // which exists nowhere else afterwards: show it to the owner once. The
 // returned *Key is what was stored. Invalid input is reported as a
-// *blog.ValidationError (blog.ErrInvalid).
+// *errdefs.ValidationError (errdefs.ErrInvalid).
 func (m *Manager) Create(ctx context.Context, name string, scopes []string, ttl time.Duration) (string, *Key, error) {
 	name = strings.TrimSpace(name)
 	if err := validateName(name); err != nil {
@@ -96,7 +96,7 @@ func (m *Manager) Create(ctx context.Context, name string, scopes []string, ttl 
 		return "", nil, err
 	}
 	if ttl < 0 || ttl > MaxTTL {
-		return "", nil, blog.Invalid("expires", "must be between 0 (never) and ten years")
+		return "", nil, errdefs.Invalid("expires", "must be between 0 (never) and ten years")
 	}
 	now := m.now().UTC().Truncate(time.Second)
 	var expires *time.Time
@@ -113,7 +113,7 @@ func (m *Manager) Create(ctx context.Context, name string, scopes []string, ttl 
 		plaintext, id, hash := generate()
 		k := &Key{ID: id, Name: name, Scopes: scopes, CreatedAt: now, ExpiresAt: expires, Hash: hash}
 		err := m.store.CreateKey(ctx, k)
-		if errors.Is(err, blog.ErrConflict) {
+		if errors.Is(err, errdefs.ErrConflict) {
 			continue
 		}
 		if err != nil {
@@ -126,7 +126,7 @@ func (m *Manager) Create(ctx context.Context, name string, scopes []string, ttl 
 		m.log.InfoContext(ctx, "API key created", "id", id, "name", name, "scopes", strings.Join(scopes, " "), "expires", exp)
 		return plaintext, k, nil
 	}
-	return "", nil, fmt.Errorf("apikey: no free key id after 3 attempts: %w", blog.ErrConflict)
+	return "", nil, fmt.Errorf("apikey: no free key id after 3 attempts: %w", errdefs.ErrConflict)
 }
 
 // List returns every key, oldest first, without hashes: a listing has no
@@ -142,13 +142,13 @@ func (m *Manager) List(ctx context.Context) ([]*Key, error) {
 	return keys, nil
 }
 
-// Revoke revokes the key with id at once; it reports blog.ErrNotFound for
+// Revoke revokes the key with id at once; it reports errdefs.ErrNotFound for
 // an unknown id. Revoking a revoked key succeeds and keeps the first
 // revocation time.
 func (m *Manager) Revoke(ctx context.Context, id string) error {
 	id = strings.TrimSpace(id)
 	if !ValidID(id) {
-		return fmt.Errorf("apikey: %q is not a key id: %w", id, blog.ErrNotFound)
+		return fmt.Errorf("apikey: %q is not a key id: %w", id, errdefs.ErrNotFound)
 	}
 	if err := m.store.RevokeKey(ctx, id, m.now().UTC().Truncate(time.Second)); err != nil {
 		return fmt.Errorf("apikey: revoking key %s: %w", id, err)
@@ -172,7 +172,7 @@ func (m *Manager) Verify(ctx context.Context, plaintext string) (*authn.Principa
 	// whether the id exists.
 	sum := hashSecret(secret)
 	k, err := m.store.KeyByID(ctx, id)
-	if errors.Is(err, blog.ErrNotFound) {
+	if errors.Is(err, errdefs.ErrNotFound) {
 		return nil, ErrUnknown
 	}
 	if err != nil {
@@ -235,13 +235,13 @@ func (m *Manager) touch(ctx context.Context, k *Key, now time.Time) {
 func validateName(name string) error {
 	switch {
 	case name == "":
-		return blog.Invalid("name", "must not be empty")
+		return errdefs.Invalid("name", "must not be empty")
 	case !utf8.ValidString(name):
-		return blog.Invalid("name", "is not valid UTF-8")
+		return errdefs.Invalid("name", "is not valid UTF-8")
 	case utf8.RuneCountInString(name) > MaxNameLen:
-		return blog.Invalid("name", "is longer than %d characters", MaxNameLen)
+		return errdefs.Invalid("name", "is longer than %d characters", MaxNameLen)
 	case strings.ContainsFunc(name, unicode.IsControl):
-		return blog.Invalid("name", "contains control characters")
+		return errdefs.Invalid("name", "contains control characters")
 	}
 	return nil
 }
@@ -253,7 +253,7 @@ func normalizeScopes(scopes []string) ([]string, error) {
 	for _, s := range scopes {
 		s = strings.TrimSpace(s)
 		if !authn.ValidScope(s) {
-			return nil, blog.Invalid("scope", "%q is not a scope; use %s", s, strings.Join(authn.AllScopes, " or "))
+			return nil, errdefs.Invalid("scope", "%q is not a scope; use %s", s, strings.Join(authn.AllScopes, " or "))
 		}
 		out = append(out, s)
 	}

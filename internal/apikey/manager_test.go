@@ -18,7 +18,7 @@ import (
 
 	"github.com/2coffee/mcp-2coffee/internal/apikey"
 	"github.com/2coffee/mcp-2coffee/internal/authn"
-	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 	"github.com/2coffee/mcp-2coffee/internal/store/sqlite"
 )
 
@@ -228,8 +228,8 @@ func TestCreateInvalid(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			plaintext, k, err := f.m.Create(context.Background(), tt.key, tt.scopes, tt.ttl)
-			if !errors.Is(err, blog.ErrInvalid) {
-				t.Fatalf("Create(%q, %q, %v) error = %v, want blog.ErrInvalid", tt.key, tt.scopes, tt.ttl, err)
+			if !errors.Is(err, errdefs.ErrInvalid) {
+				t.Fatalf("Create(%q, %q, %v) error = %v, want errdefs.ErrInvalid", tt.key, tt.scopes, tt.ttl, err)
 			}
 			if plaintext != "" || k != nil {
 				t.Errorf("Create returned %q, %v with an error; want nothing", plaintext, k)
@@ -368,8 +368,8 @@ func TestVerifyRevoked(t *testing.T) {
 func TestRevokeUnknown(t *testing.T) {
 	f := newFixture(t)
 	for _, id := range []string{"aaaaaaaaaaaa", "not-an-id", "", "m2c_aaaaaaaaaaaa"} {
-		if err := f.m.Revoke(context.Background(), id); !errors.Is(err, blog.ErrNotFound) {
-			t.Errorf("Revoke(%q): error %v, want blog.ErrNotFound", id, err)
+		if err := f.m.Revoke(context.Background(), id); !errors.Is(err, errdefs.ErrNotFound) {
+			t.Errorf("Revoke(%q): error %v, want errdefs.ErrNotFound", id, err)
 		}
 	}
 }
@@ -652,8 +652,8 @@ func TestParseDuration(t *testing.T) {
 			}
 			continue
 		}
-		if !errors.Is(err, blog.ErrInvalid) {
-			t.Errorf("ParseDuration(%q) = %v, %v; want a blog.ErrInvalid error", tt.in, got, err)
+		if !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("ParseDuration(%q) = %v, %v; want a errdefs.ErrInvalid error", tt.in, got, err)
 		}
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // AdminOptions configure an Admin. The zero value is usable.
@@ -25,9 +25,9 @@ type AdminOptions struct {
 // Admin manages clients, users and grants: what the CLI's clients, users
 // and grants commands do. It needs only a Store, so those commands work
 // without the server's URL configuration. Invalid input is reported as a
-// blog.ErrInvalid error (a *blog.ValidationError, or a registration error
-// that says what is wrong); unknown names and ids as blog.ErrNotFound;
-// taken user names as blog.ErrConflict.
+// errdefs.ErrInvalid error (a *errdefs.ValidationError, or a registration error
+// that says what is wrong); unknown names and ids as errdefs.ErrNotFound;
+// taken user names as errdefs.ErrConflict.
 type Admin struct {
 	store  Store
 	now    func() time.Time
@@ -72,7 +72,7 @@ type ClientSpec struct {
 // once.
 func (a *Admin) CreateClient(ctx context.Context, spec ClientSpec) (*Client, string, error) {
 	if strings.TrimSpace(spec.Name) == "" {
-		return nil, "", blog.Invalid("name", "must not be empty")
+		return nil, "", errdefs.Invalid("name", "must not be empty")
 	}
 	md := &ClientMetadata{
 		ClientName:              spec.Name,
@@ -123,7 +123,7 @@ func (a *Admin) DeleteClient(ctx context.Context, id string) error {
 func (a *Admin) CreateUser(ctx context.Context, name, password string) error {
 	name = NormalizeUserName(name)
 	if !ValidUserName(name) {
-		return blog.Invalid("name", "must be 1 to %d characters of a-z, 0-9, '.', '_', '-' and '@', starting with a letter or digit", MaxUserNameLen)
+		return errdefs.Invalid("name", "must be 1 to %d characters of a-z, 0-9, '.', '_', '-' and '@', starting with a letter or digit", MaxUserNameLen)
 	}
 	if err := validatePassword(password); err != nil {
 		return err

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // maxAuthorizeQuery bounds an authorization request. Real ones are a few
@@ -239,7 +239,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 // otherwise.
 func (s *Server) decide(w http.ResponseWriter, r *http.Request, req *authRequest, user string, status int) {
 	g, err := s.store.GrantFor(r.Context(), user, req.client.ID)
-	if err != nil && !errors.Is(err, blog.ErrNotFound) {
+	if err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		s.log.ErrorContext(r.Context(), "reading grant failed", "err", err)
 		s.errorPage(w, r, http.StatusServiceUnavailable, "Something went wrong", "Your earlier approvals could not be read.")
 		return

@@ -13,7 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // MetadataFetcher fetches the Client ID Metadata Document at a client_id
@@ -51,7 +51,7 @@ const (
 func isMetadataClientID(id string) bool { return strings.HasPrefix(id, "https://") }
 
 // errUnknownClient is a client_id that names no client.
-var errUnknownClient = fmt.Errorf("unknown client: %w", blog.ErrNotFound)
+var errUnknownClient = fmt.Errorf("unknown client: %w", errdefs.ErrNotFound)
 
 // clientProblem is a client that exists (or a document that was fetched)
 // but cannot be used; the message is safe to show.
@@ -69,7 +69,7 @@ func (s *Server) client(ctx context.Context, id string) (*Client, error) {
 	}
 	if !isMetadataClientID(id) {
 		c, err := s.store.ClientByID(ctx, id)
-		if errors.Is(err, blog.ErrNotFound) {
+		if errors.Is(err, errdefs.ErrNotFound) {
 			return nil, errUnknownClient
 		}
 		if err != nil {

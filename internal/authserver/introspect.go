@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
-	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // Reasons VerifyAccessToken refuses a token. All match
@@ -36,7 +36,7 @@ func (s *Server) VerifyAccessToken(ctx context.Context, token string) (*authn.Pr
 		return nil, ErrNotAccessToken
 	}
 	t, err := s.store.TokenByHash(ctx, hashSecret(token))
-	if errors.Is(err, blog.ErrNotFound) {
+	if errors.Is(err, errdefs.ErrNotFound) {
 		return nil, ErrTokenUnknown
 	}
 	if err != nil {
@@ -65,7 +65,7 @@ func (s *Server) lookupToken(ctx context.Context, text string) (*Token, error) {
 		return nil, nil
 	}
 	t, err := s.store.TokenByHash(ctx, hashSecret(text))
-	if errors.Is(err, blog.ErrNotFound) {
+	if errors.Is(err, errdefs.ErrNotFound) {
 		return nil, nil
 	}
 	return t, err
@@ -119,7 +119,7 @@ func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
 		} else {
 			err = s.store.RevokeToken(r.Context(), t.Hash, at)
 		}
-		if err != nil && !errors.Is(err, blog.ErrNotFound) {
+		if err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 			s.log.ErrorContext(r.Context(), "revoking a token failed", "err", err)
 			writeError(w, newError(http.StatusServiceUnavailable, errTemporarilyUnavailable, "try again"))
 			return

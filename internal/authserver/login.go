@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // loginPage shows the sign-in form. req is the authorization request to
@@ -119,7 +119,7 @@ func (s *Server) signIn(ctx context.Context, r *http.Request, name, password str
 	u, err := s.store.UserByName(ctx, name)
 	known := err == nil
 	switch {
-	case errors.Is(err, blog.ErrNotFound):
+	case errors.Is(err, errdefs.ErrNotFound):
 		s.burnHash(ctx)
 	case err != nil:
 		return false, 0, err
@@ -286,7 +286,7 @@ func (s *Server) serveAppsRevoke(w http.ResponseWriter, r *http.Request) {
 	id := r.PostForm.Get("client_id")
 	err = s.store.RevokeGrant(r.Context(), user, id, s.now().UTC().Truncate(time.Second))
 	switch {
-	case errors.Is(err, blog.ErrNotFound):
+	case errors.Is(err, errdefs.ErrNotFound):
 		s.appsPage(w, r, "That application was already disconnected.")
 	case err != nil:
 		s.log.ErrorContext(r.Context(), "revoking grant failed", "err", err)

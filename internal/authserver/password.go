@@ -10,9 +10,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 	"golang.org/x/crypto/argon2"
-
-	"github.com/2coffee/mcp-2coffee/internal/blog"
 )
 
 // PasswordParams are the argon2id cost parameters for new password hashes.
@@ -130,11 +129,11 @@ func checkPassword(encoded, password string, want PasswordParams) (ok, rehash bo
 func validatePassword(pw string) error {
 	switch {
 	case !utf8.ValidString(pw):
-		return blog.Invalid("password", "is not valid UTF-8")
+		return errdefs.Invalid("password", "is not valid UTF-8")
 	case utf8.RuneCountInString(pw) < MinPasswordLen:
-		return blog.Invalid("password", "must be at least %d characters", MinPasswordLen)
+		return errdefs.Invalid("password", "must be at least %d characters", MinPasswordLen)
 	case len(pw) > MaxPasswordLen:
-		return blog.Invalid("password", "must be at most %d bytes", MaxPasswordLen)
+		return errdefs.Invalid("password", "must be at most %d bytes", MaxPasswordLen)
 	}
 	return nil
 }

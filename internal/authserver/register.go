@@ -13,7 +13,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // MaxRegistrationBytes bounds a registration request body. Real ones are
@@ -29,8 +29,8 @@ type metadataError struct {
 
 func (e *metadataError) Error() string { return e.msg }
 
-// Is makes a refused registration a blog.ErrInvalid for Admin callers.
-func (e *metadataError) Is(target error) bool { return target == blog.ErrInvalid }
+// Is makes a refused registration a errdefs.ErrInvalid for Admin callers.
+func (e *metadataError) Is(target error) bool { return target == errdefs.ErrInvalid }
 
 func badMetadata(format string, args ...any) error {
 	return &metadataError{code: errInvalidClientMetadata, msg: fmt.Sprintf(format, args...)}
@@ -111,12 +111,12 @@ func buildClient(md *ClientMetadata, kind string, now time.Time) (*Client, strin
 func storeClient(ctx context.Context, store ClientStore, c *Client) error {
 	for range 3 {
 		err := store.CreateClient(ctx, c)
-		if !errors.Is(err, blog.ErrConflict) {
+		if !errors.Is(err, errdefs.ErrConflict) {
 			return err
 		}
 		c.ID = newID()
 	}
-	return fmt.Errorf("no free client id after 3 attempts: %w", blog.ErrConflict)
+	return fmt.Errorf("no free client id after 3 attempts: %w", errdefs.ErrConflict)
 }
 
 // registrationRequest is the RFC 7591 §2 metadata this server reads;

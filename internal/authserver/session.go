@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // Cookie names. With Secure cookies the __Host- prefix makes the browser
@@ -46,7 +46,7 @@ func (s *Server) currentUser(r *http.Request) (string, error) {
 		return "", nil
 	}
 	sess, err := s.store.SessionByHash(r.Context(), hashSecret(c.Value))
-	if errors.Is(err, blog.ErrNotFound) {
+	if errors.Is(err, errdefs.ErrNotFound) {
 		return "", nil
 	}
 	if err != nil {

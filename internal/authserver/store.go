@@ -176,18 +176,18 @@ type Token struct {
 
 // ClientStore keeps dynamic and pre-registered clients.
 type ClientStore interface {
-	// CreateClient stores c, or reports blog.ErrConflict if its id is
+	// CreateClient stores c, or reports errdefs.ErrConflict if its id is
 	// taken.
 	CreateClient(ctx context.Context, c *Client) error
-	// ClientByID returns the client, or blog.ErrNotFound.
+	// ClientByID returns the client, or errdefs.ErrNotFound.
 	ClientByID(ctx context.Context, id string) (*Client, error)
 	// ListClients returns every stored client, oldest first.
 	ListClients(ctx context.Context) ([]*Client, error)
 	// DeleteClient deletes the client with its grants, codes and tokens,
-	// or reports blog.ErrNotFound.
+	// or reports errdefs.ErrNotFound.
 	DeleteClient(ctx context.Context, id string) error
 	// TouchClient records a use at at; the time never moves backwards.
-	// It reports blog.ErrNotFound for an unknown id.
+	// It reports errdefs.ErrNotFound for an unknown id.
 	TouchClient(ctx context.Context, id string, at time.Time) error
 	// DeleteUnusedClients deletes dynamic clients that were never used
 	// and were created before neverUsedBefore, and those last used
@@ -198,20 +198,20 @@ type ClientStore interface {
 
 // UserStore keeps users and the failed sign-in counts.
 type UserStore interface {
-	// CreateUser stores u, or reports blog.ErrConflict if the name is
+	// CreateUser stores u, or reports errdefs.ErrConflict if the name is
 	// taken.
 	CreateUser(ctx context.Context, u *User) error
-	// UserByName returns the user, or blog.ErrNotFound.
+	// UserByName returns the user, or errdefs.ErrNotFound.
 	UserByName(ctx context.Context, name string) (*User, error)
 	// ListUsers returns every user by name.
 	ListUsers(ctx context.Context) ([]*User, error)
 	// SetPasswordHash replaces the user's password hash and sets
-	// PasswordChangedAt to at, or reports blog.ErrNotFound.
+	// PasswordChangedAt to at, or reports errdefs.ErrNotFound.
 	SetPasswordHash(ctx context.Context, name, hash string, at time.Time) error
-	// RecordLogin sets LastLoginAt to at, or reports blog.ErrNotFound.
+	// RecordLogin sets LastLoginAt to at, or reports errdefs.ErrNotFound.
 	RecordLogin(ctx context.Context, name string, at time.Time) error
 	// DeleteUser deletes the user with their sessions, grants, codes and
-	// tokens, or reports blog.ErrNotFound.
+	// tokens, or reports errdefs.ErrNotFound.
 	DeleteUser(ctx context.Context, name string) error
 
 	// LoginFailures returns the failure count for name; a name without
@@ -230,11 +230,11 @@ type UserStore interface {
 
 // SessionStore keeps the sessions of signed-in browsers.
 type SessionStore interface {
-	// CreateSession stores s, or reports blog.ErrConflict if its hash is
+	// CreateSession stores s, or reports errdefs.ErrConflict if its hash is
 	// taken.
 	CreateSession(ctx context.Context, s *Session) error
 	// SessionByHash returns the session, expired or not, or
-	// blog.ErrNotFound.
+	// errdefs.ErrNotFound.
 	SessionByHash(ctx context.Context, hash []byte) (*Session, error)
 	// DeleteSession deletes the session; deleting a missing one is not
 	// an error (signing out twice is fine).
@@ -251,14 +251,14 @@ type GrantStore interface {
 	// SaveGrant creates or replaces the grant of g.User to g.ClientID.
 	// Replacing keeps the original CreatedAt. The user must exist.
 	SaveGrant(ctx context.Context, g *Grant) error
-	// GrantFor returns the grant, or blog.ErrNotFound.
+	// GrantFor returns the grant, or errdefs.ErrNotFound.
 	GrantFor(ctx context.Context, user, clientID string) (*Grant, error)
 	// ListGrants returns the grants of user, or of every user when user
 	// is "", ordered by user, then client id.
 	ListGrants(ctx context.Context, user string) ([]*Grant, error)
 	// RevokeGrant deletes the grant and revokes, at at, every token
 	// family of that user and client, so their tokens stop working at
-	// once. It reports blog.ErrNotFound when there was neither a grant
+	// once. It reports errdefs.ErrNotFound when there was neither a grant
 	// nor a family.
 	RevokeGrant(ctx context.Context, user, clientID string, at time.Time) error
 }
@@ -266,17 +266,17 @@ type GrantStore interface {
 // CodeStore keeps authorization codes.
 type CodeStore interface {
 	// CreateCode stores c and creates its token family. It reports
-	// blog.ErrConflict if the hash or the family id is taken.
+	// errdefs.ErrConflict if the hash or the family id is taken.
 	CreateCode(ctx context.Context, c *Code) error
-	// CodeByHash returns the code, used or not, or blog.ErrNotFound.
+	// CodeByHash returns the code, used or not, or errdefs.ErrNotFound.
 	CodeByHash(ctx context.Context, hash []byte) (*Code, error)
 	// ExchangeCode marks the code used at at and stores tokens (which
 	// belong to the code's family), in one transaction. Exactly one of
 	// any number of concurrent calls for the same code succeeds; the
-	// others, and every later call, report blog.ErrConflict and store
+	// others, and every later call, report errdefs.ErrConflict and store
 	// nothing. A code whose family is revoked (a grant revoked between
-	// approval and exchange) is blog.ErrConflict too, and stays unused.
-	// An unknown code is blog.ErrNotFound.
+	// approval and exchange) is errdefs.ErrConflict too, and stays unused.
+	// An unknown code is errdefs.ErrNotFound.
 	ExchangeCode(ctx context.Context, hash []byte, at time.Time, tokens ...*Token) error
 	// DeleteExpiredCodes deletes codes that expired at or before before,
 	// with their families when no token belongs to them, and returns how
@@ -288,36 +288,36 @@ type CodeStore interface {
 type TokenStore interface {
 	// TokenByHash returns the token, with its family's client, user and
 	// resource, and RevokedAt set when the token or its family is
-	// revoked; or blog.ErrNotFound.
+	// revoked; or errdefs.ErrNotFound.
 	TokenByHash(ctx context.Context, hash []byte) (*Token, error)
 	// RotateRefreshToken marks the refresh token rotated at at and
 	// stores tokens in its family, in one transaction. Exactly one of any
 	// number of concurrent calls wins; when the token was already
 	// rotated, or it or its family is revoked, it reports
-	// blog.ErrConflict and stores nothing. An unknown token is
-	// blog.ErrNotFound.
+	// errdefs.ErrConflict and stores nothing. An unknown token is
+	// errdefs.ErrNotFound.
 	RotateRefreshToken(ctx context.Context, hash []byte, at time.Time, tokens ...*Token) error
 	// ReissueRefreshToken spends the single grace re-issue of a refresh
 	// token that was already rotated: it revokes that token at at and
 	// stores tokens in its family, in one transaction. Exactly one of any
 	// number of concurrent calls wins; when the token is not rotated, was
 	// already re-issued (or otherwise revoked), or its family is revoked,
-	// it reports blog.ErrConflict and stores nothing. An unknown token is
-	// blog.ErrNotFound.
+	// it reports errdefs.ErrConflict and stores nothing. An unknown token is
+	// errdefs.ErrNotFound.
 	ReissueRefreshToken(ctx context.Context, hash []byte, at time.Time, tokens ...*Token) error
 	// RevokeUserTokens revokes at at, keeping earlier times, every token
 	// family of user: all the tokens any app holds for the user stop
 	// working. Grants are kept. A user without families is not an error.
 	RevokeUserTokens(ctx context.Context, user string, at time.Time) error
 	// AddTokens stores tokens in family familyID, unless the family is
-	// revoked (blog.ErrConflict) or unknown (blog.ErrNotFound).
+	// revoked (errdefs.ErrConflict) or unknown (errdefs.ErrNotFound).
 	AddTokens(ctx context.Context, familyID string, tokens ...*Token) error
 	// RevokeToken revokes one token at at, keeping an earlier revocation
-	// time, or reports blog.ErrNotFound.
+	// time, or reports errdefs.ErrNotFound.
 	RevokeToken(ctx context.Context, hash []byte, at time.Time) error
 	// RevokeFamily revokes a family at at, keeping an earlier time: its
 	// tokens, present and future, stop working. It reports
-	// blog.ErrNotFound for an unknown family.
+	// errdefs.ErrNotFound for an unknown family.
 	RevokeFamily(ctx context.Context, familyID string, at time.Time) error
 	// DeleteExpiredTokens deletes tokens that expired at or before
 	// before, and families left with neither tokens nor a code, and

@@ -9,7 +9,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // maxTokenRequestBytes bounds a token, revocation or introspection
@@ -156,7 +156,7 @@ func (s *Server) exchangeCode(r *http.Request, c *Client, form url.Values) (*tok
 	}
 	hash := hashSecret(code)
 	stored, err := s.store.CodeByHash(ctx, hash)
-	if errors.Is(err, blog.ErrNotFound) {
+	if errors.Is(err, errdefs.ErrNotFound) {
 		return nil, errBadGrant
 	}
 	if err != nil {
@@ -183,7 +183,7 @@ func (s *Server) exchangeCode(r *http.Request, c *Client, form url.Values) (*tok
 	resp, toks := s.mint(c, stored.FamilyID, stored.Scopes, stored.Scopes)
 	err = s.store.ExchangeCode(ctx, hash, now.UTC().Truncate(time.Second), toks...)
 	switch {
-	case errors.Is(err, blog.ErrConflict):
+	case errors.Is(err, errdefs.ErrConflict):
 		// Either the code's family was revoked since approval (the user
 		// disconnected the app): the code stays unused and buys nothing.
 		// Or another request won the race for this code: that is a
@@ -207,7 +207,7 @@ func (s *Server) exchangeCode(r *http.Request, c *Client, form url.Values) (*tok
 // §4.1.3).
 func (s *Server) replayed(r *http.Request, c *Code) {
 	s.fail(r, slog.LevelWarn, "code_replayed", "client_id", c.ClientID, "user", c.User, "family", c.FamilyID)
-	if err := s.store.RevokeFamily(r.Context(), c.FamilyID, s.now().UTC().Truncate(time.Second)); err != nil && !errors.Is(err, blog.ErrNotFound) {
+	if err := s.store.RevokeFamily(r.Context(), c.FamilyID, s.now().UTC().Truncate(time.Second)); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		s.log.ErrorContext(r.Context(), "revoking the tokens of a replayed code failed", "family", c.FamilyID, "err", err)
 	}
 }
@@ -226,7 +226,7 @@ func (s *Server) refresh(r *http.Request, c *Client, form url.Values) (*tokenRes
 	}
 	hash := hashSecret(rt)
 	old, err := s.store.TokenByHash(ctx, hash)
-	if errors.Is(err, blog.ErrNotFound) {
+	if errors.Is(err, errdefs.ErrNotFound) {
 		return nil, errBadRefresh
 	}
 	if err != nil {
@@ -272,7 +272,7 @@ func (s *Server) refresh(r *http.Request, c *Client, form url.Values) (*tokenRes
 			s.log.InfoContext(ctx, "tokens refreshed", "client_id", c.ID, "user", old.User, "family", old.FamilyID)
 			return resp, nil
 		}
-		if !errors.Is(err, blog.ErrConflict) {
+		if !errors.Is(err, errdefs.ErrConflict) {
 			s.log.ErrorContext(ctx, "rotating refresh token failed", "err", err)
 			return nil, newError(http.StatusServiceUnavailable, errTemporarilyUnavailable, "try again")
 		}
@@ -300,11 +300,11 @@ func (s *Server) refresh(r *http.Request, c *Client, form url.Values) (*tokenRes
 		case err == nil:
 			s.log.InfoContext(ctx, "tokens refreshed within the grace window", "client_id", c.ID, "user", old.User, "family", old.FamilyID)
 			return resp, nil
-		case errors.Is(err, blog.ErrConflict):
+		case errors.Is(err, errdefs.ErrConflict):
 			// Another reuse spent the re-issue first, or the family
 			// was revoked.
 			return nil, s.refreshReused(r, c, old)
-		case errors.Is(err, blog.ErrNotFound):
+		case errors.Is(err, errdefs.ErrNotFound):
 			return nil, errBadRefresh
 		default:
 			s.log.ErrorContext(ctx, "storing tokens failed", "err", err)
@@ -323,7 +323,7 @@ func (s *Server) refreshReused(r *http.Request, c *Client, old *Token) *oauthErr
 	now := s.now()
 	s.fail(r, slog.LevelWarn, "refresh_token_reused", "client_id", c.ID, "user", old.User, "family", old.FamilyID,
 		"rotated_ago", now.Sub(*old.RotatedAt).Round(time.Second).String())
-	if err := s.store.RevokeFamily(r.Context(), old.FamilyID, now.UTC().Truncate(time.Second)); err != nil && !errors.Is(err, blog.ErrNotFound) {
+	if err := s.store.RevokeFamily(r.Context(), old.FamilyID, now.UTC().Truncate(time.Second)); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		s.log.ErrorContext(r.Context(), "revoking a token family failed", "family", old.FamilyID, "err", err)
 	}
 	return errBadRefresh

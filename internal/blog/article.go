@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // Limits on what an article and a query may hold. They live here, in one
@@ -49,11 +51,11 @@ var (
 func ValidateSlug(s string) error {
 	switch {
 	case s == "":
-		return Invalid("slug", "must not be empty")
+		return errdefs.Invalid("slug", "must not be empty")
 	case len(s) > MaxSlugLen:
-		return Invalid("slug", "is longer than %d characters", MaxSlugLen)
+		return errdefs.Invalid("slug", "is longer than %d characters", MaxSlugLen)
 	case !slugRE.MatchString(s):
-		return Invalid("slug", "%q must be lower-case letters, digits and single hyphens (like %q)", s, "my-first-post")
+		return errdefs.Invalid("slug", "%q must be lower-case letters, digits and single hyphens (like %q)", s, "my-first-post")
 	}
 	return nil
 }
@@ -121,44 +123,44 @@ func (a *Article) Validate() error {
 		return err
 	}
 	if a.Title == "" {
-		return Invalid("title", "must not be empty")
+		return errdefs.Invalid("title", "must not be empty")
 	}
 	if n := utf8.RuneCountInString(a.Title); n > MaxTitleLen {
-		return Invalid("title", "has %d characters; the limit is %d", n, MaxTitleLen)
+		return errdefs.Invalid("title", "has %d characters; the limit is %d", n, MaxTitleLen)
 	}
 	if n := utf8.RuneCountInString(a.Summary); n > MaxSummaryLen {
-		return Invalid("summary", "has %d characters; the limit is %d", n, MaxSummaryLen)
+		return errdefs.Invalid("summary", "has %d characters; the limit is %d", n, MaxSummaryLen)
 	}
 	if len(a.Body) > MaxBodyBytes {
-		return Invalid("body", "is %d bytes; the limit is %d", len(a.Body), MaxBodyBytes)
+		return errdefs.Invalid("body", "is %d bytes; the limit is %d", len(a.Body), MaxBodyBytes)
 	}
 	for _, f := range []struct{ name, text string }{{"title", a.Title}, {"summary", a.Summary}, {"body", a.Body}, {"author", a.Author}} {
 		if !utf8.ValidString(f.text) {
-			return Invalid(f.name, "is not valid UTF-8")
+			return errdefs.Invalid(f.name, "is not valid UTF-8")
 		}
 		if strings.ContainsRune(f.text, 0) {
-			return Invalid(f.name, "contains a NUL character")
+			return errdefs.Invalid(f.name, "contains a NUL character")
 		}
 	}
 	if utf8.RuneCountInString(a.Author) > MaxAuthorLen {
-		return Invalid("author", "is longer than %d characters", MaxAuthorLen)
+		return errdefs.Invalid("author", "is longer than %d characters", MaxAuthorLen)
 	}
 	if len(a.Tags) > MaxTags {
-		return Invalid("tags", "has %d tags; the limit is %d", len(a.Tags), MaxTags)
+		return errdefs.Invalid("tags", "has %d tags; the limit is %d", len(a.Tags), MaxTags)
 	}
 	for _, t := range a.Tags {
 		if utf8.RuneCountInString(t) > MaxTagLen {
-			return Invalid("tags", "tag %q is longer than %d characters", t, MaxTagLen)
+			return errdefs.Invalid("tags", "tag %q is longer than %d characters", t, MaxTagLen)
 		}
 		if !utf8.ValidString(t) || strings.ContainsAny(t, ",\x00") {
-			return Invalid("tags", "tag %q contains a comma or invalid text", t)
+			return errdefs.Invalid("tags", "tag %q contains a comma or invalid text", t)
 		}
 	}
 	if len(a.Language) > MaxLanguageLen || !langRE.MatchString(a.Language) {
-		return Invalid("language", "%q is not a language tag such as \"en\" or \"vi\"", a.Language)
+		return errdefs.Invalid("language", "%q is not a language tag such as \"en\" or \"vi\"", a.Language)
 	}
 	if a.PublishedAt.IsZero() {
-		return Invalid("published_at", "must be set")
+		return errdefs.Invalid("published_at", "must be set")
 	}
 	return nil
 }

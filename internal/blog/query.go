@@ -3,6 +3,8 @@ package blog
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // Query is a parsed, store-independent search query. Every term must match
@@ -30,10 +32,10 @@ type Term struct {
 // MaxQueryTerms are dropped.
 func ParseQuery(s string) (Query, error) {
 	if !utf8.ValidString(s) {
-		return Query{}, Invalid("query", "is not valid UTF-8")
+		return Query{}, errdefs.Invalid("query", "is not valid UTF-8")
 	}
 	if n := utf8.RuneCountInString(s); n > MaxQueryLen {
-		return Query{}, Invalid("query", "has %d characters; the limit is %d", n, MaxQueryLen)
+		return Query{}, errdefs.Invalid("query", "has %d characters; the limit is %d", n, MaxQueryLen)
 	}
 	var q Query
 	words := 0
@@ -66,7 +68,7 @@ func ParseQuery(s string) (Query, error) {
 		}
 	}
 	if len(q.Terms) == 0 {
-		return Query{}, Invalid("query", "has no words to search for")
+		return Query{}, errdefs.Invalid("query", "has no words to search for")
 	}
 	return q, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // Service is the blog with its rules: it normalises and validates input,
@@ -48,7 +50,7 @@ func (s *Service) List(ctx context.Context, opts ListOptions) (*ArticlePage, err
 	if c, err := DecodeCursor(opts.Cursor); err != nil {
 		return nil, err
 	} else if c.Offset != 0 || c.Any {
-		return nil, Invalid("cursor", "is a search cursor; pass it to search, not to a listing")
+		return nil, errdefs.Invalid("cursor", "is a search cursor; pass it to search, not to a listing")
 	}
 	opts.Language = strings.TrimSpace(opts.Language)
 	return s.store.ListArticles(ctx, opts)
@@ -73,7 +75,7 @@ func (s *Service) Search(ctx context.Context, opts SearchOptions) (*SearchPage, 
 		return nil, err
 	}
 	if c.Slug != "" {
-		return nil, Invalid("cursor", "is a listing cursor; pass it to a listing, not to search")
+		return nil, errdefs.Invalid("cursor", "is a listing cursor; pass it to a listing, not to search")
 	}
 	opts.Language = strings.TrimSpace(opts.Language)
 	q.Any = c.Any // later pages carry on as the first one did
@@ -115,10 +117,10 @@ func (s *Service) Create(ctx context.Context, a *Article) (*Article, error) {
 		// Say what is wrong with the title rather than with a slug the
 		// caller never gave.
 		if strings.TrimSpace(a.Title) == "" {
-			return nil, Invalid("title", "must not be empty")
+			return nil, errdefs.Invalid("title", "must not be empty")
 		}
 		if a.Slug = Slugify(a.Title); a.Slug == "" {
-			return nil, Invalid("slug", "cannot be derived from the title %q (it has no Latin letters or digits); give one", a.Title)
+			return nil, errdefs.Invalid("slug", "cannot be derived from the title %q (it has no Latin letters or digits); give one", a.Title)
 		}
 	}
 	if a.PublishedAt.IsZero() {
@@ -168,7 +170,7 @@ func normalizeFilterTag(tag string) (string, error) {
 	}
 	ts := NormalizeTags([]string{tag})
 	if len(ts) != 1 || len(ts[0]) > MaxTagLen*4 {
-		return "", Invalid("tag", "is not a tag")
+		return "", errdefs.Invalid("tag", "is not a tag")
 	}
 	return ts[0], nil
 }

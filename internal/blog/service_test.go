@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 func TestValidate(t *testing.T) {
@@ -33,9 +35,9 @@ func TestValidate(t *testing.T) {
 		a := good()
 		tc.edit(a)
 		err := a.Validate()
-		var ve *ValidationError
-		if !errors.As(err, &ve) || ve.Field != tc.field || !errors.Is(err, ErrInvalid) {
-			t.Errorf("%s: Validate() = %v, want a ValidationError on %q", tc.field, err, tc.field)
+		var ve *errdefs.ValidationError
+		if !errors.As(err, &ve) || ve.Field != tc.field || !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("%s: Validate() = %v, want a errdefs.ValidationError on %q", tc.field, err, tc.field)
 		}
 	}
 }
@@ -60,8 +62,8 @@ func TestCursorRoundTrip(t *testing.T) {
 		t.Fatalf("DecodeCursor(Encode(%+v)) = %+v, %v", c, got, err)
 	}
 	for _, bad := range []string{"!!", strings.Repeat("A", 600), "eyJvIjotMX0"} {
-		if _, err := DecodeCursor(bad); !errors.Is(err, ErrInvalid) {
-			t.Errorf("DecodeCursor(%q) = %v, want ErrInvalid", bad, err)
+		if _, err := DecodeCursor(bad); !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("DecodeCursor(%q) = %v, want errdefs.ErrInvalid", bad, err)
 		}
 	}
 }
@@ -73,8 +75,8 @@ func TestPageLimit(t *testing.T) {
 		}
 	}
 	for _, bad := range []int{-1, MaxPage + 1} {
-		if _, err := PageLimit(bad); !errors.Is(err, ErrInvalid) {
-			t.Errorf("PageLimit(%d) = %v, want ErrInvalid", bad, err)
+		if _, err := PageLimit(bad); !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("PageLimit(%d) = %v, want errdefs.ErrInvalid", bad, err)
 		}
 	}
 }

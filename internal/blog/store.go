@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"time"
+
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // ListOptions filter and page a listing of articles, newest first.
@@ -85,7 +87,7 @@ func (o UpsertOutcome) String() string {
 
 // Store is what a persistence backend provides. Every method takes
 // normalised, validated input (the Service sees to that) and reports
-// ErrNotFound, ErrConflict or ErrInvalid (for a malformed cursor) through
+// errdefs.ErrNotFound, errdefs.ErrConflict or errdefs.ErrInvalid (for a malformed cursor) through
 // errors.Is. Backends: internal/store/sqlite (embedded default) and
 // internal/store/postgres; internal/store/storetest holds the behaviour
 // suite they must all pass.
@@ -181,7 +183,7 @@ func DecodeCursor(s string) (Cursor, error) {
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(s) > 512 || json.Unmarshal(b, &c) != nil || c.Offset < 0 {
-		return Cursor{}, Invalid("cursor", "is not a cursor this server handed out")
+		return Cursor{}, errdefs.Invalid("cursor", "is not a cursor this server handed out")
 	}
 	return c, nil
 }
@@ -193,7 +195,7 @@ func PageLimit(limit int) (int, error) {
 	case limit == 0:
 		return DefaultPage, nil
 	case limit < 0 || limit > MaxPage:
-		return 0, Invalid("limit", "must be between 1 and %d", MaxPage)
+		return 0, errdefs.Invalid("limit", "must be between 1 and %d", MaxPage)
 	}
 	return limit, nil
 }

@@ -9,10 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 	"github.com/BurntSushi/toml"
 	"go.yaml.in/yaml/v3"
-
-	"github.com/2coffee/mcp-2coffee/internal/blog"
 )
 
 // kind is the shape of a front-matter value once YAML or TOML has been
@@ -425,7 +424,7 @@ func tomlValue(x any, line int) value {
 func (f *frontMatter) add(name string, line int, v value) error {
 	lk := strings.ToLower(name)
 	if prev, ok := f.fields[lk]; ok {
-		return blog.Invalid(name, "is set twice (as %q on line %d and %q on line %d)", prev.name, prev.line, name, line)
+		return errdefs.Invalid(name, "is set twice (as %q on line %d and %q on line %d)", prev.name, prev.line, name, line)
 	}
 	f.fields[lk] = field{name: name, line: line, val: v}
 	return nil

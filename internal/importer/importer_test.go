@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // memStore is an in-memory Upserter with the all-or-nothing behaviour the
@@ -46,7 +47,7 @@ func (m *memStore) UpsertArticles(ctx context.Context, as []*blog.Article) ([]bl
 			return nil, err // nothing of this batch is kept
 		}
 		if _, dup := staged[a.Slug]; dup {
-			return nil, fmt.Errorf("slug %q twice in one batch: %w", a.Slug, blog.ErrConflict)
+			return nil, fmt.Errorf("slug %q twice in one batch: %w", a.Slug, errdefs.ErrConflict)
 		}
 		switch old, ok := m.articles[a.Slug]; {
 		case !ok:

@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // ParseError says why one file could not become an article, and where.
@@ -37,8 +38,8 @@ func (e *ParseError) Error() string {
 	return fmt.Sprintf("%s: %v", e.File, e.Err)
 }
 
-// Unwrap returns the underlying error, so errors.Is(err, blog.ErrInvalid)
-// and errors.As(err, **blog.ValidationError) see through a ParseError.
+// Unwrap returns the underlying error, so errors.Is(err, errdefs.ErrInvalid)
+// and errors.As(err, **errdefs.ValidationError) see through a ParseError.
 func (e *ParseError) Unwrap() error { return e.Err }
 
 // ErrNotArticle is wrapped by the error Parse returns for a Hugo section
@@ -63,7 +64,7 @@ func (e *located) Unwrap() error { return e.err }
 
 // errorf builds an error about f, located at f's line.
 func (f field) errorf(format string, args ...any) error {
-	return &located{line: f.line, err: blog.Invalid(f.name, format, args...)}
+	return &located{line: f.line, err: errdefs.Invalid(f.name, format, args...)}
 }
 
 // Parse turns one Markdown file into a normalised, validated article. name
@@ -182,7 +183,7 @@ func (fm *frontMatter) article(stem string, fileDate time.Time) (*blog.Article, 
 		if f, set := fm.fields["title"]; set {
 			return nil, info, f.errorf("is empty; every article needs one")
 		}
-		return nil, info, blog.Invalid("title", "is missing; every article needs one")
+		return nil, info, errdefs.Invalid("title", "is missing; every article needs one")
 	}
 	var err error
 	if a.Title, err = f.text(); err != nil {
@@ -217,7 +218,7 @@ func (fm *frontMatter) article(stem string, fileDate time.Time) (*blog.Article, 
 	}
 	if !dated {
 		if fileDate.IsZero() {
-			return nil, info, blog.Invalid("date", "is missing; set date (or pubDate) in the front matter, or name the file like 2006-01-02-slug.md")
+			return nil, info, errdefs.Invalid("date", "is missing; set date (or pubDate) in the front matter, or name the file like 2006-01-02-slug.md")
 		}
 		a.PublishedAt = fileDate
 	}
@@ -270,7 +271,7 @@ func (fm *frontMatter) article(stem string, fileDate time.Time) (*blog.Article, 
 
 	a.Normalize()
 	if err := a.Validate(); err != nil {
-		var ve *blog.ValidationError
+		var ve *errdefs.ValidationError
 		if errors.As(err, &ve) {
 			if f, ok := src[ve.Field]; ok {
 				if f.name != ve.Field {
@@ -340,7 +341,7 @@ func (fm *frontMatter) slug(stem, title string) (field, error) {
 	if s := blog.Slugify(title); s != "" {
 		return found(fromFile, s)
 	}
-	return field{}, blog.Invalid("slug", "cannot be made from the file name %q or the title; set slug in the front matter", stem)
+	return field{}, errdefs.Invalid("slug", "cannot be made from the file name %q or the title; set slug in the front matter", stem)
 }
 
 // draft combines the three ways a post is kept unpublished.
@@ -432,7 +433,7 @@ func (f field) tags() ([]string, error) {
 				if line == 0 {
 					line = f.line
 				}
-				return nil, &located{line: line, err: blog.Invalid(f.name, "item %d is %s; want text", i+1, item.kind)}
+				return nil, &located{line: line, err: errdefs.Invalid(f.name, "item %d is %s; want text", i+1, item.kind)}
 			}
 		}
 		return out, nil

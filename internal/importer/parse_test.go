@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // site is the testdata tree of real-looking blog sources.
@@ -201,10 +202,10 @@ func TestParseSiteErrors(t *testing.T) {
 		{"broken/unterminated.md", 1, "the YAML front matter opened on line 1 is never closed by a --- line", nil},
 		{"broken/invalid-yaml.md", 5, "invalid YAML front matter: did not find expected key", nil},
 		{"broken/invalid-toml.md", 5, "invalid TOML front matter: expected a comma (',') or array terminator (']'), but got 'd'", nil},
-		{"broken/missing-title.md", 1, "title: is missing; every article needs one", blog.ErrInvalid},
-		{"broken/bad-date.md", 3, `date: "tomorrow" is not a date; write it like 2024-03-01, 2024-03-01 09:30:00 +0700 or 2024-03-01T09:30:00Z`, blog.ErrInvalid},
-		{"broken/title-list.md", 3, "title: is a list; want text", blog.ErrInvalid},
-		{"broken/draft-maybe.md", 4, `draft: "maybe" is not true or false`, blog.ErrInvalid},
+		{"broken/missing-title.md", 1, "title: is missing; every article needs one", errdefs.ErrInvalid},
+		{"broken/bad-date.md", 3, `date: "tomorrow" is not a date; write it like 2024-03-01, 2024-03-01 09:30:00 +0700 or 2024-03-01T09:30:00Z`, errdefs.ErrInvalid},
+		{"broken/title-list.md", 3, "title: is a list; want text", errdefs.ErrInvalid},
+		{"broken/draft-maybe.md", 4, `draft: "maybe" is not true or false`, errdefs.ErrInvalid},
 		{"broken/non-utf8.md", 5, "the file is not UTF-8 text (byte 0xe9); save it as UTF-8", nil},
 		{"hugo/posts/_index.md", 0, "a section list page (_index.md), not an article", ErrNotArticle},
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // ResourceURI is the URI of an article as an MCP resource.
@@ -109,14 +110,14 @@ func markdown(a *blog.Article) string {
 // replaced by a generic message that leaks nothing.
 func (h *handlers) toolError(ctx context.Context, tool string, err error) error {
 	switch {
-	case errors.Is(err, blog.ErrNotFound):
+	case errors.Is(err, errdefs.ErrNotFound):
 		h.record(tool, "user_error")
 		return fmt.Errorf("%w. Use search_articles or list_articles to find existing slugs", err)
-	case errors.Is(err, blog.ErrInvalid), errors.Is(err, blog.ErrConflict), errors.Is(err, blog.ErrForbidden),
-		errors.Is(err, blog.ErrUnauthenticated):
+	case errors.Is(err, errdefs.ErrInvalid), errors.Is(err, errdefs.ErrConflict), errors.Is(err, errdefs.ErrForbidden),
+		errors.Is(err, errdefs.ErrUnauthenticated):
 		h.record(tool, "user_error")
 		return err
-	case errors.Is(err, blog.ErrUnavailable):
+	case errors.Is(err, errdefs.ErrUnavailable):
 		h.record(tool, "unavailable")
 		return fmt.Errorf("the blog is unavailable right now, try again later: %w", err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

@@ -10,6 +10,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // Prompt names.
@@ -60,7 +61,7 @@ func (h *handlers) promptArticle(ctx context.Context, req *mcp.GetPromptRequest)
 	}
 	a, err := h.visible(ctx, slug)
 	switch {
-	case errors.Is(err, blog.ErrNotFound), errors.Is(err, blog.ErrInvalid):
+	case errors.Is(err, errdefs.ErrNotFound), errors.Is(err, errdefs.ErrInvalid):
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("no article with slug %q", slug)}
 	case err != nil:
 		h.opts.Logger.ErrorContext(ctx, "prompt failed", "prompt", req.Params.Name, "err", err)
@@ -114,7 +115,7 @@ func (h *handlers) outline(ctx context.Context, req *mcp.GetPromptRequest) (*mcp
 		for _, hit := range page.Hits {
 			fmt.Fprintf(&existing, "- %s (%s): %s\n", hit.Article.Title, ResourceURI(hit.Article.Slug), hit.Article.Summary)
 		}
-	} else if !errors.Is(err, blog.ErrInvalid) {
+	} else if !errors.Is(err, errdefs.ErrInvalid) {
 		h.opts.Logger.WarnContext(ctx, "outline_post search failed", "err", err)
 	}
 	background := "The blog has no article on this topic yet."

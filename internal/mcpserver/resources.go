@@ -9,6 +9,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // resourcesPerPage is how many articles one resources/list page holds.
@@ -43,7 +44,7 @@ func (h *handlers) addResources(s *mcp.Server) {
 func (h *handlers) listResources(ctx context.Context, cursor string) (*mcp.ListResourcesResult, error) {
 	page, err := h.articles.List(ctx, blog.ListOptions{Limit: resourcesPerPage, Cursor: cursor})
 	if err != nil {
-		if errors.Is(err, blog.ErrInvalid) {
+		if errors.Is(err, errdefs.ErrInvalid) {
 			// A cursor we did not hand out is a protocol error.
 			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
 		}
@@ -71,7 +72,7 @@ func (h *handlers) readArticle(ctx context.Context, req *mcp.ReadResourceRequest
 	}
 	a, err := h.visible(ctx, slug)
 	switch {
-	case errors.Is(err, blog.ErrNotFound):
+	case errors.Is(err, errdefs.ErrNotFound):
 		return nil, mcp.ResourceNotFoundError(uri)
 	case err != nil:
 		h.opts.Logger.ErrorContext(ctx, "resources/read failed", "uri", uri, "err", err)

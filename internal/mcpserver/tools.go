@@ -11,6 +11,7 @@ import (
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
 	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // Tool names. Write tools need the articles:write scope.
@@ -257,7 +258,7 @@ func (h *handlers) search(ctx context.Context, _ *mcp.CallToolRequest, in Search
 // draftsAllowed refuses include_drafts to callers who may not see drafts.
 func (h *handlers) draftsAllowed(ctx context.Context, include bool) error {
 	if include && !h.canWrite(ctx) {
-		return fmt.Errorf("include_drafts needs the %s scope: %w", authn.ScopeWrite, blog.ErrForbidden)
+		return fmt.Errorf("include_drafts needs the %s scope: %w", authn.ScopeWrite, errdefs.ErrForbidden)
 	}
 	return nil
 }
@@ -270,7 +271,7 @@ func (h *handlers) visible(ctx context.Context, slug string) (*blog.Article, err
 		return nil, err
 	}
 	if a.Draft && !h.canWrite(ctx) {
-		return nil, fmt.Errorf("article %q: %w", slug, blog.ErrNotFound)
+		return nil, fmt.Errorf("article %q: %w", slug, errdefs.ErrNotFound)
 	}
 	return a, nil
 }
@@ -343,7 +344,7 @@ func (h *handlers) tags(ctx context.Context, _ *mcp.CallToolRequest, in TagsInpu
 func parseTime(field, s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339, strings.TrimSpace(s))
 	if err != nil {
-		return time.Time{}, blog.Invalid(field, "%q is not an RFC 3339 time such as 2025-01-31T09:00:00Z", s)
+		return time.Time{}, errdefs.Invalid(field, "%q is not an RFC 3339 time such as 2025-01-31T09:00:00Z", s)
 	}
 	return t, nil
 }
@@ -353,7 +354,7 @@ func parseTime(field, s string) (time.Time, error) {
 // every other path.
 func (h *handlers) requireWrite(ctx context.Context) error {
 	if !h.canWrite(ctx) {
-		return fmt.Errorf("this needs the %s scope: %w", authn.ScopeWrite, blog.ErrForbidden)
+		return fmt.Errorf("this needs the %s scope: %w", authn.ScopeWrite, errdefs.ErrForbidden)
 	}
 	return nil
 }

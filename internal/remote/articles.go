@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 var _ blog.Articles = (*Client)(nil)
@@ -45,7 +46,7 @@ func (c *Client) checkArticles(as ...*blog.Article) error {
 		if a == nil || a.Slug == "" {
 			return &callError{
 				msg:     "the blog API at " + c.base + " answered with an incomplete article; is it an mcp-2coffee blog of a matching version?",
-				matches: []error{blog.ErrUnavailable, errNoArticle},
+				matches: []error{errdefs.ErrUnavailable, errNoArticle},
 			}
 		}
 	}

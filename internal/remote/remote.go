@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // Defaults used when Options leaves a field zero.
@@ -42,8 +42,8 @@ const apiPrefix = "/api/v1"
 
 // ErrUnauthorized means the server did not accept the API key: it is
 // missing, mistyped, revoked or expired. Retrying will not help. It
-// matches blog.ErrUnauthenticated, so the MCP tools show its message.
-var ErrUnauthorized = fmt.Errorf("the blog API refused the key (401): check X-API-KEY: %w", blog.ErrUnauthenticated)
+// matches errdefs.ErrUnauthenticated, so the MCP tools show its message.
+var ErrUnauthorized = fmt.Errorf("the blog API refused the key (401): check X-API-KEY: %w", errdefs.ErrUnauthenticated)
 
 // Options configure a Client. The zero value is usable.
 type Options struct {

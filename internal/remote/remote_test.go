@@ -17,6 +17,7 @@ import (
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
 	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 	"github.com/2coffee/mcp-2coffee/internal/remote"
 	"github.com/2coffee/mcp-2coffee/internal/restapi"
 	"github.com/2coffee/mcp-2coffee/internal/store/sqlite"
@@ -154,15 +155,15 @@ func same[T any](t *testing.T, call string, want T, wantErr error, got T, gotErr
 		return
 	}
 	if wantErr != nil {
-		var wantVE, gotVE *blog.ValidationError
+		var wantVE, gotVE *errdefs.ValidationError
 		if errors.As(wantErr, &wantVE) {
 			if !errors.As(gotErr, &gotVE) {
-				t.Errorf("%s: error = %v (%T), want a *blog.ValidationError %v", call, gotErr, gotErr, wantErr)
+				t.Errorf("%s: error = %v (%T), want a *errdefs.ValidationError %v", call, gotErr, gotErr, wantErr)
 			} else if diff := cmp.Diff(wantVE, gotVE); diff != "" {
 				t.Errorf("%s: validation error (-service +client):\n%s", call, diff)
 			}
 		}
-		for _, s := range []error{blog.ErrNotFound, blog.ErrConflict, blog.ErrInvalid, blog.ErrForbidden, blog.ErrUnavailable} {
+		for _, s := range []error{errdefs.ErrNotFound, errdefs.ErrConflict, errdefs.ErrInvalid, errdefs.ErrForbidden, errdefs.ErrUnavailable} {
 			if errors.Is(wantErr, s) != errors.Is(gotErr, s) {
 				t.Errorf("%s: errors.Is(%v, %v) = %v, want %v (service: %v)", call, gotErr, s, errors.Is(gotErr, s), errors.Is(wantErr, s), wantErr)
 			}
@@ -284,7 +285,7 @@ func TestPagesWithoutBodies(t *testing.T) {
 	}
 	c := newClient(t, e.srv.URL, writeKey, remote.Options{MaxResponseBytes: bound})
 
-	if _, err := c.Get(ctx, "long-read-0"); !errors.Is(err, blog.ErrUnavailable) || !strings.Contains(err.Error(), "more than") {
+	if _, err := c.Get(ctx, "long-read-0"); !errors.Is(err, errdefs.ErrUnavailable) || !strings.Contains(err.Error(), "more than") {
 		t.Fatalf("Get of a %d-byte article with a %d-byte bound: error = %v, want the answer refused", bodySize, bound, err)
 	}
 
@@ -376,7 +377,7 @@ func TestWritesMatchService(t *testing.T) {
 	if err := e.writer.Delete(ctx, "hello-world"); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
-	if _, err := e.svc.Get(ctx, "hello-world"); !errors.Is(err, blog.ErrNotFound) {
+	if _, err := e.svc.Get(ctx, "hello-world"); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Errorf("svc.Get after Delete: %v, want ErrNotFound", err)
 	}
 
@@ -436,15 +437,15 @@ func TestReadOnlyKey(t *testing.T) {
 	}
 	got, err := e.reader.List(ctx, blog.ListOptions{IncludeDrafts: true})
 	same(t, "read-only List(IncludeDrafts)", listed(want), nil, got, err)
-	if _, err := e.reader.Get(ctx, "secret-draft"); !errors.Is(err, blog.ErrNotFound) {
+	if _, err := e.reader.Get(ctx, "secret-draft"); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Errorf("read-only Get(draft) error = %v, want ErrNotFound", err)
 	}
 
 	_, err = e.reader.Create(ctx, &blog.Article{Title: "Nope"})
-	if !errors.Is(err, blog.ErrForbidden) || !strings.Contains(err.Error(), authn.ScopeWrite) {
+	if !errors.Is(err, errdefs.ErrForbidden) || !strings.Contains(err.Error(), authn.ScopeWrite) {
 		t.Errorf("read-only Create error = %v, want ErrForbidden naming %s", err, authn.ScopeWrite)
 	}
-	if err := e.reader.Delete(ctx, "go-generics"); !errors.Is(err, blog.ErrForbidden) {
+	if err := e.reader.Delete(ctx, "go-generics"); !errors.Is(err, errdefs.ErrForbidden) {
 		t.Errorf("read-only Delete error = %v, want ErrForbidden", err)
 	}
 	if _, err := e.svc.Get(ctx, "go-generics"); err != nil {
@@ -459,7 +460,7 @@ func TestWrongKey(t *testing.T) {
 	if !errors.Is(err, remote.ErrUnauthorized) {
 		t.Fatalf("error = %v, want remote.ErrUnauthorized", err)
 	}
-	for _, s := range []error{blog.ErrForbidden, blog.ErrUnavailable, blog.ErrNotFound} {
+	for _, s := range []error{errdefs.ErrForbidden, errdefs.ErrUnavailable, errdefs.ErrNotFound} {
 		if errors.Is(err, s) {
 			t.Errorf("error %v also matches %v", err, s)
 		}
@@ -507,48 +508,48 @@ func TestErrorMapping(t *testing.T) {
 		withURL   bool // the message names the server's URL
 	}{
 		{"400", answer{400, js, `{"error":"invalid_argument","error_description":"title: must not be empty","field":"title"}`, nil},
-			[]error{blog.ErrInvalid}, nil, []string{"title: must not be empty"}, false},
+			[]error{errdefs.ErrInvalid}, nil, []string{"title: must not be empty"}, false},
 		{"400 without field", answer{400, js, errBody("invalid_argument", "the request body is empty"), nil},
-			[]error{blog.ErrInvalid}, nil, []string{"the request body is empty"}, false},
+			[]error{errdefs.ErrInvalid}, nil, []string{"the request body is empty"}, false},
 		{"413", answer{413, js, errBody("too_large", "the request body is larger than 2097152 bytes"), nil},
-			[]error{blog.ErrInvalid}, nil, []string{"larger than"}, false},
+			[]error{errdefs.ErrInvalid}, nil, []string{"larger than"}, false},
 		{"401", answer{401, js, errBody("unauthorized", "nope"), nil},
-			[]error{remote.ErrUnauthorized}, []error{blog.ErrForbidden, blog.ErrUnavailable}, []string{"X-API-KEY", "401"}, true},
+			[]error{remote.ErrUnauthorized}, []error{errdefs.ErrForbidden, errdefs.ErrUnavailable}, []string{"X-API-KEY", "401"}, true},
 		{"401 bare", answer{401, "", "", map[string]string{"WWW-Authenticate": `Bearer`}},
 			[]error{remote.ErrUnauthorized}, nil, nil, true},
 		{"403", answer{403, js, errBody("forbidden", "this request needs the articles:write scope"), nil},
-			[]error{blog.ErrForbidden}, nil, []string{"articles:write"}, false},
+			[]error{errdefs.ErrForbidden}, nil, []string{"articles:write"}, false},
 		{"403 challenge", answer{403, "text/plain", "Forbidden", map[string]string{"WWW-Authenticate": `Bearer error="insufficient_scope", scope="articles:write"`}},
-			[]error{blog.ErrForbidden}, nil, []string{"articles:write"}, false},
+			[]error{errdefs.ErrForbidden}, nil, []string{"articles:write"}, false},
 		{"403 scope in the body", answer{403, js, `{"error":"insufficient_scope","scope":"articles:write"}`, nil},
-			[]error{blog.ErrForbidden}, nil, []string{"articles:write"}, false},
+			[]error{errdefs.ErrForbidden}, nil, []string{"articles:write"}, false},
 		{"404", answer{404, js, errBody("not_found", `no article with slug "x"`), nil},
-			[]error{blog.ErrNotFound}, []error{blog.ErrUnavailable}, []string{`no article with slug "x"`}, false},
+			[]error{errdefs.ErrNotFound}, []error{errdefs.ErrUnavailable}, []string{`no article with slug "x"`}, false},
 		// Not our shape: a proxy or another server, not a missing article.
 		{"404 html", answer{404, "text/html", "<h1>Not Found</h1>", nil},
-			[]error{blog.ErrUnavailable}, []error{blog.ErrNotFound}, []string{"404", "mcp-2coffee"}, true},
+			[]error{errdefs.ErrUnavailable}, []error{errdefs.ErrNotFound}, []string{"404", "mcp-2coffee"}, true},
 		{"404 other json", answer{404, js, `{"message":"no route"}`, nil},
-			[]error{blog.ErrUnavailable}, []error{blog.ErrNotFound}, nil, true},
+			[]error{errdefs.ErrUnavailable}, []error{errdefs.ErrNotFound}, nil, true},
 		// The nested shape of early development builds is not the blog's.
 		{"404 nested error", answer{404, js, `{"error":{"code":"not_found","message":"no article"}}`, nil},
-			[]error{blog.ErrUnavailable}, []error{blog.ErrNotFound}, nil, true},
+			[]error{errdefs.ErrUnavailable}, []error{errdefs.ErrNotFound}, nil, true},
 		{"409", answer{409, js, errBody("conflict", `an article with slug "x" already exists`), nil},
-			[]error{blog.ErrConflict}, nil, []string{"already exists"}, false},
-		{"429", answer{429, "", "", nil}, []error{blog.ErrUnavailable}, nil, []string{"429"}, true},
+			[]error{errdefs.ErrConflict}, nil, []string{"already exists"}, false},
+		{"429", answer{429, "", "", nil}, []error{errdefs.ErrUnavailable}, nil, []string{"429"}, true},
 		{"500", answer{500, js, errBody("internal", "internal server error"), nil},
-			[]error{blog.ErrUnavailable}, nil, []string{"500", "internal server error"}, true},
+			[]error{errdefs.ErrUnavailable}, nil, []string{"500", "internal server error"}, true},
 		{"502 html", answer{502, "text/html", "<h1>Bad Gateway</h1>", nil},
-			[]error{blog.ErrUnavailable}, nil, []string{"502"}, true},
+			[]error{errdefs.ErrUnavailable}, nil, []string{"502"}, true},
 		{"503", answer{503, js, errBody("unavailable", "try again later"), nil},
-			[]error{blog.ErrUnavailable}, nil, []string{"503", "try again later"}, true},
+			[]error{errdefs.ErrUnavailable}, nil, []string{"503", "try again later"}, true},
 		{"415", answer{415, js, errBody("unsupported_media_type", "send JSON"), nil},
-			nil, []error{blog.ErrInvalid, blog.ErrNotFound, blog.ErrUnavailable, blog.ErrForbidden}, []string{"415", "send JSON"}, true},
+			nil, []error{errdefs.ErrInvalid, errdefs.ErrNotFound, errdefs.ErrUnavailable, errdefs.ErrForbidden}, []string{"415", "send JSON"}, true},
 		{"200 html", answer{200, "text/html", "<html>login</html>", nil},
-			[]error{blog.ErrUnavailable}, nil, []string{"text/html"}, true},
-		{"200 bad json", answer{200, js, `{"slug":`, nil}, []error{blog.ErrUnavailable}, nil, nil, true},
-		{"200 two values", answer{200, js, `{"slug":"a"} {"slug":"b"}`, nil}, []error{blog.ErrUnavailable}, nil, nil, true},
-		{"200 no slug", answer{200, js, `{"title":"x"}`, nil}, []error{blog.ErrUnavailable}, nil, []string{"incomplete"}, true},
-		{"200 wrong type", answer{200, js, `{"slug":"a","tags":"go"}`, nil}, []error{blog.ErrUnavailable}, nil, nil, true},
+			[]error{errdefs.ErrUnavailable}, nil, []string{"text/html"}, true},
+		{"200 bad json", answer{200, js, `{"slug":`, nil}, []error{errdefs.ErrUnavailable}, nil, nil, true},
+		{"200 two values", answer{200, js, `{"slug":"a"} {"slug":"b"}`, nil}, []error{errdefs.ErrUnavailable}, nil, nil, true},
+		{"200 no slug", answer{200, js, `{"title":"x"}`, nil}, []error{errdefs.ErrUnavailable}, nil, []string{"incomplete"}, true},
+		{"200 wrong type", answer{200, js, `{"slug":"a","tags":"go"}`, nil}, []error{errdefs.ErrUnavailable}, nil, nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -586,11 +587,11 @@ func TestErrorMapping(t *testing.T) {
 	// A 400 comes back as the ValidationError the service would return.
 	srv := serve(t, answer{400, js, `{"error":"invalid_argument","error_description":"title: must not be empty","field":"title"}`, nil})
 	_, err := newClient(t, srv.URL, writeKey, remote.Options{}).Create(context.Background(), &blog.Article{})
-	var ve *blog.ValidationError
+	var ve *errdefs.ValidationError
 	if !errors.As(err, &ve) {
-		t.Fatalf("error %v (%T) is not a *blog.ValidationError", err, err)
+		t.Fatalf("error %v (%T) is not a *errdefs.ValidationError", err, err)
 	}
-	if diff := cmp.Diff(&blog.ValidationError{Field: "title", Message: "must not be empty"}, ve); diff != "" {
+	if diff := cmp.Diff(&errdefs.ValidationError{Field: "title", Message: "must not be empty"}, ve); diff != "" {
 		t.Errorf("ValidationError (-want +got):\n%s", diff)
 	}
 }
@@ -613,17 +614,17 @@ func TestAuthnAnswers(t *testing.T) {
 		}, remote.ErrUnauthorized, []string{"X-API-KEY"}},
 		{"403 insufficient scope", func(w http.ResponseWriter) {
 			authn.WriteChallenge(w, http.StatusForbidden, authn.Challenge{Realm: authn.Realm, Error: authn.CodeInsufficientScope, Description: "this needs more", Scope: authn.ScopeWrite})
-		}, blog.ErrForbidden, []string{"this needs more"}},
+		}, errdefs.ErrForbidden, []string{"this needs more"}},
 		{"403 bare challenge", func(w http.ResponseWriter) {
 			w.Header().Set("WWW-Authenticate", authn.Challenge{Realm: authn.Realm, Error: authn.CodeInsufficientScope, Scope: authn.ScopeWrite}.String())
 			w.WriteHeader(http.StatusForbidden)
-		}, blog.ErrForbidden, []string{authn.ScopeWrite}},
+		}, errdefs.ErrForbidden, []string{authn.ScopeWrite}},
 		{"400 invalid request", func(w http.ResponseWriter) {
 			authn.WriteChallenge(w, http.StatusBadRequest, authn.Challenge{Realm: authn.Realm, Error: authn.CodeInvalidRequest, Description: "send one credential"})
-		}, blog.ErrInvalid, []string{"send one credential"}},
+		}, errdefs.ErrInvalid, []string{"send one credential"}},
 		{"503 key store down", func(w http.ResponseWriter) {
 			authn.WriteError(w, http.StatusServiceUnavailable, authn.CodeUnavailable, "the key could not be checked")
-		}, blog.ErrUnavailable, []string{"503", "the key could not be checked"}},
+		}, errdefs.ErrUnavailable, []string{"503", "the key could not be checked"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -682,7 +683,7 @@ func TestRedirects(t *testing.T) {
 	if err == nil {
 		t.Fatal("cross-origin redirect was followed")
 	}
-	if !errors.Is(err, blog.ErrUnavailable) || !strings.Contains(err.Error(), other.URL) || !strings.Contains(err.Error(), "another origin") || strings.Contains(err.Error(), "cannot be reached") {
+	if !errors.Is(err, errdefs.ErrUnavailable) || !strings.Contains(err.Error(), other.URL) || !strings.Contains(err.Error(), "another origin") || strings.Contains(err.Error(), "cannot be reached") {
 		t.Errorf("error = %v; want ErrUnavailable naming %s as another origin", err, other.URL)
 	}
 	if target.n != 0 || len(target.keys) != 0 {
@@ -725,7 +726,7 @@ func TestUnreachable(t *testing.T) {
 
 	c := newClient(t, base, writeKey, remote.Options{})
 	_, err = c.List(context.Background(), blog.ListOptions{})
-	if !errors.Is(err, blog.ErrUnavailable) {
+	if !errors.Is(err, errdefs.ErrUnavailable) {
 		t.Fatalf("error = %v, want ErrUnavailable", err)
 	}
 	if msg := err.Error(); !strings.Contains(msg, base) || !strings.Contains(msg, "cannot be reached") || strings.Contains(msg, writeKey) {
@@ -746,7 +747,7 @@ func TestTimeout(t *testing.T) {
 
 	c := newClient(t, srv.URL, writeKey, remote.Options{HTTPClient: &http.Client{Timeout: 100 * time.Millisecond}})
 	_, err := c.Get(context.Background(), "slow-post")
-	if !errors.Is(err, blog.ErrUnavailable) || !strings.Contains(err.Error(), "did not answer in time") || !strings.Contains(err.Error(), srv.URL) {
+	if !errors.Is(err, errdefs.ErrUnavailable) || !strings.Contains(err.Error(), "did not answer in time") || !strings.Contains(err.Error(), srv.URL) {
 		t.Errorf("error = %v; want ErrUnavailable saying %s did not answer in time", err, srv.URL)
 	}
 
@@ -763,7 +764,7 @@ func TestOversizedResponse(t *testing.T) {
 	huge := `{"slug":"big","body":"` + strings.Repeat("x", remote.DefaultMaxResponseBytes) + `"}`
 	srv := serve(t, answer{200, "application/json", huge, nil})
 	_, err := newClient(t, srv.URL, writeKey, remote.Options{}).Get(context.Background(), "big")
-	if !errors.Is(err, blog.ErrUnavailable) || !strings.Contains(err.Error(), "more than") {
+	if !errors.Is(err, errdefs.ErrUnavailable) || !strings.Contains(err.Error(), "more than") {
 		t.Errorf("error = %v; want ErrUnavailable refusing a body of more than %d bytes", err, remote.DefaultMaxResponseBytes)
 	}
 
@@ -773,7 +774,7 @@ func TestOversizedResponse(t *testing.T) {
 	if _, err := newClient(t, srv.URL, writeKey, remote.Options{MaxResponseBytes: int64(len(body))}).Get(context.Background(), "ok"); err != nil {
 		t.Errorf("body of exactly MaxResponseBytes: %v", err)
 	}
-	if _, err := newClient(t, srv.URL, writeKey, remote.Options{MaxResponseBytes: int64(len(body) - 1)}).Get(context.Background(), "ok"); !errors.Is(err, blog.ErrUnavailable) {
+	if _, err := newClient(t, srv.URL, writeKey, remote.Options{MaxResponseBytes: int64(len(body) - 1)}).Get(context.Background(), "ok"); !errors.Is(err, errdefs.ErrUnavailable) {
 		t.Errorf("body one byte over MaxResponseBytes: error = %v, want ErrUnavailable", err)
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // callError is a failed call: a message for the person reading it, and
@@ -80,7 +80,7 @@ func (c *Client) do(ctx context.Context, rq request) error {
 		return &callError{
 			msg: fmt.Sprintf("the blog API at %s answered %s %s with more than %d bytes; refusing it",
 				c.base, rq.method, req.URL.Path, c.maxResp),
-			matches: []error{blog.ErrUnavailable},
+			matches: []error{errdefs.ErrUnavailable},
 		}
 	}
 	if resp.StatusCode != rq.want {
@@ -92,7 +92,7 @@ func (c *Client) do(ctx context.Context, rq request) error {
 	if err := decodeAnswer(resp.Header.Get("Content-Type"), data, rq.out); err != nil {
 		return &callError{
 			msg:     fmt.Sprintf("the blog API at %s gave an answer this client cannot read (%v); is it an mcp-2coffee blog of a matching version?", c.base, err),
-			matches: []error{blog.ErrUnavailable, err},
+			matches: []error{errdefs.ErrUnavailable, err},
 		}
 	}
 	return nil
@@ -107,14 +107,14 @@ func (c *Client) transportError(ctx context.Context, err error) error {
 	)
 	switch {
 	case errors.As(err, &red):
-		return &callError{msg: red.Error(), matches: []error{blog.ErrUnavailable, err}}
+		return &callError{msg: red.Error(), matches: []error{errdefs.ErrUnavailable, err}}
 	case ctx.Err() != nil:
 		// The caller gave up, not the server; err matches ctx.Err().
 		format = "the call to the blog API at %s was abandoned: %v"
 	case errors.As(err, &ne) && ne.Timeout():
 		format = "the blog API at %s did not answer in time: %v"
 	}
-	return &callError{msg: fmt.Sprintf(format, c.base, err), matches: []error{blog.ErrUnavailable, err}}
+	return &callError{msg: fmt.Sprintf(format, c.base, err), matches: []error{errdefs.ErrUnavailable, err}}
 }
 
 // apiError is the one error shape of a blog, the OAuth error response
@@ -160,7 +160,7 @@ func (c *Client) statusError(resp *http.Response, data []byte) error {
 		return &callError{
 			msg: fmt.Sprintf("the blog API at %s answered %s to %s %s without an API error body; is %s the address of an mcp-2coffee blog?",
 				c.base, resp.Status, resp.Request.Method, resp.Request.URL.Path, c.base),
-			matches: []error{blog.ErrUnavailable},
+			matches: []error{errdefs.ErrUnavailable},
 		}
 	}
 	switch {
@@ -180,14 +180,14 @@ func (c *Client) statusError(resp *http.Response, data []byte) error {
 				msg += "; it needs the scope " + scope
 			}
 		}
-		return &callError{msg: msg, matches: []error{blog.ErrForbidden}}
+		return &callError{msg: msg, matches: []error{errdefs.ErrForbidden}}
 	case status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge:
 		if !ours {
 			return foreign()
 		}
 		// Rebuild the server's ValidationError, so the caller gets the
 		// same error value a local blog.Service would give.
-		ve := &blog.ValidationError{Field: e.Field, Message: msg}
+		ve := &errdefs.ValidationError{Field: e.Field, Message: msg}
 		if ve.Field != "" {
 			ve.Message = strings.TrimPrefix(msg, ve.Field+": ")
 		}
@@ -196,12 +196,12 @@ func (c *Client) statusError(resp *http.Response, data []byte) error {
 		if !ours {
 			return foreign()
 		}
-		return &callError{msg: msg, matches: []error{blog.ErrNotFound}}
+		return &callError{msg: msg, matches: []error{errdefs.ErrNotFound}}
 	case status == http.StatusConflict:
 		if !ours {
 			return foreign()
 		}
-		return &callError{msg: msg, matches: []error{blog.ErrConflict}}
+		return &callError{msg: msg, matches: []error{errdefs.ErrConflict}}
 	case status >= 500 || status == http.StatusTooManyRequests || status == http.StatusRequestTimeout:
 		detail := ""
 		if ours {
@@ -209,7 +209,7 @@ func (c *Client) statusError(resp *http.Response, data []byte) error {
 		}
 		return &callError{
 			msg:     fmt.Sprintf("the blog API at %s is unavailable (%s)%s", c.base, resp.Status, detail),
-			matches: []error{blog.ErrUnavailable},
+			matches: []error{errdefs.ErrUnavailable},
 		}
 	}
 	// 405, 415 and their kind mean this client and the server disagree

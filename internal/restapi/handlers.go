@@ -9,6 +9,7 @@ import (
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
 	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // The response bodies that are not a blog type as they are. blog's page
@@ -116,7 +117,7 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 	if err == nil && a.Draft && !canWrite(r) {
 		// The same answer as for a missing article, so a reader cannot
 		// even learn that a draft exists.
-		err = blog.ErrNotFound
+		err = errdefs.ErrNotFound
 	}
 	if err != nil {
 		h.fail(w, r, err, notFoundSlug(slug))

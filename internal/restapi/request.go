@@ -17,6 +17,7 @@ import (
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
 	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // require answers 403 unless the request's principal holds scope. The
@@ -135,7 +136,7 @@ func decodeStrict(b []byte, v any) error {
 		return jsonProblem(err)
 	}
 	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
-		return &blog.ValidationError{Message: "the request body holds more than one JSON value"}
+		return &errdefs.ValidationError{Message: "the request body holds more than one JSON value"}
 	}
 	return nil
 }
@@ -150,20 +151,20 @@ func jsonProblem(err error) error {
 	)
 	switch {
 	case errors.Is(err, io.EOF):
-		return &blog.ValidationError{Message: "the request body is empty; send a JSON object"}
+		return &errdefs.ValidationError{Message: "the request body is empty; send a JSON object"}
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return &blog.ValidationError{Message: "the request body is not valid JSON: it ends too early"}
+		return &errdefs.ValidationError{Message: "the request body is not valid JSON: it ends too early"}
 	case errors.As(err, &syntax):
-		return &blog.ValidationError{Message: fmt.Sprintf("the request body is not valid JSON: %v (at byte %d)", syntax, syntax.Offset)}
+		return &errdefs.ValidationError{Message: fmt.Sprintf("the request body is not valid JSON: %v (at byte %d)", syntax, syntax.Offset)}
 	case errors.As(err, &typ):
 		if typ.Field == "" {
-			return &blog.ValidationError{Message: "the request body must be a JSON object, not " + typ.Value}
+			return &errdefs.ValidationError{Message: "the request body must be a JSON object, not " + typ.Value}
 		}
-		return &blog.ValidationError{Field: typ.Field, Message: fmt.Sprintf("must be %s, not %s", jsonKind(typ.Type), typ.Value)}
+		return &errdefs.ValidationError{Field: typ.Field, Message: fmt.Sprintf("must be %s, not %s", jsonKind(typ.Type), typ.Value)}
 	case errors.As(err, &tm):
-		return &blog.ValidationError{Message: fmt.Sprintf("a time is not in RFC 3339 form (like 2026-01-02T15:04:05Z): %q", tm.Value)}
+		return &errdefs.ValidationError{Message: fmt.Sprintf("a time is not in RFC 3339 form (like 2026-01-02T15:04:05Z): %q", tm.Value)}
 	}
-	return &blog.ValidationError{Message: "the request body is not acceptable: " + strings.TrimPrefix(err.Error(), "json: ")}
+	return &errdefs.ValidationError{Message: "the request body is not acceptable: " + strings.TrimPrefix(err.Error(), "json: ")}
 }
 
 // jsonKind names the JSON kind that decodes into t.
@@ -213,7 +214,7 @@ func decodePatch(b []byte) (blog.Patch, error) {
 		case "tags":
 			p.Tags = &[]string{}
 		default:
-			return blog.Patch{}, &blog.ValidationError{Field: k, Message: "cannot be null: it cannot be removed, only changed"}
+			return blog.Patch{}, &errdefs.ValidationError{Field: k, Message: "cannot be null: it cannot be removed, only changed"}
 		}
 	}
 	return p, nil

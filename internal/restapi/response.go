@@ -8,7 +8,7 @@ import (
 	"net/http"
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
-	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // errorBody is the one error shape of the whole server:
@@ -17,7 +17,7 @@ import (
 // here. Embedding authn.ErrorBody keeps the member names the same by
 // construction. Field is this API's one addition: set on invalid_argument
 // errors that name the input field at fault, so a client can rebuild a
-// blog.ValidationError without parsing the description.
+// errdefs.ValidationError without parsing the description.
 //
 // authn.WriteError is not used because it cannot carry Field, and because
 // every answer of this API is labelled application/json; charset=utf-8.
@@ -76,19 +76,19 @@ type messages struct {
 // fail translates an error from blog.Articles into the API's status table.
 // It is the one place where that translation happens.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error, m messages) {
-	var ve *blog.ValidationError
+	var ve *errdefs.ValidationError
 	switch {
 	case errors.As(err, &ve):
 		writeError(w, http.StatusBadRequest, "invalid_argument", ve.Error(), ve.Field)
-	case errors.Is(err, blog.ErrInvalid):
+	case errors.Is(err, errdefs.ErrInvalid):
 		writeError(w, http.StatusBadRequest, "invalid_argument", err.Error(), "")
-	case errors.Is(err, blog.ErrNotFound):
+	case errors.Is(err, errdefs.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", orDefault(m.notFound, "not found"), "")
-	case errors.Is(err, blog.ErrConflict):
+	case errors.Is(err, errdefs.ErrConflict):
 		writeError(w, http.StatusConflict, "conflict", orDefault(m.conflict, "the change conflicts with existing data"), "")
-	case errors.Is(err, blog.ErrForbidden):
+	case errors.Is(err, errdefs.ErrForbidden):
 		writeError(w, http.StatusForbidden, "forbidden", "the credential does not allow this", "")
-	case errors.Is(err, blog.ErrUnavailable):
+	case errors.Is(err, errdefs.ErrUnavailable):
 		h.log.WarnContext(r.Context(), "restapi: blog unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "the blog is unavailable right now; try again later", "")
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
@@ -111,6 +111,6 @@ func orDefault(s, def string) string {
 
 // invalid answers 400 for a problem found before blog.Articles was asked.
 func invalid(w http.ResponseWriter, field, message string) {
-	e := &blog.ValidationError{Field: field, Message: message}
+	e := &errdefs.ValidationError{Field: field, Message: message}
 	writeError(w, http.StatusBadRequest, "invalid_argument", e.Error(), field)
 }

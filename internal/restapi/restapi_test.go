@@ -20,6 +20,7 @@ import (
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
 	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 	"github.com/2coffee/mcp-2coffee/internal/restapi"
 	"github.com/2coffee/mcp-2coffee/internal/store/sqlite"
 )
@@ -629,7 +630,7 @@ func TestBodyLimit(t *testing.T) {
 	if diff := cmp.Diff(before, e.mustGet(t, "go-generics")); diff != "" {
 		t.Errorf("too-large patch changed the article (-before +after):\n%s", diff)
 	}
-	if _, err := e.svc.Get(context.Background(), "big"); !errors.Is(err, blog.ErrNotFound) {
+	if _, err := e.svc.Get(context.Background(), "big"); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Errorf("too-large create: Get(big) error = %v, want ErrNotFound", err)
 	}
 	// Just under the limit is fine.
@@ -698,7 +699,7 @@ func TestDelete(t *testing.T) {
 	if r.status != http.StatusNoContent || len(r.body) != 0 {
 		t.Errorf("DELETE: status %d body %q, want 204 and no body", r.status, r.body)
 	}
-	if _, err := e.svc.Get(context.Background(), "go-generics"); !errors.Is(err, blog.ErrNotFound) {
+	if _, err := e.svc.Get(context.Background(), "go-generics"); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Errorf("after DELETE, Get error = %v, want ErrNotFound", err)
 	}
 	wantError(t, e.call(t, "GET", "/api/v1/articles/go-generics", readKey, "", ""), 404, "not_found")
@@ -784,11 +785,11 @@ func TestErrorTable(t *testing.T) {
 		status int
 		code   string
 	}{
-		{fmt.Errorf("store: %w", blog.Invalid("cursor", "is stale")), 400, "invalid_argument"},
-		{fmt.Errorf("%s: %w", secret, blog.ErrNotFound), 404, "not_found"},
-		{fmt.Errorf("%s: %w", secret, blog.ErrConflict), 409, "conflict"},
-		{fmt.Errorf("%s: %w", secret, blog.ErrForbidden), 403, "forbidden"},
-		{fmt.Errorf("%s: %w", secret, blog.ErrUnavailable), 503, "unavailable"},
+		{fmt.Errorf("store: %w", errdefs.Invalid("cursor", "is stale")), 400, "invalid_argument"},
+		{fmt.Errorf("%s: %w", secret, errdefs.ErrNotFound), 404, "not_found"},
+		{fmt.Errorf("%s: %w", secret, errdefs.ErrConflict), 409, "conflict"},
+		{fmt.Errorf("%s: %w", secret, errdefs.ErrForbidden), 403, "forbidden"},
+		{fmt.Errorf("%s: %w", secret, errdefs.ErrUnavailable), 503, "unavailable"},
 		{errors.New(secret), 500, "internal"},
 	}
 	for _, tt := range tests {

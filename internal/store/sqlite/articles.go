@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 var _ blog.Store = (*DB)(nil)
@@ -59,7 +60,7 @@ func (db *DB) GetArticle(ctx context.Context, slug string) (*blog.Article, error
 	}
 	a, err := scanArticle(stmt.QueryRowContext(ctx, slug))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("article %q: %w", slug, blog.ErrNotFound)
+		return nil, fmt.Errorf("article %q: %w", slug, errdefs.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get article %q: %w", slug, err)
@@ -208,7 +209,7 @@ func (db *DB) UpdateArticle(ctx context.Context, a *blog.Article) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT id FROM articles WHERE slug = ?`, a.Slug).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
-			return blog.ErrNotFound
+			return errdefs.ErrNotFound
 		}
 		if err != nil {
 			return err
@@ -228,7 +229,7 @@ func (db *DB) DeleteArticle(ctx context.Context, slug string) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `DELETE FROM articles WHERE slug = ? RETURNING id`, slug).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
-			return blog.ErrNotFound
+			return errdefs.ErrNotFound
 		}
 		if err != nil {
 			return err
@@ -330,7 +331,7 @@ func articleArgs(a *blog.Article) ([]any, error) {
 }
 
 // insertArticle adds a new article with its tags and index entry, or fails
-// with blog.ErrConflict when the slug is taken.
+// with errdefs.ErrConflict when the slug is taken.
 func insertArticle(ctx context.Context, tx *sql.Tx, a *blog.Article) (int64, error) {
 	args, err := articleArgs(a)
 	if err != nil {
@@ -342,7 +343,7 @@ func insertArticle(ctx context.Context, tx *sql.Tx, a *blog.Article) (int64, err
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (slug) DO NOTHING RETURNING id`, args...).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("slug %q is taken: %w", a.Slug, blog.ErrConflict)
+		return 0, fmt.Errorf("slug %q is taken: %w", a.Slug, errdefs.ErrConflict)
 	}
 	if err != nil {
 		return 0, err

@@ -10,14 +10,14 @@ import (
 	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/apikey"
-	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 var _ apikey.Store = (*DB)(nil)
 
 const keyColumns = `id, name, hash, scopes, created_at, expires_at, last_used_at, revoked_at`
 
-// CreateKey stores k, or reports blog.ErrConflict when its id is taken.
+// CreateKey stores k, or reports errdefs.ErrConflict when its id is taken.
 func (db *DB) CreateKey(ctx context.Context, k *apikey.Key) error {
 	res, err := db.db.ExecContext(ctx, `INSERT INTO api_keys (`+keyColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
@@ -29,12 +29,12 @@ func (db *DB) CreateKey(ctx context.Context, k *apikey.Key) error {
 	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("sqlite: create key %s: %w", k.ID, err)
 	} else if n == 0 {
-		return fmt.Errorf("key id %s is taken: %w", k.ID, blog.ErrConflict)
+		return fmt.Errorf("key id %s is taken: %w", k.ID, errdefs.ErrConflict)
 	}
 	return nil
 }
 
-// KeyByID returns the key with id, or blog.ErrNotFound. It is on the path
+// KeyByID returns the key with id, or errdefs.ErrNotFound. It is on the path
 // of every authenticated request, so its statement is prepared once.
 func (db *DB) KeyByID(ctx context.Context, id string) (*apikey.Key, error) {
 	stmt, err := db.prepared(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = ?`)
@@ -43,7 +43,7 @@ func (db *DB) KeyByID(ctx context.Context, id string) (*apikey.Key, error) {
 	}
 	k, err := scanKey(stmt.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("key %s: %w", id, blog.ErrNotFound)
+		return nil, fmt.Errorf("key %s: %w", id, errdefs.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get key %s: %w", id, err)
@@ -73,13 +73,13 @@ func (db *DB) ListKeys(ctx context.Context) ([]*apikey.Key, error) {
 }
 
 // RevokeKey marks the key revoked at at, keeping an earlier revocation
-// time, or reports blog.ErrNotFound.
+// time, or reports errdefs.ErrNotFound.
 func (db *DB) RevokeKey(ctx context.Context, id string, at time.Time) error {
 	return db.updateKey(ctx, "revoke", id,
 		`UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`, at.Unix(), id)
 }
 
-// TouchKey records a use at at, or reports blog.ErrNotFound. Two
+// TouchKey records a use at at, or reports errdefs.ErrNotFound. Two
 // processes may record uses out of order; max keeps the latest.
 func (db *DB) TouchKey(ctx context.Context, id string, at time.Time) error {
 	return db.updateKey(ctx, "touch", id,
@@ -87,7 +87,7 @@ func (db *DB) TouchKey(ctx context.Context, id string, at time.Time) error {
 }
 
 // updateKey runs an UPDATE of one key and turns "no row" into
-// blog.ErrNotFound. An UPDATE that matches a row counts it as changed
+// errdefs.ErrNotFound. An UPDATE that matches a row counts it as changed
 // even when the values stay the same, so zero rows means no such key.
 func (db *DB) updateKey(ctx context.Context, what, id, query string, args ...any) error {
 	res, err := db.db.ExecContext(ctx, query, args...)
@@ -99,7 +99,7 @@ func (db *DB) updateKey(ctx context.Context, what, id, query string, args ...any
 		return fmt.Errorf("sqlite: %s key %s: %w", what, id, err)
 	}
 	if n == 0 {
-		return fmt.Errorf("key %s: %w", id, blog.ErrNotFound)
+		return fmt.Errorf("key %s: %w", id, errdefs.ErrNotFound)
 	}
 	return nil
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/authserver"
-	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // This file and oauth_tokens.go implement authserver.Store on the tables
@@ -23,7 +23,7 @@ var _ authserver.Store = (*DB)(nil)
 const oauthClientColumns = `id, name, kind, auth_method, secret_hash, redirect_uris, grant_types,
 	response_types, scopes, client_uri, logo_uri, created_at, last_used_at`
 
-// CreateClient stores c, or reports blog.ErrConflict when its id is taken.
+// CreateClient stores c, or reports errdefs.ErrConflict when its id is taken.
 func (db *DB) CreateClient(ctx context.Context, c *authserver.Client) error {
 	uris, err := json.Marshal(oauthNonNil(c.RedirectURIs))
 	if err != nil {
@@ -40,7 +40,7 @@ func (db *DB) CreateClient(ctx context.Context, c *authserver.Client) error {
 	return oauthInserted(res, "client id "+c.ID)
 }
 
-// ClientByID returns the client, or blog.ErrNotFound. Every token request
+// ClientByID returns the client, or errdefs.ErrNotFound. Every token request
 // looks its client up, so the statement is prepared once.
 func (db *DB) ClientByID(ctx context.Context, id string) (*authserver.Client, error) {
 	stmt, err := db.prepared(ctx, `SELECT `+oauthClientColumns+` FROM oauth_clients WHERE id = ?`)
@@ -49,7 +49,7 @@ func (db *DB) ClientByID(ctx context.Context, id string) (*authserver.Client, er
 	}
 	c, err := oauthScanClient(stmt.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("client %q: %w", id, blog.ErrNotFound)
+		return nil, fmt.Errorf("client %q: %w", id, errdefs.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get client: %w", err)
@@ -78,7 +78,7 @@ func oauthDeleteClientRows(ctx context.Context, tx *sql.Tx, selectIDs string, ar
 }
 
 // DeleteClient deletes the client with its grants, codes and tokens, or
-// reports blog.ErrNotFound.
+// reports errdefs.ErrNotFound.
 func (db *DB) DeleteClient(ctx context.Context, id string) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		if err := oauthDeleteClientRows(ctx, tx, `SELECT ?`, id); err != nil {
@@ -145,7 +145,7 @@ func oauthScanClient(s rowScanner) (*authserver.Client, error) {
 
 const oauthUserColumns = `name, password_hash, created_at, password_changed_at, last_login_at`
 
-// CreateUser stores u, or reports blog.ErrConflict when the name is taken.
+// CreateUser stores u, or reports errdefs.ErrConflict when the name is taken.
 func (db *DB) CreateUser(ctx context.Context, u *authserver.User) error {
 	res, err := db.db.ExecContext(ctx, `INSERT INTO oauth_users (`+oauthUserColumns+`)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
@@ -156,11 +156,11 @@ func (db *DB) CreateUser(ctx context.Context, u *authserver.User) error {
 	return oauthInserted(res, "user name "+u.Name)
 }
 
-// UserByName returns the user, or blog.ErrNotFound.
+// UserByName returns the user, or errdefs.ErrNotFound.
 func (db *DB) UserByName(ctx context.Context, name string) (*authserver.User, error) {
 	u, err := oauthScanUser(db.db.QueryRowContext(ctx, `SELECT `+oauthUserColumns+` FROM oauth_users WHERE name = ?`, name))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("user %q: %w", name, blog.ErrNotFound)
+		return nil, fmt.Errorf("user %q: %w", name, errdefs.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get user: %w", err)
@@ -177,13 +177,13 @@ func (db *DB) ListUsers(ctx context.Context) ([]*authserver.User, error) {
 	return oauthCollect(rows, "list users", oauthScanUser)
 }
 
-// SetPasswordHash replaces the password hash, or reports blog.ErrNotFound.
+// SetPasswordHash replaces the password hash, or reports errdefs.ErrNotFound.
 func (db *DB) SetPasswordHash(ctx context.Context, name, hash string, at time.Time) error {
 	return oauthUpdate(ctx, db.db, "set password", "user "+name,
 		`UPDATE oauth_users SET password_hash = ?, password_changed_at = ? WHERE name = ?`, hash, at.Unix(), name)
 }
 
-// RecordLogin sets the last sign-in time, or reports blog.ErrNotFound.
+// RecordLogin sets the last sign-in time, or reports errdefs.ErrNotFound.
 func (db *DB) RecordLogin(ctx context.Context, name string, at time.Time) error {
 	return oauthUpdate(ctx, db.db, "record login", "user "+name,
 		`UPDATE oauth_users SET last_login_at = max(coalesce(last_login_at, ?1), ?1) WHERE name = ?2`, at.Unix(), name)
@@ -261,7 +261,7 @@ func (db *DB) DeleteLoginFailures(ctx context.Context, before time.Time) (int, e
 		`DELETE FROM oauth_login_failures WHERE last_failure_at < ?`, before.Unix())
 }
 
-// CreateSession stores s, or reports blog.ErrConflict when its hash is
+// CreateSession stores s, or reports errdefs.ErrConflict when its hash is
 // taken.
 func (db *DB) CreateSession(ctx context.Context, s *authserver.Session) error {
 	res, err := db.db.ExecContext(ctx, `INSERT INTO oauth_sessions (hash, user_name, created_at, expires_at)
@@ -272,7 +272,7 @@ func (db *DB) CreateSession(ctx context.Context, s *authserver.Session) error {
 	return oauthInserted(res, "session")
 }
 
-// SessionByHash returns the session, or blog.ErrNotFound. Every page
+// SessionByHash returns the session, or errdefs.ErrNotFound. Every page
 // view of a signed-in user reads it, so the statement is prepared.
 func (db *DB) SessionByHash(ctx context.Context, hash []byte) (*authserver.Session, error) {
 	stmt, err := db.prepared(ctx, `SELECT hash, user_name, created_at, expires_at FROM oauth_sessions WHERE hash = ?`)
@@ -285,7 +285,7 @@ func (db *DB) SessionByHash(ctx context.Context, hash []byte) (*authserver.Sessi
 	)
 	err = stmt.QueryRowContext(ctx, hash).Scan(&s.Hash, &s.User, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("session: %w", blog.ErrNotFound)
+		return nil, fmt.Errorf("session: %w", errdefs.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get session: %w", err)
@@ -331,12 +331,12 @@ func (db *DB) SaveGrant(ctx context.Context, g *authserver.Grant) error {
 	return nil
 }
 
-// GrantFor returns the grant of user to clientID, or blog.ErrNotFound.
+// GrantFor returns the grant of user to clientID, or errdefs.ErrNotFound.
 func (db *DB) GrantFor(ctx context.Context, user, clientID string) (*authserver.Grant, error) {
 	g, err := oauthScanGrant(db.db.QueryRowContext(ctx,
 		`SELECT `+oauthGrantColumns+` FROM oauth_grants WHERE user_name = ? AND client_id = ?`, user, clientID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("grant: %w", blog.ErrNotFound)
+		return nil, fmt.Errorf("grant: %w", errdefs.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get grant: %w", err)
@@ -372,7 +372,7 @@ func (db *DB) RevokeGrant(ctx context.Context, user, clientID string, at time.Ti
 			return err
 		}
 		if d+u == 0 {
-			return fmt.Errorf("grant of %s to %s: %w", user, clientID, blog.ErrNotFound)
+			return fmt.Errorf("grant of %s to %s: %w", user, clientID, errdefs.ErrNotFound)
 		}
 		return nil
 	})
@@ -419,7 +419,7 @@ type execer interface {
 }
 
 // oauthUpdate runs an UPDATE of one row and turns "no row" into
-// blog.ErrNotFound. SQLite counts a matched row as changed even when its
+// errdefs.ErrNotFound. SQLite counts a matched row as changed even when its
 // values stay the same.
 func oauthUpdate(ctx context.Context, ex execer, what, object, query string, args ...any) error {
 	res, err := ex.ExecContext(ctx, query, args...)
@@ -429,19 +429,19 @@ func oauthUpdate(ctx context.Context, ex execer, what, object, query string, arg
 	return oauthWrap(what, oauthAffected(res, object))
 }
 
-// oauthAffected reports blog.ErrNotFound when res touched no row.
+// oauthAffected reports errdefs.ErrNotFound when res touched no row.
 func oauthAffected(res sql.Result, object string) error {
 	n, err := res.RowsAffected()
 	if err != nil {
 		return err
 	}
 	if n == 0 {
-		return fmt.Errorf("%s: %w", object, blog.ErrNotFound)
+		return fmt.Errorf("%s: %w", object, errdefs.ErrNotFound)
 	}
 	return nil
 }
 
-// oauthInserted reports blog.ErrConflict when an INSERT … ON CONFLICT DO
+// oauthInserted reports errdefs.ErrConflict when an INSERT … ON CONFLICT DO
 // NOTHING inserted nothing.
 func oauthInserted(res sql.Result, object string) error {
 	n, err := res.RowsAffected()
@@ -449,7 +449,7 @@ func oauthInserted(res sql.Result, object string) error {
 		return fmt.Errorf("sqlite: insert: %w", err)
 	}
 	if n == 0 {
-		return fmt.Errorf("%s is taken: %w", object, blog.ErrConflict)
+		return fmt.Errorf("%s is taken: %w", object, errdefs.ErrConflict)
 	}
 	return nil
 }
@@ -457,7 +457,7 @@ func oauthInserted(res sql.Result, object string) error {
 // oauthWrap adds context to a store error, leaving the sentinels (which
 // already say what happened) as they are.
 func oauthWrap(what string, err error) error {
-	if err == nil || errors.Is(err, blog.ErrNotFound) || errors.Is(err, blog.ErrConflict) {
+	if err == nil || errors.Is(err, errdefs.ErrNotFound) || errors.Is(err, errdefs.ErrConflict) {
 		return err
 	}
 	return fmt.Errorf("sqlite: %s: %w", what, err)

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/authserver"
-	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // CreateCode stores the code and creates its family in one transaction.
@@ -37,7 +37,7 @@ func (db *DB) CreateCode(ctx context.Context, c *authserver.Code) error {
 }
 
 // CodeByHash returns the code with its family's client, user and
-// resource, or blog.ErrNotFound.
+// resource, or errdefs.ErrNotFound.
 func (db *DB) CodeByHash(ctx context.Context, hash []byte) (*authserver.Code, error) {
 	var (
 		c                authserver.Code
@@ -51,7 +51,7 @@ func (db *DB) CodeByHash(ctx context.Context, hash []byte) (*authserver.Code, er
 		Scan(&c.Hash, &c.FamilyID, &c.ClientID, &c.User, &c.RedirectURI, &scopes, &c.Resource, &c.Challenge,
 			&created, &expires, &used)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("code: %w", blog.ErrNotFound)
+		return nil, fmt.Errorf("code: %w", errdefs.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get code: %w", err)
@@ -74,7 +74,7 @@ func (db *DB) ExchangeCode(ctx context.Context, hash []byte, at time.Time, token
 		err := tx.QueryRowContext(ctx, `SELECT c.family_id, c.used_at, f.revoked_at
 			FROM oauth_codes c JOIN oauth_families f ON f.id = c.family_id WHERE c.hash = ?`, hash).Scan(&family, &used, &revoked)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("code: %w", blog.ErrNotFound)
+			return fmt.Errorf("code: %w", errdefs.ErrNotFound)
 		}
 		if err != nil {
 			return err
@@ -83,7 +83,7 @@ func (db *DB) ExchangeCode(ctx context.Context, hash []byte, at time.Time, token
 		// password changed) between approval and exchange: the tokens
 		// would be dead on arrival, so none are issued.
 		if revoked.Valid {
-			return fmt.Errorf("family %s is revoked: %w", family, blog.ErrConflict)
+			return fmt.Errorf("family %s is revoked: %w", family, errdefs.ErrConflict)
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE oauth_codes SET used_at = ? WHERE hash = ? AND used_at IS NULL`, at.Unix(), hash)
 		if err != nil {
@@ -92,7 +92,7 @@ func (db *DB) ExchangeCode(ctx context.Context, hash []byte, at time.Time, token
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
-			return fmt.Errorf("code already used: %w", blog.ErrConflict)
+			return fmt.Errorf("code already used: %w", errdefs.ErrConflict)
 		}
 		return oauthInsertTokens(ctx, tx, family, tokens)
 	})
@@ -120,7 +120,7 @@ const oauthTokenQuery = `SELECT t.hash, t.kind, t.family_id, f.client_id, f.user
 		t.created_at, t.expires_at, t.rotated_at, coalesce(t.revoked_at, f.revoked_at)
 	FROM oauth_tokens t JOIN oauth_families f ON f.id = t.family_id WHERE t.hash = ?`
 
-// TokenByHash returns the token, or blog.ErrNotFound. It runs on every
+// TokenByHash returns the token, or errdefs.ErrNotFound. It runs on every
 // request that carries an access token, so the statement is prepared.
 func (db *DB) TokenByHash(ctx context.Context, hash []byte) (*authserver.Token, error) {
 	stmt, err := db.prepared(ctx, oauthTokenQuery)
@@ -136,7 +136,7 @@ func (db *DB) TokenByHash(ctx context.Context, hash []byte) (*authserver.Token, 
 	err = stmt.QueryRowContext(ctx, hash).Scan(&t.Hash, &t.Kind, &t.FamilyID, &t.ClientID, &t.User, &t.Resource,
 		&scopes, &created, &expires, &rotated, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("token: %w", blog.ErrNotFound)
+		return nil, fmt.Errorf("token: %w", errdefs.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get token: %w", err)
@@ -178,7 +178,7 @@ func (db *DB) replaceRefreshToken(ctx context.Context, op, update, lost string, 
 		var family string
 		err := tx.QueryRowContext(ctx, `SELECT family_id FROM oauth_tokens WHERE hash = ? AND kind = 'refresh'`, hash).Scan(&family)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("refresh token: %w", blog.ErrNotFound)
+			return fmt.Errorf("refresh token: %w", errdefs.ErrNotFound)
 		}
 		if err != nil {
 			return err
@@ -192,7 +192,7 @@ func (db *DB) replaceRefreshToken(ctx context.Context, op, update, lost string, 
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
-			return fmt.Errorf("%s: %w", lost, blog.ErrConflict)
+			return fmt.Errorf("%s: %w", lost, errdefs.ErrConflict)
 		}
 		return oauthInsertTokens(ctx, tx, family, tokens)
 	})
@@ -216,13 +216,13 @@ func (db *DB) AddTokens(ctx context.Context, familyID string, tokens ...*authser
 		var revoked sql.NullInt64
 		err := tx.QueryRowContext(ctx, `SELECT revoked_at FROM oauth_families WHERE id = ?`, familyID).Scan(&revoked)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("family %s: %w", familyID, blog.ErrNotFound)
+			return fmt.Errorf("family %s: %w", familyID, errdefs.ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
 		if revoked.Valid {
-			return fmt.Errorf("family %s is revoked: %w", familyID, blog.ErrConflict)
+			return fmt.Errorf("family %s is revoked: %w", familyID, errdefs.ErrConflict)
 		}
 		return oauthInsertTokens(ctx, tx, familyID, tokens)
 	})

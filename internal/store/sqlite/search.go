@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // bm25Weights rank a word in the title above the same word in the tags,
@@ -60,7 +61,7 @@ func (db *DB) SearchArticles(ctx context.Context, q blog.Query, opts blog.Search
 	}
 	match := matchExpr(q)
 	if match == "" {
-		return nil, blog.Invalid("query", "has no words to search for")
+		return nil, errdefs.Invalid("query", "has no words to search for")
 	}
 	var f filter
 	f.add(`articles_fts MATCH ?`, match)

@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/2coffee/mcp-2coffee/internal/apikey"
-	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // RunKeys runs the behaviour every apikey.Store must show. open returns a
@@ -114,8 +114,8 @@ func keysDuplicateID(t *testing.T, s apikey.Store) {
 	second.Name = "intruder"
 	second.Hash = keysHash(99)
 	err := s.CreateKey(context.Background(), second)
-	if !errors.Is(err, blog.ErrConflict) {
-		t.Fatalf("CreateKey with a taken id: got %v, want blog.ErrConflict", err)
+	if !errors.Is(err, errdefs.ErrConflict) {
+		t.Fatalf("CreateKey with a taken id: got %v, want errdefs.ErrConflict", err)
 	}
 	got := keysGet(t, s, first.ID)
 	if diff := cmp.Diff(first, got, keysCmp); diff != "" {
@@ -127,18 +127,18 @@ func keysNotFound(t *testing.T, s apikey.Store) {
 	ctx := context.Background()
 	keysCreate(t, s, keysNew("dddddddddddd", keysT0))
 	const missing = "zzzzzzzzzzzz"
-	if _, err := s.KeyByID(ctx, missing); !errors.Is(err, blog.ErrNotFound) {
-		t.Errorf("KeyByID(%s): got %v, want blog.ErrNotFound", missing, err)
+	if _, err := s.KeyByID(ctx, missing); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("KeyByID(%s): got %v, want errdefs.ErrNotFound", missing, err)
 	}
-	if err := s.RevokeKey(ctx, missing, keysT0); !errors.Is(err, blog.ErrNotFound) {
-		t.Errorf("RevokeKey(%s): got %v, want blog.ErrNotFound", missing, err)
+	if err := s.RevokeKey(ctx, missing, keysT0); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("RevokeKey(%s): got %v, want errdefs.ErrNotFound", missing, err)
 	}
-	if err := s.TouchKey(ctx, missing, keysT0); !errors.Is(err, blog.ErrNotFound) {
-		t.Errorf("TouchKey(%s): got %v, want blog.ErrNotFound", missing, err)
+	if err := s.TouchKey(ctx, missing, keysT0); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("TouchKey(%s): got %v, want errdefs.ErrNotFound", missing, err)
 	}
 	// An id that differs only in case is another id.
-	if _, err := s.KeyByID(ctx, "DDDDDDDDDDDD"); !errors.Is(err, blog.ErrNotFound) {
-		t.Errorf("KeyByID(DDDDDDDDDDDD): got %v, want blog.ErrNotFound", err)
+	if _, err := s.KeyByID(ctx, "DDDDDDDDDDDD"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("KeyByID(DDDDDDDDDDDD): got %v, want errdefs.ErrNotFound", err)
 	}
 }
 

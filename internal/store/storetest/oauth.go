@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/2coffee/mcp-2coffee/internal/authserver"
-	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // RunOAuth runs the behaviour every authserver.Store must show. open
@@ -137,7 +137,7 @@ func oauthNewToken(name, kind, fam string) *authserver.Token {
 func oauthFamily(t *testing.T, s authserver.Store, fam, user, client string) (access, refresh *authserver.Token) {
 	t.Helper()
 	ctx := context.Background()
-	if err := s.CreateUser(ctx, oauthNewUser(user)); err != nil && !errors.Is(err, blog.ErrConflict) {
+	if err := s.CreateUser(ctx, oauthNewUser(user)); err != nil && !errors.Is(err, errdefs.ErrConflict) {
 		t.Fatalf("CreateUser: %v", err)
 	}
 	c := oauthNewCode(fam, user, client)
@@ -200,18 +200,18 @@ func oauthClientConflictAndNotFound(t *testing.T, s authserver.Store) {
 	oauthMust(t, "CreateClient", s.CreateClient(ctx, first))
 	second := oauthNewClient("dup", oauthT0.Add(time.Hour))
 	second.Name = "intruder"
-	oauthWantErr(t, "CreateClient with a taken id", s.CreateClient(ctx, second), blog.ErrConflict)
+	oauthWantErr(t, "CreateClient with a taken id", s.CreateClient(ctx, second), errdefs.ErrConflict)
 	got, err := s.ClientByID(ctx, "dup")
 	oauthMust(t, "ClientByID", err)
 	if diff := cmp.Diff(first, got, oauthCmp); diff != "" {
 		t.Errorf("first client changed by a conflicting create (-want +got):\n%s", diff)
 	}
 	_, err = s.ClientByID(ctx, "missing")
-	oauthWantErr(t, "ClientByID(missing)", err, blog.ErrNotFound)
+	oauthWantErr(t, "ClientByID(missing)", err, errdefs.ErrNotFound)
 	_, err = s.ClientByID(ctx, "DUP")
-	oauthWantErr(t, "ClientByID(DUP): ids are case-sensitive", err, blog.ErrNotFound)
-	oauthWantErr(t, "DeleteClient(missing)", s.DeleteClient(ctx, "missing"), blog.ErrNotFound)
-	oauthWantErr(t, "TouchClient(missing)", s.TouchClient(ctx, "missing", oauthT0), blog.ErrNotFound)
+	oauthWantErr(t, "ClientByID(DUP): ids are case-sensitive", err, errdefs.ErrNotFound)
+	oauthWantErr(t, "DeleteClient(missing)", s.DeleteClient(ctx, "missing"), errdefs.ErrNotFound)
+	oauthWantErr(t, "TouchClient(missing)", s.TouchClient(ctx, "missing", oauthT0), errdefs.ErrNotFound)
 }
 
 func oauthClientList(t *testing.T, s authserver.Store) {
@@ -267,13 +267,13 @@ func oauthClientDelete(t *testing.T, s authserver.Store) {
 
 	oauthMust(t, "DeleteClient", s.DeleteClient(ctx, "gone"))
 	_, err := s.ClientByID(ctx, "gone")
-	oauthWantErr(t, "ClientByID after delete", err, blog.ErrNotFound)
+	oauthWantErr(t, "ClientByID after delete", err, errdefs.ErrNotFound)
 	_, err = s.TokenByHash(ctx, access.Hash)
-	oauthWantErr(t, "TokenByHash of the deleted client's token", err, blog.ErrNotFound)
+	oauthWantErr(t, "TokenByHash of the deleted client's token", err, errdefs.ErrNotFound)
 	_, err = s.CodeByHash(ctx, pending.Hash)
-	oauthWantErr(t, "CodeByHash of the deleted client's code", err, blog.ErrNotFound)
+	oauthWantErr(t, "CodeByHash of the deleted client's code", err, errdefs.ErrNotFound)
 	_, err = s.GrantFor(ctx, "ann", "gone")
-	oauthWantErr(t, "GrantFor the deleted client", err, blog.ErrNotFound)
+	oauthWantErr(t, "GrantFor the deleted client", err, errdefs.ErrNotFound)
 
 	if got := oauthGetToken(t, s, keptAccess.Hash); got.RevokedAt != nil {
 		t.Errorf("another client's token was revoked: RevokedAt %v", got.RevokedAt)
@@ -314,7 +314,7 @@ func oauthDeleteUnusedClients(t *testing.T, s authserver.Store) {
 		t.Errorf("clients left (-want +got):\n%s", diff)
 	}
 	_, err = s.TokenByHash(ctx, oauthHash("token fidle access"))
-	oauthWantErr(t, "token of a deleted idle client", err, blog.ErrNotFound)
+	oauthWantErr(t, "token of a deleted idle client", err, errdefs.ErrNotFound)
 }
 
 func oauthUserRoundTrip(t *testing.T, s authserver.Store) {
@@ -327,9 +327,9 @@ func oauthUserRoundTrip(t *testing.T, s authserver.Store) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("UserByName mismatch (-want +got):\n%s", diff)
 	}
-	oauthWantErr(t, "CreateUser with a taken name", s.CreateUser(ctx, oauthNewUser("ann")), blog.ErrConflict)
+	oauthWantErr(t, "CreateUser with a taken name", s.CreateUser(ctx, oauthNewUser("ann")), errdefs.ErrConflict)
 	_, err = s.UserByName(ctx, "bob")
-	oauthWantErr(t, "UserByName(bob)", err, blog.ErrNotFound)
+	oauthWantErr(t, "UserByName(bob)", err, errdefs.ErrNotFound)
 	oauthMust(t, "CreateUser(bob)", s.CreateUser(ctx, oauthNewUser("bob")))
 	oauthMust(t, "CreateUser(abe)", s.CreateUser(ctx, oauthNewUser("abe")))
 	us, err := s.ListUsers(ctx)
@@ -358,9 +358,9 @@ func oauthUserUpdates(t *testing.T, s authserver.Store) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("user after updates (-want +got):\n%s", diff)
 	}
-	oauthWantErr(t, "SetPasswordHash(missing)", s.SetPasswordHash(ctx, "zed", "x", oauthT0), blog.ErrNotFound)
-	oauthWantErr(t, "RecordLogin(missing)", s.RecordLogin(ctx, "zed", oauthT0), blog.ErrNotFound)
-	oauthWantErr(t, "DeleteUser(missing)", s.DeleteUser(ctx, "zed"), blog.ErrNotFound)
+	oauthWantErr(t, "SetPasswordHash(missing)", s.SetPasswordHash(ctx, "zed", "x", oauthT0), errdefs.ErrNotFound)
+	oauthWantErr(t, "RecordLogin(missing)", s.RecordLogin(ctx, "zed", oauthT0), errdefs.ErrNotFound)
+	oauthWantErr(t, "DeleteUser(missing)", s.DeleteUser(ctx, "zed"), errdefs.ErrNotFound)
 }
 
 func oauthUserDelete(t *testing.T, s authserver.Store) {
@@ -374,12 +374,12 @@ func oauthUserDelete(t *testing.T, s authserver.Store) {
 	oauthMust(t, "DeleteUser", s.DeleteUser(ctx, "ann"))
 	for _, h := range [][]byte{access.Hash, refresh.Hash} {
 		_, err := s.TokenByHash(ctx, h)
-		oauthWantErr(t, "TokenByHash of a deleted user's token", err, blog.ErrNotFound)
+		oauthWantErr(t, "TokenByHash of a deleted user's token", err, errdefs.ErrNotFound)
 	}
 	_, err := s.SessionByHash(ctx, sess.Hash)
-	oauthWantErr(t, "SessionByHash of a deleted user's session", err, blog.ErrNotFound)
+	oauthWantErr(t, "SessionByHash of a deleted user's session", err, errdefs.ErrNotFound)
 	_, err = s.GrantFor(ctx, "ann", "c")
-	oauthWantErr(t, "GrantFor a deleted user", err, blog.ErrNotFound)
+	oauthWantErr(t, "GrantFor a deleted user", err, errdefs.ErrNotFound)
 	if got := oauthGetToken(t, s, other.Hash); got.RevokedAt != nil {
 		t.Errorf("another user's token was revoked")
 	}
@@ -461,7 +461,7 @@ func oauthSessions(t *testing.T, s authserver.Store) {
 	if diff := cmp.Diff(a, got); diff != "" {
 		t.Errorf("SessionByHash (-want +got):\n%s", diff)
 	}
-	oauthWantErr(t, "CreateSession with a taken hash", s.CreateSession(ctx, a), blog.ErrConflict)
+	oauthWantErr(t, "CreateSession with a taken hash", s.CreateSession(ctx, a), errdefs.ErrConflict)
 	err = s.CreateSession(ctx, &authserver.Session{Hash: oauthHash("x"), User: "nobody", CreatedAt: oauthT0, ExpiresAt: oauthT0})
 	if err == nil {
 		t.Errorf("CreateSession for a user that does not exist succeeded")
@@ -472,15 +472,15 @@ func oauthSessions(t *testing.T, s authserver.Store) {
 		t.Errorf("DeleteExpiredSessions deleted %d, want 1", n)
 	}
 	_, err = s.SessionByHash(ctx, a.Hash)
-	oauthWantErr(t, "SessionByHash of an expired, deleted session", err, blog.ErrNotFound)
+	oauthWantErr(t, "SessionByHash of an expired, deleted session", err, errdefs.ErrNotFound)
 	oauthMust(t, "DeleteSession", s.DeleteSession(ctx, b.Hash))
 	oauthMust(t, "DeleteSession again", s.DeleteSession(ctx, b.Hash))
 	_, err = s.SessionByHash(ctx, b.Hash)
-	oauthWantErr(t, "SessionByHash after DeleteSession", err, blog.ErrNotFound)
+	oauthWantErr(t, "SessionByHash after DeleteSession", err, errdefs.ErrNotFound)
 	c := mk("c", oauthT0.Add(time.Hour))
 	oauthMust(t, "DeleteUserSessions", s.DeleteUserSessions(ctx, "ann"))
 	_, err = s.SessionByHash(ctx, c.Hash)
-	oauthWantErr(t, "SessionByHash after DeleteUserSessions", err, blog.ErrNotFound)
+	oauthWantErr(t, "SessionByHash after DeleteUserSessions", err, errdefs.ErrNotFound)
 }
 
 func oauthGrants(t *testing.T, s authserver.Store) {
@@ -528,7 +528,7 @@ func oauthGrants(t *testing.T, s authserver.Store) {
 		t.Errorf("ListGrants(bob) (-want +got):\n%s", diff)
 	}
 	_, err = s.GrantFor(ctx, "bob", g.ClientID)
-	oauthWantErr(t, "GrantFor(bob, app)", err, blog.ErrNotFound)
+	oauthWantErr(t, "GrantFor(bob, app)", err, errdefs.ErrNotFound)
 }
 
 func oauthRevokeGrant(t *testing.T, s authserver.Store) {
@@ -548,14 +548,14 @@ func oauthRevokeGrant(t *testing.T, s authserver.Store) {
 		t.Errorf("another client's token was revoked")
 	}
 	_, err := s.GrantFor(ctx, "ann", "c")
-	oauthWantErr(t, "GrantFor after RevokeGrant", err, blog.ErrNotFound)
+	oauthWantErr(t, "GrantFor after RevokeGrant", err, errdefs.ErrNotFound)
 	// Tokens without a grant are revoked too (the grant may have been
 	// forgotten, the tokens not).
 	oauthMust(t, "RevokeGrant(no grant, live family)", s.RevokeGrant(ctx, "ann", "d", at))
 	if got := oauthGetToken(t, s, other.Hash); got.RevokedAt == nil {
 		t.Errorf("RevokeGrant without a grant did not revoke the family")
 	}
-	oauthWantErr(t, "RevokeGrant(nothing)", s.RevokeGrant(ctx, "ann", "zzz", at), blog.ErrNotFound)
+	oauthWantErr(t, "RevokeGrant(nothing)", s.RevokeGrant(ctx, "ann", "zzz", at), errdefs.ErrNotFound)
 }
 
 func oauthCodeRoundTrip(t *testing.T, s authserver.Store) {
@@ -568,12 +568,12 @@ func oauthCodeRoundTrip(t *testing.T, s authserver.Store) {
 	if diff := cmp.Diff(c, got); diff != "" {
 		t.Errorf("CodeByHash (-want +got):\n%s", diff)
 	}
-	oauthWantErr(t, "CreateCode with a taken family", s.CreateCode(ctx, c), blog.ErrConflict)
+	oauthWantErr(t, "CreateCode with a taken family", s.CreateCode(ctx, c), errdefs.ErrConflict)
 	again := oauthNewCode("fam2", "ann", "x")
 	again.Hash = c.Hash
-	oauthWantErr(t, "CreateCode with a taken hash", s.CreateCode(ctx, again), blog.ErrConflict)
+	oauthWantErr(t, "CreateCode with a taken hash", s.CreateCode(ctx, again), errdefs.ErrConflict)
 	_, err = s.CodeByHash(ctx, oauthHash("nope"))
-	oauthWantErr(t, "CodeByHash(unknown)", err, blog.ErrNotFound)
+	oauthWantErr(t, "CodeByHash(unknown)", err, errdefs.ErrNotFound)
 	if err := s.CreateCode(ctx, oauthNewCode("fam3", "nobody", "x")); err == nil {
 		t.Errorf("CreateCode for a user that does not exist succeeded")
 	}
@@ -598,10 +598,10 @@ func oauthCodeExchangeOnce(t *testing.T, s authserver.Store) {
 		t.Errorf("token stored by ExchangeCode (-want +got):\n%s", diff)
 	}
 	second := oauthNewToken("b", authserver.KindAccess, "fam")
-	oauthWantErr(t, "second ExchangeCode", s.ExchangeCode(ctx, c.Hash, used.Add(time.Second), second), blog.ErrConflict)
+	oauthWantErr(t, "second ExchangeCode", s.ExchangeCode(ctx, c.Hash, used.Add(time.Second), second), errdefs.ErrConflict)
 	_, err = s.TokenByHash(ctx, second.Hash)
-	oauthWantErr(t, "token of a refused exchange", err, blog.ErrNotFound)
-	oauthWantErr(t, "ExchangeCode(unknown)", s.ExchangeCode(ctx, oauthHash("nope"), used), blog.ErrNotFound)
+	oauthWantErr(t, "token of a refused exchange", err, errdefs.ErrNotFound)
+	oauthWantErr(t, "ExchangeCode(unknown)", s.ExchangeCode(ctx, oauthHash("nope"), used), errdefs.ErrNotFound)
 }
 
 func oauthCodeExchangeConcurrent(t *testing.T, s authserver.Store) {
@@ -622,7 +622,7 @@ func oauthCodeExchangeConcurrent(t *testing.T, s authserver.Store) {
 		switch err := <-errs; {
 		case err == nil:
 			won++
-		case errors.Is(err, blog.ErrConflict):
+		case errors.Is(err, errdefs.ErrConflict):
 			lost++
 		default:
 			t.Errorf("ExchangeCode: unexpected error %v", err)
@@ -643,9 +643,9 @@ func oauthCodeExchangeRevokedFamily(t *testing.T, s authserver.Store) {
 	oauthMust(t, "CreateCode", s.CreateCode(ctx, c))
 	oauthMust(t, "RevokeGrant", s.RevokeGrant(ctx, "ann", "cl", oauthT0.Add(time.Second)))
 	access := oauthNewToken("a", authserver.KindAccess, "fam")
-	oauthWantErr(t, "ExchangeCode of a revoked family", s.ExchangeCode(ctx, c.Hash, oauthT0.Add(2*time.Second), access), blog.ErrConflict)
+	oauthWantErr(t, "ExchangeCode of a revoked family", s.ExchangeCode(ctx, c.Hash, oauthT0.Add(2*time.Second), access), errdefs.ErrConflict)
 	_, err := s.TokenByHash(ctx, access.Hash)
-	oauthWantErr(t, "token of a refused exchange", err, blog.ErrNotFound)
+	oauthWantErr(t, "token of a refused exchange", err, errdefs.ErrNotFound)
 	got, err := s.CodeByHash(ctx, c.Hash)
 	oauthMust(t, "CodeByHash", err)
 	if got.UsedAt != nil {
@@ -669,13 +669,13 @@ func oauthDeleteExpiredCodes(t *testing.T, s authserver.Store) {
 		t.Errorf("DeleteExpiredCodes deleted %d codes, want 2", n)
 	}
 	_, err = s.CodeByHash(ctx, old.Hash)
-	oauthWantErr(t, "CodeByHash(old)", err, blog.ErrNotFound)
+	oauthWantErr(t, "CodeByHash(old)", err, errdefs.ErrNotFound)
 	if _, err := s.CodeByHash(ctx, fresh.Hash); err != nil {
 		t.Errorf("CodeByHash(fresh): %v", err)
 	}
 	// The family of the unused old code is gone; the family with tokens
 	// stays.
-	oauthWantErr(t, "RevokeFamily(old)", s.RevokeFamily(ctx, "old", oauthT0), blog.ErrNotFound)
+	oauthWantErr(t, "RevokeFamily(old)", s.RevokeFamily(ctx, "old", oauthT0), errdefs.ErrNotFound)
 	oauthGetToken(t, s, access.Hash)
 	oauthMust(t, "RevokeFamily(used)", s.RevokeFamily(ctx, "used", oauthT0))
 }
@@ -689,7 +689,7 @@ func oauthTokenRoundTrip(t *testing.T, s authserver.Store) {
 		}
 	}
 	_, err := s.TokenByHash(ctx, oauthHash("nope"))
-	oauthWantErr(t, "TokenByHash(unknown)", err, blog.ErrNotFound)
+	oauthWantErr(t, "TokenByHash(unknown)", err, errdefs.ErrNotFound)
 	extra := oauthNewToken("extra", authserver.KindAccess, "fam")
 	extra.Scopes = nil
 	oauthMust(t, "AddTokens", s.AddTokens(ctx, "fam", extra))
@@ -698,8 +698,8 @@ func oauthTokenRoundTrip(t *testing.T, s authserver.Store) {
 	if diff := cmp.Diff(&want, oauthGetToken(t, s, extra.Hash), oauthCmp); diff != "" {
 		t.Errorf("token added by AddTokens (-want +got):\n%s", diff)
 	}
-	oauthWantErr(t, "AddTokens with a taken hash", s.AddTokens(ctx, "fam", extra), blog.ErrConflict)
-	oauthWantErr(t, "AddTokens(unknown family)", s.AddTokens(ctx, "nope", oauthNewToken("x", authserver.KindAccess, "nope")), blog.ErrNotFound)
+	oauthWantErr(t, "AddTokens with a taken hash", s.AddTokens(ctx, "fam", extra), errdefs.ErrConflict)
+	oauthWantErr(t, "AddTokens(unknown family)", s.AddTokens(ctx, "nope", oauthNewToken("x", authserver.KindAccess, "nope")), errdefs.ErrNotFound)
 }
 
 func oauthRotateOnce(t *testing.T, s authserver.Store) {
@@ -713,11 +713,11 @@ func oauthRotateOnce(t *testing.T, s authserver.Store) {
 		t.Errorf("rotated token: RotatedAt %v RevokedAt %v; want %v and nil", got.RotatedAt, got.RevokedAt, at)
 	}
 	oauthGetToken(t, s, next.Hash)
-	oauthWantErr(t, "second RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, at, oauthNewToken("late", authserver.KindRefresh, "fam")), blog.ErrConflict)
+	oauthWantErr(t, "second RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, at, oauthNewToken("late", authserver.KindRefresh, "fam")), errdefs.ErrConflict)
 	_, err := s.TokenByHash(ctx, oauthHash("token late"))
-	oauthWantErr(t, "token of a refused rotation", err, blog.ErrNotFound)
-	oauthWantErr(t, "RotateRefreshToken(an access token)", s.RotateRefreshToken(ctx, access.Hash, at), blog.ErrNotFound)
-	oauthWantErr(t, "RotateRefreshToken(unknown)", s.RotateRefreshToken(ctx, oauthHash("nope"), at), blog.ErrNotFound)
+	oauthWantErr(t, "token of a refused rotation", err, errdefs.ErrNotFound)
+	oauthWantErr(t, "RotateRefreshToken(an access token)", s.RotateRefreshToken(ctx, access.Hash, at), errdefs.ErrNotFound)
+	oauthWantErr(t, "RotateRefreshToken(unknown)", s.RotateRefreshToken(ctx, oauthHash("nope"), at), errdefs.ErrNotFound)
 }
 
 func oauthRotateConcurrent(t *testing.T, s authserver.Store) {
@@ -736,7 +736,7 @@ func oauthRotateConcurrent(t *testing.T, s authserver.Store) {
 		switch err := <-errs; {
 		case err == nil:
 			won++
-		case errors.Is(err, blog.ErrConflict):
+		case errors.Is(err, errdefs.ErrConflict):
 			lost++
 		default:
 			t.Errorf("RotateRefreshToken: unexpected error %v", err)
@@ -752,9 +752,9 @@ func oauthRotateRevoked(t *testing.T, s authserver.Store) {
 	_, r1 := oauthFamily(t, s, "f1", "ann", "cl")
 	_, r2 := oauthFamily(t, s, "f2", "ann", "cl")
 	oauthMust(t, "RevokeToken", s.RevokeToken(ctx, r1.Hash, oauthT0))
-	oauthWantErr(t, "rotating a revoked token", s.RotateRefreshToken(ctx, r1.Hash, oauthT0, oauthNewToken("n1", authserver.KindRefresh, "f1")), blog.ErrConflict)
+	oauthWantErr(t, "rotating a revoked token", s.RotateRefreshToken(ctx, r1.Hash, oauthT0, oauthNewToken("n1", authserver.KindRefresh, "f1")), errdefs.ErrConflict)
 	oauthMust(t, "RevokeFamily", s.RevokeFamily(ctx, "f2", oauthT0))
-	oauthWantErr(t, "rotating a token of a revoked family", s.RotateRefreshToken(ctx, r2.Hash, oauthT0, oauthNewToken("n2", authserver.KindRefresh, "f2")), blog.ErrConflict)
+	oauthWantErr(t, "rotating a token of a revoked family", s.RotateRefreshToken(ctx, r2.Hash, oauthT0, oauthNewToken("n2", authserver.KindRefresh, "f2")), errdefs.ErrConflict)
 	if got := oauthGetToken(t, s, r2.Hash); got.RotatedAt != nil {
 		t.Errorf("a refused rotation marked the token rotated")
 	}
@@ -764,7 +764,7 @@ func oauthReissueOnce(t *testing.T, s authserver.Store) {
 	ctx := context.Background()
 	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
 	at := oauthT0.Add(time.Hour)
-	oauthWantErr(t, "ReissueRefreshToken of a token not rotated", s.ReissueRefreshToken(ctx, refresh.Hash, at, oauthNewToken("early", authserver.KindRefresh, "fam")), blog.ErrConflict)
+	oauthWantErr(t, "ReissueRefreshToken of a token not rotated", s.ReissueRefreshToken(ctx, refresh.Hash, at, oauthNewToken("early", authserver.KindRefresh, "fam")), errdefs.ErrConflict)
 	oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, at, oauthNewToken("next", authserver.KindRefresh, "fam")))
 	again := oauthNewToken("again", authserver.KindRefresh, "fam")
 	oauthMust(t, "ReissueRefreshToken", s.ReissueRefreshToken(ctx, refresh.Hash, at.Add(time.Second), again))
@@ -774,16 +774,16 @@ func oauthReissueOnce(t *testing.T, s authserver.Store) {
 	if got := oauthGetToken(t, s, refresh.Hash); got.RevokedAt == nil || !got.RevokedAt.Equal(at.Add(time.Second)) {
 		t.Errorf("token after its re-issue: RevokedAt %v, want %v", got.RevokedAt, at.Add(time.Second))
 	}
-	oauthWantErr(t, "second ReissueRefreshToken", s.ReissueRefreshToken(ctx, refresh.Hash, at.Add(2*time.Second), oauthNewToken("third", authserver.KindRefresh, "fam")), blog.ErrConflict)
+	oauthWantErr(t, "second ReissueRefreshToken", s.ReissueRefreshToken(ctx, refresh.Hash, at.Add(2*time.Second), oauthNewToken("third", authserver.KindRefresh, "fam")), errdefs.ErrConflict)
 	_, err := s.TokenByHash(ctx, oauthHash("token third"))
-	oauthWantErr(t, "token of a refused re-issue", err, blog.ErrNotFound)
+	oauthWantErr(t, "token of a refused re-issue", err, errdefs.ErrNotFound)
 	// A revoked family re-issues nothing.
 	_, r2 := oauthFamily(t, s, "f2", "ann", "cl")
 	oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, r2.Hash, at, oauthNewToken("n2", authserver.KindRefresh, "f2")))
 	oauthMust(t, "RevokeFamily", s.RevokeFamily(ctx, "f2", at))
-	oauthWantErr(t, "ReissueRefreshToken in a revoked family", s.ReissueRefreshToken(ctx, r2.Hash, at, oauthNewToken("x2", authserver.KindRefresh, "f2")), blog.ErrConflict)
-	oauthWantErr(t, "ReissueRefreshToken(an access token)", s.ReissueRefreshToken(ctx, access.Hash, at), blog.ErrNotFound)
-	oauthWantErr(t, "ReissueRefreshToken(unknown)", s.ReissueRefreshToken(ctx, oauthHash("nope"), at), blog.ErrNotFound)
+	oauthWantErr(t, "ReissueRefreshToken in a revoked family", s.ReissueRefreshToken(ctx, r2.Hash, at, oauthNewToken("x2", authserver.KindRefresh, "f2")), errdefs.ErrConflict)
+	oauthWantErr(t, "ReissueRefreshToken(an access token)", s.ReissueRefreshToken(ctx, access.Hash, at), errdefs.ErrNotFound)
+	oauthWantErr(t, "ReissueRefreshToken(unknown)", s.ReissueRefreshToken(ctx, oauthHash("nope"), at), errdefs.ErrNotFound)
 }
 
 func oauthReissueConcurrent(t *testing.T, s authserver.Store) {
@@ -803,7 +803,7 @@ func oauthReissueConcurrent(t *testing.T, s authserver.Store) {
 		switch err := <-errs; {
 		case err == nil:
 			won++
-		case errors.Is(err, blog.ErrConflict):
+		case errors.Is(err, errdefs.ErrConflict):
 			lost++
 		default:
 			t.Errorf("ReissueRefreshToken: unexpected error %v", err)
@@ -853,11 +853,11 @@ func oauthRevokeFamily(t *testing.T, s authserver.Store) {
 			t.Errorf("%s token after RevokeFamily: RevokedAt %v, want %v (the first revocation)", tok.Kind, got.RevokedAt, at)
 		}
 	}
-	oauthWantErr(t, "AddTokens to a revoked family", s.AddTokens(ctx, "fam", oauthNewToken("late", authserver.KindAccess, "fam")), blog.ErrConflict)
+	oauthWantErr(t, "AddTokens to a revoked family", s.AddTokens(ctx, "fam", oauthNewToken("late", authserver.KindAccess, "fam")), errdefs.ErrConflict)
 	if got := oauthGetToken(t, s, other.Hash); got.RevokedAt != nil {
 		t.Errorf("RevokeFamily revoked another family's token")
 	}
-	oauthWantErr(t, "RevokeFamily(unknown)", s.RevokeFamily(ctx, "nope", at), blog.ErrNotFound)
+	oauthWantErr(t, "RevokeFamily(unknown)", s.RevokeFamily(ctx, "nope", at), errdefs.ErrNotFound)
 }
 
 func oauthRevokeToken(t *testing.T, s authserver.Store) {
@@ -877,7 +877,7 @@ func oauthRevokeToken(t *testing.T, s authserver.Store) {
 	if got := oauthGetToken(t, s, access.Hash); !got.RevokedAt.Equal(at) {
 		t.Errorf("RevokedAt after the family was revoked later: %v, want %v", got.RevokedAt, at)
 	}
-	oauthWantErr(t, "RevokeToken(unknown)", s.RevokeToken(ctx, oauthHash("nope"), at), blog.ErrNotFound)
+	oauthWantErr(t, "RevokeToken(unknown)", s.RevokeToken(ctx, oauthHash("nope"), at), errdefs.ErrNotFound)
 }
 
 func oauthDeleteExpiredTokens(t *testing.T, s authserver.Store) {
@@ -889,7 +889,7 @@ func oauthDeleteExpiredTokens(t *testing.T, s authserver.Store) {
 		t.Errorf("DeleteExpiredTokens deleted %d, want 1 (the access token)", n)
 	}
 	_, err = s.TokenByHash(ctx, access.Hash)
-	oauthWantErr(t, "expired access token", err, blog.ErrNotFound)
+	oauthWantErr(t, "expired access token", err, errdefs.ErrNotFound)
 	oauthGetToken(t, s, refresh.Hash)
 	// With its code gone too, the empty family is swept.
 	_, err = s.DeleteExpiredCodes(ctx, oauthT0.Add(time.Hour))
@@ -899,5 +899,5 @@ func oauthDeleteExpiredTokens(t *testing.T, s authserver.Store) {
 	if n != 1 {
 		t.Errorf("second DeleteExpiredTokens deleted %d, want 1", n)
 	}
-	oauthWantErr(t, "RevokeFamily of a swept family", s.RevokeFamily(ctx, "fam", oauthT0), blog.ErrNotFound)
+	oauthWantErr(t, "RevokeFamily of a swept family", s.RevokeFamily(ctx, "fam", oauthT0), errdefs.ErrNotFound)
 }

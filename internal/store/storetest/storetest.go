@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // Run runs the suite as subtests of t. open must return a new, empty store
@@ -205,7 +206,7 @@ func testConflict(t *testing.T, s blog.Store) {
 	first := article(t, "taken", title("First"))
 	create(t, s, first)
 	err := s.CreateArticle(t.Context(), article(t, "taken", title("Second")))
-	if !errors.Is(err, blog.ErrConflict) {
+	if !errors.Is(err, errdefs.ErrConflict) {
 		t.Fatalf("CreateArticle with a taken slug: error %v, want ErrConflict", err)
 	}
 	if diff := cmp.Diff(first, mustGet(t, s, "taken")); diff != "" {
@@ -254,7 +255,7 @@ func testDelete(t *testing.T, s blog.Store) {
 	if err := s.DeleteArticle(t.Context(), "gone"); err != nil {
 		t.Fatalf("DeleteArticle: %v", err)
 	}
-	if _, err := s.GetArticle(t.Context(), "gone"); !errors.Is(err, blog.ErrNotFound) {
+	if _, err := s.GetArticle(t.Context(), "gone"); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Errorf("GetArticle after DeleteArticle: error %v, want ErrNotFound", err)
 	}
 	page, err := s.ListArticles(t.Context(), blog.ListOptions{})
@@ -286,7 +287,7 @@ func testNotFound(t *testing.T, s blog.Store) {
 		"UpdateArticle": s.UpdateArticle(ctx, article(t, "missing")),
 		"DeleteArticle": s.DeleteArticle(ctx, "missing"),
 	} {
-		if !errors.Is(err, blog.ErrNotFound) {
+		if !errors.Is(err, errdefs.ErrNotFound) {
 			t.Errorf("%s of a missing slug: error %v, want ErrNotFound", name, err)
 		}
 	}
@@ -453,10 +454,10 @@ func testMalformedCursor(t *testing.T, s blog.Store) {
 	create(t, s, article(t, "post", body("coffee")))
 	q := parse(t, "coffee")
 	for _, cursor := range []string{"not a cursor", "%%%", "bm90LWpzb24", "eyJvIjotMX0"} { // the last two: "not-json", {"o":-1}
-		if _, err := s.ListArticles(t.Context(), blog.ListOptions{Cursor: cursor}); !errors.Is(err, blog.ErrInvalid) {
+		if _, err := s.ListArticles(t.Context(), blog.ListOptions{Cursor: cursor}); !errors.Is(err, errdefs.ErrInvalid) {
 			t.Errorf("ListArticles with cursor %q: error %v, want ErrInvalid", cursor, err)
 		}
-		if _, err := s.SearchArticles(t.Context(), q, blog.SearchOptions{Cursor: cursor}); !errors.Is(err, blog.ErrInvalid) {
+		if _, err := s.SearchArticles(t.Context(), q, blog.SearchOptions{Cursor: cursor}); !errors.Is(err, errdefs.ErrInvalid) {
 			t.Errorf("SearchArticles with cursor %q: error %v, want ErrInvalid", cursor, err)
 		}
 	}

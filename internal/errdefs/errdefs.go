@@ -1,15 +1,23 @@
-package blog
+// Package errdefs defines the kinds of failure every layer of mcp-2coffee
+// shares: the sentinel errors stores return (ErrNotFound, ErrConflict), the
+// input error the domain returns (ErrInvalid, through *ValidationError), and
+// the errors of reaching a dependency or being refused by one.
+//
+// It is a leaf: it imports nothing of the project, so the domain packages
+// (blog, apikey, oauth), the storage seam (store) and every backend can use
+// the same values without an import cycle. Each edge (MCP tool results, HTTP
+// statuses, the REST client) translates them once, with errors.Is.
+package errdefs
 
 import (
 	"errors"
 	"fmt"
 )
 
-// Sentinel errors shared by every layer. Check them with errors.Is; each edge
-// (MCP tool results, HTTP status codes) translates them once.
+// The sentinel errors. Check them with errors.Is.
 var (
-	// ErrNotFound means the article (or other object) does not exist, or is
-	// not visible to the caller.
+	// ErrNotFound means the article (or key, client, token, …) does not
+	// exist, or is not visible to the caller.
 	ErrNotFound = errors.New("not found")
 	// ErrConflict means the write would break uniqueness, such as creating
 	// an article whose slug is taken.
