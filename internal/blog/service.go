@@ -40,20 +40,36 @@ func (s *Service) Get(ctx context.Context, slug string) (*Article, error) {
 
 // List returns a page of articles, newest first.
 func (s *Service) List(ctx context.Context, opts ListOptions) (*ArticlePage, error) {
-	var err error
-	if opts.Limit, err = PageLimit(opts.Limit); err != nil {
+	limit, err := pageLimit(opts.Limit)
+	if err != nil {
 		return nil, err
 	}
-	if opts.Tag, err = normalizeFilterTag(opts.Tag); err != nil {
+	f, err := newFilter(opts.Tag, opts.Language, opts.IncludeDrafts)
+	if err != nil {
 		return nil, err
 	}
-	if c, err := DecodeCursor(opts.Cursor); err != nil {
+	c, err := decodeCursor(opts.Cursor)
+	if err != nil {
 		return nil, err
-	} else if c.Offset != 0 || c.Any {
+	}
+	if c.Offset != 0 || c.Any {
 		return nil, errdefs.Invalid("cursor", "is a search cursor; pass it to search, not to a listing")
 	}
-	opts.Language = strings.TrimSpace(opts.Language)
-	return s.store.ListArticles(ctx, opts)
+	r := ListRange{Filter: f, Limit: limit + 1} // one more tells whether a page follows
+	if c.Slug != "" {
+		r.After = &Position{PublishedAt: time.Unix(c.Published, 0).UTC(), Slug: c.Slug}
+	}
+	as, err := s.store.ListArticles(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	page := &ArticlePage{Articles: as}
+	if len(as) > limit {
+		page.Articles = as[:limit]
+		last := as[limit-1]
+		page.NextCursor = cursor{Published: last.PublishedAt.Unix(), Slug: last.Slug}.encode()
+	}
+	return page, nil
 }
 
 // Search runs a full-text search. When no article holds every word of a
@@ -64,32 +80,39 @@ func (s *Service) Search(ctx context.Context, opts SearchOptions) (*SearchPage, 
 	if err != nil {
 		return nil, err
 	}
-	if opts.Limit, err = PageLimit(opts.Limit); err != nil {
+	limit, err := pageLimit(opts.Limit)
+	if err != nil {
 		return nil, err
 	}
-	if opts.Tag, err = normalizeFilterTag(opts.Tag); err != nil {
+	f, err := newFilter(opts.Tag, opts.Language, opts.IncludeDrafts)
+	if err != nil {
 		return nil, err
 	}
-	c, err := DecodeCursor(opts.Cursor)
+	c, err := decodeCursor(opts.Cursor)
 	if err != nil {
 		return nil, err
 	}
 	if c.Slug != "" {
 		return nil, errdefs.Invalid("cursor", "is a listing cursor; pass it to a listing, not to search")
 	}
-	opts.Language = strings.TrimSpace(opts.Language)
 	q.Any = c.Any // later pages carry on as the first one did
-	page, err := s.store.SearchArticles(ctx, q, opts)
+	r := SearchRange{Filter: f, Offset: c.Offset, Limit: limit + 1}
+	hits, err := s.store.SearchArticles(ctx, q, r)
 	if err != nil {
 		return nil, err
 	}
-	page.Relaxed = q.Any
-	if len(page.Hits) == 0 && len(q.Terms) > 1 && !q.Any && c.Offset == 0 {
+	relaxed := q.Any
+	if len(hits) == 0 && len(q.Terms) > 1 && !q.Any && c.Offset == 0 {
 		q.Any = true
-		if page, err = s.store.SearchArticles(ctx, q, opts); err != nil {
+		if hits, err = s.store.SearchArticles(ctx, q, r); err != nil {
 			return nil, err
 		}
-		page.Relaxed = len(page.Hits) > 0
+		relaxed = len(hits) > 0
+	}
+	page := &SearchPage{Hits: hits, Relaxed: relaxed}
+	if len(hits) > limit {
+		page.Hits = hits[:limit]
+		page.NextCursor = cursor{Offset: c.Offset + limit, Any: q.Any}.encode()
 	}
 	for i := range page.Hits {
 		a := page.Hits[i].Article
@@ -164,13 +187,16 @@ func (s *Service) Delete(ctx context.Context, slug string) error {
 	return s.store.DeleteArticle(ctx, slug)
 }
 
-func normalizeFilterTag(tag string) (string, error) {
+// newFilter normalises the filters of a listing or search.
+func newFilter(tag, language string, includeDrafts bool) (Filter, error) {
+	f := Filter{Language: strings.TrimSpace(language), IncludeDrafts: includeDrafts}
 	if strings.TrimSpace(tag) == "" {
-		return "", nil
+		return f, nil
 	}
 	ts := NormalizeTags([]string{tag})
 	if len(ts) != 1 || len(ts[0]) > MaxTagLen*4 {
-		return "", errdefs.Invalid("tag", "is not a tag")
+		return Filter{}, errdefs.Invalid("tag", "is not a tag")
 	}
-	return ts[0], nil
+	f.Tag = ts[0]
+	return f, nil
 }

@@ -56,27 +56,27 @@ func TestNormalizeLanguageAndTags(t *testing.T) {
 }
 
 func TestCursorRoundTrip(t *testing.T) {
-	c := Cursor{Published: 1700000000, Slug: "x", Offset: 20, Any: true}
-	got, err := DecodeCursor(c.Encode())
+	c := cursor{Published: 1700000000, Slug: "x", Offset: 20, Any: true}
+	got, err := decodeCursor(c.encode())
 	if err != nil || got != c {
-		t.Fatalf("DecodeCursor(Encode(%+v)) = %+v, %v", c, got, err)
+		t.Fatalf("decodeCursor(Encode(%+v)) = %+v, %v", c, got, err)
 	}
 	for _, bad := range []string{"!!", strings.Repeat("A", 600), "eyJvIjotMX0"} {
-		if _, err := DecodeCursor(bad); !errors.Is(err, errdefs.ErrInvalid) {
-			t.Errorf("DecodeCursor(%q) = %v, want errdefs.ErrInvalid", bad, err)
+		if _, err := decodeCursor(bad); !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("decodeCursor(%q) = %v, want errdefs.ErrInvalid", bad, err)
 		}
 	}
 }
 
 func TestPageLimit(t *testing.T) {
 	for in, want := range map[int]int{0: DefaultPage, 1: 1, MaxPage: MaxPage} {
-		if got, err := PageLimit(in); err != nil || got != want {
-			t.Errorf("PageLimit(%d) = %d, %v", in, got, err)
+		if got, err := pageLimit(in); err != nil || got != want {
+			t.Errorf("pageLimit(%d) = %d, %v", in, got, err)
 		}
 	}
 	for _, bad := range []int{-1, MaxPage + 1} {
-		if _, err := PageLimit(bad); !errors.Is(err, errdefs.ErrInvalid) {
-			t.Errorf("PageLimit(%d) = %v, want errdefs.ErrInvalid", bad, err)
+		if _, err := pageLimit(bad); !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("pageLimit(%d) = %v, want errdefs.ErrInvalid", bad, err)
 		}
 	}
 }

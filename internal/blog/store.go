@@ -85,18 +85,53 @@ func (o UpsertOutcome) String() string {
 	return "unknown"
 }
 
-// Store is what a persistence backend provides. Every method takes
-// normalised, validated input (the Service sees to that) and reports
-// errdefs.ErrNotFound, errdefs.ErrConflict or errdefs.ErrInvalid (for a malformed cursor) through
-// errors.Is. Backends: internal/store/sqlite (embedded default) and
-// internal/store/postgres; internal/store/storetest holds the behaviour
-// suite they must all pass.
+// Filter narrows the articles a listing, a search or a tag count looks
+// at. Its fields are normalised (the Service sees to that).
+type Filter struct {
+	Tag           string // only articles with this tag
+	Language      string // only articles in this language
+	IncludeDrafts bool
+}
+
+// Position is a place in the listing order (newest first: publication
+// time descending, then slug ascending, so articles published in the same
+// second still page in a stable order). A listing page that starts after
+// a Position holds the articles that follow it in that order.
+type Position struct {
+	PublishedAt time.Time // compared as the Unix seconds stores keep
+	Slug        string
+}
+
+// ListRange is one page of a listing as a Store sees it: a typed keyset
+// position, never a cursor.
+type ListRange struct {
+	Filter
+	After *Position // nil: from the newest article
+	Limit int       // the most articles to return; always > 0
+}
+
+// SearchRange is one page of ranked search results as a Store sees it.
+type SearchRange struct {
+	Filter
+	Offset int // ranked results to skip
+	Limit  int // the most hits to return; always > 0
+}
+
+// Store is what a persistence backend provides for articles. Every method
+// takes normalised, validated input (the Service sees to that) and reports
+// errdefs.ErrNotFound and errdefs.ErrConflict through errors.Is. Cursors
+// are not a Store's business: the Service decodes them into ListRange and
+// SearchRange and encodes the next one. A page method returns at most
+// Limit items, in order; the Service asks for one more than a page to learn
+// whether another follows. The backends live under internal/store;
+// internal/store/storetest holds the behaviour suite they must all pass.
 type Store interface {
 	GetArticle(ctx context.Context, slug string) (*Article, error)
-	ListArticles(ctx context.Context, opts ListOptions) (*ArticlePage, error)
-	// SearchArticles ranks articles matching q, best first. Hits carry
-	// no Snippet; the Service adds it. opts.Query is ignored.
-	SearchArticles(ctx context.Context, q Query, opts SearchOptions) (*SearchPage, error)
+	// ListArticles returns the articles of r, newest first.
+	ListArticles(ctx context.Context, r ListRange) ([]*Article, error)
+	// SearchArticles ranks articles matching q, best first, ties in
+	// listing order. Hits carry no Snippet; the Service adds it.
+	SearchArticles(ctx context.Context, q Query, r SearchRange) ([]SearchHit, error)
 	ListTags(ctx context.Context, opts TagOptions) ([]TagCount, error)
 	CreateArticle(ctx context.Context, a *Article) error
 	// UpdateArticle replaces the stored article with a.Slug.
@@ -156,10 +191,11 @@ func (p Patch) Apply(a *Article) {
 	}
 }
 
-// Cursor is the decoded form of the opaque page cursors every backend
-// hands out: a keyset position for listings (newest first, by publication
-// time then slug) and an offset for ranked search results.
-type Cursor struct {
+// cursor is the decoded form of the opaque page cursors the Service hands
+// out: a keyset position for listings and an offset for ranked search
+// results. Only the Service reads and writes them; stores see ListRange
+// and SearchRange.
+type cursor struct {
 	Published int64  `json:"p,omitempty"` // Unix seconds of the last item
 	Slug      string `json:"s,omitempty"` // slug of the last item
 	Offset    int    `json:"o,omitempty"` // results already returned
@@ -168,29 +204,29 @@ type Cursor struct {
 	Any bool `json:"a,omitempty"`
 }
 
-// Encode returns the opaque text form of c.
-func (c Cursor) Encode() string {
+// encode returns the opaque text form of c.
+func (c cursor) encode() string {
 	b, _ := json.Marshal(c)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// DecodeCursor parses a cursor made by Encode. The empty string is the
-// zero Cursor (the first page).
-func DecodeCursor(s string) (Cursor, error) {
-	var c Cursor
+// decodeCursor parses a cursor made by encode. The empty string is the
+// zero cursor (the first page).
+func decodeCursor(s string) (cursor, error) {
+	var c cursor
 	if s == "" {
 		return c, nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(s) > 512 || json.Unmarshal(b, &c) != nil || c.Offset < 0 {
-		return Cursor{}, errdefs.Invalid("cursor", "is not a cursor this server handed out")
+		return cursor{}, errdefs.Invalid("cursor", "is not a cursor this server handed out")
 	}
 	return c, nil
 }
 
-// PageLimit returns the page size to use for a requested limit, or an
+// pageLimit returns the page size to use for a requested limit, or an
 // error when the limit is out of range.
-func PageLimit(limit int) (int, error) {
+func pageLimit(limit int) (int, error) {
 	switch {
 	case limit == 0:
 		return DefaultPage, nil

@@ -82,15 +82,15 @@ func (f *filter) add(cond string, args ...any) {
 
 // common adds the tag, language and draft filters on the articles table
 // aliased "a".
-func (f *filter) common(tag, language string, includeDrafts bool) {
-	if !includeDrafts {
+func (f *filter) common(bf blog.Filter) {
+	if !bf.IncludeDrafts {
 		f.add(`a.draft = 0`)
 	}
-	if language != "" {
-		f.add(`a.language = ?`, language)
+	if bf.Language != "" {
+		f.add(`a.language = ?`, bf.Language)
 	}
-	if tag != "" {
-		f.add(`a.id IN (SELECT article_id FROM article_tags WHERE tag = ?)`, tag)
+	if bf.Tag != "" {
+		f.add(`a.id IN (SELECT article_id FROM article_tags WHERE tag = ?)`, bf.Tag)
 	}
 }
 
@@ -102,24 +102,16 @@ func (f *filter) where() string {
 	return " WHERE " + strings.Join(f.conds, " AND ")
 }
 
-// ListArticles returns a page of articles, newest first, by publication
-// time and then slug so that articles published in the same second still
-// page in a stable order.
-func (db *DB) ListArticles(ctx context.Context, opts blog.ListOptions) (*blog.ArticlePage, error) {
-	limit, err := blog.PageLimit(opts.Limit)
-	if err != nil {
-		return nil, err
-	}
-	c, err := blog.DecodeCursor(opts.Cursor)
-	if err != nil {
-		return nil, err
-	}
+// ListArticles returns up to r.Limit articles after r.After, newest first,
+// by publication time and then slug.
+func (db *DB) ListArticles(ctx context.Context, r blog.ListRange) ([]*blog.Article, error) {
 	var f filter
-	f.common(opts.Tag, opts.Language, opts.IncludeDrafts)
-	if c.Slug != "" {
+	f.common(r.Filter)
+	if r.After != nil {
 		// After (p, s) in (published_at DESC, slug ASC) order. The first
 		// condition is redundant but is the one the index can seek on.
-		f.add(`a.published_at <= ? AND (a.published_at < ? OR a.slug > ?)`, c.Published, c.Published, c.Slug)
+		p := r.After.PublishedAt.Unix()
+		f.add(`a.published_at <= ? AND (a.published_at < ? OR a.slug > ?)`, p, p, r.After.Slug)
 	}
 	query := `SELECT ` + articleColumns + ` FROM ` + articleTables + f.where() +
 		` ORDER BY a.published_at DESC, a.slug LIMIT ?`
@@ -127,36 +119,30 @@ func (db *DB) ListArticles(ctx context.Context, opts blog.ListOptions) (*blog.Ar
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list articles: %w", err)
 	}
-	// One more than the page tells whether another page follows.
-	rows, err := stmt.QueryContext(ctx, append(f.args, limit+1)...)
+	rows, err := stmt.QueryContext(ctx, append(f.args, r.Limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list articles: %w", err)
 	}
 	defer rows.Close()
-	page := &blog.ArticlePage{Articles: make([]*blog.Article, 0, limit)}
+	as := make([]*blog.Article, 0, min(r.Limit, blog.MaxPage+1))
 	for rows.Next() {
 		a, err := scanArticle(rows)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: list articles: %w", err)
 		}
-		page.Articles = append(page.Articles, a)
+		as = append(as, a)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: list articles: %w", err)
 	}
-	if len(page.Articles) > limit {
-		page.Articles = page.Articles[:limit]
-		last := page.Articles[limit-1]
-		page.NextCursor = blog.Cursor{Published: last.PublishedAt.Unix(), Slug: last.Slug}.Encode()
-	}
-	return page, nil
+	return as, nil
 }
 
 // ListTags returns every tag with the number of articles carrying it, most
 // used first, then alphabetically.
 func (db *DB) ListTags(ctx context.Context, opts blog.TagOptions) ([]blog.TagCount, error) {
 	var f filter
-	f.common("", opts.Language, opts.IncludeDrafts)
+	f.common(blog.Filter{Language: opts.Language, IncludeDrafts: opts.IncludeDrafts})
 	query := `SELECT t.tag, count(*) AS n FROM article_tags t JOIN articles a ON a.id = t.article_id` +
 		f.where() + ` GROUP BY t.tag ORDER BY n DESC, t.tag`
 	stmt, err := db.prepared(ctx, query)

@@ -184,12 +184,12 @@ func BenchmarkSearch(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		opts := blog.SearchOptions{Limit: 10}
-		page, err := db.SearchArticles(b.Context(), q, opts)
+		r := blog.SearchRange{Limit: 11} // a page of 10, and one to tell whether more follow
+		hits, err := db.SearchArticles(b.Context(), q, r)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(page.Hits) == 0 {
+		if len(hits) == 0 {
 			b.Fatalf("query %q finds nothing in the corpus", bm.query)
 		}
 		var matches int
@@ -200,7 +200,7 @@ func BenchmarkSearch(b *testing.B) {
 		b.Logf("%s: %q matches %d articles", bm.name, bm.query, matches)
 		b.Run(bm.name, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := db.SearchArticles(b.Context(), q, opts); err != nil {
+				if _, err := db.SearchArticles(b.Context(), q, r); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -222,7 +222,7 @@ func BenchmarkGetArticle(b *testing.B) {
 func BenchmarkListArticles(b *testing.B) {
 	db := benchDB(b)
 	for b.Loop() {
-		if _, err := db.ListArticles(b.Context(), blog.ListOptions{Limit: 10}); err != nil {
+		if _, err := db.ListArticles(b.Context(), blog.ListRange{Limit: 11}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -48,24 +48,17 @@ func matchExpr(q blog.Query) string {
 }
 
 // SearchArticles ranks the articles matching q with bm25, best first, and
-// pages through them by offset. Articles with equal scores are ordered as
-// listings are, so pages neither repeat nor skip an article.
-func (db *DB) SearchArticles(ctx context.Context, q blog.Query, opts blog.SearchOptions) (*blog.SearchPage, error) {
-	limit, err := blog.PageLimit(opts.Limit)
-	if err != nil {
-		return nil, err
-	}
-	c, err := blog.DecodeCursor(opts.Cursor)
-	if err != nil {
-		return nil, err
-	}
+// returns up to r.Limit of them after skipping r.Offset. Articles with
+// equal scores are ordered as listings are, so pages neither repeat nor
+// skip an article.
+func (db *DB) SearchArticles(ctx context.Context, q blog.Query, r blog.SearchRange) ([]blog.SearchHit, error) {
 	match := matchExpr(q)
 	if match == "" {
 		return nil, errdefs.Invalid("query", "has no words to search for")
 	}
 	var f filter
 	f.add(`articles_fts MATCH ?`, match)
-	f.common(opts.Tag, opts.Language, opts.IncludeDrafts)
+	f.common(r.Filter)
 	// The inner query ranks and cuts the page using only the index and the
 	// small columns; the outer one then reads the full rows (with their
 	// bodies) of that page alone, instead of carrying every match's body
@@ -85,26 +78,22 @@ func (db *DB) SearchArticles(ctx context.Context, q blog.Query, opts blog.Search
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: search articles: %w", err)
 	}
-	rows, err := stmt.QueryContext(ctx, append(f.args, limit+1, c.Offset)...)
+	rows, err := stmt.QueryContext(ctx, append(f.args, r.Limit, r.Offset)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: search articles: %w", err)
 	}
 	defer rows.Close()
-	page := &blog.SearchPage{Hits: make([]blog.SearchHit, 0, limit)}
+	hits := make([]blog.SearchHit, 0, min(r.Limit, blog.MaxPage+1))
 	for rows.Next() {
 		var score float64
 		a, err := scanArticle(rows, &score)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: search articles: %w", err)
 		}
-		page.Hits = append(page.Hits, blog.SearchHit{Article: a, Score: score})
+		hits = append(hits, blog.SearchHit{Article: a, Score: score})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: search articles: %w", err)
 	}
-	if len(page.Hits) > limit {
-		page.Hits = page.Hits[:limit]
-		page.NextCursor = blog.Cursor{Offset: c.Offset + limit, Any: q.Any}.Encode()
-	}
-	return page, nil
+	return hits, nil
 }

@@ -38,7 +38,6 @@ func Run(t *testing.T, open func(t *testing.T) blog.Store) {
 		{"ListOrderAndPaging", testListPaging},
 		{"ListFilters", testListFilters},
 		{"ListTags", testListTags},
-		{"MalformedCursor", testMalformedCursor},
 		{"SearchHits", testSearchHits},
 		{"SearchRanking", testSearchRanking},
 		{"SearchAllVersusAny", testSearchAny},
@@ -135,16 +134,14 @@ func parse(t *testing.T, query string) blog.Query {
 }
 
 // search returns the slugs of the first page (up to blog.MaxPage) of hits.
-func search(t *testing.T, s blog.Store, q blog.Query, opts blog.SearchOptions) []string {
+func search(t *testing.T, s blog.Store, q blog.Query, f blog.Filter) []string {
 	t.Helper()
-	if opts.Limit == 0 {
-		opts.Limit = blog.MaxPage
-	}
-	page, err := s.SearchArticles(t.Context(), q, opts)
+	r := blog.SearchRange{Filter: f, Limit: blog.MaxPage}
+	hits, err := s.SearchArticles(t.Context(), q, r)
 	if err != nil {
-		t.Fatalf("SearchArticles(%+v, %+v): %v", q, opts, err)
+		t.Fatalf("SearchArticles(%+v, %+v): %v", q, r, err)
 	}
-	return hitSlugs(page.Hits)
+	return hitSlugs(hits)
 }
 
 func testRoundTrip(t *testing.T, s blog.Store) {
@@ -258,11 +255,11 @@ func testDelete(t *testing.T, s blog.Store) {
 	if _, err := s.GetArticle(t.Context(), "gone"); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Errorf("GetArticle after DeleteArticle: error %v, want ErrNotFound", err)
 	}
-	page, err := s.ListArticles(t.Context(), blog.ListOptions{})
+	as, err := s.ListArticles(t.Context(), blog.ListRange{Limit: blog.MaxPage})
 	if err != nil {
 		t.Fatalf("ListArticles: %v", err)
 	}
-	if diff := cmp.Diff([]string{"kept"}, slugs(page.Articles)); diff != "" {
+	if diff := cmp.Diff([]string{"kept"}, slugs(as)); diff != "" {
 		t.Errorf("ListArticles after delete (-want +got):\n%s", diff)
 	}
 	tagCounts, err := s.ListTags(t.Context(), blog.TagOptions{})
@@ -272,7 +269,7 @@ func testDelete(t *testing.T, s blog.Store) {
 	if diff := cmp.Diff([]blog.TagCount{{Tag: "shared", Count: 1}}, tagCounts); diff != "" {
 		t.Errorf("ListTags after delete (-want +got):\n%s", diff)
 	}
-	if got := search(t, s, parse(t, "xylophone"), blog.SearchOptions{}); len(got) != 0 {
+	if got := search(t, s, parse(t, "xylophone"), blog.Filter{}); len(got) != 0 {
 		t.Errorf("search for a deleted article's word found %q", got)
 	}
 	// The slug is free again.
@@ -307,31 +304,30 @@ func testCount(t *testing.T, s blog.Store) {
 	}
 }
 
-// listAll pages through a listing with this limit and returns every
-// article's slug in order, failing on a page too long or a cursor on the
-// last page.
-func listAll(t *testing.T, s blog.Store, opts blog.ListOptions) []string {
+// listAll pages through a listing r.Limit articles at a time, each page
+// starting after the last article of the one before, until a page comes
+// back short, and returns every article's slug in order. It fails on a
+// page longer than the limit.
+func listAll(t *testing.T, s blog.Store, r blog.ListRange) []string {
 	t.Helper()
 	var all []string
 	for pages := 1; ; pages++ {
-		page, err := s.ListArticles(t.Context(), opts)
+		as, err := s.ListArticles(t.Context(), r)
 		if err != nil {
-			t.Fatalf("ListArticles(%+v) page %d: %v", opts, pages, err)
+			t.Fatalf("ListArticles(%+v) page %d: %v", r, pages, err)
 		}
-		if len(page.Articles) > opts.Limit {
-			t.Fatalf("ListArticles page %d holds %d articles, limit %d", pages, len(page.Articles), opts.Limit)
+		if len(as) > r.Limit {
+			t.Fatalf("ListArticles page %d holds %d articles, limit %d", pages, len(as), r.Limit)
 		}
-		all = append(all, slugs(page.Articles)...)
-		if page.NextCursor == "" {
+		all = append(all, slugs(as)...)
+		if len(as) < r.Limit {
 			return all
 		}
-		if len(page.Articles) < opts.Limit {
-			t.Fatalf("page %d holds %d < %d articles but has a next cursor", pages, len(page.Articles), opts.Limit)
-		}
 		if pages > 100 {
-			t.Fatalf("ListArticles keeps returning a next cursor")
+			t.Fatalf("ListArticles keeps returning full pages")
 		}
-		opts.Cursor = page.NextCursor
+		last := as[len(as)-1]
+		r.After = &blog.Position{PublishedAt: last.PublishedAt, Slug: last.Slug}
 	}
 }
 
@@ -349,28 +345,18 @@ func testListPaging(t *testing.T, s blog.Store) {
 	published := []string{"newest", "a-second-later", "same-a", "same-b", "same-c", "oldest"}
 	all := append([]string{"draft-newer"}, published...)
 	for _, limit := range []int{1, 2, 3, 4, 6, 7, blog.MaxPage} {
-		if diff := cmp.Diff(published, listAll(t, s, blog.ListOptions{Limit: limit})); diff != "" {
+		if diff := cmp.Diff(published, listAll(t, s, blog.ListRange{Limit: limit})); diff != "" {
 			t.Errorf("listing with limit %d (-want +got):\n%s", limit, diff)
 		}
-		if diff := cmp.Diff(all, listAll(t, s, blog.ListOptions{Limit: limit, IncludeDrafts: true})); diff != "" {
+		if diff := cmp.Diff(all, listAll(t, s, blog.ListRange{Filter: blog.Filter{IncludeDrafts: true}, Limit: limit})); diff != "" {
 			t.Errorf("listing with drafts, limit %d (-want +got):\n%s", limit, diff)
 		}
 	}
-	// A whole listing in exactly one full page has no next page.
-	page, err := s.ListArticles(t.Context(), blog.ListOptions{Limit: len(published)})
-	if err != nil {
-		t.Fatalf("ListArticles: %v", err)
-	}
-	if page.NextCursor != "" {
-		t.Errorf("a page holding the last article has NextCursor %q, want none", page.NextCursor)
-	}
-	// Limit 0 means the default page size.
-	page, err = s.ListArticles(t.Context(), blog.ListOptions{})
-	if err != nil {
-		t.Fatalf("ListArticles with limit 0: %v", err)
-	}
-	if got := len(page.Articles); got != min(blog.DefaultPage, len(published)) {
-		t.Errorf("limit 0 returned %d articles, want %d", got, min(blog.DefaultPage, len(published)))
+	// A position need not be an article's: a listing after a deleted
+	// article (or any time and slug) resumes where that article would be.
+	after := &blog.Position{PublishedAt: day.Add(24 * time.Hour), Slug: "same-b0"}
+	if diff := cmp.Diff([]string{"same-c", "oldest"}, listAll(t, s, blog.ListRange{After: after, Limit: blog.MaxPage})); diff != "" {
+		t.Errorf("listing after a position between articles (-want +got):\n%s", diff)
 	}
 }
 
@@ -383,31 +369,31 @@ func testListFilters(t *testing.T, s blog.Store) {
 		article(t, "en-go-draft", tags("go"), draft, published(5*time.Hour)),
 	)
 	tests := []struct {
-		opts blog.ListOptions
+		r    blog.ListRange
 		want []string
 	}{
-		{blog.ListOptions{Tag: "go"}, []string{"vi-go", "en-go-sql", "en-go"}},
-		{blog.ListOptions{Tag: "go", IncludeDrafts: true}, []string{"en-go-draft", "vi-go", "en-go-sql", "en-go"}},
-		{blog.ListOptions{Language: "vi"}, []string{"vi-coffee", "vi-go"}},
-		{blog.ListOptions{Language: "en"}, []string{"en-go-sql", "en-go"}},
-		{blog.ListOptions{Tag: "go", Language: "vi"}, []string{"vi-go"}},
-		{blog.ListOptions{Tag: "sql"}, []string{"en-go-sql"}},
-		{blog.ListOptions{Tag: "nothing"}, []string{}},
-		{blog.ListOptions{Language: "fr"}, []string{}},
+		{blog.ListRange{Filter: blog.Filter{Tag: "go"}}, []string{"vi-go", "en-go-sql", "en-go"}},
+		{blog.ListRange{Filter: blog.Filter{Tag: "go", IncludeDrafts: true}}, []string{"en-go-draft", "vi-go", "en-go-sql", "en-go"}},
+		{blog.ListRange{Filter: blog.Filter{Language: "vi"}}, []string{"vi-coffee", "vi-go"}},
+		{blog.ListRange{Filter: blog.Filter{Language: "en"}}, []string{"en-go-sql", "en-go"}},
+		{blog.ListRange{Filter: blog.Filter{Tag: "go", Language: "vi"}}, []string{"vi-go"}},
+		{blog.ListRange{Filter: blog.Filter{Tag: "sql"}}, []string{"en-go-sql"}},
+		{blog.ListRange{Filter: blog.Filter{Tag: "nothing"}}, []string{}},
+		{blog.ListRange{Filter: blog.Filter{Language: "fr"}}, []string{}},
 		// Filters hold across pages.
-		{blog.ListOptions{Tag: "go", IncludeDrafts: true, Limit: 1}, []string{"en-go-draft", "vi-go", "en-go-sql", "en-go"}},
-		{blog.ListOptions{Language: "en", IncludeDrafts: true, Limit: 2}, []string{"en-go-draft", "en-go-sql", "en-go"}},
+		{blog.ListRange{Filter: blog.Filter{Tag: "go", IncludeDrafts: true}, Limit: 1}, []string{"en-go-draft", "vi-go", "en-go-sql", "en-go"}},
+		{blog.ListRange{Filter: blog.Filter{Language: "en", IncludeDrafts: true}, Limit: 2}, []string{"en-go-draft", "en-go-sql", "en-go"}},
 	}
 	for _, tt := range tests {
-		if tt.opts.Limit == 0 {
-			tt.opts.Limit = blog.MaxPage
+		if tt.r.Limit == 0 {
+			tt.r.Limit = blog.MaxPage
 		}
-		got := listAll(t, s, tt.opts)
+		got := listAll(t, s, tt.r)
 		if got == nil {
 			got = []string{}
 		}
 		if diff := cmp.Diff(tt.want, got); diff != "" {
-			t.Errorf("ListArticles(%+v) (-want +got):\n%s", tt.opts, diff)
+			t.Errorf("ListArticles(%+v) (-want +got):\n%s", tt.r, diff)
 		}
 	}
 }
@@ -450,41 +436,25 @@ func testListTags(t *testing.T, s blog.Store) {
 	}
 }
 
-func testMalformedCursor(t *testing.T, s blog.Store) {
-	create(t, s, article(t, "post", body("coffee")))
-	q := parse(t, "coffee")
-	for _, cursor := range []string{"not a cursor", "%%%", "bm90LWpzb24", "eyJvIjotMX0"} { // the last two: "not-json", {"o":-1}
-		if _, err := s.ListArticles(t.Context(), blog.ListOptions{Cursor: cursor}); !errors.Is(err, errdefs.ErrInvalid) {
-			t.Errorf("ListArticles with cursor %q: error %v, want ErrInvalid", cursor, err)
-		}
-		if _, err := s.SearchArticles(t.Context(), q, blog.SearchOptions{Cursor: cursor}); !errors.Is(err, errdefs.ErrInvalid) {
-			t.Errorf("SearchArticles with cursor %q: error %v, want ErrInvalid", cursor, err)
-		}
-	}
-}
-
 func testSearchHits(t *testing.T, s blog.Store) {
 	want := article(t, "espresso-guide", title("Espresso at home"), tags("coffee"),
 		func(a *blog.Article) { a.Summary = "Pulling a shot."; a.Author = "An" }, body("Grind fine, tamp evenly."))
 	create(t, s, want, article(t, "tea", title("Green tea"), body("Steep gently.")))
-	page, err := s.SearchArticles(t.Context(), parse(t, "espresso"), blog.SearchOptions{Limit: 10})
+	hits, err := s.SearchArticles(t.Context(), parse(t, "espresso"), blog.SearchRange{Limit: 10})
 	if err != nil {
 		t.Fatalf("SearchArticles: %v", err)
 	}
-	if len(page.Hits) != 1 {
-		t.Fatalf("search for espresso found %q, want [espresso-guide]", hitSlugs(page.Hits))
+	if len(hits) != 1 {
+		t.Fatalf("search for espresso found %q, want [espresso-guide]", hitSlugs(hits))
 	}
 	// The Service builds snippets from the hit, so it must be the whole article.
-	if diff := cmp.Diff(want, page.Hits[0].Article); diff != "" {
+	if diff := cmp.Diff(want, hits[0].Article); diff != "" {
 		t.Errorf("hit article mismatch (-want +got):\n%s", diff)
 	}
-	if page.NextCursor != "" {
-		t.Errorf("single page of results has NextCursor %q", page.NextCursor)
-	}
-	page, err = s.SearchArticles(t.Context(), parse(t, "nonexistentword"), blog.SearchOptions{})
-	if err != nil || len(page.Hits) != 0 || page.NextCursor != "" {
-		t.Errorf("search without matches = %d hits, cursor %q, error %v; want none, no cursor, no error",
-			len(page.Hits), page.NextCursor, err)
+	hits, err = s.SearchArticles(t.Context(), parse(t, "nonexistentword"), blog.SearchRange{Limit: 10})
+	if err != nil || len(hits) != 0 {
+		t.Errorf("search without matches = %d hits, error %v; want none, no error",
+			len(hits), err)
 	}
 }
 
@@ -500,22 +470,22 @@ func testSearchRanking(t *testing.T, s blog.Store) {
 		article(t, "filler-3", title("Espresso"), body("Grind it fine.")),
 		article(t, "filler-4", title("Phin coffee"), body("Wait for the drip.")),
 	)
-	page, err := s.SearchArticles(t.Context(), parse(t, "goroutines"), blog.SearchOptions{Limit: 10})
+	hits, err := s.SearchArticles(t.Context(), parse(t, "goroutines"), blog.SearchRange{Limit: 10})
 	if err != nil {
 		t.Fatalf("SearchArticles: %v", err)
 	}
-	got := hitSlugs(page.Hits)
+	got := hitSlugs(hits)
 	if len(got) != 3 || got[0] != "in-title" || got[2] != "in-body" {
 		t.Errorf("ranking for goroutines = %q, want in-title first and in-body (word only in the body) last", got)
 	}
-	for i := 1; i < len(page.Hits); i++ {
-		if page.Hits[i].Score > page.Hits[i-1].Score {
+	for i := 1; i < len(hits); i++ {
+		if hits[i].Score > hits[i-1].Score {
 			t.Errorf("hit %d (%s) scores %v, above hit %d's %v: scores must not increase down the page",
-				i, page.Hits[i].Article.Slug, page.Hits[i].Score, i-1, page.Hits[i-1].Score)
+				i, hits[i].Article.Slug, hits[i].Score, i-1, hits[i-1].Score)
 		}
 	}
-	if len(page.Hits) == 3 && !(page.Hits[0].Score > page.Hits[2].Score) {
-		t.Errorf("title match scores %v, body match %v: want the title match higher", page.Hits[0].Score, page.Hits[2].Score)
+	if len(hits) == 3 && !(hits[0].Score > hits[2].Score) {
+		t.Errorf("title match scores %v, body match %v: want the title match higher", hits[0].Score, hits[2].Score)
 	}
 }
 
@@ -527,11 +497,11 @@ func testSearchAny(t *testing.T, s blog.Store) {
 		article(t, "neither", body("Water first, then juice in the afternoon.")),
 	)
 	q := parse(t, "coffee tea")
-	if diff := cmp.Diff([]string{"both"}, search(t, s, q, blog.SearchOptions{})); diff != "" {
+	if diff := cmp.Diff([]string{"both"}, search(t, s, q, blog.Filter{})); diff != "" {
 		t.Errorf("search for every word (-want +got):\n%s", diff)
 	}
 	q.Any = true
-	got := search(t, s, q, blog.SearchOptions{})
+	got := search(t, s, q, blog.Filter{})
 	if len(got) == 0 || got[0] != "both" {
 		t.Errorf("search for any word = %q, want the article holding both words first", got)
 	}
@@ -569,7 +539,7 @@ func testSearchVietnamese(t *testing.T, s blog.Store) {
 		{`"đá sữa"`, []string{}},
 	}
 	for _, tt := range tests {
-		if diff := cmp.Diff(tt.want, search(t, s, parse(t, tt.query), blog.SearchOptions{})); diff != "" {
+		if diff := cmp.Diff(tt.want, search(t, s, parse(t, tt.query), blog.Filter{})); diff != "" {
 			t.Errorf("search %q (-want +got):\n%s", tt.query, diff)
 		}
 	}
@@ -583,7 +553,7 @@ func testSearchSymbols(t *testing.T, s blog.Store) {
 	// Every query word is matched as blog.Words splits the text, whatever
 	// symbol (old or new emoji, punctuation) sits next to it.
 	for _, query := range []string{"launch", "day", "well", "robot", "helped", "c", "mail"} {
-		if diff := cmp.Diff([]string{"launch"}, search(t, s, parse(t, query), blog.SearchOptions{})); diff != "" {
+		if diff := cmp.Diff([]string{"launch"}, search(t, s, parse(t, query), blog.Filter{})); diff != "" {
 			t.Errorf("search %q (-want +got):\n%s", query, diff)
 		}
 	}
@@ -610,7 +580,7 @@ func testSearchPrefix(t *testing.T, s blog.Store) {
 		{`"pho ha x*"`, []string{}},
 	}
 	for _, tt := range tests {
-		got := search(t, s, parse(t, tt.query), blog.SearchOptions{})
+		got := search(t, s, parse(t, tt.query), blog.Filter{})
 		slices.Sort(got)
 		if diff := cmp.Diff(tt.want, got); diff != "" {
 			t.Errorf("search %q (-want +got, sorted):\n%s", tt.query, diff)
@@ -627,21 +597,21 @@ func testSearchFilters(t *testing.T, s blog.Store) {
 	)
 	q := parse(t, "espresso")
 	tests := []struct {
-		opts blog.SearchOptions
+		f    blog.Filter
 		want []string // sorted
 	}{
-		{blog.SearchOptions{}, []string{"en-coffee", "en-other", "vi-coffee"}},
-		{blog.SearchOptions{IncludeDrafts: true}, []string{"en-coffee", "en-draft", "en-other", "vi-coffee"}},
-		{blog.SearchOptions{Tag: "coffee"}, []string{"en-coffee", "vi-coffee"}},
-		{blog.SearchOptions{Language: "vi"}, []string{"vi-coffee"}},
-		{blog.SearchOptions{Tag: "coffee", Language: "en", IncludeDrafts: true}, []string{"en-coffee", "en-draft"}},
-		{blog.SearchOptions{Tag: "tea"}, []string{}},
+		{blog.Filter{}, []string{"en-coffee", "en-other", "vi-coffee"}},
+		{blog.Filter{IncludeDrafts: true}, []string{"en-coffee", "en-draft", "en-other", "vi-coffee"}},
+		{blog.Filter{Tag: "coffee"}, []string{"en-coffee", "vi-coffee"}},
+		{blog.Filter{Language: "vi"}, []string{"vi-coffee"}},
+		{blog.Filter{Tag: "coffee", Language: "en", IncludeDrafts: true}, []string{"en-coffee", "en-draft"}},
+		{blog.Filter{Tag: "tea"}, []string{}},
 	}
 	for _, tt := range tests {
-		got := search(t, s, q, tt.opts)
+		got := search(t, s, q, tt.f)
 		slices.Sort(got)
 		if diff := cmp.Diff(tt.want, got); diff != "" {
-			t.Errorf("search espresso with %+v (-want +got, sorted):\n%s", tt.opts, diff)
+			t.Errorf("search espresso with %+v (-want +got, sorted):\n%s", tt.f, diff)
 		}
 	}
 }
@@ -666,38 +636,29 @@ func testSearchPaging(t *testing.T, s blog.Store) {
 			q, want = parse(t, "kettle teapot"), 8
 			q.Any = true
 		}
-		full := search(t, s, q, blog.SearchOptions{Limit: blog.MaxPage})
+		full := search(t, s, q, blog.Filter{})
 		if len(full) != want {
 			t.Fatalf("search %+v found %d articles %q, want %d", q, len(full), full, want)
 		}
 		for _, limit := range []int{1, 2, 3, len(full)} {
 			var got []string
-			opts := blog.SearchOptions{Limit: limit}
+			r := blog.SearchRange{Limit: limit}
 			for pages := 1; ; pages++ {
-				page, err := s.SearchArticles(t.Context(), q, opts)
+				hits, err := s.SearchArticles(t.Context(), q, r)
 				if err != nil {
-					t.Fatalf("SearchArticles(%+v, %+v): %v", q, opts, err)
+					t.Fatalf("SearchArticles(%+v, %+v): %v", q, r, err)
 				}
-				if len(page.Hits) > limit {
-					t.Fatalf("search page holds %d hits, limit %d", len(page.Hits), limit)
+				if len(hits) > limit {
+					t.Fatalf("search page holds %d hits, limit %d", len(hits), limit)
 				}
-				got = append(got, hitSlugs(page.Hits)...)
-				if page.NextCursor == "" {
+				got = append(got, hitSlugs(hits)...)
+				if len(hits) < limit {
 					break
 				}
-				c, err := blog.DecodeCursor(page.NextCursor)
-				if err != nil {
-					t.Fatalf("NextCursor %q does not decode: %v", page.NextCursor, err)
-				}
-				// The Service reads Any back from the cursor to keep later
-				// pages of a relaxed search relaxed.
-				if c.Any != q.Any {
-					t.Errorf("NextCursor records Any = %v, want %v", c.Any, q.Any)
-				}
 				if pages > 20 {
-					t.Fatalf("search keeps returning a next cursor")
+					t.Fatalf("search keeps returning full pages")
 				}
-				opts.Cursor = page.NextCursor
+				r.Offset += limit
 			}
 			if diff := cmp.Diff(full, got); diff != "" {
 				t.Errorf("search %+v in pages of %d differs from one page (-want +got):\n%s", q, limit, diff)
@@ -709,7 +670,7 @@ func testSearchPaging(t *testing.T, s blog.Store) {
 func testSearchFollowsWrites(t *testing.T, s blog.Store) {
 	a := article(t, "story", title("Brass kettle"), tags("copper"), body("An old brass kettle whistles."))
 	create(t, s, a, article(t, "other", body("Something else entirely.")))
-	find := func(query string) []string { return search(t, s, parse(t, query), blog.SearchOptions{}) }
+	find := func(query string) []string { return search(t, s, parse(t, query), blog.Filter{}) }
 
 	b := article(t, "story", title("Shiny teapot"), tags("porcelain"), body("A new porcelain teapot sits quietly."))
 	if err := s.UpdateArticle(t.Context(), b); err != nil {
