@@ -2,17 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"os"
-	"strings"
 
-	"github.com/2coffee/mcp-2coffee/internal/sample"
-	"github.com/2coffee/mcp-2coffee/internal/store/sqlite"
+	"github.com/2coffee/mcp-2coffee/internal/firstrun"
+	"github.com/2coffee/mcp-2coffee/internal/store"
 )
 
 // defaultDatabase is where the embedded database lives unless --database
@@ -27,9 +23,9 @@ type commonFlags struct {
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.database, "database", defaultDatabase, "SQLite database file (created on first use)")
+	fs.StringVar(&c.database, "database", defaultDatabase, "the database: a SQLite file path or file: URI (created on first use); postgres:// URLs are not supported yet")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error (logs go to stderr)")
-	fs.BoolVar(&c.noSample, "no-sample", false, "do not load the bundled sample articles into a new database")
+	fs.BoolVar(&c.noSample, "no-sample", false, "serve and stdio: do not load the bundled sample articles into a new, empty database")
 }
 
 // logger builds the stderr logger at the chosen level.
@@ -41,27 +37,26 @@ func (c *commonFlags) logger(w io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), nil
 }
 
-// openStore opens (creating if needed) the database. A database created
-// just now gets the bundled sample articles unless --no-sample, so a first
-// run has something to serve; an existing one is never touched, even when
-// it is empty, because an owner who deleted everything meant it.
-func (c *commonFlags) openStore(ctx context.Context, logger *slog.Logger) (*sqlite.DB, error) {
-	if strings.HasPrefix(c.database, "postgres://") || strings.HasPrefix(c.database, "postgresql://") {
-		return nil, usageError("--database: PostgreSQL is not supported yet; give a SQLite file path")
-	}
-	_, statErr := os.Stat(c.database)
-	isNew := errors.Is(statErr, fs.ErrNotExist)
-	db, err := sqlite.Open(ctx, c.database, logger)
+// openStore opens (creating if needed) the database. It loads nothing:
+// the sample articles are a step of serve and stdio (seedSamples), so
+// "keys list" on a new path makes an empty database, not a sample blog.
+func (c *commonFlags) openStore(ctx context.Context, logger *slog.Logger) (store.Backend, error) {
+	db, err := store.Open(ctx, c.database, store.Options{Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("opening the database: %w", err)
 	}
-	if isNew && !c.noSample {
-		n, err := sample.Load(ctx, db)
-		if err != nil {
-			db.Close()
-			return nil, fmt.Errorf("loading the sample articles: %w", err)
-		}
-		logger.Info("created a new database with the sample articles", "path", c.database, "articles", n)
-	}
 	return db, nil
+}
+
+// seedSamples is the first-run step of serve and stdio: the bundled sample
+// articles, so a first run has something to serve, unless --no-sample.
+func (c *commonFlags) seedSamples(ctx context.Context, db store.Backend, logger *slog.Logger) error {
+	n, err := firstrun.Samples(ctx, db, !c.noSample)
+	if err != nil {
+		return fmt.Errorf("loading the sample articles: %w", err)
+	}
+	if n > 0 {
+		logger.Info("loaded the sample articles into a new database", "database", store.Redact(c.database), "articles", n)
+	}
+	return nil
 }

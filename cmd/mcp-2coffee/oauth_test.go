@@ -26,7 +26,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
 	"github.com/2coffee/mcp-2coffee/internal/cimd"
-	"github.com/2coffee/mcp-2coffee/internal/store/sqlite"
+	"github.com/2coffee/mcp-2coffee/internal/store"
 )
 
 // callbackURL is where the test clients say they listen; nothing needs to:
@@ -300,7 +300,7 @@ func TestServeOAuthCIMD(t *testing.T) {
 	}
 
 	ctx := t.Context()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "blog.db"), nil)
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "blog.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

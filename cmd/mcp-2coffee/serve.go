@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -19,8 +17,9 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/authserver"
 	"github.com/2coffee/mcp-2coffee/internal/blog"
 	"github.com/2coffee/mcp-2coffee/internal/cimd"
+	"github.com/2coffee/mcp-2coffee/internal/firstrun"
 	"github.com/2coffee/mcp-2coffee/internal/httpserver"
-	"github.com/2coffee/mcp-2coffee/internal/store/sqlite"
+	"github.com/2coffee/mcp-2coffee/internal/store"
 )
 
 func serveCommand() *command {
@@ -75,6 +74,9 @@ func serveCommand() *command {
 					return err
 				}
 				defer db.Close()
+				if err := c.seedSamples(ctx, db, logger); err != nil {
+					return err
+				}
 				ln, err := net.Listen("tcp", *addr)
 				if err != nil {
 					return fmt.Errorf("listen: %w", err)
@@ -113,7 +115,7 @@ func serveCommand() *command {
 				if oauth != nil {
 					oauthState = oauth.Issuer()
 				}
-				logger.Info("serving", "mcp", mcpURL, "listen", ln.Addr().String(), "auth", *authMode, "oauth", oauthState, "database", c.database)
+				logger.Info("serving", "mcp", mcpURL, "listen", ln.Addr().String(), "auth", *authMode, "oauth", oauthState, "database", store.Redact(c.database))
 				return httpserver.Serve(ctx, ln, h, logger, *grace)
 			}
 		},
@@ -122,7 +124,7 @@ func serveCommand() *command {
 
 // serverSetup is what buildServer wires together.
 type serverSetup struct {
-	db           *sqlite.DB
+	db           store.Backend
 	public       *url.URL
 	listenAddr   string
 	origins      []string
@@ -143,12 +145,13 @@ type serverSetup struct {
 // metadata server.
 func buildServer(ctx context.Context, s serverSetup) (http.Handler, *authserver.Server, error) {
 	mcpURL := strings.TrimSuffix(s.public.String(), "/") + httpserver.MCPPath
+	site := firstrun.Site{MCPURL: mcpURL, BaseURL: s.public.String()}
 	keys := apikey.New(s.db, apikey.Options{Logger: s.logger})
 	var verify authn.Verifier
 	var oauth *authserver.Server
 	if s.apiKeys {
 		verify = keys.Verify
-		if err := firstRunKey(ctx, keys, s.out, mcpURL, s.public.String()); err != nil {
+		if err := firstrun.AdminKey(ctx, s.db, keys, s.out, site); err != nil {
 			return nil, nil, err
 		}
 	} else {
@@ -175,7 +178,7 @@ func buildServer(ctx context.Context, s serverSetup) (http.Handler, *authserver.
 			return nil, nil, usageError("OAuth: %v", err)
 		}
 		verify = authn.Chain(oauth.VerifyAccessToken, keys.Verify)
-		if err := firstRunUser(ctx, oauth.Admin(), s.out, s.public.String()); err != nil {
+		if err := firstrun.AdminUser(ctx, s.db, oauth.Admin(), s.out, site); err != nil {
 			return nil, nil, err
 		}
 		go oauth.RunCleanup(ctx, time.Hour)
@@ -186,7 +189,7 @@ func buildServer(ctx context.Context, s serverSetup) (http.Handler, *authserver.
 		AllowedOrigins: s.origins,
 		Articles:       blog.NewService(s.db, nil),
 		Verify:         verify,
-		Ready:          func(ctx context.Context) error { return s.db.SQL().PingContext(ctx) },
+		Ready:          s.db.Ping,
 		Logger:         s.logger,
 		MaxBodyBytes:   s.maxBody,
 		Version:        version(),
@@ -226,47 +229,6 @@ func parsePublicURL(s string) (*url.URL, error) {
 	return u, nil
 }
 
-// firstRunKey creates an admin key when the database has none at all and
-// prints it once, with configs ready to paste. Later runs print no secret.
-func firstRunKey(ctx context.Context, keys *apikey.Manager, w io.Writer, mcpURL, baseURL string) error {
-	existing, err := keys.List(ctx)
-	if err != nil {
-		return err
-	}
-	if len(existing) > 0 {
-		return nil
-	}
-	plain, k, err := keys.Create(ctx, "admin", []string{authn.ScopeWrite}, 0)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\nFirst run: created the API key %q (id %s, scope %s). It is shown only now; store it safely.\n\n    %s\n\n",
-		k.Name, k.ID, strings.Join(k.Scopes, " "), plain)
-	fmt.Fprint(w, clientConfigs(mcpURL, baseURL, plain))
-	fmt.Fprintf(w, "Clients that sign in with OAuth (Claude.ai and ChatGPT connectors, VS Code, Cursor, npx mcp-remote %s) need no key:\nthey discover the sign-in pages from the server.\n\n", mcpURL)
-	fmt.Fprintln(w, "Make more keys with \"mcp-2coffee keys create --name NAME --scope articles:read\"; list or revoke them with \"keys list\" / \"keys revoke ID\".")
-	fmt.Fprintln(w)
-	return nil
-}
-
-// firstRunUser creates the user "admin" with a random password when the
-// authorization server has no user at all, and prints the password once:
-// without a user nobody could complete the OAuth sign-in.
-func firstRunUser(ctx context.Context, admin *authserver.Admin, w io.Writer, baseURL string) error {
-	users, err := admin.ListUsers(ctx)
-	if err != nil || len(users) > 0 {
-		return err
-	}
-	password := rand.Text()
-	if err := admin.CreateUser(ctx, "admin", password); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "First run: created the user \"admin\" for OAuth sign-in at %s/oauth/login. Its password is shown only now:\n\n    %s\n\n", baseURL, password)
-	fmt.Fprintln(w, "Change it with \"mcp-2coffee users passwd admin\"; add people with \"mcp-2coffee users add NAME\".")
-	fmt.Fprintln(w)
-	return nil
-}
-
 // cimdFetcher adapts the guarded Client ID Metadata Document fetcher to
 // the authorization server's interface.
 type cimdFetcher struct{ f *cimd.Fetcher }
@@ -281,32 +243,4 @@ func (c cimdFetcher) Fetch(ctx context.Context, url string) (*authserver.ClientM
 		TokenEndpointAuthMethod: d.TokenEndpointAuthMethod, GrantTypes: d.GrantTypes,
 		ResponseTypes: d.ResponseTypes, ClientURI: d.ClientURI, LogoURI: d.LogoURI, Scope: d.Scope,
 	}, nil
-}
-
-// clientConfigs renders ready-to-paste client configurations for key.
-func clientConfigs(mcpURL, baseURL, key string) string {
-	indent := func(v any) string {
-		b, _ := json.MarshalIndent(v, "    ", "  ")
-		return "    " + string(b) + "\n\n"
-	}
-	type obj = map[string]any
-	var b strings.Builder
-	b.WriteString("Claude Desktop (claude_desktop_config.json), through mcp-remote:\n")
-	b.WriteString(indent(obj{"mcpServers": obj{"mcp-2coffee": obj{
-		"command": "npx",
-		"args":    []string{"mcp-remote", mcpURL, "--header", "X-API-KEY: " + key},
-	}}}))
-	b.WriteString("VS Code (.vscode/mcp.json):\n")
-	b.WriteString(indent(obj{"servers": obj{"mcp-2coffee": obj{
-		"type":    "http",
-		"url":     mcpURL,
-		"headers": obj{"X-API-KEY": key},
-	}}}))
-	b.WriteString("Any stdio client, with the key in env (mcp-2coffee on the PATH):\n")
-	b.WriteString(indent(obj{"mcpServers": obj{"mcp-2coffee": obj{
-		"command": "mcp-2coffee",
-		"args":    []string{"stdio", "--api-url", baseURL},
-		"env":     obj{"X-API-KEY": key},
-	}}}))
-	return b.String()
 }

@@ -6,7 +6,7 @@ import (
 	"os"
 
 	"github.com/2coffee/mcp-2coffee/internal/sample"
-	"github.com/2coffee/mcp-2coffee/internal/store/sqlite"
+	"github.com/2coffee/mcp-2coffee/internal/store"
 )
 
 // interruptSignal is what a user's Ctrl-C sends.
@@ -14,4 +14,4 @@ var interruptSignal = os.Interrupt
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-func sampleLoad(ctx context.Context, db *sqlite.DB) (int, error) { return sample.Load(ctx, db) }
+func sampleLoad(ctx context.Context, db store.Backend) (int, error) { return sample.Load(ctx, db) }

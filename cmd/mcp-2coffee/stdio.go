@@ -14,6 +14,7 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/blog"
 	"github.com/2coffee/mcp-2coffee/internal/mcpserver"
 	"github.com/2coffee/mcp-2coffee/internal/remote"
+	"github.com/2coffee/mcp-2coffee/internal/store"
 )
 
 // apiKeyEnv are the environment variables stdio --api-url reads the key
@@ -54,8 +55,11 @@ func stdioCommand() *command {
 						return err
 					}
 					defer db.Close()
+					if err := c.seedSamples(ctx, db, logger); err != nil {
+						return err
+					}
 					articles = blog.NewService(db, nil)
-					logger.Info("serving the local blog over stdio", "database", c.database)
+					logger.Info("serving the local blog over stdio", "database", store.Redact(c.database))
 				}
 				server := mcpserver.New(articles, mcpserver.Options{
 					Version:  version(),

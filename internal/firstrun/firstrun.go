@@ -1,0 +1,158 @@
+// Package firstrun holds the one-time setup of a new database: the bundled
+// sample articles (serve and stdio), and for serve the first admin API key
+// and the first OAuth user, whose secrets are printed once with client
+// configs ready to paste. Each step is recorded in the database itself
+// (Steps.Once), so it runs once per database whichever command opened the
+// file first, and never again: an owner who deleted every article or key
+// meant it.
+package firstrun
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/2coffee/mcp-2coffee/internal/apikey"
+	"github.com/2coffee/mcp-2coffee/internal/authn"
+	"github.com/2coffee/mcp-2coffee/internal/authserver"
+	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/sample"
+)
+
+// The names of the steps, as recorded in the database.
+const (
+	StepSamples   = "sample-articles"
+	StepAdminKey  = "admin-api-key"
+	StepAdminUser = "admin-oauth-user"
+)
+
+// Steps records one-time steps; store.Backend implements it.
+type Steps interface {
+	Once(ctx context.Context, step string, fn func(context.Context) error) (bool, error)
+}
+
+// SampleStore is what Samples needs of the database.
+type SampleStore interface {
+	Steps
+	CountArticles(ctx context.Context) (int, error)
+	UpsertArticles(ctx context.Context, as []*blog.Article) ([]blog.UpsertOutcome, error)
+}
+
+// Samples loads the bundled sample articles into a database that has never
+// been offered them and holds no article, and returns how many it loaded.
+// With load false (--no-sample) the step is recorded all the same: the
+// owner declined the samples for this database. A database that already
+// holds articles (an import ran first) is someone's blog, not a new one.
+func Samples(ctx context.Context, db SampleStore, load bool) (int, error) {
+	var n int
+	_, err := db.Once(ctx, StepSamples, func(ctx context.Context) error {
+		if !load {
+			return nil
+		}
+		count, err := db.CountArticles(ctx)
+		if err != nil || count > 0 {
+			return err
+		}
+		n, err = sample.Load(ctx, db)
+		return err
+	})
+	return n, err
+}
+
+// Keys is what AdminKey needs of the API keys.
+type Keys interface {
+	List(ctx context.Context) ([]*apikey.Key, error)
+	Create(ctx context.Context, name string, scopes []string, ttl time.Duration) (string, *apikey.Key, error)
+}
+
+// Site names the server in what is printed: MCPURL is the MCP endpoint,
+// BaseURL the public URL (the REST API and the sign-in pages live under it).
+type Site struct {
+	MCPURL  string
+	BaseURL string
+}
+
+// AdminKey creates an admin key the first time serve runs with API keys on
+// a database that has none, and writes it to w once, with configs ready to
+// paste. Later runs write nothing.
+func AdminKey(ctx context.Context, steps Steps, keys Keys, w io.Writer, site Site) error {
+	_, err := steps.Once(ctx, StepAdminKey, func(ctx context.Context) error {
+		existing, err := keys.List(ctx)
+		if err != nil || len(existing) > 0 {
+			return err
+		}
+		plain, k, err := keys.Create(ctx, "admin", []string{authn.ScopeWrite}, 0)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "\nFirst run: created the API key %q (id %s, scope %s). It is shown only now; store it safely.\n\n    %s\n\n",
+			k.Name, k.ID, strings.Join(k.Scopes, " "), plain)
+		fmt.Fprint(w, ClientConfigs(site, plain))
+		fmt.Fprintf(w, "Clients that sign in with OAuth (Claude.ai and ChatGPT connectors, VS Code, Cursor, npx mcp-remote %s) need no key:\nthey discover the sign-in pages from the server.\n\n", site.MCPURL)
+		fmt.Fprintln(w, "Make more keys with \"mcp-2coffee keys create --name NAME --scope articles:read\"; list or revoke them with \"keys list\" / \"keys revoke ID\".")
+		fmt.Fprintln(w)
+		return nil
+	})
+	return err
+}
+
+// Users is what AdminUser needs of the authorization server's accounts.
+type Users interface {
+	ListUsers(ctx context.Context) ([]*authserver.User, error)
+	CreateUser(ctx context.Context, name, password string) error
+}
+
+// AdminUser creates the user "admin" with a random password the first time
+// serve runs with OAuth on a database that has no user (without one nobody
+// could complete the OAuth sign-in), and writes the password to w once.
+func AdminUser(ctx context.Context, steps Steps, users Users, w io.Writer, site Site) error {
+	_, err := steps.Once(ctx, StepAdminUser, func(ctx context.Context) error {
+		existing, err := users.ListUsers(ctx)
+		if err != nil || len(existing) > 0 {
+			return err
+		}
+		password := rand.Text()
+		if err := users.CreateUser(ctx, "admin", password); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "First run: created the user \"admin\" for OAuth sign-in at %s/oauth/login. Its password is shown only now:\n\n    %s\n\n", site.BaseURL, password)
+		fmt.Fprintln(w, "Change it with \"mcp-2coffee users passwd admin\"; add people with \"mcp-2coffee users add NAME\".")
+		fmt.Fprintln(w)
+		return nil
+	})
+	return err
+}
+
+// ClientConfigs renders ready-to-paste client configurations for key:
+// Claude Desktop through mcp-remote, VS Code, and any stdio client running
+// "mcp-2coffee stdio --api-url".
+func ClientConfigs(site Site, key string) string {
+	indent := func(v any) string {
+		b, _ := json.MarshalIndent(v, "    ", "  ")
+		return "    " + string(b) + "\n\n"
+	}
+	type obj = map[string]any
+	var b strings.Builder
+	b.WriteString("Claude Desktop (claude_desktop_config.json), through mcp-remote:\n")
+	b.WriteString(indent(obj{"mcpServers": obj{"mcp-2coffee": obj{
+		"command": "npx",
+		"args":    []string{"mcp-remote", site.MCPURL, "--header", "X-API-KEY: " + key},
+	}}}))
+	b.WriteString("VS Code (.vscode/mcp.json):\n")
+	b.WriteString(indent(obj{"servers": obj{"mcp-2coffee": obj{
+		"type":    "http",
+		"url":     site.MCPURL,
+		"headers": obj{"X-API-KEY": key},
+	}}}))
+	b.WriteString("Any stdio client, with the key in env (mcp-2coffee on the PATH):\n")
+	b.WriteString(indent(obj{"mcpServers": obj{"mcp-2coffee": obj{
+		"command": "mcp-2coffee",
+		"args":    []string{"stdio", "--api-url", site.BaseURL},
+		"env":     obj{"X-API-KEY": key},
+	}}}))
+	return b.String()
+}

@@ -1,0 +1,148 @@
+// Package store is the storage seam: what every backend shares. Open picks
+// the backend from a data source name; Backend is the one interface every
+// backend implements (the article, API key and OAuth stores, plus the
+// lifecycle: Once, Ping, Close). The backends are subpackages (sqlite, the
+// embedded default); storetest is the behaviour suite they all pass.
+//
+// The sentinel errors the stores return (errdefs.ErrNotFound,
+// errdefs.ErrConflict) live in internal/errdefs rather than here: the
+// domain packages that check them (blog, apikey, the OAuth domain) are
+// imported by Backend, and the backends are imported by Open, so errors
+// defined here could be imported by neither without a cycle.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+
+	"github.com/2coffee/mcp-2coffee/internal/apikey"
+	"github.com/2coffee/mcp-2coffee/internal/authserver"
+	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/store/sqlite"
+)
+
+// Backend is one database holding everything mcp-2coffee keeps. Its
+// methods are safe for concurrent use.
+type Backend interface {
+	blog.Store
+	apikey.Store
+	authserver.Store
+
+	// Once runs fn the first time this database reaches the one-time
+	// setup step named step (loading the sample articles, creating the
+	// first admin key), records it, and reports whether fn ran. A failed
+	// fn records nothing, so fn must be safe to run again.
+	Once(ctx context.Context, step string, fn func(context.Context) error) (bool, error)
+	// Ping reports whether the database answers, for readiness checks.
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+}
+
+// The backends Open knows.
+const (
+	KindSQLite   = "sqlite"
+	KindPostgres = "postgres"
+)
+
+// Options tune Open. The zero value is usable.
+type Options struct {
+	// Logger receives the backend's own records (migrations applied,
+	// maintenance on close). Nil discards.
+	Logger *slog.Logger
+}
+
+// ErrUnsupported is returned by Open for a data source name that names a
+// backend this build does not have.
+var ErrUnsupported = errors.New("unsupported database")
+
+// DSN is a parsed data source name.
+type DSN struct {
+	Kind string // KindSQLite or KindPostgres
+	// Path is the SQLite file; empty for other kinds.
+	Path string
+	raw  string
+}
+
+// ParseDSN reads a data source name: a postgres:// or postgresql:// URL
+// for PostgreSQL; for SQLite a file path, or a file: URI (file:blog.db,
+// file:///var/lib/blog.db). SQLite URI parameters are refused rather than
+// ignored: the backend sets its own pragmas, and a silently dropped
+// ?mode=ro would surprise.
+func ParseDSN(dsn string) (DSN, error) {
+	dsn = strings.TrimSpace(dsn)
+	switch {
+	case dsn == "":
+		return DSN{}, errors.New("no database given: want a SQLite file path or a postgres:// URL")
+	case hasScheme(dsn, "postgres"), hasScheme(dsn, "postgresql"):
+		return DSN{Kind: KindPostgres, raw: dsn}, nil
+	case hasScheme(dsn, "file"):
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return DSN{}, fmt.Errorf("database %q: %w", dsn, err)
+		}
+		if u.RawQuery != "" || u.Fragment != "" || (u.Host != "" && u.Host != "localhost") {
+			return DSN{}, fmt.Errorf("database %q: want file:PATH or file:///PATH without host, parameters or fragment", dsn)
+		}
+		path := u.Opaque
+		if path == "" {
+			path = u.Path
+		}
+		if path == "" {
+			return DSN{}, fmt.Errorf("database %q: the file: URI names no file", dsn)
+		}
+		return DSN{Kind: KindSQLite, Path: path, raw: dsn}, nil
+	case strings.Contains(dsn, "://"):
+		scheme, _, _ := strings.Cut(dsn, "://")
+		return DSN{}, fmt.Errorf("database %q: %w: scheme %q (want a SQLite file path or a postgres:// URL)", Redact(dsn), ErrUnsupported, scheme)
+	case dsn == ":memory:":
+		return DSN{}, errors.New("database \":memory:\": a database file path is required (an in-memory database would lose everything at exit)")
+	}
+	return DSN{Kind: KindSQLite, Path: dsn, raw: dsn}, nil
+}
+
+func hasScheme(dsn, scheme string) bool {
+	return len(dsn) > len(scheme) && strings.EqualFold(dsn[:len(scheme)], scheme) && dsn[len(scheme)] == ':'
+}
+
+// String is the data source name fit for logs: a URL's password is
+// replaced.
+func (d DSN) String() string { return Redact(d.raw) }
+
+// Redact returns dsn with the password of a URL replaced by "xxxxx", so it
+// can be logged or shown in an error.
+func Redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		if err != nil && strings.Contains(dsn, "@") {
+			return "(unparsable database URL)"
+		}
+		return dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Open opens (creating it if needed) the database dsn names and brings its
+// schema up to date.
+func Open(ctx context.Context, dsn string, opts Options) (Backend, error) {
+	d, err := ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	switch d.Kind {
+	case KindSQLite:
+		db, err := sqlite.Open(ctx, d.Path, opts.Logger)
+		if err != nil {
+			return nil, err
+		}
+		return db, nil
+	}
+	return nil, fmt.Errorf("database %s: %w: PostgreSQL is not supported yet; give a SQLite file path", d, ErrUnsupported)
+}
