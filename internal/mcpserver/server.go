@@ -24,7 +24,7 @@ type Options struct {
 	// authn.FromContext, which the HTTP middleware fills; the stdio server
 	// passes a function returning authn.Local.
 	Principal func(context.Context) *authn.Principal
-	// ReadOnly leaves the write tools out entirely.
+	// ReadOnly leaves out every tool that needs more than articles:read.
 	ReadOnly bool
 	// SchemaCache lets a stateless HTTP server, which builds a server per
 	// request, reuse the tools' JSON schemas.
@@ -72,7 +72,7 @@ func New(articles blog.Articles, opts Options) *mcp.Server {
 		SchemaCache:       opts.SchemaCache,
 		SetCacheable:      setCacheable,
 	})
-	h.addTools(s)
+	s.AddReceivingMiddleware(h.onlyTable(h.addTools(s, tools())))
 	h.addResources(s)
 	h.addPrompts(s)
 	return s
