@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,7 +34,9 @@ type httpStack struct {
 	svc *blog.Service
 }
 
-func newHTTPStack(t *testing.T, scopes authn.ScopeFunc) *httpStack {
+// newHTTPStack builds the endpoint over table; nil means the real one,
+// through New and Scopes as the HTTP server wires them.
+func newHTTPStack(t *testing.T, table []tool) *httpStack {
 	t.Helper()
 	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "blog.db"), nil)
 	if err != nil {
@@ -51,7 +54,11 @@ func newHTTPStack(t *testing.T, scopes authn.ScopeFunc) *httpStack {
 		}
 		return nil, authn.ErrInvalidCredential
 	}}
-	server := New(svc, Options{}) // the principal comes from the request context
+	// The principal comes from the request context.
+	server, scopes := New(svc, Options{}), Scopes()
+	if table != nil {
+		server, scopes = newServer(svc, Options{}, table), scopesOf(table)
+	}
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server },
 		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true})
 	srv := httptest.NewServer(auth.Middleware(authn.RequireMCPScopes(scopes, auth)(h)))
@@ -136,7 +143,7 @@ func wantInsufficientScope(t *testing.T, r rpcReply, tool string) {
 // answer (-32602 unknown tool), not a 403 asking it to step up to write
 // access, while a real write tool still gets the 403.
 func TestHTTPUnknownToolIsNotAStepUp(t *testing.T) {
-	s := newHTTPStack(t, Scopes())
+	s := newHTTPStack(t, nil)
 
 	wantUnknownTool(t, s.call(t, readKey, "no_such_tool", nil), "no_such_tool")
 	wantUnknownTool(t, s.call(t, readKey, "Create_Article", nil), "Create_Article") // names are case-sensitive
@@ -155,4 +162,46 @@ func TestHTTPUnknownToolIsNotAStepUp(t *testing.T) {
 	if r := s.call(t, writeKey, ToolCreate, map[string]any{"title": "Over HTTP", "body": "b"}); r.status != http.StatusOK || r.Result == nil || r.Result.IsError {
 		t.Errorf("create with the write key: status %d body %s, want a result", r.status, r.body)
 	}
+}
+
+// TestHTTPFailsClosed covers what must still need articles:write over
+// HTTP although a name that is no tool needs only articles:read.
+func TestHTTPFailsClosed(t *testing.T) {
+	t.Run("tools/call that names no tool", func(t *testing.T) {
+		// The check cannot tell what the go-sdk would run.
+		wantInsufficientScope(t, newHTTPStack(t, nil).call(t, readKey, "", nil), "no name")
+	})
+	t.Run("entry without a valid scope", func(t *testing.T) {
+		var ran atomic.Int32
+		s := newHTTPStack(t, append(tools(), unscoped("unscoped", "", &ran), unscoped("misspelt", "articles:wirte", &ran)))
+		for _, name := range []string{"unscoped", "misspelt"} {
+			wantInsufficientScope(t, s.call(t, readKey, name, nil), name)
+			if r := s.call(t, writeKey, name, nil); r.status != http.StatusOK || r.Result == nil || r.Result.IsError {
+				t.Errorf("%s with the write key: status %d body %s, want a result", name, r.status, r.body)
+			}
+		}
+		if n := ran.Load(); n != 2 {
+			t.Errorf("the unscoped tools ran %d times, want 2 (the write key's calls only)", n)
+		}
+	})
+	t.Run("tool registered behind the table's back", func(t *testing.T) {
+		s := newHTTPStack(t, nil)
+		var ran atomic.Int32
+		mcp.AddTool(s.mcp, &mcp.Tool{Name: "rogue"}, func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
+			ran.Add(1)
+			return &mcp.CallToolResult{Content: text("ran")}, nil, nil
+		})
+		// The HTTP check cannot see it and lets the read key through;
+		// the server must not run it for that key.
+		wantUnknownTool(t, s.call(t, readKey, "rogue", nil), "rogue")
+		if n := ran.Load(); n != 0 {
+			t.Fatalf("rogue ran %d times for the read key, want 0", n)
+		}
+		if r := s.call(t, writeKey, "rogue", nil); r.status != http.StatusOK || r.Result == nil || r.Result.IsError {
+			t.Errorf("rogue with the write key: status %d body %s, want a result", r.status, r.body)
+		}
+		if n := ran.Load(); n != 1 {
+			t.Errorf("rogue ran %d times, want 1: the case proves nothing if it never runs", n)
+		}
+	})
 }

@@ -51,6 +51,12 @@ How to use it well:
 
 // New returns the MCP server for articles.
 func New(articles blog.Articles, opts Options) *mcp.Server {
+	return newServer(articles, opts, tools())
+}
+
+// newServer is New with the tool table given, so tests can prove what
+// the server does with an entry the real table must never hold.
+func newServer(articles blog.Articles, opts Options, table []tool) *mcp.Server {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
@@ -72,7 +78,7 @@ func New(articles blog.Articles, opts Options) *mcp.Server {
 		SchemaCache:       opts.SchemaCache,
 		SetCacheable:      setCacheable,
 	})
-	s.AddReceivingMiddleware(h.onlyTable(h.addTools(s, tools())))
+	s.AddReceivingMiddleware(h.onlyTable(h.addTools(s, table)))
 	h.addResources(s)
 	h.addPrompts(s)
 	return s
