@@ -2,6 +2,7 @@ package authn_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/2coffee/mcp-2coffee/internal/apikey"
@@ -114,6 +116,16 @@ func TestMCPWithAPIKeys(t *testing.T) {
 	}
 	if got, want := res.Content[0].(*mcp.TextContent).Text, "searched by key:"+e.readID+" (articles:read)"; got != want {
 		t.Errorf("search_articles result = %q, want %q", got, want)
+	}
+	// A name that is no tool is the SDK's to answer, not a step-up: the
+	// error is JSON-RPC's invalid params and the session stays usable,
+	// where the 403 below ends it (the go-sdk client gives up on one).
+	_, err = read.CallTool(ctx, &mcp.CallToolParams{Name: "no_such_tool"})
+	if wire, ok := errors.AsType[*jsonrpc.Error](err); !ok || wire.Code != jsonrpc.CodeInvalidParams {
+		t.Errorf("no_such_tool with the read key: err = %v, want JSON-RPC error %d", err, jsonrpc.CodeInvalidParams)
+	}
+	if _, err := read.ListTools(ctx, nil); err != nil {
+		t.Errorf("tools/list after calling an unknown tool: %v", err)
 	}
 	if _, err := read.CallTool(ctx, &mcp.CallToolParams{Name: "create_article", Arguments: map[string]any{"slug": "x"}}); err == nil {
 		t.Error("create_article with the read key succeeded")

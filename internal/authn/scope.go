@@ -17,10 +17,20 @@ import (
 const MaxMCPBody = 4 << 20
 
 // ScopeFunc says which scope an MCP request needs: method is the
-// JSON-RPC method and toolName the params.name of a tools/call (empty for
-// every other method). It returns "" when no scope is needed. It should
-// answer the strongest scope for a tool or method it does not know, so
-// that adding a write tool cannot open it to read-only keys by accident.
+// JSON-RPC method and toolName the params.name of a tools/call. toolName
+// is empty for every other method, and for a tools/call whose body does
+// not name its tool readably (no name, or a syntax error in the message):
+// then the check cannot tell which tool the MCP handler would run, so the
+// function should answer the strongest scope. It returns "" when no scope
+// is needed.
+//
+// A name that is no tool of the server needs no more than reading does:
+// the MCP handler answers it with JSON-RPC error -32602 (unknown tool),
+// which is what a client that sent a typo should see, rather than a 403
+// asking it to step up to write access. A tool the server does have must
+// therefore be known to the function, with its scope, or kept from
+// callers by the server itself; mcpserver derives both from its one tool
+// table.
 type ScopeFunc func(method, toolName string) string
 
 // RequireScope returns middleware that lets a request through only when
@@ -88,7 +98,10 @@ func (o Options) Authorize(w http.ResponseWriter, r *http.Request, needed []stri
 // last), but it errs towards requiring more: every key that equals
 // "method" or "name" ignoring case counts, so no trick of letter case or
 // repetition can make this check see a harmless method where the SDK sees
-// a write.
+// a write, and a tools/call it cannot read to the end is also asked about
+// with an empty tool name (see ScopeFunc). That matters because a name
+// the scope function does not know needs only articles:read: a name
+// missed here must not become a write tool let through.
 func RequireMCPScopes(scopeFor ScopeFunc, opts Options) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -189,15 +202,20 @@ func scanCalls(body []byte) []call {
 // string value of a key equal to "method" ignoring case, and for
 // tools/call every string value of a "name" key (ignoring case) in every
 // "params" object. Going through tokens rather than a struct sees
-// duplicate keys, which a struct would collapse to one.
+// duplicate keys, which a struct would collapse to one. A tools/call with
+// no name, or whose message or params stop at a syntax error (a name may
+// follow the error), also yields the call with an empty tool name.
 func messageCalls(raw []byte) []call {
-	methods := stringValues(raw, "method")
+	methods, _ := stringValues(raw, "method")
 	if len(methods) == 0 {
 		return nil
 	}
 	var names []string
-	for _, params := range rawValues(raw, "params") {
-		names = append(names, stringValues(params, "name")...)
+	paramsValues, whole := rawValues(raw, "params")
+	for _, params := range paramsValues {
+		ns, ok := stringValues(params, "name")
+		names = append(names, ns...)
+		whole = whole && ok
 	}
 	var calls []call
 	for _, m := range methods {
@@ -205,7 +223,7 @@ func messageCalls(raw []byte) []call {
 			calls = append(calls, call{method: m})
 			continue
 		}
-		if len(names) == 0 {
+		if len(names) == 0 || !whole {
 			calls = append(calls, call{method: m})
 		}
 		for _, n := range names {
@@ -216,38 +234,40 @@ func messageCalls(raw []byte) []call {
 }
 
 // rawValues returns the values of every member of the JSON object obj
-// whose key equals key ignoring case, stopping at the first syntax error.
-func rawValues(obj []byte, key string) []json.RawMessage {
+// whose key equals key ignoring case, stopping at the first syntax error;
+// whole reports that it read the object to its end. A value that is not
+// an object has no members, and counts as read whole.
+func rawValues(obj []byte, key string) (values []json.RawMessage, whole bool) {
 	dec := json.NewDecoder(bytes.NewReader(obj))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil
+		return nil, err == nil
 	}
-	var out []json.RawMessage
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			break
+			return values, false
 		}
 		k, _ := tok.(string)
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
-			break
+			return values, false
 		}
 		if strings.EqualFold(k, key) {
-			out = append(out, v)
+			values = append(values, v)
 		}
 	}
-	return out
+	_, err := dec.Token() // the closing brace
+	return values, err == nil
 }
 
 // stringValues is rawValues keeping only string values, decoded.
-func stringValues(obj []byte, key string) []string {
-	var out []string
-	for _, v := range rawValues(obj, key) {
+func stringValues(obj []byte, key string) (values []string, whole bool) {
+	raws, whole := rawValues(obj, key)
+	for _, v := range raws {
 		var s string
 		if json.Unmarshal(v, &s) == nil {
-			out = append(out, s)
+			values = append(values, s)
 		}
 	}
-	return out
+	return values, whole
 }

@@ -14,9 +14,12 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/authn"
 )
 
-// testScopeFor mirrors what the MCP server will pass: reads need
-// articles:read, the write tools (and anything unknown) articles:write,
-// the handshake nothing.
+// testScopeFor gives every answer the middleware must handle: nothing
+// for the handshake, articles:read for reads, articles:write for the
+// write tools and for methods it does not know. Its tool rule is the MCP
+// server's (mcpserver.Scopes): a name that is no tool needs only
+// articles:read, and a tools/call without a readable name (empty tool)
+// articles:write.
 func testScopeFor(method, tool string) string {
 	switch method {
 	case "initialize", "ping", "notifications/initialized", "notifications/cancelled":
@@ -25,9 +28,10 @@ func testScopeFor(method, tool string) string {
 		return authn.ScopeRead
 	case "tools/call":
 		switch tool {
-		case "search_articles", "get_article", "list_articles", "list_tags":
-			return authn.ScopeRead
+		case "create_article", "update_article", "delete_article", "":
+			return authn.ScopeWrite
 		}
+		return authn.ScopeRead
 	}
 	return authn.ScopeWrite
 }
@@ -75,6 +79,7 @@ func TestRequireMCPScopesAllows(t *testing.T) {
 		{"a response carries no method", readCred, `{"jsonrpc":"2.0","id":7,"result":{}}`},
 		{"a notification", readCred, `{"jsonrpc":"2.0","method":"notifications/initialized"}`},
 		{"method that is not a string", readCred, `{"jsonrpc":"2.0","id":1,"method":42}`},
+		{"a name that is no tool is the MCP handler's to answer", readCred, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"no_such_tool"}}`},
 		{"non-ASCII survives the round trip", readCred, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search_articles","arguments":{"query":"phở cà phê ☕"}}}`},
 	}
 	for _, tt := range tests {
@@ -123,6 +128,12 @@ func TestRequireMCPScopesRefuses(t *testing.T) {
 		{"escaped values", `{"jsonrpc":"2.0","id":1,"method":"tools\/call","params":{"name":"create\u005farticle"}}`, "articles:write", needWrite},
 		{"truncated after the method", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"create_art`, "articles:write", needWrite},
 		{"batch with a broken tail", "[" + createCall + `, {"method":`, "articles:write", needWrite},
+
+		// A name read before a syntax error does not settle the call: a
+		// more lenient decoder might read on to another name.
+		{"syntax error in params after a name", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search_articles","arguments":{"q":tru},"name":"create_article"}}`, "articles:write", needWrite},
+		{"truncated after a name", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search_articles","name":"create_art`, "articles:write", needWrite},
+		{"syntax error after params", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search_articles"},"x":-,"params":{"name":"create_article"}}`, "articles:read articles:write", needWrite},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

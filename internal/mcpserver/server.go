@@ -24,7 +24,7 @@ type Options struct {
 	// authn.FromContext, which the HTTP middleware fills; the stdio server
 	// passes a function returning authn.Local.
 	Principal func(context.Context) *authn.Principal
-	// ReadOnly leaves the write tools out entirely.
+	// ReadOnly leaves out every tool that needs more than articles:read.
 	ReadOnly bool
 	// SchemaCache lets a stateless HTTP server, which builds a server per
 	// request, reuse the tools' JSON schemas.
@@ -51,6 +51,12 @@ How to use it well:
 
 // New returns the MCP server for articles.
 func New(articles blog.Articles, opts Options) *mcp.Server {
+	return newServer(articles, opts, tools())
+}
+
+// newServer is New with the tool table given, so tests can prove what
+// the server does with an entry the real table must never hold.
+func newServer(articles blog.Articles, opts Options, table []tool) *mcp.Server {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
@@ -72,7 +78,7 @@ func New(articles blog.Articles, opts Options) *mcp.Server {
 		SchemaCache:       opts.SchemaCache,
 		SetCacheable:      setCacheable,
 	})
-	h.addTools(s)
+	s.AddReceivingMiddleware(h.onlyTable(h.addTools(s, table)))
 	h.addResources(s)
 	h.addPrompts(s)
 	return s

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
@@ -14,7 +13,8 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
-// Tool names. Write tools need the articles:write scope.
+// Tool names: the tools' own definitions (tools) use them, and so do the
+// messages that point a model from one tool to another.
 const (
 	ToolSearch = "search_articles"
 	ToolGet    = "get_article"
@@ -24,27 +24,6 @@ const (
 	ToolUpdate = "update_article"
 	ToolDelete = "delete_article"
 )
-
-// ScopeFor returns the scope a tools/call of the named tool needs. Only the
-// known read tools need just articles:read; any other name needs
-// articles:write, so a write tool added later cannot be opened to
-// read-only credentials by forgetting to list it here.
-func ScopeFor(tool string) string {
-	switch tool {
-	case ToolSearch, ToolGet, ToolList, ToolTags:
-		return authn.ScopeRead
-	}
-	return authn.ScopeWrite
-}
-
-// MethodScope returns the scope an MCP request needs: ScopeFor the tool of
-// a tools/call, articles:read for everything else.
-func MethodScope(method, tool string) string {
-	if method == "tools/call" {
-		return ScopeFor(tool)
-	}
-	return authn.ScopeRead
-}
 
 // SearchInput is the input of search_articles.
 type SearchInput struct {
@@ -136,100 +115,68 @@ type DeleteOutput struct {
 	Deleted bool   `json:"deleted"`
 }
 
-// inputSchema infers the schema of T and bounds its limit field, which the
-// struct tags cannot express.
-func inputSchema[T any]() *jsonschema.Schema {
-	s, err := jsonschema.For[T](nil)
-	if err != nil {
-		panic(fmt.Sprintf("mcpserver: schema for %T: %v", *new(T), err)) // a programming error, caught by tests
-	}
-	if p, ok := s.Properties["limit"]; ok {
-		lo, hi := 1.0, float64(blog.MaxPage)
-		p.Minimum, p.Maximum = &lo, &hi
-	}
-	for _, name := range []string{"query"} {
-		if p, ok := s.Properties[name]; ok {
-			n := blog.MaxQueryLen
-			p.MaxLength = &n
-		}
-	}
-	if p, ok := s.Properties["slug"]; ok {
-		n := blog.MaxSlugLen
-		p.MaxLength = &n
-	}
-	return s
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func (h *handlers) addTools(s *mcp.Server) {
+// tools is the tool table: every tool the server offers, declared once
+// with its definition, the scope a call needs and its handler. Everything
+// else about a tool (its registration, the scope checks over HTTP and in
+// the tool, read-only mode, its metrics) is derived from this entry.
+func tools() []tool {
 	readOnly := &mcp.ToolAnnotations{ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: ptr(false)}
-	mcp.AddTool(s, &mcp.Tool{
-		Name:        ToolSearch,
-		Title:       "Search articles",
-		Description: "Full-text search over the blog's articles, best matches first, with a snippet of each match. Ignores case and Vietnamese diacritics. Use a few distinctive words; quote phrases; end a word with * for a prefix.",
-		InputSchema: inputSchema[SearchInput](),
-		Annotations: readOnly,
-	}, h.search)
-	mcp.AddTool(s, &mcp.Tool{
-		Name:        ToolGet,
-		Title:       "Get an article",
-		Description: "Returns one article with its full Markdown body, by slug.",
-		InputSchema: inputSchema[GetInput](),
-		Annotations: readOnly,
-	}, h.get)
-	mcp.AddTool(s, &mcp.Tool{
-		Name:        ToolList,
-		Title:       "List articles",
-		Description: "Lists articles newest first, optionally filtered by tag or language, one page at a time.",
-		InputSchema: inputSchema[ListInput](),
-		Annotations: readOnly,
-	}, h.list)
-	mcp.AddTool(s, &mcp.Tool{
-		Name:        ToolTags,
-		Title:       "List tags",
-		Description: "Lists every tag with the number of articles that carry it, most used first.",
-		InputSchema: inputSchema[TagsInput](),
-		Annotations: readOnly,
-	}, h.tags)
-	if h.opts.ReadOnly {
-		return
+	return []tool{
+		newTool(&mcp.Tool{
+			Name:        ToolSearch,
+			Title:       "Search articles",
+			Description: "Full-text search over the blog's articles, best matches first, with a snippet of each match. Ignores case and Vietnamese diacritics. Use a few distinctive words; quote phrases; end a word with * for a prefix.",
+			Annotations: readOnly,
+		}, authn.ScopeRead, (*handlers).search),
+		newTool(&mcp.Tool{
+			Name:        ToolGet,
+			Title:       "Get an article",
+			Description: "Returns one article with its full Markdown body, by slug.",
+			Annotations: readOnly,
+		}, authn.ScopeRead, (*handlers).get),
+		newTool(&mcp.Tool{
+			Name:        ToolList,
+			Title:       "List articles",
+			Description: "Lists articles newest first, optionally filtered by tag or language, one page at a time.",
+			Annotations: readOnly,
+		}, authn.ScopeRead, (*handlers).list),
+		newTool(&mcp.Tool{
+			Name:        ToolTags,
+			Title:       "List tags",
+			Description: "Lists every tag with the number of articles that carry it, most used first.",
+			Annotations: readOnly,
+		}, authn.ScopeRead, (*handlers).tags),
+		newTool(&mcp.Tool{
+			Name:        ToolCreate,
+			Title:       "Create an article",
+			Description: "Publishes a new article (or saves a draft). Needs write permission. The slug is derived from the title when not given.",
+			Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(false), OpenWorldHint: ptr(false)},
+		}, authn.ScopeWrite, (*handlers).create),
+		newTool(&mcp.Tool{
+			Name:        ToolUpdate,
+			Title:       "Update an article",
+			Description: "Changes the given fields of an existing article; fields left out stay as they are. Needs write permission.",
+			Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(false)},
+		}, authn.ScopeWrite, (*handlers).update),
+		newTool(&mcp.Tool{
+			Name:        ToolDelete,
+			Title:       "Delete an article",
+			Description: "Deletes an article for good. Needs write permission. Confirm with the user first.",
+			Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(false)},
+		}, authn.ScopeWrite, (*handlers).delete),
 	}
-	mcp.AddTool(s, &mcp.Tool{
-		Name:        ToolCreate,
-		Title:       "Create an article",
-		Description: "Publishes a new article (or saves a draft). Needs write permission. The slug is derived from the title when not given.",
-		InputSchema: inputSchema[CreateInput](),
-		Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(false), OpenWorldHint: ptr(false)},
-	}, h.create)
-	mcp.AddTool(s, &mcp.Tool{
-		Name:        ToolUpdate,
-		Title:       "Update an article",
-		Description: "Changes the given fields of an existing article; fields left out stay as they are. Needs write permission.",
-		InputSchema: inputSchema[UpdateInput](),
-		Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(false)},
-	}, h.update)
-	mcp.AddTool(s, &mcp.Tool{
-		Name:        ToolDelete,
-		Title:       "Delete an article",
-		Description: "Deletes an article for good. Needs write permission. Confirm with the user first.",
-		InputSchema: inputSchema[GetInput](),
-		Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(false)},
-	}, h.delete)
 }
 
-func text(s string) []mcp.Content { return []mcp.Content{&mcp.TextContent{Text: s}} }
-
-func (h *handlers) search(ctx context.Context, _ *mcp.CallToolRequest, in SearchInput) (*mcp.CallToolResult, SearchOutput, error) {
+func (h *handlers) search(ctx context.Context, in SearchInput) (string, SearchOutput, error) {
 	if err := h.draftsAllowed(ctx, in.IncludeDrafts); err != nil {
-		return nil, SearchOutput{}, h.toolError(ctx, ToolSearch, err)
+		return "", SearchOutput{}, err
 	}
 	page, err := h.articles.Search(ctx, blog.SearchOptions{
 		Query: in.Query, Tag: in.Tag, Language: in.Language,
 		IncludeDrafts: in.IncludeDrafts, Limit: in.Limit, Cursor: in.Cursor,
 	})
 	if err != nil {
-		return nil, SearchOutput{}, h.toolError(ctx, ToolSearch, err)
+		return "", SearchOutput{}, err
 	}
 	out := SearchOutput{Results: []SearchHit{}, NextCursor: page.NextCursor, Relaxed: page.Relaxed}
 	var b strings.Builder
@@ -251,8 +198,7 @@ func (h *handlers) search(ctx context.Context, _ *mcp.CallToolRequest, in Search
 	if page.NextCursor != "" {
 		fmt.Fprintf(&b, "\nMore results: call %s again with cursor %q.", ToolSearch, page.NextCursor)
 	}
-	h.record(ToolSearch, "ok")
-	return &mcp.CallToolResult{Content: text(b.String())}, out, nil
+	return b.String(), out, nil
 }
 
 // draftsAllowed refuses include_drafts to callers who may not see drafts.
@@ -276,25 +222,24 @@ func (h *handlers) visible(ctx context.Context, slug string) (*blog.Article, err
 	return a, nil
 }
 
-func (h *handlers) get(ctx context.Context, _ *mcp.CallToolRequest, in GetInput) (*mcp.CallToolResult, *Article, error) {
+func (h *handlers) get(ctx context.Context, in GetInput) (string, *Article, error) {
 	a, err := h.visible(ctx, in.Slug)
 	if err != nil {
-		return nil, nil, h.toolError(ctx, ToolGet, err)
+		return "", nil, err
 	}
-	h.record(ToolGet, "ok")
-	return &mcp.CallToolResult{Content: text(markdown(a))}, toArticle(a), nil
+	return markdown(a), toArticle(a), nil
 }
 
-func (h *handlers) list(ctx context.Context, _ *mcp.CallToolRequest, in ListInput) (*mcp.CallToolResult, ListOutput, error) {
+func (h *handlers) list(ctx context.Context, in ListInput) (string, ListOutput, error) {
 	if err := h.draftsAllowed(ctx, in.IncludeDrafts); err != nil {
-		return nil, ListOutput{}, h.toolError(ctx, ToolList, err)
+		return "", ListOutput{}, err
 	}
 	page, err := h.articles.List(ctx, blog.ListOptions{
 		Tag: in.Tag, Language: in.Language, IncludeDrafts: in.IncludeDrafts,
 		Limit: in.Limit, Cursor: in.Cursor,
 	})
 	if err != nil {
-		return nil, ListOutput{}, h.toolError(ctx, ToolList, err)
+		return "", ListOutput{}, err
 	}
 	out := ListOutput{Articles: []ArticleSummary{}, NextCursor: page.NextCursor}
 	var b strings.Builder
@@ -313,17 +258,16 @@ func (h *handlers) list(ctx context.Context, _ *mcp.CallToolRequest, in ListInpu
 	if page.NextCursor != "" {
 		fmt.Fprintf(&b, "\nMore articles: call %s again with cursor %q.", ToolList, page.NextCursor)
 	}
-	h.record(ToolList, "ok")
-	return &mcp.CallToolResult{Content: text(b.String())}, out, nil
+	return b.String(), out, nil
 }
 
-func (h *handlers) tags(ctx context.Context, _ *mcp.CallToolRequest, in TagsInput) (*mcp.CallToolResult, TagsOutput, error) {
+func (h *handlers) tags(ctx context.Context, in TagsInput) (string, TagsOutput, error) {
 	if err := h.draftsAllowed(ctx, in.IncludeDrafts); err != nil {
-		return nil, TagsOutput{}, h.toolError(ctx, ToolTags, err)
+		return "", TagsOutput{}, err
 	}
 	tags, err := h.articles.Tags(ctx, blog.TagOptions{Language: in.Language, IncludeDrafts: in.IncludeDrafts})
 	if err != nil {
-		return nil, TagsOutput{}, h.toolError(ctx, ToolTags, err)
+		return "", TagsOutput{}, err
 	}
 	if tags == nil {
 		tags = []blog.TagCount{}
@@ -336,8 +280,7 @@ func (h *handlers) tags(ctx context.Context, _ *mcp.CallToolRequest, in TagsInpu
 	if len(parts) > 0 {
 		msg = "Tags, most used first: " + strings.Join(parts, ", ")
 	}
-	h.record(ToolTags, "ok")
-	return &mcp.CallToolResult{Content: text(msg)}, TagsOutput{Tags: tags}, nil
+	return msg, TagsOutput{Tags: tags}, nil
 }
 
 // parseTime reads an RFC 3339 time from a tool argument.
@@ -349,20 +292,7 @@ func parseTime(field, s string) (time.Time, error) {
 	return t, nil
 }
 
-// requireWrite is the tools' own check of the write scope. Over HTTP the
-// middleware refuses such calls first with a 403 challenge; this guards
-// every other path.
-func (h *handlers) requireWrite(ctx context.Context) error {
-	if !h.canWrite(ctx) {
-		return fmt.Errorf("this needs the %s scope: %w", authn.ScopeWrite, errdefs.ErrForbidden)
-	}
-	return nil
-}
-
-func (h *handlers) create(ctx context.Context, _ *mcp.CallToolRequest, in CreateInput) (*mcp.CallToolResult, *Article, error) {
-	if err := h.requireWrite(ctx); err != nil {
-		return nil, nil, h.toolError(ctx, ToolCreate, err)
-	}
+func (h *handlers) create(ctx context.Context, in CreateInput) (string, *Article, error) {
 	a := &blog.Article{
 		Slug: in.Slug, Title: in.Title, Summary: in.Summary, Body: in.Body, Tags: in.Tags,
 		Language: in.Language, Author: in.Author, Draft: in.Draft,
@@ -370,22 +300,18 @@ func (h *handlers) create(ctx context.Context, _ *mcp.CallToolRequest, in Create
 	if in.PublishedAt != "" {
 		t, err := parseTime("published_at", in.PublishedAt)
 		if err != nil {
-			return nil, nil, h.toolError(ctx, ToolCreate, err)
+			return "", nil, err
 		}
 		a.PublishedAt = t
 	}
 	got, err := h.articles.Create(ctx, a)
 	if err != nil {
-		return nil, nil, h.toolError(ctx, ToolCreate, err)
+		return "", nil, err
 	}
-	h.record(ToolCreate, "ok")
-	return &mcp.CallToolResult{Content: text(fmt.Sprintf("Created %q with slug %s (%s).", got.Title, got.Slug, ResourceURI(got.Slug)))}, toArticle(got), nil
+	return fmt.Sprintf("Created %q with slug %s (%s).", got.Title, got.Slug, ResourceURI(got.Slug)), toArticle(got), nil
 }
 
-func (h *handlers) update(ctx context.Context, _ *mcp.CallToolRequest, in UpdateInput) (*mcp.CallToolResult, *Article, error) {
-	if err := h.requireWrite(ctx); err != nil {
-		return nil, nil, h.toolError(ctx, ToolUpdate, err)
-	}
+func (h *handlers) update(ctx context.Context, in UpdateInput) (string, *Article, error) {
 	p := blog.Patch{
 		Title: in.Title, Summary: in.Summary, Body: in.Body, Tags: in.Tags,
 		Language: in.Language, Author: in.Author, Draft: in.Draft,
@@ -393,25 +319,20 @@ func (h *handlers) update(ctx context.Context, _ *mcp.CallToolRequest, in Update
 	if in.PublishedAt != nil {
 		t, err := parseTime("published_at", *in.PublishedAt)
 		if err != nil {
-			return nil, nil, h.toolError(ctx, ToolUpdate, err)
+			return "", nil, err
 		}
 		p.PublishedAt = &t
 	}
 	got, err := h.articles.Update(ctx, in.Slug, p)
 	if err != nil {
-		return nil, nil, h.toolError(ctx, ToolUpdate, err)
+		return "", nil, err
 	}
-	h.record(ToolUpdate, "ok")
-	return &mcp.CallToolResult{Content: text(fmt.Sprintf("Updated %q (slug %s).", got.Title, got.Slug))}, toArticle(got), nil
+	return fmt.Sprintf("Updated %q (slug %s).", got.Title, got.Slug), toArticle(got), nil
 }
 
-func (h *handlers) delete(ctx context.Context, _ *mcp.CallToolRequest, in GetInput) (*mcp.CallToolResult, DeleteOutput, error) {
-	if err := h.requireWrite(ctx); err != nil {
-		return nil, DeleteOutput{}, h.toolError(ctx, ToolDelete, err)
-	}
+func (h *handlers) delete(ctx context.Context, in GetInput) (string, DeleteOutput, error) {
 	if err := h.articles.Delete(ctx, in.Slug); err != nil {
-		return nil, DeleteOutput{}, h.toolError(ctx, ToolDelete, err)
+		return "", DeleteOutput{}, err
 	}
-	h.record(ToolDelete, "ok")
-	return &mcp.CallToolResult{Content: text(fmt.Sprintf("Deleted the article %s.", in.Slug))}, DeleteOutput{Slug: in.Slug, Deleted: true}, nil
+	return fmt.Sprintf("Deleted the article %s.", in.Slug), DeleteOutput{Slug: in.Slug, Deleted: true}, nil
 }
