@@ -140,13 +140,13 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	at := &authTransport{base: base, header: header, serverURL: canon, origin: originOf(cu)}
+	at := &authTransport{base: base, header: header, serverURL: canon, server: cu}
 	if needOAuth {
 		at.oauth = oc
 	} else if !opts.DisableOAuth {
 		log.Debug("an Authorization header is configured; OAuth is off")
 	}
-	c.http = &http.Client{Transport: recordingTransport{base: at}, CheckRedirect: sameOriginRedirects(at.origin)}
+	c.http = &http.Client{Transport: recordingTransport{base: at}, CheckRedirect: sameOriginRedirects()}
 	return c, nil
 }
 

@@ -52,6 +52,7 @@ import (
 	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/tokencache"
+	"github.com/2coffee/mcp-2coffee/internal/webaddr"
 )
 
 // MaxAuthorizations bounds how many times one request may trigger an
@@ -194,46 +195,21 @@ func New(opts Options) (*Client, error) {
 func (c *Client) now() time.Time { return c.opts.Now() }
 
 // redirectPolicy wraps next (nil: at most 10 redirects) so that only GETs
-// of metadata documents follow redirects, and only within their origin.
-// Everything else this client sends carries secrets (codes, verifiers,
-// refresh tokens, client credentials) or is meant for one server alone:
-// net/http would re-post the form of a 307/308 to wherever it points and
-// copy the headers, so such a redirect ends the request.
+// of metadata documents follow redirects, and only within their origin
+// (webaddr.SameOriginRedirects). Everything else this client sends
+// carries secrets (codes, verifiers, refresh tokens, client credentials)
+// or is meant for one server alone: net/http would re-post the form of a
+// 307/308 to wherever it points and copy the headers, so such a redirect
+// ends the request.
 func redirectPolicy(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	sameOrigin := webaddr.SameOriginRedirects(next)
 	return func(req *http.Request, via []*http.Request) error {
 		first := via[0]
 		if first.Method != http.MethodGet && first.Method != http.MethodHead {
 			return fmt.Errorf("refusing to follow a redirect of %s %s to %s: requests to the authorization server are not redirected", first.Method, first.URL.Redacted(), req.URL.Redacted())
 		}
-		if originOf(req.URL) != originOf(first.URL) {
-			return fmt.Errorf("refusing to follow a redirect from %s to %s, another origin", first.URL.Redacted(), req.URL.Redacted())
-		}
-		if next != nil {
-			return next(req, via)
-		}
-		if len(via) >= 10 {
-			return errors.New("too many redirects")
-		}
-		return nil
+		return sameOrigin(req, via)
 	}
-}
-
-// originOf returns scheme://host[:port] of u, lower-cased and without the
-// scheme's default port.
-func originOf(u *url.URL) string {
-	scheme := strings.ToLower(u.Scheme)
-	host := strings.ToLower(u.Hostname())
-	port := u.Port()
-	if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
-		port = ""
-	}
-	if strings.Contains(host, ":") { // IPv6 literal
-		host = "[" + host + "]"
-	}
-	if port != "" {
-		host += ":" + port
-	}
-	return scheme + "://" + host
 }
 
 // state returns the (lazily loaded) state for serverURL, locked. The caller
