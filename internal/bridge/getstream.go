@@ -9,14 +9,14 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
 
-// listenerWait bounds how long the first GET of the standalone stream may
+// getStreamWait bounds how long the first GET of the standalone stream may
 // hold up the initialize response.
-const listenerWait = 10 * time.Second
+const getStreamWait = 10 * time.Second
 
-// startListener opens the standalone GET stream (Streamable HTTP before
+// openGetStream opens the standalone GET stream (Streamable HTTP before
 // 2026-07-28), once per connection. With wait, it returns once the server
 // has answered the first GET (or failed to).
-func (r *relay) startListener(up *upstream, wait bool) {
+func (r *relay) openGetStream(up *upstream, wait bool) {
 	if r.currentMode() != TransportStreamable {
 		return
 	}
@@ -25,25 +25,25 @@ func (r *relay) startListener(up *upstream, wait bool) {
 	}
 	opened := make(chan struct{})
 	started := false
-	up.listenOnce.Do(func() {
+	up.getStreamOnce.Do(func() {
 		started = true
 		r.wg.Add(1)
-		go r.listen(up, opened)
+		go r.keepGetStream(up, opened)
 	})
 	if !started || !wait {
 		return
 	}
 	select {
 	case <-opened:
-	case <-time.After(listenerWait):
+	case <-time.After(getStreamWait):
 	case <-up.ctx.Done():
 	}
 }
 
-// listen keeps the standalone GET stream open, resuming with Last-Event-ID
+// keepGetStream keeps the standalone GET stream open, resuming with Last-Event-ID
 // after interruptions, and stops when the server has none (405), the
 // session is gone (then a new one is made), or the connection is replaced.
-func (r *relay) listen(up *upstream, opened chan struct{}) {
+func (r *relay) keepGetStream(up *upstream, opened chan struct{}) {
 	defer r.wg.Done()
 	var (
 		lastID   string

@@ -146,7 +146,7 @@ func (r *relay) run(parent context.Context) error {
 		r.activate(r.up, nil)
 	}()
 	r.wg.Add(1)
-	go r.down()
+	go r.forwardToClient()
 
 	err = r.readLocal(parent)
 
@@ -229,8 +229,9 @@ func (r *relay) dispatch(msg jsonrpc.Message) {
 	}
 }
 
-// down writes every message from the server to the client.
-func (r *relay) down() {
+// forwardToClient writes every message from the server to the client,
+// noting on the way which requests are answered.
+func (r *relay) forwardToClient() {
 	defer r.wg.Done()
 	for {
 		var msg jsonrpc.Message
@@ -243,7 +244,7 @@ func (r *relay) down() {
 			if r.deliverToWaiter(resp) {
 				continue
 			}
-			if r.land(resp) {
+			if r.retireFlight(resp) {
 				// Open the standalone GET stream before the client learns
 				// that the session is ready, as go-sdk's own client does:
 				// servers that send their requests there (the TypeScript
@@ -252,7 +253,7 @@ func (r *relay) down() {
 				r.mu.Lock()
 				up := r.up
 				r.mu.Unlock()
-				r.startListener(up, true)
+				r.openGetStream(up, true)
 			}
 		}
 		if err := r.local.Write(r.ctx, msg); err != nil {
@@ -264,10 +265,10 @@ func (r *relay) down() {
 	}
 }
 
-// land retires the flight a response answers, and learns the negotiated
-// protocol version from the response to the client's initialize. It
-// reports whether resp is that (successful) response.
-func (r *relay) land(resp *jsonrpc.Response) bool {
+// retireFlight retires the flight a response answers, and learns the
+// negotiated protocol version from the response to the client's
+// initialize. It reports whether resp is that (successful) response.
+func (r *relay) retireFlight(resp *jsonrpc.Response) bool {
 	r.mu.Lock()
 	delete(r.flights, resp.ID)
 	isInit := r.initReq != nil && !r.initDone && resp.ID == r.initReq.ID && resp.Error == nil

@@ -26,7 +26,7 @@ type upstream struct {
 	deadOnce sync.Once
 	dead     chan struct{} // closed when reading from conn failed
 
-	listenOnce sync.Once
+	getStreamOnce sync.Once
 }
 
 func (r *relay) newUpstream(gen int, reinit bool) *upstream {
@@ -45,8 +45,8 @@ func (u *upstream) isDead() bool {
 	}
 }
 
-// close ends the connection. Its context goes first, so that the pump
-// reading from it knows the end is deliberate.
+// close ends the connection. Its context goes first, so that
+// readUpstream, reading from it, knows the end is deliberate.
 func (u *upstream) close() {
 	u.cancel()
 	<-u.ready
@@ -144,7 +144,7 @@ func (r *relay) activate(nu, old *upstream) {
 	}
 	nu.conn = conn
 	r.wg.Add(1)
-	go r.pump(nu)
+	go r.readUpstream(nu)
 	if nu.reinit {
 		if err := r.replayHandshake(nu); err != nil {
 			r.log.Warn("could not initialise a new session", "error", err)
@@ -158,7 +158,7 @@ func (r *relay) activate(nu, old *upstream) {
 	initDone := r.initDone
 	r.mu.Unlock()
 	if initDone {
-		r.startListener(nu, false)
+		r.openGetStream(nu, false)
 	}
 }
 
@@ -171,8 +171,9 @@ func (r *relay) dial(ctx context.Context) (mcp.Connection, error) {
 	return t.Connect(ctx)
 }
 
-// pump moves messages from one upstream connection to the client.
-func (r *relay) pump(up *upstream) {
+// readUpstream moves messages from one upstream connection to the
+// goroutine writing to the client.
+func (r *relay) readUpstream(up *upstream) {
 	defer r.wg.Done()
 	for {
 		msg, err := up.conn.Read(up.ctx)
