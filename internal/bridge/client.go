@@ -1,13 +1,13 @@
 // Package bridge is the client side of mcp-2coffee: the library behind
-// `mcp-2coffee connect` (a stdio ↔ remote MCP relay), `call` (a one-shot MCP
-// client), and `login`, `logout` and `auth status`.
+// `mcp-2coffee connect` (a stdio ↔ remote MCP relay), `login`, `logout` and
+// `auth status`, and the transport of `call` (package mcpcall).
 //
 // One Client serves them all: it holds the server URL, the --header values
 // and the OAuth client (package oauthclient, with its token cache in package
 // tokencache), and builds the *http.Client every remote request goes
 // through. connect and call differ only in what speaks MCP over that client:
 // a message-level relay (Client.Relay) or a go-sdk mcp.ClientSession
-// (Client.Call).
+// (Client.Dial, which mcpcall uses).
 package bridge
 
 import (
@@ -25,10 +25,6 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/oauthclient"
 	"github.com/2coffee/mcp-2coffee/internal/tokencache"
 )
-
-// Version is reported as the client version in MCP initialize requests
-// made by `call`. cmd may overwrite it at start-up.
-var Version = "dev"
 
 // Options configures a Client.
 type Options struct {
