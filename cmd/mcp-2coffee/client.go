@@ -28,7 +28,7 @@ func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
 // clientFlags are the flags of every command that talks to a remote MCP
 // server: connect, call, login, logout. One client library serves them
-// all (internal/bridge).
+// all (internal/bridge); call speaks MCP over it with internal/mcpcall.
 type clientFlags struct {
 	headers     repeated
 	headerFile  string

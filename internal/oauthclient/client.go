@@ -100,8 +100,9 @@ type Options struct {
 	Stderr io.Writer
 
 	// HTTPClient performs discovery, registration and token requests.
-	// Default: a client with a 30 s timeout that refuses https→http
-	// redirects. It never carries the bridge's custom headers.
+	// Default: a client with a 30 s timeout. Either way the Client works
+	// on a copy that follows only same-origin redirects of metadata GETs
+	// (see redirectPolicy). It never carries the bridge's custom headers.
 	HTTPClient *http.Client
 	// Store persists clients and tokens. Nil keeps them in memory only.
 	Store *tokencache.Store
