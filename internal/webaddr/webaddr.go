@@ -7,6 +7,12 @@
 // spellings might name the same place but a careless reading could also
 // make two different places look alike, they are told apart. The table in
 // webaddr_test.go fixes every such choice and gives its reason.
+//
+// Three neighbouring policies differ in meaning and live with their users:
+// which addresses a client metadata document may be fetched from
+// (cimd.PublicUnicast, against SSRF), which loopback redirect URIs match a
+// registered one (authserver, on the exact text, RFC 8252 §7.3), and
+// refusing every redirect of such a fetch (cimd.Fetcher).
 package webaddr
 
 import (
