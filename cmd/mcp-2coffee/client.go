@@ -16,6 +16,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/2coffee/mcp-2coffee/internal/bridge"
+	"github.com/2coffee/mcp-2coffee/internal/mcpcall"
 	"github.com/2coffee/mcp-2coffee/internal/oauthclient"
 )
 
@@ -27,7 +28,7 @@ func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
 // clientFlags are the flags of every command that talks to a remote MCP
 // server: connect, call, login, logout. One client library serves them
-// all (internal/bridge).
+// all (internal/bridge); call speaks MCP over it with internal/mcpcall.
 type clientFlags struct {
 	headers     repeated
 	headerFile  string
@@ -80,7 +81,6 @@ func (c *clientFlags) newClient(env *environment, serverURL string, logger *slog
 	if err != nil {
 		return nil, usageError("--client-secret: %v", err)
 	}
-	bridge.Version = version()
 	cl, err := bridge.New(bridge.Options{
 		ServerURL:  serverURL,
 		Headers:    c.headers,
@@ -166,7 +166,7 @@ func callCommand() *command {
 				if *format != "json" && *format != "text" {
 					return usageError("--format %q: want json or text", *format)
 				}
-				policy, err := bridge.ParseElicitPolicy(*elicit)
+				policy, err := mcpcall.ParseElicitPolicy(*elicit)
 				if err != nil {
 					return usageError("--elicit: %v", err)
 				}
@@ -196,24 +196,24 @@ func callCommand() *command {
 				if *jsonArgs != "" {
 					rest = append(slices.Clone(rest), "--json", *jsonArgs)
 				}
-				req, err := bridge.ParseCall(method[0], rest)
+				req, err := mcpcall.Parse(method[0], rest)
 				if err != nil {
 					return usageError("%v", err)
 				}
-				req.Elicit = policy
-				var res *bridge.CallResult
+				opts := mcpcall.Options{Version: version(), Elicit: policy, Stderr: env.stderr}
+				var res *mcpcall.Result
 				if target != "" {
 					cl, done, err := c.open(env, target)
 					if err != nil {
 						return err
 					}
 					defer done()
-					res, err = cl.Call(ctx, req)
+					res, err = mcpcall.Remote(ctx, cl, req, opts)
 					if err != nil {
 						return err
 					}
 				} else {
-					if res, err = bridge.CallCommand(ctx, argv, bridge.CommandOptions{Stderr: env.stderr}, req); err != nil {
+					if res, err = mcpcall.Command(ctx, argv, req, opts); err != nil {
 						return err
 					}
 				}

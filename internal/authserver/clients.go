@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/2coffee/mcp-2coffee/internal/errdefs"
+	"github.com/2coffee/mcp-2coffee/internal/webaddr"
 )
 
 // MetadataFetcher fetches the Client ID Metadata Document at a client_id
@@ -101,7 +102,7 @@ func (s *Server) client(ctx context.Context, id string) (*Client, error) {
 // path, no user info, no fragment, no dot segments.
 func checkMetadataURL(id string) error {
 	u, err := url.Parse(id)
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.Opaque != "" || !uriChars(id) {
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.Opaque != "" || webaddr.InvalidURIByte(id) >= 0 {
 		return errors.New("the client_id URL is not a valid https URL")
 	}
 	if u.User != nil || u.Fragment != "" || strings.Contains(id, "#") {
@@ -217,7 +218,7 @@ func checkOptionalURI(s string) error {
 		return nil
 	}
 	u, err := url.Parse(s)
-	if err != nil || len(s) > maxURILen || u.Scheme != "https" || u.Host == "" || u.User != nil || !uriChars(s) {
+	if err != nil || len(s) > maxURILen || u.Scheme != "https" || u.Host == "" || u.User != nil || webaddr.InvalidURIByte(s) >= 0 {
 		return errors.New("must be an https URL")
 	}
 	return nil

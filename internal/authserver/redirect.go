@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/2coffee/mcp-2coffee/internal/webaddr"
 )
 
 // Limits on redirect URIs, for registration and client metadata documents.
@@ -39,7 +41,7 @@ func validateRedirectURI(raw string) error {
 		return errors.New("a redirect URI is longer than 2048 bytes")
 	case strings.Contains(raw, "#"):
 		return errors.New("a redirect URI must not contain a fragment")
-	case !uriChars(raw):
+	case webaddr.InvalidURIByte(raw) >= 0:
 		return errors.New("a redirect URI contains characters a URI may not hold")
 	}
 	u, err := url.Parse(raw)
@@ -72,31 +74,6 @@ func validateRedirectURI(raw string) error {
 		}
 	}
 	return nil
-}
-
-// uriChars reports whether s holds only characters RFC 3986 allows in a
-// URI, with every '%' starting an escape. This keeps spaces, quotes,
-// angle brackets and control characters out of anything later placed in
-// a Location header or a Content-Security-Policy.
-func uriChars(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("-._~:/?#[]@!$&'()*+,;=", c) >= 0:
-		case c == '%':
-			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 func validPort(p string) bool {

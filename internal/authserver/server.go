@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
+	"github.com/2coffee/mcp-2coffee/internal/webaddr"
 )
 
 // Default lifetimes and limits; a zero Config field means its default.
@@ -195,7 +196,7 @@ func New(cfg Config) (*Server, error) {
 		log:      cfg.Logger,
 		now:      cfg.Now,
 		issuer:   issuer,
-		origin:   originOf(u),
+		origin:   webaddr.Origin(u),
 		base:     u.Path,
 		resource: cfg.Resource,
 		secure:   cfg.SecureCookies || u.Scheme == "https",
@@ -212,16 +213,6 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-// originOf is the origin a browser sends for pages under u: scheme and
-// host, without a default port (browsers leave it out of Origin).
-func originOf(u *url.URL) string {
-	host := u.Host
-	if p := u.Port(); (u.Scheme == "https" && p == "443") || (u.Scheme == "http" && p == "80") {
-		host = strings.TrimSuffix(host, ":"+p)
-	}
-	return u.Scheme + "://" + strings.ToLower(host)
 }
 
 func setDefault(d *time.Duration, def time.Duration) {
@@ -251,7 +242,7 @@ func checkIssuer(u *url.URL) (string, error) {
 		return "", fmt.Errorf("authserver: issuer %q: the scheme must be https", u)
 	case u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
 		return "", fmt.Errorf("authserver: issuer %q: want scheme://host[:port][/path], without user, query or fragment", u)
-	case u.Scheme == "http" && !isLoopbackHost(u.Hostname()):
+	case u.Scheme == "http" && !webaddr.IsLoopback(u.Hostname()):
 		return "", fmt.Errorf("authserver: issuer %q: plain http is allowed only on a loopback host; put the server behind TLS and use its https URL", u)
 	}
 	c := *u
@@ -266,14 +257,6 @@ func checkResource(r string) error {
 		return fmt.Errorf("authserver: Config.Resource %q must be the absolute http(s) URL of the MCP endpoint", r)
 	}
 	return nil
-}
-
-func isLoopbackHost(h string) bool {
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(h, "[]"))
-	return ip != nil && ip.IsLoopback()
 }
 
 // Issuer returns the issuer identifier exactly as the metadata and the

@@ -2,18 +2,17 @@ package bridge
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/2coffee/mcp-2coffee/internal/bridge/bridgetest"
 	"github.com/2coffee/mcp-2coffee/internal/oauthclient"
 	"github.com/2coffee/mcp-2coffee/internal/oauthclient/oauthtest"
 )
@@ -84,165 +83,12 @@ func TestReadHeaderFile(t *testing.T) {
 	}
 }
 
-func TestParseCall(t *testing.T) {
-	for _, tc := range []struct {
-		method string
-		args   []string
-		want   CallRequest
-	}{
-		{"tools/list", nil, CallRequest{Method: "tools/list"}},
-		{"tools/call", []string{"search_articles", "query=goroutines", "limit=5", "exact=true", `filter={"tags":["go"]}`, `id="42"`, "note=hello world", "big=12345678901234567890"},
-			CallRequest{Method: "tools/call", Name: "search_articles", Arguments: map[string]any{
-				"query": "goroutines", "limit": json.Number("5"), "exact": true,
-				"filter": map[string]any{"tags": []any{"go"}}, "id": "42", "note": "hello world",
-				"big": json.Number("12345678901234567890"),
-			}}},
-		{"tools/call", []string{"t", "--json", `{"a":1,"b":"x"}`, "b=y"},
-			CallRequest{Method: "tools/call", Name: "t", Arguments: map[string]any{"a": json.Number("1"), "b": "y"}}},
-		{"tools/call", []string{"t", `--json={"a":null}`}, CallRequest{Method: "tools/call", Name: "t", Arguments: map[string]any{"a": nil}}},
-		{"tools/call", []string{"t", "expr=1 2"}, CallRequest{Method: "tools/call", Name: "t", Arguments: map[string]any{"expr": "1 2"}}},
-		{"prompts/get", []string{"greet", "who=5"}, CallRequest{Method: "prompts/get", Name: "greet", Arguments: map[string]any{"who": "5"}}},
-		{"resources/read", []string{"blog://articles/hello"}, CallRequest{Method: "resources/read", URI: "blog://articles/hello"}},
-	} {
-		got, err := ParseCall(tc.method, tc.args)
-		if err != nil {
-			t.Errorf("ParseCall(%s, %q): %v", tc.method, tc.args, err)
-			continue
-		}
-		if diff := cmp.Diff(tc.want, got); diff != "" {
-			t.Errorf("ParseCall(%s, %q) (-want +got):\n%s", tc.method, tc.args, diff)
-		}
-	}
-	for _, tc := range []struct {
-		method string
-		args   []string
-	}{
-		{"tools/call", nil},
-		{"tools/call", []string{"t", "noequals"}},
-		{"tools/call", []string{"t", "--json"}},
-		{"tools/call", []string{"t", "--json", "[1]"}},
-		{"resources/read", nil},
-		{"tools/list", []string{"extra"}},
-		{"prompts/get", []string{"p", `--json={"n":1}`}},
-		{"tools/destroy", nil},
-	} {
-		if _, err := ParseCall(tc.method, tc.args); err == nil {
-			t.Errorf("ParseCall(%s, %q) succeeded, want an error", tc.method, tc.args)
-		}
-	}
-}
-
-func TestCallOverHTTP(t *testing.T) {
-	srv, _ := streamableServer(t, newMCPServer(), nil)
-	c := newBridge(t, srv.URL+"/mcp", Options{DisableOAuth: true})
-	ctx := context.Background()
-
-	res, err := c.Call(ctx, CallRequest{Method: MethodToolsList})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, tool := range res.Result.(*mcp.ListToolsResult).Tools {
-		names = append(names, tool.Name)
-	}
-	if diff := cmp.Diff([]string{"ask", "count", "echo", "fail", "roots"}, names); diff != "" {
-		t.Errorf("tools (-want +got):\n%s", diff)
-	}
-	if text := res.Text(); !strings.Contains(text, "echo   Echoes its text.\n") || strings.Contains(text, "Second line") {
-		t.Errorf("tools/list as text:\n%s", text)
-	}
-
-	req, _ := ParseCall(MethodToolsCall, []string{"echo", "text=ab", "times=3"})
-	res, err = c.Call(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.IsError {
-		t.Errorf("echo reported an error")
-	}
-	js, _ := res.JSON()
-	var decoded struct {
-		StructuredContent map[string]any `json:"structuredContent"`
-	}
-	if err := json.Unmarshal(js, &decoded); err != nil || decoded.StructuredContent["echo"] != "ababab" {
-		t.Errorf("echo JSON = %s", js)
-	}
-	if text := res.Text(); text != "{\"echo\":\"ababab\"}\n" {
-		t.Errorf("echo as text = %q", text)
-	}
-
-	res, err = c.Call(ctx, CallRequest{Method: MethodToolsCall, Name: "fail"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !res.IsError || res.Text() != "error: no such article: nope\n" {
-		t.Errorf("fail: IsError %v, text %q", res.IsError, res.Text())
-	}
-
-	res, err = c.Call(ctx, CallRequest{Method: MethodPromptsGet, Name: "greet", Arguments: map[string]any{"who": "Grace"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := res.Text(); got != "user: Hello, Grace\n" {
-		t.Errorf("prompt as text = %q", got)
-	}
-	res, err = c.Call(ctx, CallRequest{Method: MethodResourcesRead, URI: "blog://articles/hello"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := res.Text(); got != "# Hello\n" {
-		t.Errorf("resource as text = %q", got)
-	}
-	res, err = c.Call(ctx, CallRequest{Method: MethodResourcesList})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := res.Text(); !strings.Contains(got, "blog://articles/hello  hello  text/markdown") {
-		t.Errorf("resources as text:\n%s", got)
-	}
-}
-
-func TestCallOverSSE(t *testing.T) {
-	srv := startServer(t, mcp.NewSSEHandler(func(*http.Request) *mcp.Server { return newMCPServer() }, nil))
-	c := newBridge(t, srv.URL, Options{DisableOAuth: true})
-	res, err := c.Call(context.Background(), CallRequest{Method: MethodToolsCall, Name: "echo", Arguments: map[string]any{"text": "x"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Text() != "{\"echo\":\"x\"}\n" {
-		t.Errorf("echo over HTTP+SSE = %q", res.Text())
-	}
-}
-
-func TestCallCommand(t *testing.T) {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := CallCommand(context.Background(), []string{exe}, CommandOptions{Env: append(os.Environ(), "BRIDGE_TEST_STDIO_SERVER=1")},
-		CallRequest{Method: MethodToolsCall, Name: "echo", Arguments: map[string]any{"text": "stdio"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Text() != "{\"echo\":\"stdio\"}\n" {
-		t.Errorf("echo over stdio = %q", res.Text())
-	}
-	res, err = CallCommand(context.Background(), []string{exe}, CommandOptions{Env: append(os.Environ(), "BRIDGE_TEST_STDIO_SERVER=1")},
-		CallRequest{Method: MethodToolsCall, Name: "fail"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !res.IsError {
-		t.Errorf("fail over stdio: IsError = false")
-	}
-}
-
 // protectedMCP puts the test MCP server behind the test authorization
 // server.
 func protectedMCP(t *testing.T, aso oauthtest.ASOptions, rso oauthtest.RSOptions) (*oauthtest.AuthServer, *oauthtest.ResourceServer) {
 	t.Helper()
 	as := oauthtest.NewAuthServer(t, aso)
-	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return newMCPServer() }, nil)
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return bridgetest.NewMCPServer() }, nil)
 	return as, oauthtest.NewResourceServer(t, as, h, rso)
 }
 
@@ -316,8 +162,7 @@ func TestAuthorizationHeaderDisablesOAuth(t *testing.T) {
 			return nil
 		}},
 	})
-	_, err := c.Call(context.Background(), CallRequest{Method: MethodToolsList})
-	if err == nil {
+	if _, err := listTools(c); err == nil {
 		t.Fatal("tools/list with a bad configured token succeeded")
 	}
 	if regs, auths, _ := as.Counts(); regs+auths != 0 {
@@ -342,7 +187,7 @@ func TestStepUpThroughTransport(t *testing.T) {
 	})
 	browser := &oauthtest.Browser{}
 	c := newBridge(t, rs.URL(), Options{OAuth: oauthclient.Options{OpenBrowser: browser.Open, Timeout: 10 * time.Second}})
-	res, err := c.Call(context.Background(), CallRequest{Method: MethodToolsCall, Name: "echo", Arguments: map[string]any{"text": "w"}})
+	res, err := callTool(c, "echo", map[string]any{"text": "w"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,8 +218,7 @@ func TestStepUpIsBounded(t *testing.T) {
 	as, rs := protectedMCP(t, oauthtest.ASOptions{OmitScope: true}, oauthtest.RSOptions{ChallengeScope: "admin", AlwaysForbid: "admin"})
 	browser := &oauthtest.Browser{}
 	c := newBridge(t, rs.URL(), Options{OAuth: oauthclient.Options{OpenBrowser: browser.Open, Timeout: 10 * time.Second}})
-	_, err := c.Call(context.Background(), CallRequest{Method: MethodToolsList})
-	if err == nil {
+	if _, err := listTools(c); err == nil {
 		t.Fatal("a server that always refuses was accepted")
 	}
 	if _, auths, _ := as.Counts(); auths != oauthclient.MaxAuthorizations {
@@ -386,32 +230,28 @@ func TestStepUpIsBounded(t *testing.T) {
 	}
 }
 
-func TestCallMirrorsHeaderParams(t *testing.T) {
-	s := mcp.NewServer(&mcp.Implementation{Name: "headers", Version: "1"}, nil)
-	s.AddTool(&mcp.Tool{
-		Name:        "regional",
-		InputSchema: json.RawMessage(`{"type":"object","properties":{"region":{"type":"string","x-mcp-header":"Region"}}}`),
-	}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "ok"}}}, nil
-	})
-	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, &mcp.StreamableHTTPOptions{Stateless: true})
-	var got []string
-	var mu sync.Mutex
-	srv := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Mcp-Method") == "tools/call" {
-			mu.Lock()
-			got = append(got, r.Header.Get("Mcp-Param-Region"))
-			mu.Unlock()
-		}
-		h.ServeHTTP(w, r)
-	}))
-	c := newBridge(t, srv.URL, Options{DisableOAuth: true})
-	if _, err := c.Call(context.Background(), CallRequest{Method: MethodToolsCall, Name: "regional", Arguments: map[string]any{"region": "eu-west1"}}); err != nil {
-		t.Fatal(err)
+// session opens a go-sdk client session through c, as mcp-2coffee call
+// does.
+func session(c *Client) (*mcp.ClientSession, error) {
+	return c.Dial(context.Background(), mcp.NewClient(&mcp.Implementation{Name: "bridge-test", Version: "1"}, nil))
+}
+
+// listTools lists the server's tools through c.
+func listTools(c *Client) (*mcp.ListToolsResult, error) {
+	cs, err := session(c)
+	if err != nil {
+		return nil, err
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if diff := cmp.Diff([]string{"eu-west1"}, got); diff != "" {
-		t.Errorf("Mcp-Param-Region on tools/call (-want +got):\n%s", diff)
+	defer cs.Close()
+	return cs.ListTools(context.Background(), nil)
+}
+
+// callTool calls one tool through c.
+func callTool(c *Client, name string, args map[string]any) (*mcp.CallToolResult, error) {
+	cs, err := session(c)
+	if err != nil {
+		return nil, err
 	}
+	defer cs.Close()
+	return cs.CallTool(context.Background(), &mcp.CallToolParams{Name: name, Arguments: args})
 }

@@ -1,13 +1,13 @@
 // Package bridge is the client side of mcp-2coffee: the library behind
-// `mcp-2coffee connect` (a stdio ↔ remote MCP relay), `call` (a one-shot MCP
-// client), and `login`, `logout` and `auth status`.
+// `mcp-2coffee connect` (a stdio ↔ remote MCP relay), `login`, `logout` and
+// `auth status`, and the transport of `call` (package mcpcall).
 //
 // One Client serves them all: it holds the server URL, the --header values
 // and the OAuth client (package oauthclient, with its token cache in package
 // tokencache), and builds the *http.Client every remote request goes
 // through. connect and call differ only in what speaks MCP over that client:
 // a message-level relay (Client.Relay) or a go-sdk mcp.ClientSession
-// (Client.Call).
+// (Client.Dial, which mcpcall uses).
 package bridge
 
 import (
@@ -25,10 +25,6 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/oauthclient"
 	"github.com/2coffee/mcp-2coffee/internal/tokencache"
 )
-
-// Version is reported as the client version in MCP initialize requests
-// made by `call`. cmd may overwrite it at start-up.
-var Version = "dev"
 
 // Options configures a Client.
 type Options struct {
@@ -140,13 +136,13 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	at := &authTransport{base: base, header: header, serverURL: canon, origin: originOf(cu)}
+	at := &authTransport{base: base, header: header, serverURL: canon, server: cu}
 	if needOAuth {
 		at.oauth = oc
 	} else if !opts.DisableOAuth {
 		log.Debug("an Authorization header is configured; OAuth is off")
 	}
-	c.http = &http.Client{Transport: recordingTransport{base: at}, CheckRedirect: sameOriginRedirects(at.origin)}
+	c.http = &http.Client{Transport: recordingTransport{base: at}, CheckRedirect: sameOriginRedirects()}
 	return c, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -132,5 +133,45 @@ func TestSSEEndpointOnAnotherOrigin(t *testing.T) {
 	}
 	if l := other.leaked(); len(l) > 0 {
 		t.Errorf("credentials reached another origin: %q", l)
+	}
+}
+
+// A redirect to a host that only Unicode case mapping makes equal to the
+// server's ("maİl.test" lowers to "mail.test" in Go, but IDNA sends it to
+// xn--mail-swc.test) is to another origin: following it would hand the
+// X-API-KEY to whoever owns the look-alike name.
+func TestLookalikeHostIsAnotherOrigin(t *testing.T) {
+	var mu sync.Mutex
+	var leaked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/start" {
+			w.Header().Set("Location", "http://ma\u0130l.test:1/steal")
+			w.WriteHeader(http.StatusTemporaryRedirect)
+			return
+		}
+		if r.Host != "mail.test:1" && r.Header.Get("X-Api-Key") != "" {
+			mu.Lock()
+			leaked = append(leaked, r.Host)
+			mu.Unlock()
+		}
+	}))
+	defer srv.Close()
+	// Every name resolves to the test server, as DNS would for a
+	// look-alike domain the attacker registered.
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, srv.Listener.Addr().String())
+	}}
+	defer tr.CloseIdleConnections()
+	c := newBridge(t, "http://mail.test:1/mcp", Options{Headers: credHeaders[:1], Transport: tr})
+	resp, err := c.HTTPClient().Get("http://mail.test:1/start")
+	if err == nil {
+		resp.Body.Close()
+		t.Error("a redirect to a look-alike host was followed")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(leaked) > 0 {
+		t.Errorf("the key reached %q", leaked)
 	}
 }

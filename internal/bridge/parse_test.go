@@ -97,29 +97,3 @@ func TestReadEventsBoundsEventSize(t *testing.T) {
 		t.Errorf("event of %d bytes, want %d", got, len(big)+1)
 	}
 }
-
-// TestCollectStopsEndlessListings: a listing that never ends (a server
-// repeating its cursor) is cut off with an error instead of growing
-// forever.
-func TestCollectStopsEndlessListings(t *testing.T) {
-	endless := func(yield func(int, error) bool) {
-		for i := 0; ; i++ {
-			if !yield(i, nil) {
-				return
-			}
-		}
-	}
-	if _, err := collect(endless); err == nil || !strings.Contains(err.Error(), "repeats its page cursor") {
-		t.Fatalf("collect(endless) = %v, want the bound's error", err)
-	}
-	short := func(yield func(int, error) bool) {
-		for i := range 3 {
-			if !yield(i, nil) {
-				return
-			}
-		}
-	}
-	if got, err := collect(short); err != nil || len(got) != 3 {
-		t.Errorf("collect(short) = %v, %v", got, err)
-	}
-}

@@ -7,11 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
-	"mime"
 	"net/http"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -55,10 +52,6 @@ const (
 	maxBackoff            = 30 * time.Second
 	replayTimeout         = time.Minute
 )
-
-// errConnectionLost answers requests that were in flight on a connection
-// that broke.
-var errConnectionLost = errors.New("the connection to the MCP server was lost before it answered; try again")
 
 // Relay speaks MCP to the local client (stdin/stdout by default) and
 // relays every JSON-RPC message, both ways and unchanged, to the remote
@@ -137,55 +130,6 @@ type relay struct {
 	seq         int
 }
 
-// flight is a client request sent upstream and not yet answered.
-type flight struct {
-	gen     int
-	sending bool // Write has not returned yet
-}
-
-// upstream is one go-sdk client connection to the server. It is replaced,
-// never repaired, when it fails.
-type upstream struct {
-	gen    int
-	reinit bool // replay the handshake once connected
-	ctx    context.Context
-	cancel context.CancelFunc
-	ready  chan struct{} // closed once conn (or err) is set
-	conn   mcp.Connection
-	err    error
-
-	deadOnce sync.Once
-	dead     chan struct{} // closed when reading from conn failed
-
-	listenOnce sync.Once
-}
-
-func (r *relay) newUpstream(gen int, reinit bool) *upstream {
-	ctx, cancel := context.WithCancel(r.ctx)
-	return &upstream{gen: gen, reinit: reinit, ctx: ctx, cancel: cancel, ready: make(chan struct{}), dead: make(chan struct{})}
-}
-
-func (u *upstream) markDead() { u.deadOnce.Do(func() { close(u.dead) }) }
-
-func (u *upstream) isDead() bool {
-	select {
-	case <-u.dead:
-		return true
-	default:
-		return false
-	}
-}
-
-// close ends the connection. Its context goes first, so that the pump
-// reading from it knows the end is deliberate.
-func (u *upstream) close() {
-	u.cancel()
-	<-u.ready
-	if u.conn != nil {
-		u.conn.Close()
-	}
-}
-
 func (r *relay) run(parent context.Context) error {
 	r.ctx, r.cancel = context.WithCancelCause(parent)
 	defer r.cancel(nil)
@@ -202,7 +146,7 @@ func (r *relay) run(parent context.Context) error {
 		r.activate(r.up, nil)
 	}()
 	r.wg.Add(1)
-	go r.down()
+	go r.forwardToClient()
 
 	err = r.readLocal(parent)
 
@@ -216,33 +160,6 @@ func (r *relay) run(parent context.Context) error {
 	local.Close()
 	return err
 }
-
-// endSession tells the server the session is over (a DELETE with the
-// session ID, Streamable HTTP §"Session Management"). The go-sdk
-// connections' own DELETEs are held back by sessionTransport, since they
-// are also closed when merely replaced.
-func (r *relay) endSession() {
-	sid := r.sess.id()
-	if sid == "" || r.currentMode() != TransportStreamable {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithValue(context.WithoutCancel(r.ctx), endSessionKey{}, true), 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, r.c.url, nil)
-	if err != nil {
-		return
-	}
-	resp, err := r.hc.Do(req)
-	if err != nil {
-		r.log.Debug("could not end the session", "error", err)
-		return
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
-	resp.Body.Close()
-}
-
-// endSessionKey marks the relay's own DELETE request.
-type endSessionKey struct{}
 
 // readLocal reads the client's messages until it closes its side.
 func (r *relay) readLocal(parent context.Context) error {
@@ -312,8 +229,9 @@ func (r *relay) dispatch(msg jsonrpc.Message) {
 	}
 }
 
-// down writes every message from the server to the client.
-func (r *relay) down() {
+// forwardToClient writes every message from the server to the client,
+// noting on the way which requests are answered.
+func (r *relay) forwardToClient() {
 	defer r.wg.Done()
 	for {
 		var msg jsonrpc.Message
@@ -326,7 +244,7 @@ func (r *relay) down() {
 			if r.deliverToWaiter(resp) {
 				continue
 			}
-			if r.land(resp) {
+			if r.retireFlight(resp) {
 				// Open the standalone GET stream before the client learns
 				// that the session is ready, as go-sdk's own client does:
 				// servers that send their requests there (the TypeScript
@@ -335,7 +253,7 @@ func (r *relay) down() {
 				r.mu.Lock()
 				up := r.up
 				r.mu.Unlock()
-				r.startListener(up, true)
+				r.openGetStream(up, true)
 			}
 		}
 		if err := r.local.Write(r.ctx, msg); err != nil {
@@ -347,10 +265,10 @@ func (r *relay) down() {
 	}
 }
 
-// land retires the flight a response answers, and learns the negotiated
-// protocol version from the response to the client's initialize. It
-// reports whether resp is that (successful) response.
-func (r *relay) land(resp *jsonrpc.Response) bool {
+// retireFlight retires the flight a response answers, and learns the
+// negotiated protocol version from the response to the client's
+// initialize. It reports whether resp is that (successful) response.
+func (r *relay) retireFlight(resp *jsonrpc.Response) bool {
 	r.mu.Lock()
 	delete(r.flights, resp.ID)
 	isInit := r.initReq != nil && !r.initDone && resp.ID == r.initReq.ID && resp.Error == nil
@@ -370,143 +288,6 @@ func protocolVersionOf(result json.RawMessage) string {
 	}
 	_ = json.Unmarshal(result, &v)
 	return v.ProtocolVersion
-}
-
-// current waits until the current upstream connection is usable.
-func (r *relay) current() (*upstream, error) {
-	r.mu.Lock()
-	up := r.up
-	r.mu.Unlock()
-	select {
-	case <-up.ready:
-		return up, up.err
-	case <-r.ctx.Done():
-		return nil, r.ctx.Err()
-	}
-}
-
-// send writes msg upstream, recovering from what can be recovered from: a
-// connection that already failed, a lost session, a network that is down,
-// a busy server, and a server without Streamable HTTP.
-func (r *relay) send(msg jsonrpc.Message, call bool) error {
-	var id jsonrpc.ID
-	if req, ok := msg.(*jsonrpc.Request); ok {
-		id = req.ID
-	}
-	var stale, lost, busy int
-	for {
-		up, err := r.current()
-		if err != nil {
-			if r.ctx.Err() != nil || stale >= 2 {
-				return fmt.Errorf("no connection to %s: %w", r.c.url, err)
-			}
-			stale++
-			r.replace(up, up.reinit)
-			continue
-		}
-		a := &attempt{}
-		if call {
-			r.mu.Lock()
-			r.flights[id] = &flight{gen: up.gen, sending: true}
-			r.mu.Unlock()
-		}
-		err = up.conn.Write(withAttempt(r.ctx, a), msg)
-		if call {
-			r.afterWrite(id, up, err == nil)
-		}
-		if err == nil {
-			return nil
-		}
-		if r.ctx.Err() != nil {
-			return r.ctx.Err()
-		}
-		requests, status, netErr, retryAfter := a.snapshot()
-		switch {
-		case requests == 0:
-			// The connection had failed before: nothing was sent. Wait for
-			// its replacement.
-			if stale >= 3 {
-				return err
-			}
-			stale++
-			select {
-			case <-up.dead:
-			case <-time.After(time.Second):
-			case <-r.ctx.Done():
-			}
-		case errors.Is(err, mcp.ErrSessionMissing):
-			if lost >= 2 {
-				return err
-			}
-			lost++
-			r.log.Info("the server ended the session; initialising a new one", "server", r.c.url)
-			r.replace(up, true)
-		case status == 0 && isDialError(netErr), status == http.StatusTooManyRequests, status == http.StatusServiceUnavailable:
-			if busy >= r.opts.MaxRetries {
-				return err
-			}
-			d := r.backoff(busy, retryAfter)
-			busy++
-			r.log.Info("server unreachable or busy; retrying", "server", r.c.url, "status", status, "delay", d)
-			if !r.sleep(d) {
-				return r.ctx.Err()
-			}
-		case isInitialize(msg) && r.opts.Transport == TransportAuto && r.currentMode() == TransportStreamable && fallbackStatus(status):
-			r.log.Info("the server refused Streamable HTTP; trying the HTTP+SSE transport", "status", status)
-			if ferr := r.fallbackToSSE(up); ferr != nil {
-				return errors.Join(err, fmt.Errorf("legacy HTTP+SSE transport: %w", ferr))
-			}
-		default:
-			return err
-		}
-	}
-}
-
-func isInitialize(msg jsonrpc.Message) bool {
-	req, ok := msg.(*jsonrpc.Request)
-	return ok && req.Method == methodInitialize
-}
-
-// afterWrite moves a flight out of "sending". A request written to a
-// connection that died meanwhile is answered with an error at once: its
-// response can no longer arrive.
-func (r *relay) afterWrite(id jsonrpc.ID, up *upstream, ok bool) {
-	r.mu.Lock()
-	f := r.flights[id]
-	if f == nil || f.gen != up.gen {
-		r.mu.Unlock()
-		return
-	}
-	if !ok {
-		delete(r.flights, id)
-		r.mu.Unlock()
-		return
-	}
-	f.sending = false
-	orphan := up.isDead()
-	if orphan {
-		delete(r.flights, id)
-	}
-	r.mu.Unlock()
-	if orphan {
-		r.replyError(id, errConnectionLost)
-	}
-}
-
-// failFlights answers every request that was in flight on generation gen.
-func (r *relay) failFlights(gen int) {
-	r.mu.Lock()
-	var ids []jsonrpc.ID
-	for id, f := range r.flights {
-		if f.gen == gen && !f.sending {
-			ids = append(ids, id)
-			delete(r.flights, id)
-		}
-	}
-	r.mu.Unlock()
-	for _, id := range ids {
-		r.replyError(id, errConnectionLost)
-	}
 }
 
 // replyError answers the client's request id with a JSON-RPC error. An
@@ -556,435 +337,4 @@ func serverError(err error) *jsonrpc.Error {
 		return serverError(e.Unwrap())
 	}
 	return nil
-}
-
-func (r *relay) currentMode() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.mode
-}
-
-// replace swaps a failed upstream connection for a new one, once: callers
-// that lost the race find the new one already in place. With reinit, the
-// session is gone and the handshake is replayed.
-func (r *relay) replace(old *upstream, reinit bool) {
-	r.mu.Lock()
-	if r.up != old || r.ctx.Err() != nil {
-		r.mu.Unlock()
-		return
-	}
-	nu := r.newUpstream(old.gen+1, reinit)
-	r.up = nu
-	r.mu.Unlock()
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		r.activate(nu, old)
-	}()
-}
-
-// fallbackToSSE switches to the HTTP+SSE transport and waits for it.
-func (r *relay) fallbackToSSE(old *upstream) error {
-	r.mu.Lock()
-	if r.up == old {
-		r.mode = TransportSSE
-		r.sess.setStreamable(false)
-		nu := r.newUpstream(old.gen+1, false)
-		r.up = nu
-		r.wg.Add(1)
-		go func() {
-			defer r.wg.Done()
-			r.activate(nu, old)
-		}()
-	}
-	r.mu.Unlock()
-	_, err := r.current()
-	return err
-}
-
-// activate connects nu (retrying with backoff), starts reading from it,
-// replays the handshake when asked to, and opens the GET stream.
-func (r *relay) activate(nu, old *upstream) {
-	if old != nil {
-		old.close()
-		r.failFlights(old.gen)
-	}
-	if nu.reinit {
-		r.sess.resetSession()
-	}
-	var (
-		conn mcp.Connection
-		err  error
-	)
-	for i := 0; ; i++ {
-		conn, err = r.dial(nu.ctx)
-		if err == nil || nu.ctx.Err() != nil || i >= r.opts.MaxRetries {
-			break
-		}
-		d := r.backoff(i, "")
-		r.log.Info("cannot connect to the server; retrying", "server", r.c.url, "error", err, "delay", d)
-		if !r.sleep(d) {
-			break
-		}
-	}
-	if err != nil {
-		nu.err = err
-		close(nu.ready)
-		return
-	}
-	nu.conn = conn
-	r.wg.Add(1)
-	go r.pump(nu)
-	if nu.reinit {
-		if err := r.replayHandshake(nu); err != nil {
-			r.log.Warn("could not initialise a new session", "error", err)
-			nu.err = err
-			close(nu.ready)
-			return
-		}
-	}
-	close(nu.ready)
-	r.mu.Lock()
-	initDone := r.initDone
-	r.mu.Unlock()
-	if initDone {
-		r.startListener(nu, false)
-	}
-}
-
-func (r *relay) dial(ctx context.Context) (mcp.Connection, error) {
-	if r.currentMode() == TransportSSE {
-		t := &mcp.SSEClientTransport{Endpoint: r.c.url, HTTPClient: r.hc}
-		return t.Connect(ctx)
-	}
-	t := &mcp.StreamableClientTransport{Endpoint: r.c.url, HTTPClient: r.hc, DisableStandaloneSSE: true}
-	return t.Connect(ctx)
-}
-
-// pump moves messages from one upstream connection to the client.
-func (r *relay) pump(up *upstream) {
-	defer r.wg.Done()
-	for {
-		msg, err := up.conn.Read(up.ctx)
-		if err != nil {
-			if up.ctx.Err() != nil {
-				return // closed on purpose
-			}
-			up.markDead()
-			// A Streamable HTTP connection fails for good on some errors
-			// (go-sdk keeps no per-request state): a new one continues
-			// the same session. A lost session, or the end of an HTTP+SSE
-			// stream (which is the session), needs a new handshake.
-			reinit := errors.Is(err, mcp.ErrSessionMissing) || r.currentMode() == TransportSSE
-			r.log.Info("the connection to the server failed", "error", err, "new_session", reinit)
-			r.replace(up, reinit)
-			return
-		}
-		select {
-		case r.incoming <- msg:
-		case <-up.ctx.Done():
-			return
-		}
-	}
-}
-
-// replayHandshake repeats the client's initialize and
-// notifications/initialized on a new connection. The response to the
-// replayed initialize goes to us, not to the client, which already had
-// one.
-func (r *relay) replayHandshake(up *upstream) error {
-	r.mu.Lock()
-	init, notify := r.initReq, r.initNotify
-	r.seq++
-	idText := "mcp-2coffee-reinit-" + strconv.Itoa(r.seq)
-	r.mu.Unlock()
-	if init == nil {
-		return nil // nothing to replay (2026-07-28 has no handshake)
-	}
-	id, _ := jsonrpc.MakeID(idText)
-	answer := make(chan *jsonrpc.Response, 1)
-	r.mu.Lock()
-	r.waiters[id] = answer
-	r.mu.Unlock()
-	defer func() {
-		r.mu.Lock()
-		delete(r.waiters, id)
-		r.mu.Unlock()
-	}()
-	if err := up.conn.Write(up.ctx, &jsonrpc.Request{ID: id, Method: init.Method, Params: init.Params}); err != nil {
-		return err
-	}
-	var resp *jsonrpc.Response
-	select {
-	case resp = <-answer:
-	case <-time.After(replayTimeout):
-		return errors.New("the server did not answer the replayed initialize")
-	case <-up.ctx.Done():
-		return up.ctx.Err()
-	}
-	if resp.Error != nil {
-		return fmt.Errorf("the server refused the replayed initialize: %w", resp.Error)
-	}
-	r.sess.setVersion(protocolVersionOf(resp.Result))
-	if notify != nil {
-		if err := up.conn.Write(up.ctx, notify); err != nil {
-			return err
-		}
-	}
-	r.log.Info("initialised a new session", "server", r.c.url)
-	return nil
-}
-
-func (r *relay) deliverToWaiter(resp *jsonrpc.Response) bool {
-	r.mu.Lock()
-	ch, ok := r.waiters[resp.ID]
-	r.mu.Unlock()
-	if ok {
-		select {
-		case ch <- resp:
-		default:
-		}
-	}
-	return ok
-}
-
-// listenerWait bounds how long the first GET of the standalone stream may
-// hold up the initialize response.
-const listenerWait = 10 * time.Second
-
-// startListener opens the standalone GET stream (Streamable HTTP before
-// 2026-07-28), once per connection. With wait, it returns once the server
-// has answered the first GET (or failed to).
-func (r *relay) startListener(up *upstream, wait bool) {
-	if r.currentMode() != TransportStreamable {
-		return
-	}
-	if v := r.sess.version(); v == "" || v >= firstStatelessVersion {
-		return
-	}
-	opened := make(chan struct{})
-	started := false
-	up.listenOnce.Do(func() {
-		started = true
-		r.wg.Add(1)
-		go r.listen(up, opened)
-	})
-	if !started || !wait {
-		return
-	}
-	select {
-	case <-opened:
-	case <-time.After(listenerWait):
-	case <-up.ctx.Done():
-	}
-}
-
-// listen keeps the standalone GET stream open, resuming with Last-Event-ID
-// after interruptions, and stops when the server has none (405), the
-// session is gone (then a new one is made), or the connection is replaced.
-func (r *relay) listen(up *upstream, opened chan struct{}) {
-	defer r.wg.Done()
-	var (
-		lastID   string
-		failures int
-		delay    time.Duration
-		once     sync.Once
-	)
-	signal := func() { once.Do(func() { close(opened) }) }
-	defer signal()
-	for up.ctx.Err() == nil && !up.isDead() {
-		if delay > 0 && !sleepCtx(up.ctx, delay) {
-			return
-		}
-		req, err := http.NewRequestWithContext(up.ctx, http.MethodGet, r.c.url, nil)
-		if err != nil {
-			return
-		}
-		req.Header.Set("Accept", "text/event-stream")
-		if lastID != "" {
-			req.Header.Set("Last-Event-ID", lastID)
-		}
-		resp, err := r.hc.Do(req)
-		signal()
-		if err != nil {
-			if up.ctx.Err() != nil {
-				return
-			}
-			failures++
-			if failures > r.opts.MaxRetries {
-				r.log.Warn("giving up on the server's notification stream", "error", err)
-				return
-			}
-			delay = r.backoff(failures-1, "")
-			continue
-		}
-		mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-		switch {
-		case resp.StatusCode == http.StatusNotFound && r.sess.id() != "":
-			resp.Body.Close()
-			r.log.Info("the server ended the session; initialising a new one", "server", r.c.url)
-			up.markDead()
-			r.replace(up, true)
-			return
-		case resp.StatusCode < 200 || resp.StatusCode > 299 || mt != "text/event-stream":
-			// 405 is the normal "no such stream"; other answers are
-			// tolerated the same way, as go-sdk does.
-			resp.Body.Close()
-			r.log.Debug("no standalone notification stream", "status", resp.StatusCode)
-			return
-		}
-		progressed := false
-		err = readEvents(resp.Body, func(ev sseEvent) error {
-			if ev.id != "" {
-				lastID = ev.id
-				progressed = true
-			}
-			if ev.retry > 0 {
-				delay = ev.retry
-			}
-			if len(ev.data) == 0 || (ev.name != "" && ev.name != "message") {
-				return nil
-			}
-			msg, err := jsonrpc.DecodeMessage(ev.data)
-			if err != nil {
-				r.log.Warn("ignoring an undecodable message on the notification stream", "error", err)
-				return nil
-			}
-			progressed = true
-			select {
-			case r.incoming <- msg:
-				return nil
-			case <-up.ctx.Done():
-				return up.ctx.Err()
-			}
-		})
-		resp.Body.Close()
-		if up.ctx.Err() != nil {
-			return
-		}
-		if progressed {
-			failures = 0
-		} else if failures++; failures > r.opts.MaxRetries {
-			r.log.Debug("the notification stream keeps closing; not reopening it", "error", err)
-			return
-		}
-		if delay == 0 {
-			delay = r.backoff(failures, "")
-		}
-	}
-}
-
-// backoff is the delay before retry n (from 0): Retry-After when the
-// server gave seconds, else RetryDelay doubled n times, capped, with
-// jitter.
-func (r *relay) backoff(n int, retryAfter string) time.Duration {
-	if s, err := strconv.Atoi(retryAfter); err == nil && s >= 0 {
-		return min(time.Duration(s)*time.Second, maxBackoff)
-	}
-	d := r.opts.RetryDelay << min(n, 16)
-	d = min(d, maxBackoff)
-	return d + rand.N(d/4+1)
-}
-
-func (r *relay) sleep(d time.Duration) bool { return sleepCtx(r.ctx, d) }
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// sessionState is the Streamable HTTP session as the relay sees it. The
-// go-sdk connection sets Mcp-Session-Id and MCP-Protocol-Version itself
-// only when an mcp.Client drives it; the relay drives it with raw messages,
-// so sessionTransport adds them. Keeping the session here also lets a
-// failed connection be replaced without losing the session.
-type sessionState struct {
-	mu         sync.Mutex
-	streamable bool
-	sid        string
-	pv         string
-}
-
-func (s *sessionState) id() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sid
-}
-
-func (s *sessionState) version() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.pv
-}
-
-func (s *sessionState) setVersion(v string) {
-	if v == "" {
-		return
-	}
-	s.mu.Lock()
-	s.pv = v
-	s.mu.Unlock()
-}
-
-func (s *sessionState) setStreamable(on bool) {
-	s.mu.Lock()
-	s.streamable = on
-	s.mu.Unlock()
-}
-
-func (s *sessionState) resetSession() {
-	s.mu.Lock()
-	s.sid, s.pv = "", ""
-	s.mu.Unlock()
-}
-
-// sessionTransport adds the session headers, learns the session ID, and
-// holds back the DELETE a go-sdk connection sends when closed: replacing a
-// connection must not end the session (relay.endSession does, at the end).
-type sessionTransport struct {
-	base http.RoundTripper
-	s    *sessionState
-}
-
-func (t *sessionTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	t.s.mu.Lock()
-	streamable, sid, pv := t.s.streamable, t.s.sid, t.s.pv
-	t.s.mu.Unlock()
-	if req.Method == http.MethodDelete && req.Context().Value(endSessionKey{}) == nil {
-		return &http.Response{
-			Status: "204 No Content", StatusCode: http.StatusNoContent,
-			Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-			Header: make(http.Header), Body: http.NoBody, Request: req,
-		}, nil
-	}
-	if streamable {
-		needSID := sid != "" && req.Header.Get("Mcp-Session-Id") == ""
-		needPV := pv != "" && req.Header.Get("Mcp-Protocol-Version") == ""
-		if needSID || needPV {
-			req = req.Clone(req.Context())
-			if needSID {
-				req.Header.Set("Mcp-Session-Id", sid)
-			}
-			if needPV {
-				req.Header.Set("Mcp-Protocol-Version", pv)
-			}
-		}
-	}
-	resp, err := t.base.RoundTrip(req)
-	if err == nil && streamable {
-		if got := resp.Header.Get("Mcp-Session-Id"); got != "" {
-			t.s.mu.Lock()
-			if t.s.sid == "" {
-				t.s.sid = got
-			}
-			t.s.mu.Unlock()
-		}
-	}
-	return resp, err
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/2coffee/mcp-2coffee/internal/bridge/bridgetest"
 	"github.com/google/go-cmp/cmp"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -180,7 +181,7 @@ func TestRelayIsFaithful(t *testing.T) {
 		{"JSON responses", &mcp.StreamableHTTPOptions{JSONResponse: true}, "2025-11-25", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, _ := streamableServer(t, newMCPServer(), tc.opts)
+			srv, _ := streamableServer(t, bridgetest.NewMCPServer(), tc.opts)
 			url := srv.URL + "/mcp"
 			sessOpts := &mcp.ClientSessionOptions{ProtocolVersion: tc.version}
 
@@ -219,7 +220,7 @@ func TestRelayIsFaithful(t *testing.T) {
 }
 
 func TestRelaySendsSessionHeaders(t *testing.T) {
-	srv, rec := streamableServer(t, newMCPServer(), nil)
+	srv, rec := streamableServer(t, bridgetest.NewMCPServer(), nil)
 	transport, wait := relayTo(t, newBridge(t, srv.URL+"/mcp", Options{DisableOAuth: true}), RelayOptions{})
 	cs, err := (&observer{}).client().Connect(context.Background(), transport, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
 	if err != nil {
@@ -266,7 +267,7 @@ func TestRelaySendsSessionHeaders(t *testing.T) {
 }
 
 func TestRelayServerInitiatedNotification(t *testing.T) {
-	server := newMCPServer()
+	server := bridgetest.NewMCPServer()
 	srv, _ := streamableServer(t, server, nil)
 	transport, _ := relayTo(t, newBridge(t, srv.URL+"/mcp", Options{DisableOAuth: true}), RelayOptions{})
 	o := &observer{}
@@ -296,7 +297,7 @@ func TestRelayServerInitiatedNotification(t *testing.T) {
 }
 
 func TestRelayReinitialisesExpiredSession(t *testing.T) {
-	srv, rec := streamableServer(t, newMCPServer(), nil)
+	srv, rec := streamableServer(t, bridgetest.NewMCPServer(), nil)
 	transport, wait := relayTo(t, newBridge(t, srv.URL+"/mcp", Options{DisableOAuth: true}), RelayOptions{})
 	cr := &clientRecorder{Transport: transport}
 	cs, err := (&observer{}).client().Connect(context.Background(), cr, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
@@ -352,7 +353,7 @@ func TestRelayReinitialisesExpiredSession(t *testing.T) {
 }
 
 func TestRelaySSEFallback(t *testing.T) {
-	srv := startServer(t, mcp.NewSSEHandler(func(*http.Request) *mcp.Server { return newMCPServer() }, nil))
+	srv := startServer(t, mcp.NewSSEHandler(func(*http.Request) *mcp.Server { return bridgetest.NewMCPServer() }, nil))
 	for _, mode := range []string{TransportAuto, TransportSSE} {
 		t.Run("mode="+mode, func(t *testing.T) {
 			transport, wait := relayTo(t, newBridge(t, srv.URL, Options{DisableOAuth: true}), RelayOptions{Transport: mode})
@@ -396,7 +397,7 @@ func TestRelayRetriesWhileServerIsDown(t *testing.T) {
 	if err != nil {
 		t.Skipf("port %s taken meanwhile: %v", addr, err)
 	}
-	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return newMCPServer() }, nil)
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return bridgetest.NewMCPServer() }, nil)
 	s := &http.Server{Handler: h}
 	go s.Serve(ln)
 	defer s.Close()
@@ -428,7 +429,7 @@ func TestRelayAnswersWhenServerIsGone(t *testing.T) {
 }
 
 func TestRelayExitsWhenStdinCloses(t *testing.T) {
-	srv, _ := streamableServer(t, newMCPServer(), nil)
+	srv, _ := streamableServer(t, bridgetest.NewMCPServer(), nil)
 	c := newBridge(t, srv.URL+"/mcp", Options{DisableOAuth: true})
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
@@ -453,7 +454,7 @@ func TestRelayExitsWhenStdinCloses(t *testing.T) {
 func TestRelayWithHeaders(t *testing.T) {
 	var mu sync.Mutex
 	var keys []string
-	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return newMCPServer() }, nil)
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return bridgetest.NewMCPServer() }, nil)
 	srv := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		keys = append(keys, r.Header.Get("X-Api-Key"))
@@ -601,7 +602,7 @@ func TestRelayOpensNotificationStreamBeforeFirstRequest(t *testing.T) {
 }
 
 func TestRelayRetriesBusyServer(t *testing.T) {
-	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return newMCPServer() }, nil)
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return bridgetest.NewMCPServer() }, nil)
 	var mu sync.Mutex
 	busy := 2
 	srv := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -4,104 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
-
-// TestMain lets the test binary double as an MCP server on stdio, for the
-// CallCommand test.
-func TestMain(m *testing.M) {
-	if os.Getenv("BRIDGE_TEST_STDIO_SERVER") == "1" {
-		if err := newMCPServer().Run(context.Background(), &mcp.StdioTransport{}); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
-
-type echoIn struct {
-	Text  string `json:"text"`
-	Times int    `json:"times,omitempty"`
-}
-
-type echoOut struct {
-	Echo string `json:"echo"`
-}
-
-// newMCPServer is the remote server of the relay tests: a few tools that
-// exercise results, errors, progress and server-to-client requests.
-func newMCPServer() *mcp.Server {
-	s := mcp.NewServer(&mcp.Implementation{Name: "test-server", Version: "1.0.0"}, nil)
-	mcp.AddTool(s, &mcp.Tool{Name: "echo", Description: "Echoes its text.\nSecond line."},
-		func(ctx context.Context, req *mcp.CallToolRequest, in echoIn) (*mcp.CallToolResult, echoOut, error) {
-			n := max(in.Times, 1)
-			return nil, echoOut{Echo: strings.Repeat(in.Text, n)}, nil
-		})
-	mcp.AddTool(s, &mcp.Tool{Name: "fail", Description: "Always fails."},
-		func(ctx context.Context, req *mcp.CallToolRequest, in struct{}) (*mcp.CallToolResult, any, error) {
-			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: "no such article: nope"}}}, nil, nil
-		})
-	mcp.AddTool(s, &mcp.Tool{Name: "count", Description: "Reports progress."},
-		func(ctx context.Context, req *mcp.CallToolRequest, in struct{}) (*mcp.CallToolResult, any, error) {
-			tok := req.Params.GetProgressToken()
-			for i := 1; i <= 3; i++ {
-				if tok != nil {
-					if err := req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: tok, Progress: float64(i), Total: 3, Message: fmt.Sprintf("step %d", i)}); err != nil {
-						return nil, nil, err
-					}
-				}
-			}
-			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "counted"}}}, nil, nil
-		})
-	mcp.AddTool(s, &mcp.Tool{Name: "roots", Description: "Lists the client's roots."},
-		func(ctx context.Context, req *mcp.CallToolRequest, in struct{}) (*mcp.CallToolResult, any, error) {
-			res, err := req.Session.ListRoots(ctx, nil)
-			if err != nil {
-				return nil, nil, err
-			}
-			var uris []string
-			for _, r := range res.Roots {
-				uris = append(uris, r.URI)
-			}
-			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: strings.Join(uris, ",")}}}, nil, nil
-		})
-	mcp.AddTool(s, &mcp.Tool{Name: "ask", Description: "Elicits a name."},
-		func(ctx context.Context, req *mcp.CallToolRequest, in struct{}) (*mcp.CallToolResult, any, error) {
-			res, err := req.Session.Elicit(ctx, &mcp.ElicitParams{
-				Message: "Your name?",
-				RequestedSchema: map[string]any{
-					"type":       "object",
-					"properties": map[string]any{"name": map[string]any{"type": "string"}},
-				},
-			})
-			if err != nil {
-				return nil, nil, err
-			}
-			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: fmt.Sprintf("%s %v", res.Action, res.Content["name"])}}}, nil, nil
-		})
-	s.AddPrompt(&mcp.Prompt{Name: "greet", Arguments: []*mcp.PromptArgument{{Name: "who", Required: true}}},
-		func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
-			return &mcp.GetPromptResult{Messages: []*mcp.PromptMessage{{Role: "user", Content: &mcp.TextContent{Text: "Hello, " + req.Params.Arguments["who"]}}}}, nil
-		})
-	s.AddResource(&mcp.Resource{URI: "blog://articles/hello", Name: "hello", MIMEType: "text/markdown"},
-		func(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
-			return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, MIMEType: "text/markdown", Text: "# Hello"}}}, nil
-		})
-	return s
-}
 
 // recordedRequest is what the test server saw of one HTTP request.
 type recordedRequest struct {

@@ -9,10 +9,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 
 	"github.com/2coffee/mcp-2coffee/internal/oauthclient"
+	"github.com/2coffee/mcp-2coffee/internal/webaddr"
 )
 
 // maxErrorBody bounds how much of a 401/403 body is kept while the client
@@ -34,58 +34,40 @@ type authTransport struct {
 	header    http.Header
 	oauth     *oauthclient.Client // nil: no OAuth
 	serverURL string
-	origin    string // originOf(serverURL)
+	server    *url.URL // serverURL parsed, whose origin alone gets credentials
 }
 
 // originError is a request refused because it would carry the server's
 // credentials to another origin.
-type originError struct{ origin, server string }
+type originError struct{ to, server string }
 
 func (e *originError) Error() string {
-	return fmt.Sprintf("refusing to send credentials to %s, which is not the server's origin (%s)", e.origin, e.server)
-}
-
-// originOf returns scheme://host[:port] of u, lower-cased and without the
-// scheme's default port, so that equal origins compare equal as strings.
-func originOf(u *url.URL) string {
-	scheme := strings.ToLower(u.Scheme)
-	host := strings.ToLower(u.Hostname())
-	port := u.Port()
-	if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
-		port = ""
-	}
-	if strings.Contains(host, ":") { // IPv6 literal
-		host = "[" + host + "]"
-	}
-	if port != "" {
-		host += ":" + port
-	}
-	return scheme + "://" + host
+	return fmt.Sprintf("refusing to send credentials to %s, which is not on the server's origin (%s)", e.to, e.server)
 }
 
 // sameOriginRedirects is the CheckRedirect of the bridge's HTTP clients:
 // net/http strips Authorization on a redirect to another host, but copies
 // every other header (X-API-KEY among them) and would follow https to
-// http, so a redirect may only stay within the server's origin.
-func sameOriginRedirects(origin string) func(*http.Request, []*http.Request) error {
+// http, so a redirect may only stay within the origin it started from.
+// The error says what to do about it.
+func sameOriginRedirects() func(*http.Request, []*http.Request) error {
+	check := webaddr.SameOriginRedirects(nil)
 	return func(req *http.Request, via []*http.Request) error {
-		if o := originOf(req.URL); o != origin {
-			return fmt.Errorf("the server redirected to %s, another origin; not following it with the server's credentials (if that address is right, use it as the server URL)", o)
+		err := check(req, via)
+		if re, ok := errors.AsType[*webaddr.RedirectError](err); ok {
+			return fmt.Errorf("the server redirected to %s, another origin; not following it with the server's credentials (if that address is right, use it as the server URL)", re.To.Redacted())
 		}
-		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
-		}
-		return nil
+		return err
 	}
 }
 
 func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	if o := originOf(req.URL); o != t.origin && (len(t.header) > 0 || t.oauth != nil) {
+	if !webaddr.SameOrigin(req.URL, t.server) && (len(t.header) > 0 || t.oauth != nil) {
 		if req.Body != nil {
 			req.Body.Close()
 		}
-		return nil, &originError{origin: o, server: t.origin}
+		return nil, &originError{to: req.URL.Redacted(), server: webaddr.Origin(t.server)}
 	}
 	body, err := replayableBody(req)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/2coffee/mcp-2coffee/internal/webaddr"
 )
 
 // MaxURLLength bounds a client_id URL. Draft §3 recommends short URLs
@@ -54,7 +56,7 @@ func ValidateClientID(clientID string) (*url.URL, error) {
 	case strings.Contains(clientID, "#"):
 		return bad("must not have a fragment")
 	}
-	if i := badURLByte(clientID); i >= 0 {
+	if i := webaddr.InvalidURIByte(clientID); i >= 0 {
 		return bad("has a character that is not allowed in a URL at byte %d", i)
 	}
 	u, err := url.Parse(clientID)
@@ -83,30 +85,6 @@ func ValidateClientID(clientID string) (*url.URL, error) {
 		}
 	}
 	return u, nil
-}
-
-// badURLByte returns the index of the first byte RFC 3986 does not allow in
-// a URI, or of a malformed percent-escape; -1 when there is none.
-func badURLByte(s string) int {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("-._~:/?[]@!$&'()*+,;=", c) >= 0:
-		case c == '%':
-			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
-				return i
-			}
-			i += 2
-		default:
-			return i
-		}
-	}
-	return -1
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // localSuffixes are DNS names reserved for local or special use (RFC 6761,

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
+	"github.com/2coffee/mcp-2coffee/internal/webaddr"
 )
 
 // guard refuses requests whose Host or Origin the server does not answer
@@ -23,25 +24,41 @@ type guard struct {
 
 // newGuard allows the public URL's host and origin, the loopback names on
 // the listening port when the server listens on loopback, and the extra
-// origins given.
+// origins given. Hosts and origins are compared in the forms webaddr
+// gives them, so letter case and default ports do not matter and a
+// look-alike name never passes.
 func newGuard(public *url.URL, listenAddr string, extraOrigins []string) (*guard, error) {
 	g := &guard{hosts: map[string]bool{}, origins: map[string]bool{}}
-	g.hosts[canonicalHost(public.Host, public.Scheme)] = true
-	g.origins[canonicalOrigin(public)] = true
-	if host, port, err := net.SplitHostPort(listenAddr); err == nil && isLoopbackHost(host) {
+	if !g.allow(public, true) {
+		return nil, &url.Error{Op: "public URL", URL: public.Redacted(), Err: errBadOrigin}
+	}
+	if host, port, err := net.SplitHostPort(listenAddr); err == nil && webaddr.IsLoopback(host) {
 		for _, name := range []string{"127.0.0.1", "localhost", "[::1]"} {
-			g.hosts[name+":"+port] = true
-			g.origins["http://"+name+":"+port] = true
+			g.allow(&url.URL{Scheme: "http", Host: name + ":" + port}, true)
 		}
 	}
 	for _, o := range extraOrigins {
 		u, err := url.Parse(strings.TrimSpace(o))
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || (u.Path != "" && u.Path != "/") || !g.allow(u, false) {
 			return nil, &url.Error{Op: "allowed origin", URL: o, Err: errBadOrigin}
 		}
-		g.origins[canonicalOrigin(u)] = true
 	}
 	return g, nil
+}
+
+// allow adds u's origin, and its host when withHost, reporting false when
+// u has none: an empty key would match every request whose Host or
+// Origin has no usable form.
+func (g *guard) allow(u *url.URL, withHost bool) bool {
+	o, hp := webaddr.Origin(u), webaddr.HostPort(u)
+	if o == "" || hp == "" {
+		return false
+	}
+	g.origins[o] = true
+	if withHost {
+		g.hosts[hp] = true
+	}
+	return true
 }
 
 type originError string
@@ -50,29 +67,10 @@ func (e originError) Error() string { return string(e) }
 
 const errBadOrigin = originError("want scheme://host[:port], like https://app.example.com")
 
-func isLoopbackHost(h string) bool {
-	h = strings.Trim(h, "[]")
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
-}
-
-// canonicalHost lower-cases host and adds the scheme's default port.
-func canonicalHost(host, scheme string) string {
-	host = strings.ToLower(host)
-	if _, _, err := net.SplitHostPort(host); err == nil {
-		return host
-	}
-	if scheme == "https" {
-		return host + ":443"
-	}
-	return host + ":80"
-}
-
-func canonicalOrigin(u *url.URL) string {
-	return strings.ToLower(u.Scheme) + "://" + canonicalHost(u.Host, strings.ToLower(u.Scheme))
+// hostKey is the form of a Host header the guard compares: the host and
+// port it names, the port of the request's scheme when it names none.
+func hostKey(host, scheme string) string {
+	return webaddr.HostPort(&url.URL{Scheme: scheme, Host: host})
 }
 
 // wrapHost checks only the Host: for endpoints that browsers on other
@@ -92,7 +90,7 @@ func (g *guard) hostOK(w http.ResponseWriter, r *http.Request) bool {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	if !g.hosts[canonicalHost(r.Host, scheme)] && !g.hostBehindProxy(r.Host) {
+	if !g.hosts[hostKey(r.Host, scheme)] && !g.hostBehindProxy(r.Host) {
 		authn.WriteError(w, http.StatusForbidden, "forbidden_host", "this server does not answer to the host "+quoteForMessage(r.Host)+"; set --public-url to the address clients use")
 		return false
 	}
@@ -107,7 +105,7 @@ func (g *guard) wrap(next http.Handler) http.Handler {
 		}
 		if origin := r.Header.Get("Origin"); origin != "" {
 			u, err := url.Parse(origin)
-			if err != nil || u.Host == "" || !g.origins[canonicalOrigin(u)] {
+			if err != nil || !g.origins[webaddr.Origin(u)] {
 				authn.WriteError(w, http.StatusForbidden, "forbidden_origin", "requests from the origin "+quoteForMessage(origin)+" are not allowed; add it with --allowed-origin")
 				return
 			}
@@ -118,12 +116,12 @@ func (g *guard) wrap(next http.Handler) http.Handler {
 
 // hostBehindProxy accepts the public host under either default port: a
 // TLS-terminating proxy forwards "blog.example.com" over plain HTTP, which
-// canonicalHost would read as port 80.
+// hostKey would read as port 80.
 func (g *guard) hostBehindProxy(host string) bool {
 	if _, _, err := net.SplitHostPort(host); err == nil {
 		return false
 	}
-	return g.hosts[canonicalHost(host, "https")]
+	return g.hosts[hostKey(host, "https")]
 }
 
 // quoteForMessage bounds and quotes untrusted text echoed in an error.

@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
+
+	"github.com/2coffee/mcp-2coffee/internal/webaddr"
 )
 
 // maxMetadataBytes bounds every metadata document and token response we
@@ -94,9 +95,9 @@ func (c *Client) discoverResource(ctx context.Context, serverURL, fromChallenge 
 		candidates = append(candidates, fromChallenge)
 	}
 	if p := strings.Trim(su.Path, "/"); p != "" {
-		candidates = append(candidates, origin(su)+"/.well-known/oauth-protected-resource/"+p)
+		candidates = append(candidates, webaddr.Origin(su)+"/.well-known/oauth-protected-resource/"+p)
 	}
-	candidates = append(candidates, origin(su)+"/.well-known/oauth-protected-resource")
+	candidates = append(candidates, webaddr.Origin(su)+"/.well-known/oauth-protected-resource")
 
 	var tried []string
 	for _, mu := range candidates {
@@ -137,7 +138,7 @@ func (c *Client) discoverResource(ctx context.Context, serverURL, fromChallenge 
 		}, nil
 	}
 	c.log.Debug("no protected resource metadata; using the server's origin as authorization server (2025-03-26)")
-	return &resourceInfo{resource: serverURL, issuer: origin(su), legacy: true}, nil
+	return &resourceInfo{resource: serverURL, issuer: webaddr.Origin(su), legacy: true}, nil
 }
 
 // resourceMatches reports whether a PRM resource identifier covers
@@ -154,29 +155,12 @@ func resourceMatches(resource, serverURL string) bool {
 	if err != nil {
 		return false
 	}
-	if !strings.EqualFold(r.Scheme, s.Scheme) || hostPort(r) != hostPort(s) {
+	if !webaddr.SameOrigin(r, s) {
 		return false
 	}
 	rp := strings.TrimRight(r.Path, "/")
 	sp := strings.TrimRight(s.Path, "/")
 	return rp == "" || rp == sp || strings.HasPrefix(sp, rp+"/")
-}
-
-// hostPort is the lower-case host with an explicit port.
-func hostPort(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		if strings.EqualFold(u.Scheme, "https") {
-			port = "443"
-		} else {
-			port = "80"
-		}
-	}
-	return net.JoinHostPort(strings.ToLower(u.Hostname()), port)
-}
-
-func origin(u *url.URL) string {
-	return u.Scheme + "://" + u.Host
 }
 
 // authServer is the subset of RFC 8414 metadata the flow uses.
@@ -203,7 +187,10 @@ func authServerMetadataURLs(issuer string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := origin(u)
+	o := webaddr.Origin(u)
+	if o == "" {
+		return nil, errors.New("not an absolute URL with a host")
+	}
 	p := strings.Trim(u.Path, "/")
 	if p == "" {
 		return []string{
@@ -312,21 +299,13 @@ func checkEndpoint(name, raw string) error {
 	case "https":
 		return nil
 	case "http":
-		if isLoopbackHost(u.Hostname()) {
+		if webaddr.IsLoopback(u.Hostname()) {
 			return nil
 		}
 		return fmt.Errorf("%s %q must use https", name, raw)
 	default:
 		return fmt.Errorf("%s %q must be an https URL", name, raw)
 	}
-}
-
-func isLoopbackHost(h string) bool {
-	if strings.EqualFold(h, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 // issuersEqual compares issuer identifiers exactly, tolerating only a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -137,5 +138,44 @@ func TestExpiresInRange(t *testing.T) {
 		if !tok.Expiry.Equal(tc.want) {
 			t.Errorf("expires_in %s: expiry %v, want %v", tc.in, tok.Expiry, tc.want)
 		}
+	}
+}
+
+// A metadata redirect to a host equal to the first only under Unicode case
+// mapping ("maİl.test", whose IDNA form is xn--mail-swc.test) leaves the
+// origin: the document there is not the server's to vouch for.
+func TestMetadataRedirectToLookalikeHost(t *testing.T) {
+	var mu sync.Mutex
+	var reached []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Host == "mail.test:1" {
+			w.Header().Set("Location", "http://ma\u0130l.test:1/doc")
+			w.WriteHeader(http.StatusFound)
+			return
+		}
+		mu.Lock()
+		reached = append(reached, r.Host)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"issuer":"x"}`)
+	}))
+	defer srv.Close()
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, srv.Listener.Addr().String())
+	}}
+	defer tr.CloseIdleConnections()
+	c, err := New(Options{HTTPClient: &http.Client{Transport: tr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v map[string]any
+	if _, err := c.getJSON(context.Background(), "http://mail.test:1/start", &v); err == nil {
+		t.Error("a metadata redirect to a look-alike host was followed")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reached) > 0 {
+		t.Errorf("requests reached %q", reached)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/errdefs"
+	"github.com/2coffee/mcp-2coffee/internal/webaddr"
 )
 
 // Defaults used when Options leaves a field zero.
@@ -63,7 +64,6 @@ type Options struct {
 // for concurrent use.
 type Client struct {
 	base    string // scheme://host[:port][/path], no trailing slash
-	origin  origin
 	key     string
 	hc      *http.Client
 	ua      string
@@ -94,7 +94,6 @@ func New(baseURL string, apiKey string, opts Options) (*Client, error) {
 
 	c := &Client{
 		base:    base.String(),
-		origin:  originOf(base),
 		key:     apiKey,
 		ua:      opts.UserAgent,
 		maxResp: opts.MaxResponseBytes,
@@ -111,32 +110,11 @@ func New(baseURL string, apiKey string, opts Options) (*Client, error) {
 	} else {
 		c.hc = &http.Client{Timeout: DefaultTimeout}
 	}
-	next := c.hc.CheckRedirect
-	c.hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		// net/http strips Authorization and Cookie on a redirect to
-		// another domain, but copies every other header, X-API-KEY
-		// included; so a redirect may only stay within the origin.
-		if originOf(req.URL) != c.origin {
-			return &redirectError{from: c.base, to: req.URL.Redacted()}
-		}
-		if next != nil {
-			return next(req, via)
-		}
-		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
-		}
-		return nil
-	}
+	// net/http copies X-API-KEY to wherever a redirect points, so a
+	// redirect may only stay within the origin; transportError explains
+	// a refused one.
+	c.hc.CheckRedirect = webaddr.SameOriginRedirects(c.hc.CheckRedirect)
 	return c, nil
-}
-
-// redirectError is a refused redirect to another origin. It is its own
-// type so the message can say plainly what happened instead of reading
-// like a network failure.
-type redirectError struct{ from, to string }
-
-func (e *redirectError) Error() string {
-	return fmt.Sprintf("the blog API at %s redirected to %s, another origin; not following it with the API key (if that address is right, use it as the API URL)", e.from, e.to)
 }
 
 // BaseURL returns the blog's address as the Client uses it.
@@ -170,23 +148,4 @@ func parseBase(s string) (*url.URL, error) {
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	return u, nil
-}
-
-// origin is a URL's scheme, host and port, with the default port filled
-// in so "https://h" and "https://h:443" compare equal.
-type origin struct {
-	scheme, host, port string
-}
-
-func originOf(u *url.URL) origin {
-	o := origin{scheme: strings.ToLower(u.Scheme), host: strings.ToLower(u.Hostname()), port: u.Port()}
-	if o.port == "" {
-		switch o.scheme {
-		case "http":
-			o.port = "80"
-		case "https":
-			o.port = "443"
-		}
-	}
-	return o
 }

@@ -827,3 +827,36 @@ func TestNew(t *testing.T) {
 		}
 	}
 }
+
+// A host equal to the base's only under Unicode case mapping is another
+// origin: "maİl.test" lowers to "mail.test" in Go, but the HTTP client
+// dials its IDNA form, xn--mail-swc.test, which anyone may register.
+func TestLookalikeRedirect(t *testing.T) {
+	var mu sync.Mutex
+	var leaked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Host != "mail.test:1" {
+			mu.Lock()
+			leaked = append(leaked, r.Host+" "+r.Header.Get("X-API-KEY"))
+			mu.Unlock()
+			return
+		}
+		w.Header().Set("Location", "http://ma\u0130l.test:1/api/v1/tags")
+		w.WriteHeader(http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, srv.Listener.Addr().String())
+	}}
+	defer tr.CloseIdleConnections()
+	c := newClient(t, "http://mail.test:1", writeKey, remote.Options{HTTPClient: &http.Client{Transport: tr}})
+	if _, err := c.Tags(context.Background(), blog.TagOptions{}); err == nil || !strings.Contains(err.Error(), "another origin") {
+		t.Errorf("error = %v; want a refused redirect to another origin", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(leaked) > 0 {
+		t.Errorf("requests reached the look-alike host: %q", leaked)
+	}
+}

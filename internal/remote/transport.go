@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/2coffee/mcp-2coffee/internal/errdefs"
+	"github.com/2coffee/mcp-2coffee/internal/webaddr"
 )
 
 // callError is a failed call: a message for the person reading it, and
@@ -103,11 +104,13 @@ func (c *Client) transportError(ctx context.Context, err error) error {
 	format := "the blog API at %s cannot be reached: %v"
 	var (
 		ne  interface{ Timeout() bool }
-		red *redirectError
+		red *webaddr.RedirectError
 	)
 	switch {
 	case errors.As(err, &red):
-		return &callError{msg: red.Error(), matches: []error{errdefs.ErrUnavailable, err}}
+		// Said plainly, so that it does not read like a network failure.
+		msg := fmt.Sprintf("the blog API at %s redirected to %s, another origin; not following it with the API key (if that address is right, use it as the API URL)", c.base, red.To.Redacted())
+		return &callError{msg: msg, matches: []error{errdefs.ErrUnavailable, err}}
 	case ctx.Err() != nil:
 		// The caller gave up, not the server; err matches ctx.Err().
 		format = "the call to the blog API at %s was abandoned: %v"

@@ -29,6 +29,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/2coffee/mcp-2coffee/internal/webaddr"
 )
 
 // EnvConfigDir names the environment variable that overrides the
@@ -161,9 +163,11 @@ func Open(dir string) (*Store, error) {
 // Dir returns the directory holding the files.
 func (s *Store) Dir() string { return s.dir }
 
-// CanonicalURL normalises an MCP server URL for use as a cache key: scheme
-// and host in lower case, no default port, no fragment, no trailing slash on
-// a non-root path. It fails for anything but an absolute http(s) URL.
+// CanonicalURL normalises an MCP server URL for use as a cache key: its
+// origin as webaddr.Origin writes it (scheme and host in lower case, no
+// default port), then the path without a trailing slash and the query; no
+// fragment. It fails for anything but an absolute http(s) URL with an
+// origin.
 func CanonicalURL(raw string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
@@ -176,18 +180,14 @@ func CanonicalURL(raw string) (string, error) {
 	if u.User != nil {
 		return "", fmt.Errorf("invalid server URL %q: credentials in URLs are not supported", raw)
 	}
-	host := strings.ToLower(u.Hostname())
-	port := u.Port()
-	if (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
-		port = ""
+	// The key's scheme and host are the server's origin, so that two URLs
+	// share tokens exactly when the bridge would send them credentials
+	// alike (webaddr.Origin: ASCII case only, no default port).
+	origin := webaddr.Origin(u)
+	if origin == "" {
+		return "", fmt.Errorf("invalid server URL %q: no usable host", raw)
 	}
-	if strings.Contains(host, ":") { // IPv6 literal
-		host = "[" + host + "]"
-	}
-	if port != "" {
-		host += ":" + port
-	}
-	u.Host = host
+	u.Host = strings.TrimPrefix(origin, u.Scheme+"://")
 	u.Fragment = ""
 	u.RawFragment = ""
 	if len(u.Path) > 1 {

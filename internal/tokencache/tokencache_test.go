@@ -248,6 +248,15 @@ func TestCanonicalURL(t *testing.T) {
 		{in: "blog.example.com/mcp", bad: true},
 		{in: "ftp://blog.example.com/mcp", bad: true},
 		{in: "https://user:pw@blog.example.com/mcp", bad: true},
+		{in: "http://[0:0::1]:3000/mcp", want: "http://[::1]:3000/mcp"},
+		{in: "https://blog.example.com:0443/mcp", want: "https://blog.example.com/mcp"},
+		// Only ASCII letters fold: Go lowers "İ" to "i", but the HTTP
+		// client dials "maİl.test" as xn--mail-swc.test, another host,
+		// which must not be given mail.test's tokens.
+		{in: "https://ma\u0130l.test/mcp", want: "https://ma%C4%B0l.test/mcp"},
+		// A zone names an interface of this machine, not the server;
+		// browsers refuse it, and so does the cache.
+		{in: "http://[fe80::1%25eth0]:3000/mcp", bad: true},
 	} {
 		got, err := CanonicalURL(tc.in)
 		if tc.bad {
