@@ -19,7 +19,11 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/cimd"
 	"github.com/2coffee/mcp-2coffee/internal/firstrun"
 	"github.com/2coffee/mcp-2coffee/internal/httpserver"
+	"github.com/2coffee/mcp-2coffee/internal/mcpserver"
+	"github.com/2coffee/mcp-2coffee/internal/restapi"
 	"github.com/2coffee/mcp-2coffee/internal/store"
+	"github.com/2coffee/mcp-2coffee/internal/webaddr"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 func serveCommand() *command {
@@ -35,7 +39,7 @@ func serveCommand() *command {
 			authMode := fs.String("auth", "apikey", "authentication: apikey (API keys, plus OAuth unless --oauth=off), or none (development only; loopback only)")
 			oauthMode := fs.String("oauth", "builtin", "OAuth 2.1 authorization server: builtin, or off (API keys only)")
 			refreshGrace := fs.Duration("refresh-grace", 30*time.Second, "how long a rotated refresh token may be reused (clients retry) before reuse revokes its family")
-			maxBody := fs.Int64("max-body-bytes", httpserver.DefaultMaxBodyBytes, "largest request body accepted")
+			maxBody := fs.Int64("max-body-bytes", blog.MaxRequestBytes, "largest request body accepted")
 			trustedProxy := fs.String("trusted-proxy", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (for rate limits and logs), e.g. 127.0.0.1")
 			grace := fs.Duration("shutdown-grace", 20*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 			return func(ctx context.Context, env *environment, args []string) error {
@@ -50,7 +54,7 @@ func serveCommand() *command {
 				if err != nil {
 					return usageError("--addr %q: %v", *addr, err)
 				}
-				loopback := isLoopback(host)
+				loopback := webaddr.IsLoopback(host)
 				switch *oauthMode {
 				case "builtin", "off":
 				default:
@@ -90,7 +94,7 @@ func serveCommand() *command {
 				if err != nil {
 					return usageError("--public-url: %v", err)
 				}
-				mcpURL := strings.TrimSuffix(pub.String(), "/") + httpserver.MCPPath
+				mcpURL := httpserver.MCPURL(pub)
 
 				var extra []string
 				for _, o := range strings.Split(*origins, ",") {
@@ -139,18 +143,23 @@ type serverSetup struct {
 	clientIP     func(*http.Request) string
 }
 
-// buildServer assembles the HTTP handler of serve: API keys, the
-// authorization server, the verifier chain and the routes. End-to-end
-// tests call it too, to swap in a CIMD fetcher that reaches their own
-// metadata server.
+// buildServer is the composition root of serve: it builds the API keys,
+// the authorization server, the authenticator (credential → principal,
+// scope checks), the MCP server with its go-sdk Streamable HTTP handler
+// and the REST API, and hands them to httpserver, which applies the
+// guard, limits and metrics. End-to-end tests call it too, to swap in a
+// CIMD fetcher that reaches their own metadata server.
 func buildServer(ctx context.Context, s serverSetup) (http.Handler, *authserver.Server, error) {
-	mcpURL := strings.TrimSuffix(s.public.String(), "/") + httpserver.MCPPath
+	mcpURL := httpserver.MCPURL(s.public)
 	site := firstrun.Site{MCPURL: mcpURL, BaseURL: s.public.String()}
+	metrics := httpserver.NewMetrics()
+	auth := &authn.Authenticator{Logger: s.logger, OnFailure: metrics.AuthFailure, MaxBodyBytes: s.maxBody}
+	authenticate := authn.Assume(authn.Anonymous)
+
 	keys := apikey.New(s.db, apikey.Options{Logger: s.logger})
-	var verify authn.Verifier
 	var oauth *authserver.Server
 	if s.apiKeys {
-		verify = keys.Verify
+		auth.Verify = keys.Verify
 		if err := firstrun.AdminKey(ctx, s.db, keys, s.out, site); err != nil {
 			return nil, nil, err
 		}
@@ -177,36 +186,58 @@ func buildServer(ctx context.Context, s serverSetup) (http.Handler, *authserver.
 		if err != nil {
 			return nil, nil, usageError("OAuth: %v", err)
 		}
-		verify = authn.Chain(oauth.VerifyAccessToken, keys.Verify)
+		// Our access tokens first: they are what OAuth clients send on
+		// every request; a key is recognised by its prefix anyway.
+		auth.Verify = authn.Chain(oauth.VerifyAccessToken, keys.Verify)
+		auth.ResourceMetadataURL = httpserver.ResourceMetadataURL(s.public)
 		if err := firstrun.AdminUser(ctx, s.db, oauth.Admin(), s.out, site); err != nil {
 			return nil, nil, err
 		}
 		go oauth.RunCleanup(ctx, time.Hour)
 	}
-	h, err := httpserver.New(httpserver.Config{
+	if auth.Verify != nil {
+		authenticate = auth.Middleware
+	}
+
+	articles := blog.NewService(s.db, nil)
+	mcpServer := mcpserver.New(articles, mcpserver.Options{
+		Version:    version(),
+		Logger:     s.logger,
+		OnToolCall: metrics.ToolCall,
+	})
+	mcpHandler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return mcpServer }, &mcp.StreamableHTTPOptions{
+		// Stateless: no session lives in this process, so any replica
+		// answers any request, and the go-sdk negotiates 2026-07-28.
+		Stateless:    true,
+		JSONResponse: true,
+		Logger:       s.logger,
+		// httpserver's guard checks Host against --public-url; the SDK's
+		// own check would refuse a public host name behind a proxy.
+		DisableLocalhostProtection: true,
+		MaxRequestBodyBytes:        s.maxBody,
+	})
+	api := restapi.New(articles, restapi.Options{Logger: s.logger, MaxBodyBytes: s.maxBody})
+
+	cfg := httpserver.Config{
 		PublicURL:      s.public,
 		ListenAddr:     s.listenAddr,
 		AllowedOrigins: s.origins,
-		Articles:       blog.NewService(s.db, nil),
-		Verify:         verify,
+		MCP:            auth.RequireMCPScopes(mcpserver.Scopes())(mcpHandler),
+		REST:           auth.RequireScopeFor(restapi.Scope)(api),
+		Authenticate:   authenticate,
 		Ready:          s.db.Ping,
 		Logger:         s.logger,
+		Metrics:        metrics,
 		MaxBodyBytes:   s.maxBody,
-		Version:        version(),
-		OAuth:          oauth,
-	})
+	}
+	if oauth != nil { // a nil *authserver.Server in the interface would not be nil
+		cfg.AuthServer = oauth
+	}
+	h, err := httpserver.New(cfg)
 	if err != nil {
 		return nil, nil, usageError("%v", err)
 	}
 	return h, oauth, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // parsePublicURL checks the public URL: http(s), a host, no query,
@@ -222,7 +253,9 @@ func parsePublicURL(s string) (*url.URL, error) {
 		return nil, fmt.Errorf("%q: want an http:// or https:// URL", s)
 	case u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "":
 		return nil, fmt.Errorf("%q: want scheme://host[:port][/path] without credentials, query or fragment", s)
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+	case webaddr.Origin(u) == "":
+		return nil, fmt.Errorf("%q: the host is not one clients can name in a URL (no zone, no %%-escapes)", s)
+	case u.Scheme == "http" && !webaddr.IsLoopback(u.Hostname()):
 		return nil, fmt.Errorf("%q: clients must reach a non-loopback server over https (put a TLS-terminating proxy in front)", s)
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")

@@ -15,6 +15,7 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/mcpserver"
 	"github.com/2coffee/mcp-2coffee/internal/remote"
 	"github.com/2coffee/mcp-2coffee/internal/store"
+	"github.com/2coffee/mcp-2coffee/internal/webaddr"
 )
 
 // apiKeyEnv are the environment variables stdio --api-url reads the key
@@ -46,7 +47,7 @@ func stdioCommand() *command {
 						return err
 					}
 					logger.Info("serving a remote blog over stdio", "api_url", *apiURL)
-					if u, err := url.Parse(*apiURL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+					if u, err := url.Parse(*apiURL); err == nil && u.Scheme == "http" && !webaddr.IsLoopback(u.Hostname()) {
 						logger.Warn("--api-url is plain http to a host that is not this machine: the API key travels unencrypted; use https")
 					}
 				} else {

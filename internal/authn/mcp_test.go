@@ -69,10 +69,10 @@ func newMCPEnv(t *testing.T) *mcpEnv {
 		e.created.Add(1)
 		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "created"}}}, nil, nil
 	})
-	opts := authn.Options{Verify: keys.Verify}
+	opts := &authn.Authenticator{Verify: keys.Verify}
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server },
 		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true})
-	e.srv = httptest.NewServer(opts.Middleware(authn.RequireMCPScopes(testScopeFor, opts)(h)))
+	e.srv = httptest.NewServer(opts.Middleware(opts.RequireMCPScopes(testScopeFor)(h)))
 	t.Cleanup(e.srv.Close)
 	return e
 }

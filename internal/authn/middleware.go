@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/2coffee/mcp-2coffee/internal/blog"
 )
 
 // HeaderAPIKey is the header API keys travel in, besides Authorization:
@@ -23,15 +25,19 @@ const MaxCredentialLen = 4096
 // §5.3 advise against it; the MCP spec forbids it).
 var queryCredentialParams = []string{"api_key", "apikey", "access_token", "key", "token"}
 
-// Options configure the authentication middleware and the scope checks.
-// The zero value of every field but Verify is usable.
-type Options struct {
+// Authenticator is the resource server's side of authentication: its
+// Middleware turns a credential into a Principal (or answers 401/400/503
+// with an RFC 6750 challenge), and its scope checks (RequireScope,
+// RequireScopeFor, RequireMCPScopes, Authorize) answer 403
+// insufficient_scope. One is built by the composition root and shared by
+// every protected route. The zero value of every field but Verify is usable.
+type Authenticator struct {
 	// Verify checks a credential. Required.
 	Verify Verifier
 	// ResourceMetadataURL is the URL of the RFC 9728 protected resource
 	// metadata. When set, every challenge carries it as
 	// resource_metadata="…", which is how MCP clients discover the
-	// authorization server. Empty until the OAuth work lands.
+	// authorization server. Empty when OAuth is off.
 	ResourceMetadataURL string
 	// Logger receives one record per refused request, with the reason
 	// and the remote address, never the credential. Nil discards.
@@ -42,6 +48,18 @@ type Options struct {
 	// (malformed, unknown, revoked, expired, unrecognized), or "invalid"
 	// for any other rejected credential.
 	OnFailure func(reason string)
+	// MaxBodyBytes bounds the body RequireMCPScopes reads to find the
+	// methods of a request; 0 means blog.MaxRequestBytes. Give it the
+	// server's body limit, which an outer middleware enforces anyway:
+	// this one only keeps the check from buffering without end.
+	MaxBodyBytes int64
+}
+
+func (a *Authenticator) maxBody() int64 {
+	if a.MaxBodyBytes > 0 {
+		return a.MaxBodyBytes
+	}
+	return blog.MaxRequestBytes
 }
 
 // Reasons passed to OnFailure and logged, besides those a verifier's
@@ -56,35 +74,35 @@ const (
 
 // Challenge returns a challenge with this server's realm and resource
 // metadata URL filled in.
-func (o Options) Challenge(code, description, scope string) Challenge {
+func (a *Authenticator) Challenge(code, description, scope string) Challenge {
 	return Challenge{
 		Realm:            Realm,
 		Error:            code,
 		Description:      description,
 		Scope:            scope,
-		ResourceMetadata: o.ResourceMetadataURL,
+		ResourceMetadata: a.ResourceMetadataURL,
 	}
 }
 
-func (o Options) logger() *slog.Logger {
-	if o.Logger == nil {
+func (a *Authenticator) logger() *slog.Logger {
+	if a.Logger == nil {
 		return slog.New(slog.DiscardHandler)
 	}
-	return o.Logger
+	return a.Logger
 }
 
 // fail logs a refusal and counts it. attrs must never include the
 // credential.
-func (o Options) fail(r *http.Request, level slog.Level, reason string, attrs ...any) {
+func (a *Authenticator) fail(r *http.Request, level slog.Level, reason string, attrs ...any) {
 	attrs = append([]any{
 		"reason", reason,
 		"remote", r.RemoteAddr,
 		"method", r.Method,
 		"path", r.URL.Path,
 	}, attrs...)
-	o.logger().Log(r.Context(), level, "request refused", attrs...)
-	if o.OnFailure != nil {
-		o.OnFailure(reason)
+	a.logger().Log(r.Context(), level, "request refused", attrs...)
+	if a.OnFailure != nil {
+		a.OnFailure(reason)
 	}
 }
 
@@ -101,30 +119,30 @@ func (o Options) fail(r *http.Request, level slog.Level, reason string, attrs ..
 //
 // Every challenge names scope="articles:read", the least a client needs.
 // next sees the request without the credential headers, so nothing
-// downstream can log or forward them. Middleware panics if o.Verify is
+// downstream can log or forward them. Middleware panics if a.Verify is
 // nil: failing at wiring time beats refusing (or admitting) every request.
-func (o Options) Middleware(next http.Handler) http.Handler {
-	if o.Verify == nil {
-		panic("authn: Options.Verify is nil")
+func (a *Authenticator) Middleware(next http.Handler) http.Handler {
+	if a.Verify == nil {
+		panic("authn: Authenticator.Verify is nil")
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if name, ok := queryCredential(r.URL); ok {
-			o.fail(r, slog.LevelWarn, ReasonQueryCredential, "param", name)
-			WriteChallenge(w, http.StatusBadRequest, o.Challenge(CodeInvalidRequest,
+			a.fail(r, slog.LevelWarn, ReasonQueryCredential, "param", name)
+			WriteChallenge(w, http.StatusBadRequest, a.Challenge(CodeInvalidRequest,
 				"credentials are not accepted in the URL; send the API key in the X-API-KEY header or the token in Authorization: Bearer", ScopeRead))
 			return
 		}
 		cred, problem := credential(r.Header)
 		switch {
 		case problem != "":
-			o.fail(r, slog.LevelInfo, ReasonBadRequest, "problem", problem)
-			WriteChallenge(w, http.StatusBadRequest, o.Challenge(CodeInvalidRequest, problem, ScopeRead))
+			a.fail(r, slog.LevelInfo, ReasonBadRequest, "problem", problem)
+			WriteChallenge(w, http.StatusBadRequest, a.Challenge(CodeInvalidRequest, problem, ScopeRead))
 			return
 		case cred == "":
 			// Debug, not info: clients routinely probe without a
 			// credential to discover how to authenticate.
-			o.fail(r, slog.LevelDebug, ReasonMissing)
-			WriteChallenge(w, http.StatusUnauthorized, o.Challenge("",
+			a.fail(r, slog.LevelDebug, ReasonMissing)
+			WriteChallenge(w, http.StatusUnauthorized, a.Challenge("",
 				"send an API key in the X-API-KEY header or an access token in Authorization: Bearer", ScopeRead))
 			return
 		}
@@ -134,23 +152,23 @@ func (o Options) Middleware(next http.Handler) http.Handler {
 		if len(cred) > MaxCredentialLen {
 			err = &CredentialError{Reason: "malformed", Description: "the credential is too long"}
 		} else {
-			p, err = o.Verify(r.Context(), cred)
+			p, err = a.Verify(r.Context(), cred)
 		}
 		switch {
 		case err == nil && p == nil:
 			// A verifier bug; admitting an anonymous caller would be
 			// worse than refusing.
-			o.fail(r, slog.LevelError, ReasonError, "err", "verifier returned neither principal nor error")
+			a.fail(r, slog.LevelError, ReasonError, "err", "verifier returned neither principal nor error")
 			WriteError(w, http.StatusServiceUnavailable, CodeUnavailable, "the credential could not be checked; try again later")
 			return
 		case err == nil:
 		case isInvalid(err):
 			reason, desc := reasonOf(err)
-			o.fail(r, slog.LevelInfo, reason)
-			WriteChallenge(w, http.StatusUnauthorized, o.Challenge(CodeInvalidToken, desc, ScopeRead))
+			a.fail(r, slog.LevelInfo, reason)
+			WriteChallenge(w, http.StatusUnauthorized, a.Challenge(CodeInvalidToken, desc, ScopeRead))
 			return
 		default:
-			o.fail(r, slog.LevelError, ReasonError, "err", err)
+			a.fail(r, slog.LevelError, ReasonError, "err", err)
 			WriteError(w, http.StatusServiceUnavailable, CodeUnavailable, "the credential could not be checked; try again later")
 			return
 		}

@@ -77,10 +77,10 @@ type env struct {
 	logs     *syncBuffer
 }
 
-func newEnv(t *testing.T, resourceMetadata string, wrap func(authn.Options, http.Handler) http.Handler) *env {
+func newEnv(t *testing.T, resourceMetadata string, wrap func(*authn.Authenticator, http.Handler) http.Handler) *env {
 	t.Helper()
 	e := &env{verifier: &fakeVerifier{}, failures: &failures{}, logs: &syncBuffer{}}
-	opts := authn.Options{
+	opts := &authn.Authenticator{
 		Verify:              e.verifier.Verify,
 		ResourceMetadataURL: resourceMetadata,
 		Logger:              slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -318,7 +318,7 @@ func TestMiddlewareNilVerifyPanics(t *testing.T) {
 			t.Error("Middleware with a nil Verify did not panic")
 		}
 	}()
-	authn.Options{}.Middleware(echo)
+	(&authn.Authenticator{}).Middleware(echo)
 }
 
 func TestChain(t *testing.T) {

@@ -5,6 +5,7 @@ package authn
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"strings"
 )
@@ -63,6 +64,21 @@ func (p *Principal) String() string {
 // Local is the principal of a stdio server reading its own database: the
 // person who started the process owns the data, so it may read and write.
 var Local = &Principal{Subject: "local", Scopes: []string{ScopeWrite}, Method: "local"}
+
+// Anonymous is the principal of every HTTP caller when authentication is
+// off (serve --auth=none, development on loopback only): anyone may read
+// and write.
+var Anonymous = &Principal{Subject: "anonymous", Scopes: []string{ScopeWrite}, Method: "none"}
+
+// Assume returns middleware that serves every request as p, checking no
+// credential: the authentication of serve --auth=none.
+func Assume(p *Principal) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+		})
+	}
+}
 
 type principalKey struct{}
 

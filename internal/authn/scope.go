@@ -11,11 +11,6 @@ import (
 	"strings"
 )
 
-// MaxMCPBody bounds the body RequireMCPScopes reads to find the methods
-// of a request. An outer middleware normally enforces a smaller limit;
-// this one only keeps the check from buffering without end if it does not.
-const MaxMCPBody = 4 << 20
-
 // ScopeFunc says which scope an MCP request needs: method is the
 // JSON-RPC method and toolName the params.name of a tools/call. toolName
 // is empty for every other method, and for a tools/call whose body does
@@ -36,12 +31,17 @@ type ScopeFunc func(method, toolName string) string
 // RequireScope returns middleware that lets a request through only when
 // the principal in its context holds scope (directly or through a broader
 // one). Without a principal it answers 401, with one lacking the scope
-// 403 insufficient_scope. It must run after Options.Middleware; the REST
-// API uses it per route.
-func RequireScope(scope string, opts Options) func(http.Handler) http.Handler {
+// 403 insufficient_scope. It must run after Authenticator.Middleware.
+func (a *Authenticator) RequireScope(scope string) func(http.Handler) http.Handler {
+	return a.RequireScopeFor(func(*http.Request) string { return scope })
+}
+
+// RequireScopeFor is RequireScope with the scope decided per request by
+// scopeFor (the REST API asks articles:write of unsafe methods).
+func (a *Authenticator) RequireScopeFor(scopeFor func(*http.Request) string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if opts.Authorize(w, r, []string{scope}) {
+			if a.Authorize(w, r, []string{scopeFor(r)}) {
 				next.ServeHTTP(w, r)
 			}
 		})
@@ -53,13 +53,13 @@ func RequireScope(scope string, opts Options) func(http.Handler) http.Handler {
 // answers 401 (no principal) or 403 insufficient_scope naming every
 // needed scope, logs and counts the refusal, and returns false. Handlers
 // that decide the scope themselves call it directly.
-func (o Options) Authorize(w http.ResponseWriter, r *http.Request, needed []string) bool {
+func (a *Authenticator) Authorize(w http.ResponseWriter, r *http.Request, needed []string) bool {
 	p := FromContext(r.Context())
 	if p == nil {
 		// Only a wiring mistake gets here (the authentication middleware
 		// was left out); refuse rather than serve anonymous callers.
-		o.fail(r, slog.LevelError, ReasonMissing, "err", "no principal in context; is the authentication middleware installed?")
-		WriteChallenge(w, http.StatusUnauthorized, o.Challenge("",
+		a.fail(r, slog.LevelError, ReasonMissing, "err", "no principal in context; is the authentication middleware installed?")
+		WriteChallenge(w, http.StatusUnauthorized, a.Challenge("",
 			"send an API key in the X-API-KEY header or an access token in Authorization: Bearer", ScopeRead))
 		return false
 	}
@@ -73,11 +73,11 @@ func (o Options) Authorize(w http.ResponseWriter, r *http.Request, needed []stri
 	if len(missing) == 0 {
 		return true
 	}
-	o.fail(r, slog.LevelInfo, ReasonInsufficientScope, "subject", p.Subject, "missing", strings.Join(missing, " "))
+	a.fail(r, slog.LevelInfo, ReasonInsufficientScope, "subject", p.Subject, "missing", strings.Join(missing, " "))
 	// RFC 6750 §3.1 and the MCP spec: scope lists everything the request
 	// needs, including scopes the caller already holds, so a client that
 	// steps up asks for a token that carries all of them.
-	WriteChallenge(w, http.StatusForbidden, o.Challenge(CodeInsufficientScope,
+	WriteChallenge(w, http.StatusForbidden, a.Challenge(CodeInsufficientScope,
 		"this request needs the "+strings.Join(missing, " ")+" scope, which the credential lacks",
 		strings.Join(needed, " ")))
 	return false
@@ -91,7 +91,7 @@ func (o Options) Authorize(w http.ResponseWriter, r *http.Request, needed []stri
 // answers 403 insufficient_scope listing every needed scope. The body is
 // restored for next. A body that is not JSON passes through untouched so
 // the MCP handler answers with its own parse error. Other HTTP methods
-// only require a principal. It must run after Options.Middleware.
+// only require a principal. It must run after Authenticator.Middleware.
 //
 // The body is read the way the go-sdk reads it (the first JSON value;
 // object keys are case-sensitive there, and duplicate keys keep the
@@ -102,16 +102,17 @@ func (o Options) Authorize(w http.ResponseWriter, r *http.Request, needed []stri
 // with an empty tool name (see ScopeFunc). That matters because a name
 // the scope function does not know needs only articles:read: a name
 // missed here must not become a write tool let through.
-func RequireMCPScopes(scopeFor ScopeFunc, opts Options) func(http.Handler) http.Handler {
+func (a *Authenticator) RequireMCPScopes(scopeFor ScopeFunc) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method != http.MethodPost {
-				if opts.Authorize(w, r, nil) {
+				if a.Authorize(w, r, nil) {
 					next.ServeHTTP(w, r)
 				}
 				return
 			}
-			body, err := io.ReadAll(io.LimitReader(r.Body, MaxMCPBody+1))
+			limit := a.maxBody()
+			body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 			if err != nil {
 				if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 					WriteError(w, http.StatusRequestEntityTooLarge, CodeInvalidRequest, "the request body is too large")
@@ -120,7 +121,7 @@ func RequireMCPScopes(scopeFor ScopeFunc, opts Options) func(http.Handler) http.
 				WriteError(w, http.StatusBadRequest, CodeInvalidRequest, "the request body could not be read")
 				return
 			}
-			if len(body) > MaxMCPBody {
+			if int64(len(body)) > limit {
 				WriteError(w, http.StatusRequestEntityTooLarge, CodeInvalidRequest, "the request body is too large")
 				return
 			}
@@ -130,7 +131,7 @@ func RequireMCPScopes(scopeFor ScopeFunc, opts Options) func(http.Handler) http.
 					needed = append(needed, s)
 				}
 			}
-			if !opts.Authorize(w, r, needed) {
+			if !a.Authorize(w, r, needed) {
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
+	"github.com/2coffee/mcp-2coffee/internal/blog"
 )
 
 // testScopeFor gives every answer the middleware must handle: nothing
@@ -48,8 +49,8 @@ var bodyEcho = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	w.Write(b)
 })
 
-func mcpScopes(opts authn.Options, _ http.Handler) http.Handler {
-	return authn.RequireMCPScopes(testScopeFor, opts)(bodyEcho)
+func mcpScopes(opts *authn.Authenticator, _ http.Handler) http.Handler {
+	return opts.RequireMCPScopes(testScopeFor)(bodyEcho)
 }
 
 const (
@@ -184,20 +185,20 @@ func serveDirect(h http.Handler, p *authn.Principal, body io.Reader) *httptest.R
 }
 
 func TestRequireMCPScopesBodyLimits(t *testing.T) {
-	h := authn.RequireMCPScopes(testScopeFor, authn.Options{})(bodyEcho)
+	h := (&authn.Authenticator{}).RequireMCPScopes(testScopeFor)(bodyEcho)
 	tooLarge := map[string]string{"error": "invalid_request", "error_description": "the request body is too large"}
 
 	// Over this middleware's own cap.
-	big := `{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"` + strings.Repeat("a", authn.MaxMCPBody) + `"}}`
+	big := `{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"` + strings.Repeat("a", blog.MaxRequestBytes) + `"}}`
 	rec := serveDirect(h, readPrincipal, strings.NewReader(big))
 	checkChallenge(t, response{rec.Code, rec.Header(), rec.Body.Bytes()}, http.StatusRequestEntityTooLarge, nil, tooLarge)
 
 	// At the cap exactly: accepted and passed on whole.
 	exact := `{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"`
-	exact += strings.Repeat("a", authn.MaxMCPBody-len(exact)-3) + `"}}`
+	exact += strings.Repeat("a", blog.MaxRequestBytes-len(exact)-3) + `"}}`
 	rec = serveDirect(h, readPrincipal, strings.NewReader(exact))
-	if rec.Code != http.StatusOK || rec.Body.Len() != authn.MaxMCPBody {
-		t.Errorf("body of exactly MaxMCPBody: status %d, %d bytes passed on; want 200, %d", rec.Code, rec.Body.Len(), authn.MaxMCPBody)
+	if rec.Code != http.StatusOK || rec.Body.Len() != blog.MaxRequestBytes {
+		t.Errorf("body of exactly MaxRequestBytes: status %d, %d bytes passed on; want 200, %d", rec.Code, rec.Body.Len(), blog.MaxRequestBytes)
 	}
 
 	// Over an outer http.MaxBytesReader's limit.
@@ -215,8 +216,8 @@ func TestScopeChecksWithoutPrincipal(t *testing.T) {
 	want := map[string]string{"realm": "mcp-2coffee", "scope": "articles:read"}
 	body := map[string]string{"error": "unauthorized", "error_description": descMissing}
 	for name, h := range map[string]http.Handler{
-		"RequireMCPScopes": authn.RequireMCPScopes(testScopeFor, authn.Options{})(bodyEcho),
-		"RequireScope":     authn.RequireScope(authn.ScopeRead, authn.Options{})(bodyEcho),
+		"RequireMCPScopes": (&authn.Authenticator{}).RequireMCPScopes(testScopeFor)(bodyEcho),
+		"RequireScope":     (&authn.Authenticator{}).RequireScope(authn.ScopeRead)(bodyEcho),
 	} {
 		t.Run(name, func(t *testing.T) {
 			rec := serveDirect(h, nil, strings.NewReader(initializeReq))
@@ -241,7 +242,7 @@ func TestRequireScope(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var fails failures
-			h := authn.RequireScope(tt.scope, authn.Options{OnFailure: fails.add, ResourceMetadataURL: rmURL})(bodyEcho)
+			h := (&authn.Authenticator{OnFailure: fails.add, ResourceMetadataURL: rmURL}).RequireScope(tt.scope)(bodyEcho)
 			rec := serveDirect(h, tt.p, bytes.NewReader([]byte("payload")))
 			if tt.status == http.StatusOK {
 				if rec.Code != http.StatusOK || rec.Body.String() != "payload" {
@@ -262,7 +263,7 @@ func TestRequireScope(t *testing.T) {
 
 // TestInsufficientScopeBodyIsJSON guards the JSON shape clients parse.
 func TestInsufficientScopeBodyIsJSON(t *testing.T) {
-	rec := serveDirect(authn.RequireScope(authn.ScopeWrite, authn.Options{})(bodyEcho), readPrincipal, nil)
+	rec := serveDirect((&authn.Authenticator{}).RequireScope(authn.ScopeWrite)(bodyEcho), readPrincipal, nil)
 	var body authn.ErrorBody
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 		t.Fatalf("body %q: %v", rec.Body.Bytes(), err)

@@ -13,18 +13,23 @@ import (
 // Limits on what an article and a query may hold. They live here, in one
 // place, so the MCP tools, the REST API, the importer and every store agree.
 const (
-	MaxSlugLen     = 100
-	MaxTitleLen    = 200     // characters
-	MaxSummaryLen  = 1000    // characters
-	MaxBodyBytes   = 1 << 20 // 1 MiB of Markdown
-	MaxTags        = 20
-	MaxTagLen      = 40
-	MaxAuthorLen   = 100
-	MaxQueryLen    = 256 // characters of a search query
-	MaxQueryTerms  = 16  // words kept from a search query
-	DefaultPage    = 10
-	MaxPage        = 50
-	MaxLanguageLen = 35 // BCP 47 tags are short; this is generous
+	MaxSlugLen    = 100
+	MaxTitleLen   = 200     // characters
+	MaxSummaryLen = 1000    // characters
+	MaxBodyBytes  = 1 << 20 // 1 MiB of Markdown
+	// MaxRequestBytes is the default bound on a request body at every
+	// edge (the HTTP server, the MCP scope check, the REST API): an
+	// article holds up to MaxBodyBytes of Markdown, and JSON escaping of
+	// quotes, backslashes and newlines can double it.
+	MaxRequestBytes = 3 << 20
+	MaxTags         = 20
+	MaxTagLen       = 40
+	MaxAuthorLen    = 100
+	MaxQueryLen     = 256 // characters of a search query
+	MaxQueryTerms   = 16  // words kept from a search query
+	DefaultPage     = 10
+	MaxPage         = 50
+	MaxLanguageLen  = 35 // BCP 47 tags are short; this is generous
 )
 
 // Article is one blog post. Body is Markdown. Times are UTC.

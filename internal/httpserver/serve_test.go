@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/authn"
 	"github.com/2coffee/mcp-2coffee/internal/httpserver"
 )
 
@@ -75,7 +75,8 @@ func TestServeFinishesInFlightRequests(t *testing.T) {
 func TestMetricsMethodLabelIsBounded(t *testing.T) {
 	m := httpserver.NewMetrics()
 	pub, _ := url.Parse("http://127.0.0.1:1")
-	h, err := httpserver.New(httpserver.Config{PublicURL: pub, ListenAddr: "127.0.0.1:1", Articles: nopArticles{}, Metrics: m})
+	h, err := httpserver.New(httpserver.Config{PublicURL: pub, ListenAddr: "127.0.0.1:1",
+		MCP: http.NotFoundHandler(), REST: http.NotFoundHandler(), Authenticate: authn.Assume(authn.Anonymous), Metrics: m})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +101,3 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
-
-// nopArticles is a blog with nothing in it; these tests never reach it.
-type nopArticles struct{ blog.Articles }

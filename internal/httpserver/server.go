@@ -1,7 +1,10 @@
-// Package httpserver puts the blog on HTTP: the MCP endpoint (Streamable
-// HTTP, stateless so any replica can answer any request), the REST content
-// API, health checks and metrics, behind the Host/Origin guard, body
-// limits and authentication.
+// Package httpserver puts handlers on HTTP: it receives the MCP endpoint,
+// the REST content API, the authentication middleware and the
+// authorization server from the composition root (cmd), and applies what
+// every route shares: the Host/Origin guard, body limits, authentication
+// in front of the protected routes, metrics, health checks, the public
+// URL's path prefix, the protected resource metadata, and graceful
+// serving. It knows nothing of articles or of the MCP protocol.
 package httpserver
 
 import (
@@ -16,54 +19,81 @@ import (
 	"strings"
 	"time"
 
-	"github.com/modelcontextprotocol/go-sdk/mcp"
-
 	"github.com/2coffee/mcp-2coffee/internal/authn"
-	"github.com/2coffee/mcp-2coffee/internal/authserver"
 	"github.com/2coffee/mcp-2coffee/internal/blog"
-	"github.com/2coffee/mcp-2coffee/internal/mcpserver"
-	"github.com/2coffee/mcp-2coffee/internal/restapi"
 )
 
-// DefaultMaxBodyBytes bounds a request body: an article may hold 1 MiB of
-// Markdown, and JSON escaping can double it.
-const DefaultMaxBodyBytes = 3 << 20
+// AuthorizationServer is what New mounts of the built-in OAuth
+// authorization server (*authserver.Server).
+type AuthorizationServer interface {
+	// Handler serves /oauth/… and the metadata at the host's root.
+	Handler() http.Handler
+	// Issuer is the issuer identifier named by the protected resource
+	// metadata.
+	Issuer() string
+	// MetadataPath and MetadataHandler serve the RFC 8414 metadata in its
+	// path-inserted form, for an issuer with a path.
+	MetadataPath() string
+	MetadataHandler() http.Handler
+}
 
-// Config is what New needs. PublicURL and Articles are required.
+// Config is what New needs. PublicURL, MCP, REST and Authenticate are
+// required.
 type Config struct {
 	// PublicURL is the base URL clients use (scheme, host, optional path
-	// prefix); the MCP endpoint is PublicURL + "/mcp".
+	// prefix); the MCP endpoint is MCPURL(PublicURL).
 	PublicURL *url.URL
 	// ListenAddr is the address the server listens on; on a loopback
 	// address the loopback host names are accepted as Host and Origin.
 	ListenAddr string
 	// AllowedOrigins are extra browser origins allowed to call.
 	AllowedOrigins []string
-	Articles       blog.Articles
-	// Verify checks credentials. Nil turns authentication off (the
-	// development mode "serve --auth=none"): every caller may read and
-	// write.
-	Verify authn.Verifier
+	// MCP serves the MCP endpoint and REST the API under /api/. Each
+	// makes its own scope checks; New puts Authenticate in front of both.
+	MCP, REST http.Handler
+	// Authenticate puts the caller's principal in the request context or
+	// answers the request itself (authn.Authenticator.Middleware, or
+	// authn.Assume for serve --auth=none).
+	Authenticate func(http.Handler) http.Handler
+	// AuthServer is the built-in authorization server, mounted at
+	// /oauth/ and its metadata paths, and named by the protected
+	// resource metadata; nil when OAuth is off.
+	AuthServer AuthorizationServer
 	// Ready reports whether the server can serve (e.g. the database
 	// answers); nil means always ready.
-	Ready        func(context.Context) error
-	Logger       *slog.Logger
-	Metrics      *Metrics
+	Ready   func(context.Context) error
+	Logger  *slog.Logger
+	Metrics *Metrics // nil: a registry of New's own
+	// MaxBodyBytes bounds every request body; 0 means blog.MaxRequestBytes.
 	MaxBodyBytes int64
-	Version      string
-	// OAuth is the built-in authorization server, mounted at /oauth/ and
-	// its metadata path; nil when OAuth is off. Verify should then also
-	// accept its access tokens (authn.Chain).
-	OAuth *authserver.Server
 }
 
 // MCPPath is where the MCP endpoint lives under the public URL.
 const MCPPath = "/mcp"
 
+// MCPURL is the URL of the MCP endpoint under the public URL: the resource
+// tokens are bound to (RFC 8707) and the one clients are configured with.
+func MCPURL(public *url.URL) string {
+	return public.Scheme + "://" + public.Host + pathPrefix(public) + MCPPath
+}
+
+// ResourceMetadataURL is where the RFC 9728 protected resource metadata of
+// the MCP endpoint lives: for https://host/p/mcp it is
+// https://host/.well-known/oauth-protected-resource/p/mcp.
+func ResourceMetadataURL(public *url.URL) string {
+	return public.Scheme + "://" + public.Host + resourceMetadataPath(public)
+}
+
+func resourceMetadataPath(public *url.URL) string {
+	return "/.well-known/oauth-protected-resource" + pathPrefix(public) + MCPPath
+}
+
+func pathPrefix(public *url.URL) string { return strings.TrimSuffix(public.Path, "/") }
+
 // New returns the server's handler.
 func New(cfg Config) (http.Handler, error) {
-	if cfg.PublicURL == nil || cfg.Articles == nil {
-		return nil, errors.New("httpserver: PublicURL and Articles are required")
+	if cfg.PublicURL == nil || cfg.MCP == nil || cfg.REST == nil || cfg.Authenticate == nil {
+		return nil, errors.New("httpserver: PublicURL, MCP, REST and Authenticate are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -72,62 +102,23 @@ func New(cfg Config) (http.Handler, error) {
 		cfg.Metrics = NewMetrics()
 	}
 	if cfg.MaxBodyBytes <= 0 {
-		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+		cfg.MaxBodyBytes = blog.MaxRequestBytes
 	}
 	g, err := newGuard(cfg.PublicURL, cfg.ListenAddr, cfg.AllowedOrigins)
 	if err != nil {
 		return nil, err
 	}
-	prefix := strings.TrimSuffix(cfg.PublicURL.Path, "/")
-	origin := cfg.PublicURL.Scheme + "://" + cfg.PublicURL.Host
-	mcpURL := origin + prefix + MCPPath
-	authOpts := authn.Options{
-		Verify:    cfg.Verify,
-		Logger:    cfg.Logger,
-		OnFailure: cfg.Metrics.AuthFailure,
-	}
-	// RFC 9728: the metadata of the resource https://host/p/mcp lives at
-	// https://host/.well-known/oauth-protected-resource/p/mcp.
-	prmPath := "/.well-known/oauth-protected-resource" + prefix + MCPPath
-	if cfg.OAuth != nil {
-		authOpts.ResourceMetadataURL = origin + prmPath
-	}
-	authenticate := authOpts.Middleware
-	if cfg.Verify == nil {
-		authenticate = func(next http.Handler) http.Handler {
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				next.ServeHTTP(w, r.WithContext(authn.WithPrincipal(r.Context(), Anonymous)))
-			})
-		}
-	}
-
-	mcpServer := mcpserver.New(cfg.Articles, mcpserver.Options{
-		Version:    cfg.Version,
-		Logger:     cfg.Logger,
-		OnToolCall: cfg.Metrics.ToolCall,
-	})
-	mcpHandler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return mcpServer }, &mcp.StreamableHTTPOptions{
-		// Stateless: no session lives in this process, so any replica
-		// answers any request, and the go-sdk negotiates 2026-07-28.
-		Stateless:    true,
-		JSONResponse: true,
-		Logger:       cfg.Logger,
-		// The guard above checks Host against --public-url; the SDK's
-		// own check would refuse a public host name behind a proxy.
-		DisableLocalhostProtection: true,
-		MaxRequestBodyBytes:        cfg.MaxBodyBytes,
-	})
-	api := restapi.New(cfg.Articles, restapi.Options{Logger: cfg.Logger, MaxBodyBytes: cfg.MaxBodyBytes})
+	prefix := pathPrefix(cfg.PublicURL)
 
 	mux := http.NewServeMux()
 	route := func(pattern string, h http.Handler) {
 		mux.Handle(pattern, cfg.Metrics.instrument(pattern, h))
 	}
 	protect := func(h http.Handler) http.Handler {
-		return g.wrap(limitBody(cfg.MaxBodyBytes, authenticate(h)))
+		return g.wrap(limitBody(cfg.MaxBodyBytes, cfg.Authenticate(h)))
 	}
-	route(MCPPath, protect(authn.RequireMCPScopes(mcpserver.MethodScope, authOpts)(mcpHandler)))
-	route("/api/", protect(requireRESTScope(authOpts, api)))
+	route(MCPPath, protect(cfg.MCP))
+	route("/api/", protect(cfg.REST))
 	route("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
@@ -149,10 +140,11 @@ func New(cfg Config) (http.Handler, error) {
 	route("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		authn.WriteError(w, http.StatusNotFound, "not_found", "no such endpoint; MCP is at "+MCPPath)
 	}))
-	if cfg.OAuth != nil {
-		as := g.wrapHost(cfg.OAuth.Handler())
-		route("/oauth/", as)
-		route("/.well-known/oauth-authorization-server", as)
+	as := cfg.AuthServer
+	if as != nil {
+		h := g.wrapHost(as.Handler())
+		route("/oauth/", h)
+		route("/.well-known/oauth-authorization-server", h)
 	}
 
 	// Serve under the public URL's path prefix, if it has one, so a proxy
@@ -162,20 +154,20 @@ func New(cfg Config) (http.Handler, error) {
 	if prefix != "" {
 		inner = http.StripPrefix(prefix, mux)
 	}
-	if cfg.OAuth == nil {
+	if as == nil {
 		return inner, nil
 	}
 	root := http.NewServeMux()
 	root.Handle("/", inner)
-	prm := g.wrapHost(protectedResourceMetadata(mcpURL, cfg.OAuth.Issuer()))
+	prm := g.wrapHost(protectedResourceMetadata(MCPURL(cfg.PublicURL), as.Issuer()))
 	rootRoute := func(pattern string, h http.Handler) {
 		root.Handle(pattern, cfg.Metrics.instrument(pattern, h))
 	}
 	// The path form, then the root form clients fall back to.
-	rootRoute("GET "+prmPath, prm)
+	rootRoute("GET "+resourceMetadataPath(cfg.PublicURL), prm)
 	rootRoute("GET /.well-known/oauth-protected-resource", prm)
 	if prefix != "" {
-		rootRoute("GET "+cfg.OAuth.MetadataPath(), g.wrapHost(cfg.OAuth.MetadataHandler()))
+		rootRoute("GET "+as.MetadataPath(), g.wrapHost(as.MetadataHandler()))
 	}
 	return root, nil
 }
@@ -195,24 +187,6 @@ func protectedResourceMetadata(resource, issuer string) http.Handler {
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		w.Write(body)
-	})
-}
-
-// Anonymous is the principal of every caller when authentication is off.
-var Anonymous = &authn.Principal{Subject: "anonymous", Scopes: []string{authn.ScopeWrite}, Method: "none"}
-
-// requireRESTScope asks articles:read of safe methods and articles:write
-// of the rest, answering 401/403 with a challenge before the API runs.
-func requireRESTScope(opts authn.Options, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scope := authn.ScopeWrite
-		switch r.Method {
-		case http.MethodGet, http.MethodHead, http.MethodOptions:
-			scope = authn.ScopeRead
-		}
-		if opts.Authorize(w, r, []string{scope}) {
-			next.ServeHTTP(w, r)
-		}
 	})
 }
 

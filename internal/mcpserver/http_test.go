@@ -48,7 +48,7 @@ func newHTTPStack(t *testing.T, table []tool) *httpStack {
 		readKey:  {Subject: "key:reader", Scopes: []string{authn.ScopeRead}, Method: "api_key"},
 		writeKey: {Subject: "key:writer", Scopes: []string{authn.ScopeWrite}, Method: "api_key"},
 	}
-	auth := authn.Options{Verify: func(_ context.Context, cred string) (*authn.Principal, error) {
+	auth := &authn.Authenticator{Verify: func(_ context.Context, cred string) (*authn.Principal, error) {
 		if p, ok := principals[cred]; ok {
 			return p, nil
 		}
@@ -61,7 +61,7 @@ func newHTTPStack(t *testing.T, table []tool) *httpStack {
 	}
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server },
 		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true})
-	srv := httptest.NewServer(auth.Middleware(authn.RequireMCPScopes(scopes, auth)(h)))
+	srv := httptest.NewServer(auth.Middleware(auth.RequireMCPScopes(scopes)(h)))
 	t.Cleanup(srv.Close)
 	return &httpStack{srv: srv, mcp: server, svc: svc}
 }

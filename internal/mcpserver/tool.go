@@ -130,12 +130,6 @@ func scopesOf(table []tool) authn.ScopeFunc {
 	}
 }
 
-// MethodScope is the check Scopes returns, as a plain function.
-//
-// Deprecated: it builds the table again on every call; wire Scopes() in
-// instead, once. It stays until the HTTP server's wiring moves.
-func MethodScope(method, toolName string) string { return Scopes()(method, toolName) }
-
 // onlyTable returns the receiving middleware that closes the one way
 // around the table: mcp.AddTool on the *mcp.Server that New returns. Such
 // a tool has no declared scope, and the HTTP check lets a name it does

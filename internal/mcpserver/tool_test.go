@@ -107,9 +107,6 @@ func TestScopes(t *testing.T) {
 		if got := scopes(tt.method, tt.tool); got != tt.want {
 			t.Errorf("Scopes()(%q, %q) = %q, want %q", tt.method, tt.tool, got, tt.want)
 		}
-		if got := MethodScope(tt.method, tt.tool); got != tt.want {
-			t.Errorf("MethodScope(%q, %q) = %q, want %q", tt.method, tt.tool, got, tt.want)
-		}
 	}
 }
 

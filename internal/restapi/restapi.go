@@ -17,17 +17,12 @@ import (
 	"path"
 	"strings"
 
+	"github.com/2coffee/mcp-2coffee/internal/authn"
 	"github.com/2coffee/mcp-2coffee/internal/blog"
 )
 
 // Prefix is the path every route of the API lives under.
 const Prefix = "/api/v1"
-
-// DefaultMaxBodyBytes is the request body limit when Options leaves it
-// zero. An article holds up to blog.MaxBodyBytes of Markdown; JSON escaping
-// of quotes, backslashes and newlines can grow that, so the limit leaves
-// room for it.
-const DefaultMaxBodyBytes = 2 << 20
 
 // Options configure the handler. The zero value is usable.
 type Options struct {
@@ -35,7 +30,7 @@ type Options struct {
 	// kept from the client). Nil discards them.
 	Logger *slog.Logger
 	// MaxBodyBytes bounds a request body; larger bodies get 413. Zero or
-	// less means DefaultMaxBodyBytes.
+	// less means blog.MaxRequestBytes.
 	MaxBodyBytes int64
 }
 
@@ -55,7 +50,7 @@ func New(articles blog.Articles, opts Options) http.Handler {
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	if h.maxBody <= 0 {
-		h.maxBody = DefaultMaxBodyBytes
+		h.maxBody = blog.MaxRequestBytes
 	}
 
 	mux := http.NewServeMux()
@@ -115,4 +110,17 @@ func isClean(p string) bool {
 		c += "/"
 	}
 	return c == p
+}
+
+// Scope is the scope a request to the API needs: articles:read for the
+// safe methods, articles:write for every other. The composition root puts
+// it in front of the handler (authn.Authenticator.RequireScopeFor), so a
+// client learns it must step up from a 403 challenge before any handler
+// runs; the handlers check again, as defence in depth.
+func Scope(r *http.Request) string {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return authn.ScopeRead
+	}
+	return authn.ScopeWrite
 }

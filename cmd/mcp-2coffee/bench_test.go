@@ -1,4 +1,4 @@
-package httpserver_test
+package main
 
 import (
 	"io"
@@ -11,18 +11,17 @@ import (
 
 	"github.com/2coffee/mcp-2coffee/internal/apikey"
 	"github.com/2coffee/mcp-2coffee/internal/authn"
-	"github.com/2coffee/mcp-2coffee/internal/blog"
-	"github.com/2coffee/mcp-2coffee/internal/httpserver"
 	"github.com/2coffee/mcp-2coffee/internal/sample"
-	"github.com/2coffee/mcp-2coffee/internal/store/sqlite"
+	"github.com/2coffee/mcp-2coffee/internal/store"
 )
 
-// benchServer starts the real handler over the sample blog, with API-key
-// authentication or without, and returns its MCP URL and a key.
+// benchServer starts the handler serve builds (buildServer, the
+// composition root) over the sample blog, with API-key authentication or
+// without, and returns its MCP URL and a read key.
 func benchServer(b *testing.B, withAuth bool) (mcpURL, key string) {
 	b.Helper()
 	ctx := b.Context()
-	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "blog.db"), nil)
+	db, err := store.Open(ctx, filepath.Join(b.TempDir(), "blog.db"), store.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -37,11 +36,8 @@ func benchServer(b *testing.B, withAuth bool) (mcpURL, key string) {
 	}
 	ts := httptest.NewUnstartedServer(nil)
 	pub, _ := url.Parse("http://" + ts.Listener.Addr().String())
-	cfg := httpserver.Config{PublicURL: pub, ListenAddr: ts.Listener.Addr().String(), Articles: blog.NewService(db, nil)}
-	if withAuth {
-		cfg.Verify = keys.Verify
-	}
-	h, err := httpserver.New(cfg)
+	h, _, err := buildServer(ctx, serverSetup{db: db, public: pub, listenAddr: ts.Listener.Addr().String(),
+		apiKeys: withAuth, logger: discardLogger(), out: io.Discard})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,0 +1,171 @@
+package httpserver_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/2coffee/mcp-2coffee/internal/authn"
+	"github.com/2coffee/mcp-2coffee/internal/httpserver"
+)
+
+// httpserver receives its handlers; these tests give it handlers that say
+// who answered, and check what it adds around them.
+
+// named answers with its name and the principal it was handed.
+func named(name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
+			return
+		}
+		who := "nobody"
+		if p := authn.FromContext(r.Context()); p != nil {
+			who = p.Subject
+		}
+		io.WriteString(w, name+" as "+who+" "+r.URL.Path+" "+string(body))
+	})
+}
+
+// onlyKey authenticates the request carrying X-API-KEY: good as "alice",
+// and answers 401 otherwise.
+func onlyKey(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-API-KEY") != "good" {
+			http.Error(w, "who are you", http.StatusUnauthorized)
+			return
+		}
+		p := &authn.Principal{Subject: "alice", Scopes: []string{authn.ScopeRead}}
+		next.ServeHTTP(w, r.WithContext(authn.WithPrincipal(r.Context(), p)))
+	})
+}
+
+type fakeAS struct{}
+
+func (fakeAS) Handler() http.Handler         { return named("as") }
+func (fakeAS) Issuer() string                { return "https://blog.example/blog" }
+func (fakeAS) MetadataPath() string          { return "/.well-known/oauth-authorization-server/blog" }
+func (fakeAS) MetadataHandler() http.Handler { return named("as-metadata") }
+
+func newServer(t *testing.T, public string, as httpserver.AuthorizationServer, ready func(context.Context) error) http.Handler {
+	t.Helper()
+	pub, err := url.Parse(public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := httpserver.New(httpserver.Config{
+		PublicURL: pub, ListenAddr: "127.0.0.1:3000",
+		MCP: named("mcp"), REST: named("rest"), Authenticate: onlyKey,
+		AuthServer: as, Ready: ready, MaxBodyBytes: 64,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+type reply struct {
+	code int
+	body string
+}
+
+func do(h http.Handler, method, target string, header map[string]string, body string) reply {
+	if strings.HasPrefix(target, "/") {
+		target = "http://127.0.0.1:3000" + target
+	}
+	req := httptest.NewRequest(method, target, strings.NewReader(body))
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return reply{rec.Code, strings.TrimSpace(rec.Body.String())}
+}
+
+func TestRoutes(t *testing.T) {
+	t.Parallel()
+	h := newServer(t, "http://127.0.0.1:3000", nil, nil)
+	key := map[string]string{"X-API-KEY": "good"}
+	for _, tt := range []struct {
+		name, method, target string
+		header               map[string]string
+		body                 string
+		want                 reply
+	}{
+		{"mcp behind authentication", "POST", "/mcp", key, "{}", reply{200, "mcp as alice /mcp {}"}},
+		{"rest behind authentication", "GET", "/api/v1/articles", key, "", reply{200, "rest as alice /api/v1/articles"}},
+		{"mcp refused without a credential", "POST", "/mcp", nil, "{}", reply{401, "who are you"}},
+		{"rest refused without a credential", "GET", "/api/v1/articles", nil, "", reply{401, "who are you"}},
+		{"health needs no credential", "GET", "/healthz", nil, "", reply{200, "ok"}},
+		{"ready without a check", "GET", "/readyz", nil, "", reply{200, "ready"}},
+		{"a declared body over the limit, before authentication", "POST", "/mcp", nil, strings.Repeat("x", 65), reply{413, ""}},
+		{"a foreign Host, before authentication", "POST", "http://evil.example/mcp", key, "{}", reply{403, ""}},
+		{"no OAuth: no metadata", "GET", "/.well-known/oauth-protected-resource/mcp", nil, "", reply{404, ""}},
+	} {
+		got := do(h, tt.method, tt.target, tt.header, tt.body)
+		if got.code != tt.want.code || (tt.want.body != "" && got.body != tt.want.body) {
+			t.Errorf("%s: %s %s = %d %q, want %d %q", tt.name, tt.method, tt.target, got.code, got.body, tt.want.code, tt.want.body)
+		}
+	}
+}
+
+func TestReadyFollowsTheCheck(t *testing.T) {
+	t.Parallel()
+	down := errors.New("database gone")
+	h := newServer(t, "http://127.0.0.1:3000", nil, func(context.Context) error { return down })
+	if got := do(h, "GET", "/readyz", nil, ""); got.code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with a failing check = %d %q, want 503", got.code, got.body)
+	}
+}
+
+func TestPrefixAndOAuthMetadata(t *testing.T) {
+	t.Parallel()
+	// Behind a proxy at https://blog.example/blog, forwarding to loopback.
+	h := newServer(t, "https://blog.example/blog", fakeAS{}, nil)
+	host := "https://blog.example"
+	key := map[string]string{"X-API-KEY": "good"}
+	if got := do(h, "POST", host+"/blog/mcp", key, "{}"); got != (reply{200, "mcp as alice /mcp {}"}) {
+		t.Errorf("POST /blog/mcp = %+v, want the MCP handler with the prefix stripped", got)
+	}
+	if got := do(h, "GET", host+"/blog/oauth/authorize", nil, ""); got.code != 200 || !strings.HasPrefix(got.body, "as as nobody") {
+		t.Errorf("/blog/oauth/authorize = %+v, want the authorization server, unauthenticated", got)
+	}
+	if got := do(h, "GET", host+"/.well-known/oauth-authorization-server/blog", nil, ""); !strings.HasPrefix(got.body, "as-metadata") {
+		t.Errorf("path-inserted AS metadata = %+v", got)
+	}
+	// RFC 9728: the path form and the root form, naming the resource and
+	// the issuer; the URL the challenges point at is the same.
+	for _, path := range []string{"/.well-known/oauth-protected-resource/blog/mcp", "/.well-known/oauth-protected-resource"} {
+		got := do(h, "GET", host+path, nil, "")
+		var prm struct {
+			Resource             string   `json:"resource"`
+			AuthorizationServers []string `json:"authorization_servers"`
+		}
+		if got.code != 200 || json.Unmarshal([]byte(got.body), &prm) != nil ||
+			prm.Resource != "https://blog.example/blog/mcp" || len(prm.AuthorizationServers) != 1 || prm.AuthorizationServers[0] != (fakeAS{}).Issuer() {
+			t.Errorf("GET %s = %d %s", path, got.code, got.body)
+		}
+	}
+	pub, _ := url.Parse("https://blog.example/blog")
+	if got, want := httpserver.ResourceMetadataURL(pub), host+"/.well-known/oauth-protected-resource/blog/mcp"; got != want {
+		t.Errorf("ResourceMetadataURL = %q, want %q", got, want)
+	}
+	if got, want := httpserver.MCPURL(pub), host+"/blog/mcp"; got != want {
+		t.Errorf("MCPURL = %q, want %q", got, want)
+	}
+}
+
+func TestNewRequiresItsHandlers(t *testing.T) {
+	t.Parallel()
+	pub, _ := url.Parse("http://127.0.0.1:3000")
+	if _, err := httpserver.New(httpserver.Config{PublicURL: pub, MCP: named("mcp"), REST: named("rest")}); err == nil {
+		t.Error("New without Authenticate succeeded; a server must never serve its routes unauthenticated by omission")
+	}
+}
