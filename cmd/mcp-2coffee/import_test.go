@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/2coffee/mcp-2coffee/internal/store"
 )
 
 // TestImportCommand imports the importer's test site (good and broken files
@@ -49,5 +51,38 @@ func TestImportCommand(t *testing.T) {
 		if strings.Contains(a.Slug, "semaphore") {
 			t.Errorf("the import loaded the bundled samples too: %s", a.Slug)
 		}
+	}
+}
+
+// TestSamplesAreAStepOfServing: a command that only manages the database
+// (keys list) makes an empty one; the first stdio (or serve) on it loads
+// the samples, because that database was never offered them.
+func TestSamplesAreAStepOfServing(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "blog.db")
+	if _, errOut, code := runCLI(t, nil, "keys", "list", "--database", path); code != 0 {
+		t.Fatalf("keys list: exit %d\n%s", code, errOut)
+	}
+	db, err := store.Open(t.Context(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := db.CountArticles(t.Context())
+	db.Close()
+	if err != nil || n != 0 {
+		t.Fatalf("keys list on a new path left %d articles (%v), want an empty database", n, err)
+	}
+	cs := connectStdio(t, selfCommand(t, "stdio", "--database", path))
+	out := structured[struct {
+		Articles []struct{ Slug string } `json:"articles"`
+	}](t, callTool(t, cs, "list_articles", map[string]any{"limit": 50}))
+	published := 0
+	for _, a := range samples(t) {
+		if !a.Draft {
+			published++
+		}
+	}
+	if len(out.Articles) != published {
+		t.Errorf("stdio on that database lists %d articles, want the %d published samples", len(out.Articles), published)
 	}
 }

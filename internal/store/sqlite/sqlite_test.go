@@ -315,3 +315,72 @@ func (c *cancelAfter) Err() error {
 	}
 	return c.Context.Err()
 }
+
+func TestSetupSuite(t *testing.T) {
+	t.Parallel()
+	storetest.RunSetup(t, func(t *testing.T) storetest.Setup { return openTest(t) })
+}
+
+func TestSetupStepsSurviveReopen(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "blog.db")
+	db, err := Open(t.Context(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ran, err := db.Once(t.Context(), "step", func(context.Context) error { return nil }); err != nil || !ran {
+		t.Fatalf("Once = %v, %v", ran, err)
+	}
+	db.Close()
+	db, err = Open(t.Context(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if ran, err := db.Once(t.Context(), "step", func(context.Context) error { return nil }); err != nil || ran {
+		t.Errorf("Once after reopening = %v, %v; want the step remembered", ran, err)
+	}
+}
+
+// TestUpgradeRemembersSamplesOffered opens a database as the release
+// before setup_steps left it: a database that holds anything was offered
+// the samples when it was created, so the migration records that, and an
+// empty, never-used one is left to get them.
+func TestUpgradeRemembersSamplesOffered(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		fill    string
+		offered bool
+	}{
+		{"empty", ``, false},
+		{"with an article", `INSERT INTO articles (slug, title, summary, tags, language, author, published_at, updated_at, draft)
+			VALUES ('x', 'X', '', '[]', 'en', '', 0, 0, 0)`, true},
+		{"with a key", `INSERT INTO api_keys (id, name, hash, scopes, created_at) VALUES ('k', 'admin', zeroblob(32), 'articles:write', 0)`, true},
+	} {
+		path := filepath.Join(t.TempDir(), "blog.db")
+		db, err := Open(t.Context(), path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Back to the schema before migration 0004.
+		if _, err := db.SQL().ExecContext(t.Context(), `DROP TABLE setup_steps; DELETE FROM schema_migrations WHERE version >= 4`); err != nil {
+			t.Fatal(err)
+		}
+		if tt.fill != "" {
+			if _, err := db.SQL().ExecContext(t.Context(), tt.fill); err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+		}
+		db.Close()
+		db, err = Open(t.Context(), path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ran, err := db.Once(t.Context(), "sample-articles", func(context.Context) error { return nil })
+		db.Close()
+		if err != nil || ran == tt.offered {
+			t.Errorf("%s: after the upgrade Once(sample-articles) ran = %v (%v); want %v", tt.name, ran, err, !tt.offered)
+		}
+	}
+}

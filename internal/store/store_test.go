@@ -1,0 +1,97 @@
+package store_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/2coffee/mcp-2coffee/internal/store"
+)
+
+func TestParseDSN(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		dsn      string
+		kind     string
+		path     string
+		refused  string // a part of the error, when refused
+		redacted string // String(), when it differs from dsn
+	}{
+		{dsn: "data/blog.db", kind: store.KindSQLite, path: "data/blog.db"},
+		{dsn: "/var/lib/blog.db", kind: store.KindSQLite, path: "/var/lib/blog.db"},
+		{dsn: "  blog.db ", kind: store.KindSQLite, path: "blog.db", redacted: "blog.db"},
+		// A Windows-looking or colon-holding path is still a path.
+		{dsn: "C:/blog.db", kind: store.KindSQLite, path: "C:/blog.db"},
+		{dsn: "file:blog.db", kind: store.KindSQLite, path: "blog.db"},
+		{dsn: "file:///var/lib/blog.db", kind: store.KindSQLite, path: "/var/lib/blog.db"},
+		{dsn: "FILE:blog.db", kind: store.KindSQLite, path: "blog.db"},
+		{dsn: "file://localhost/var/lib/blog.db", kind: store.KindSQLite, path: "/var/lib/blog.db"},
+		{dsn: "postgres://u:secret@127.0.0.1/test", kind: store.KindPostgres, redacted: "postgres://u:xxxxx@127.0.0.1/test"},
+		{dsn: "postgresql://127.0.0.1/test?sslmode=disable", kind: store.KindPostgres},
+		{dsn: "", refused: "no database"},
+		{dsn: ":memory:", refused: "file path is required"},
+		{dsn: "file:blog.db?mode=ro", refused: "without host, parameters"},
+		{dsn: "file://otherhost/blog.db", refused: "without host"},
+		{dsn: "file:", refused: "names no file"},
+		{dsn: "mysql://root:pw@localhost/blog", refused: "unsupported database"},
+	} {
+		d, err := store.ParseDSN(tt.dsn)
+		if tt.refused != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.refused) {
+				t.Errorf("ParseDSN(%q) = %+v, %v; want an error about %q", tt.dsn, d, err, tt.refused)
+			}
+			if err != nil && strings.Contains(err.Error(), "pw@") {
+				t.Errorf("ParseDSN(%q) error shows the password: %v", tt.dsn, err)
+			}
+			continue
+		}
+		if err != nil || d.Kind != tt.kind || d.Path != tt.path {
+			t.Errorf("ParseDSN(%q) = %+v, %v; want kind %q path %q", tt.dsn, d, err, tt.kind, tt.path)
+			continue
+		}
+		want := tt.redacted
+		if want == "" {
+			want = tt.dsn
+		}
+		if d.String() != want {
+			t.Errorf("ParseDSN(%q).String() = %q, want %q", tt.dsn, d.String(), want)
+		}
+	}
+}
+
+func TestOpenSQLite(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, dsn := range []string{filepath.Join(dir, "a", "blog.db"), "file://" + filepath.Join(dir, "b.db")} {
+		db, err := store.Open(t.Context(), dsn, store.Options{})
+		if err != nil {
+			t.Fatalf("Open(%q): %v", dsn, err)
+		}
+		if err := db.Ping(t.Context()); err != nil {
+			t.Errorf("Ping: %v", err)
+		}
+		// Opening makes an empty database: the samples are a step of
+		// serve and stdio, not of opening.
+		if n, err := db.CountArticles(t.Context()); err != nil || n != 0 {
+			t.Errorf("a new database holds %d articles (%v), want 0", n, err)
+		}
+		if err := db.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	}
+	for _, f := range []string{filepath.Join(dir, "a", "blog.db"), filepath.Join(dir, "b.db")} {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("no database file at %s: %v", f, err)
+		}
+	}
+}
+
+func TestOpenRefusesPostgresForNow(t *testing.T) {
+	t.Parallel()
+	_, err := store.Open(t.Context(), "postgres://postgres:secret@127.0.0.1:5432/test", store.Options{})
+	if !errors.Is(err, store.ErrUnsupported) || strings.Contains(err.Error(), "secret") {
+		t.Errorf("Open(postgres://…) = %v, want ErrUnsupported without the password", err)
+	}
+}
