@@ -20,6 +20,7 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/blog"
 	"github.com/2coffee/mcp-2coffee/internal/cimd"
 	"github.com/2coffee/mcp-2coffee/internal/httpserver"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 	"github.com/2coffee/mcp-2coffee/internal/store/sqlite"
 )
 
@@ -252,7 +253,7 @@ func firstRunKey(ctx context.Context, keys *apikey.Manager, w io.Writer, mcpURL,
 // firstRunUser creates the user "admin" with a random password when the
 // authorization server has no user at all, and prints the password once:
 // without a user nobody could complete the OAuth sign-in.
-func firstRunUser(ctx context.Context, admin *authserver.Admin, w io.Writer, baseURL string) error {
+func firstRunUser(ctx context.Context, admin *oauth.Admin, w io.Writer, baseURL string) error {
 	users, err := admin.ListUsers(ctx)
 	if err != nil || len(users) > 0 {
 		return err
@@ -271,12 +272,12 @@ func firstRunUser(ctx context.Context, admin *authserver.Admin, w io.Writer, bas
 // the authorization server's interface.
 type cimdFetcher struct{ f *cimd.Fetcher }
 
-func (c cimdFetcher) Fetch(ctx context.Context, url string) (*authserver.ClientMetadata, error) {
+func (c cimdFetcher) Fetch(ctx context.Context, url string) (*oauth.ClientMetadata, error) {
 	d, err := c.f.Fetch(ctx, url)
 	if err != nil {
 		return nil, err
 	}
-	return &authserver.ClientMetadata{
+	return &oauth.ClientMetadata{
 		ClientID: d.ClientID, ClientName: d.ClientName, RedirectURIs: d.RedirectURIs,
 		TokenEndpointAuthMethod: d.TokenEndpointAuthMethod, GrantTypes: d.GrantTypes,
 		ResponseTypes: d.ResponseTypes, ClientURI: d.ClientURI, LogoURI: d.LogoURI, Scope: d.Scope,

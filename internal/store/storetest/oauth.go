@@ -11,17 +11,17 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/2coffee/mcp-2coffee/internal/authserver"
 	"github.com/2coffee/mcp-2coffee/internal/errdefs"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 )
 
-// RunOAuth runs the behaviour every authserver.Store must show. open
+// RunOAuth runs the behaviour every oauth.Store must show. open
 // returns a new, empty store for each subtest and registers its own
 // cleanup.
-func RunOAuth(t *testing.T, open func(t *testing.T) authserver.Store) {
+func RunOAuth(t *testing.T, open func(t *testing.T) oauth.Store) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, s authserver.Store)
+		fn   func(t *testing.T, s oauth.Store)
 	}{
 		{"ClientRoundTrip", oauthClientRoundTrip},
 		{"ClientConflictAndNotFound", oauthClientConflictAndNotFound},
@@ -87,26 +87,26 @@ func oauthWantErr(t *testing.T, what string, err, want error) {
 	}
 }
 
-func oauthNewClient(id string, created time.Time) *authserver.Client {
-	return &authserver.Client{
+func oauthNewClient(id string, created time.Time) *oauth.Client {
+	return &oauth.Client{
 		ID:            id,
 		Name:          "Client " + id,
-		Kind:          authserver.KindDynamic,
-		AuthMethod:    authserver.AuthNone,
+		Kind:          oauth.KindDynamic,
+		AuthMethod:    oauth.AuthNone,
 		RedirectURIs:  []string{"http://127.0.0.1/callback"},
-		GrantTypes:    []string{authserver.GrantAuthorizationCode, authserver.GrantRefreshToken},
-		ResponseTypes: []string{authserver.ResponseTypeCode},
+		GrantTypes:    []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken},
+		ResponseTypes: []string{oauth.ResponseTypeCode},
 		CreatedAt:     created,
 	}
 }
 
-func oauthNewUser(name string) *authserver.User {
-	return &authserver.User{Name: name, PasswordHash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", CreatedAt: oauthT0, PasswordChangedAt: oauthT0}
+func oauthNewUser(name string) *oauth.User {
+	return &oauth.User{Name: name, PasswordHash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", CreatedAt: oauthT0, PasswordChangedAt: oauthT0}
 }
 
 // oauthNewCode is a code for user and client in a new family named fam.
-func oauthNewCode(fam, user, client string) *authserver.Code {
-	return &authserver.Code{
+func oauthNewCode(fam, user, client string) *oauth.Code {
+	return &oauth.Code{
 		Hash:        oauthHash("code " + fam),
 		FamilyID:    fam,
 		ClientID:    client,
@@ -120,8 +120,8 @@ func oauthNewCode(fam, user, client string) *authserver.Code {
 	}
 }
 
-func oauthNewToken(name, kind, fam string) *authserver.Token {
-	return &authserver.Token{
+func oauthNewToken(name, kind, fam string) *oauth.Token {
+	return &oauth.Token{
 		Hash:      oauthHash("token " + name),
 		Kind:      kind,
 		FamilyID:  fam,
@@ -134,7 +134,7 @@ func oauthNewToken(name, kind, fam string) *authserver.Token {
 // oauthFamily creates user (if needed) and a code in family fam, and
 // exchanges it for an access and a refresh token. It returns the tokens
 // as the store should report them.
-func oauthFamily(t *testing.T, s authserver.Store, fam, user, client string) (access, refresh *authserver.Token) {
+func oauthFamily(t *testing.T, s oauth.Store, fam, user, client string) (access, refresh *oauth.Token) {
 	t.Helper()
 	ctx := context.Background()
 	if err := s.CreateUser(ctx, oauthNewUser(user)); err != nil && !errors.Is(err, errdefs.ErrConflict) {
@@ -142,17 +142,17 @@ func oauthFamily(t *testing.T, s authserver.Store, fam, user, client string) (ac
 	}
 	c := oauthNewCode(fam, user, client)
 	oauthMust(t, "CreateCode", s.CreateCode(ctx, c))
-	access = oauthNewToken(fam+" access", authserver.KindAccess, fam)
-	refresh = oauthNewToken(fam+" refresh", authserver.KindRefresh, fam)
+	access = oauthNewToken(fam+" access", oauth.KindAccess, fam)
+	refresh = oauthNewToken(fam+" refresh", oauth.KindRefresh, fam)
 	refresh.ExpiresAt = oauthT0.Add(30 * 24 * time.Hour)
 	oauthMust(t, "ExchangeCode", s.ExchangeCode(ctx, c.Hash, oauthT0.Add(time.Second), access, refresh))
-	for _, tok := range []*authserver.Token{access, refresh} {
+	for _, tok := range []*oauth.Token{access, refresh} {
 		tok.ClientID, tok.User, tok.Resource = client, user, c.Resource
 	}
 	return access, refresh
 }
 
-func oauthGetToken(t *testing.T, s authserver.Store, hash []byte) *authserver.Token {
+func oauthGetToken(t *testing.T, s oauth.Store, hash []byte) *oauth.Token {
 	t.Helper()
 	tok, err := s.TokenByHash(context.Background(), hash)
 	if err != nil {
@@ -161,17 +161,17 @@ func oauthGetToken(t *testing.T, s authserver.Store, hash []byte) *authserver.To
 	return tok
 }
 
-func oauthClientRoundTrip(t *testing.T, s authserver.Store) {
+func oauthClientRoundTrip(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
-	want := &authserver.Client{
+	want := &oauth.Client{
 		ID:            "cl1",
 		Name:          "Cà phê ☕ client",
-		Kind:          authserver.KindPreregistered,
-		AuthMethod:    authserver.AuthSecretBasic,
+		Kind:          oauth.KindPreregistered,
+		AuthMethod:    oauth.AuthSecretBasic,
 		SecretHash:    oauthHash("secret"),
 		RedirectURIs:  []string{"https://app.example/cb?x=1", "cursor://anysphere.cursor-retrieval/oauth/callback"},
-		GrantTypes:    []string{authserver.GrantAuthorizationCode},
-		ResponseTypes: []string{authserver.ResponseTypeCode},
+		GrantTypes:    []string{oauth.GrantAuthorizationCode},
+		ResponseTypes: []string{oauth.ResponseTypeCode},
 		Scopes:        []string{"articles:read"},
 		ClientURI:     "https://app.example/",
 		LogoURI:       "https://app.example/logo.png",
@@ -194,7 +194,7 @@ func oauthClientRoundTrip(t *testing.T, s authserver.Store) {
 	}
 }
 
-func oauthClientConflictAndNotFound(t *testing.T, s authserver.Store) {
+func oauthClientConflictAndNotFound(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	first := oauthNewClient("dup", oauthT0)
 	oauthMust(t, "CreateClient", s.CreateClient(ctx, first))
@@ -214,14 +214,14 @@ func oauthClientConflictAndNotFound(t *testing.T, s authserver.Store) {
 	oauthWantErr(t, "TouchClient(missing)", s.TouchClient(ctx, "missing", oauthT0), errdefs.ErrNotFound)
 }
 
-func oauthClientList(t *testing.T, s authserver.Store) {
+func oauthClientList(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	got, err := s.ListClients(ctx)
 	oauthMust(t, "ListClients(empty)", err)
 	if len(got) != 0 {
 		t.Errorf("ListClients on an empty store: %d clients, want 0", len(got))
 	}
-	cs := []*authserver.Client{
+	cs := []*oauth.Client{
 		oauthNewClient("c3", oauthT0.Add(time.Hour)),
 		oauthNewClient("c2", oauthT0),
 		oauthNewClient("c1", oauthT0),
@@ -231,12 +231,12 @@ func oauthClientList(t *testing.T, s authserver.Store) {
 	}
 	got, err = s.ListClients(ctx)
 	oauthMust(t, "ListClients", err)
-	if diff := cmp.Diff([]*authserver.Client{cs[2], cs[1], cs[0]}, got, oauthCmp); diff != "" {
+	if diff := cmp.Diff([]*oauth.Client{cs[2], cs[1], cs[0]}, got, oauthCmp); diff != "" {
 		t.Errorf("ListClients: want oldest first, then by id (-want +got):\n%s", diff)
 	}
 }
 
-func oauthClientTouch(t *testing.T, s authserver.Store) {
+func oauthClientTouch(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	oauthMust(t, "CreateClient", s.CreateClient(ctx, oauthNewClient("t", oauthT0)))
 	for i, st := range []struct{ at, want time.Time }{
@@ -253,7 +253,7 @@ func oauthClientTouch(t *testing.T, s authserver.Store) {
 	}
 }
 
-func oauthClientDelete(t *testing.T, s authserver.Store) {
+func oauthClientDelete(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	oauthMust(t, "CreateClient", s.CreateClient(ctx, oauthNewClient("gone", oauthT0)))
 	oauthMust(t, "CreateClient", s.CreateClient(ctx, oauthNewClient("kept", oauthT0)))
@@ -262,7 +262,7 @@ func oauthClientDelete(t *testing.T, s authserver.Store) {
 	pending := oauthNewCode("fpending", "ann", "gone")
 	oauthMust(t, "CreateCode", s.CreateCode(ctx, pending))
 	for _, c := range []string{"gone", "kept"} {
-		oauthMust(t, "SaveGrant", s.SaveGrant(ctx, &authserver.Grant{User: "ann", ClientID: c, ClientName: c, Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
+		oauthMust(t, "SaveGrant", s.SaveGrant(ctx, &oauth.Grant{User: "ann", ClientID: c, ClientName: c, Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
 	}
 
 	oauthMust(t, "DeleteClient", s.DeleteClient(ctx, "gone"))
@@ -283,7 +283,7 @@ func oauthClientDelete(t *testing.T, s authserver.Store) {
 	}
 }
 
-func oauthDeleteUnusedClients(t *testing.T, s authserver.Store) {
+func oauthDeleteUnusedClients(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	now := oauthT0.Add(100 * 24 * time.Hour)
 	mk := func(id, kind string, created time.Time, used *time.Time) {
@@ -292,11 +292,11 @@ func oauthDeleteUnusedClients(t *testing.T, s authserver.Store) {
 		c.LastUsedAt = used
 		oauthMust(t, "CreateClient "+id, s.CreateClient(ctx, c))
 	}
-	mk("never-used-old", authserver.KindDynamic, now.Add(-25*time.Hour), nil)
-	mk("never-used-new", authserver.KindDynamic, now.Add(-23*time.Hour), nil)
-	mk("idle", authserver.KindDynamic, oauthT0, oauthPtr(now.Add(-91*24*time.Hour)))
-	mk("active", authserver.KindDynamic, oauthT0, oauthPtr(now.Add(-89*24*time.Hour)))
-	mk("prereg", authserver.KindPreregistered, oauthT0, nil)
+	mk("never-used-old", oauth.KindDynamic, now.Add(-25*time.Hour), nil)
+	mk("never-used-new", oauth.KindDynamic, now.Add(-23*time.Hour), nil)
+	mk("idle", oauth.KindDynamic, oauthT0, oauthPtr(now.Add(-91*24*time.Hour)))
+	mk("active", oauth.KindDynamic, oauthT0, oauthPtr(now.Add(-89*24*time.Hour)))
+	mk("prereg", oauth.KindPreregistered, oauthT0, nil)
 	oauthFamily(t, s, "fidle", "ann", "idle")
 
 	n, err := s.DeleteUnusedClients(ctx, now.Add(-24*time.Hour), now.Add(-90*24*time.Hour))
@@ -317,7 +317,7 @@ func oauthDeleteUnusedClients(t *testing.T, s authserver.Store) {
 	oauthWantErr(t, "token of a deleted idle client", err, errdefs.ErrNotFound)
 }
 
-func oauthUserRoundTrip(t *testing.T, s authserver.Store) {
+func oauthUserRoundTrip(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	want := oauthNewUser("ann")
 	want.LastLoginAt = oauthPtr(oauthT0.Add(time.Minute))
@@ -343,7 +343,7 @@ func oauthUserRoundTrip(t *testing.T, s authserver.Store) {
 	}
 }
 
-func oauthUserUpdates(t *testing.T, s authserver.Store) {
+func oauthUserUpdates(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
 	oauthMust(t, "SetPasswordHash", s.SetPasswordHash(ctx, "ann", "$argon2id$new", oauthT0.Add(time.Hour)))
@@ -363,13 +363,13 @@ func oauthUserUpdates(t *testing.T, s authserver.Store) {
 	oauthWantErr(t, "DeleteUser(missing)", s.DeleteUser(ctx, "zed"), errdefs.ErrNotFound)
 }
 
-func oauthUserDelete(t *testing.T, s authserver.Store) {
+func oauthUserDelete(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	access, refresh := oauthFamily(t, s, "fann", "ann", "c")
 	other, _ := oauthFamily(t, s, "fbob", "bob", "c")
-	sess := &authserver.Session{Hash: oauthHash("sess"), User: "ann", CreatedAt: oauthT0, ExpiresAt: oauthT0.Add(time.Hour)}
+	sess := &oauth.Session{Hash: oauthHash("sess"), User: "ann", CreatedAt: oauthT0, ExpiresAt: oauthT0.Add(time.Hour)}
 	oauthMust(t, "CreateSession", s.CreateSession(ctx, sess))
-	oauthMust(t, "SaveGrant", s.SaveGrant(ctx, &authserver.Grant{User: "ann", ClientID: "c", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
+	oauthMust(t, "SaveGrant", s.SaveGrant(ctx, &oauth.Grant{User: "ann", ClientID: "c", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
 
 	oauthMust(t, "DeleteUser", s.DeleteUser(ctx, "ann"))
 	for _, h := range [][]byte{access.Hash, refresh.Hash} {
@@ -385,11 +385,11 @@ func oauthUserDelete(t *testing.T, s authserver.Store) {
 	}
 }
 
-func oauthLoginFailures(t *testing.T, s authserver.Store) {
+func oauthLoginFailures(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	f, err := s.LoginFailures(ctx, "ann")
 	oauthMust(t, "LoginFailures(none)", err)
-	if diff := cmp.Diff(&authserver.LoginFailures{Name: "ann"}, f); diff != "" {
+	if diff := cmp.Diff(&oauth.LoginFailures{Name: "ann"}, f); diff != "" {
 		t.Errorf("LoginFailures without failures (-want +got):\n%s", diff)
 	}
 	stale := oauthT0.Add(-24 * time.Hour)
@@ -397,7 +397,7 @@ func oauthLoginFailures(t *testing.T, s authserver.Store) {
 		at := oauthT0.Add(time.Duration(i) * time.Minute)
 		f, err := s.RecordLoginFailure(ctx, "ann", at, stale)
 		oauthMust(t, "RecordLoginFailure", err)
-		if diff := cmp.Diff(&authserver.LoginFailures{Name: "ann", Count: i, Last: at}, f); diff != "" {
+		if diff := cmp.Diff(&oauth.LoginFailures{Name: "ann", Count: i, Last: at}, f); diff != "" {
 			t.Errorf("failure %d (-want +got):\n%s", i, diff)
 		}
 	}
@@ -411,7 +411,7 @@ func oauthLoginFailures(t *testing.T, s authserver.Store) {
 	later := oauthT0.Add(48 * time.Hour)
 	f, err = s.RecordLoginFailure(ctx, "ann", later, later.Add(-24*time.Hour))
 	oauthMust(t, "RecordLoginFailure(after a day)", err)
-	if diff := cmp.Diff(&authserver.LoginFailures{Name: "ann", Count: 1, Last: later}, f); diff != "" {
+	if diff := cmp.Diff(&oauth.LoginFailures{Name: "ann", Count: 1, Last: later}, f); diff != "" {
 		t.Errorf("stale count did not restart (-want +got):\n%s", diff)
 	}
 	oauthMust(t, "ClearLoginFailures", s.ClearLoginFailures(ctx, "ann"))
@@ -427,7 +427,7 @@ func oauthLoginFailures(t *testing.T, s authserver.Store) {
 	}
 }
 
-func oauthLoginFailuresConcurrent(t *testing.T, s authserver.Store) {
+func oauthLoginFailuresConcurrent(t *testing.T, s oauth.Store) {
 	const n = 20
 	errs := make(chan error, n)
 	for range n {
@@ -446,11 +446,11 @@ func oauthLoginFailuresConcurrent(t *testing.T, s authserver.Store) {
 	}
 }
 
-func oauthSessions(t *testing.T, s authserver.Store) {
+func oauthSessions(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
-	mk := func(name string, expires time.Time) *authserver.Session {
-		sess := &authserver.Session{Hash: oauthHash(name), User: "ann", CreatedAt: oauthT0, ExpiresAt: expires}
+	mk := func(name string, expires time.Time) *oauth.Session {
+		sess := &oauth.Session{Hash: oauthHash(name), User: "ann", CreatedAt: oauthT0, ExpiresAt: expires}
 		oauthMust(t, "CreateSession", s.CreateSession(ctx, sess))
 		return sess
 	}
@@ -462,7 +462,7 @@ func oauthSessions(t *testing.T, s authserver.Store) {
 		t.Errorf("SessionByHash (-want +got):\n%s", diff)
 	}
 	oauthWantErr(t, "CreateSession with a taken hash", s.CreateSession(ctx, a), errdefs.ErrConflict)
-	err = s.CreateSession(ctx, &authserver.Session{Hash: oauthHash("x"), User: "nobody", CreatedAt: oauthT0, ExpiresAt: oauthT0})
+	err = s.CreateSession(ctx, &oauth.Session{Hash: oauthHash("x"), User: "nobody", CreatedAt: oauthT0, ExpiresAt: oauthT0})
 	if err == nil {
 		t.Errorf("CreateSession for a user that does not exist succeeded")
 	}
@@ -483,12 +483,12 @@ func oauthSessions(t *testing.T, s authserver.Store) {
 	oauthWantErr(t, "SessionByHash after DeleteUserSessions", err, errdefs.ErrNotFound)
 }
 
-func oauthGrants(t *testing.T, s authserver.Store) {
+func oauthGrants(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	for _, u := range []string{"ann", "bob"} {
 		oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser(u)))
 	}
-	g := &authserver.Grant{User: "ann", ClientID: "https://app.example/client.json", ClientName: "App", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}
+	g := &oauth.Grant{User: "ann", ClientID: "https://app.example/client.json", ClientName: "App", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}
 	oauthMust(t, "SaveGrant", s.SaveGrant(ctx, g))
 	got, err := s.GrantFor(ctx, "ann", g.ClientID)
 	oauthMust(t, "GrantFor", err)
@@ -496,7 +496,7 @@ func oauthGrants(t *testing.T, s authserver.Store) {
 		t.Errorf("GrantFor (-want +got):\n%s", diff)
 	}
 	// Replacing keeps CreatedAt.
-	g2 := &authserver.Grant{User: "ann", ClientID: g.ClientID, ClientName: "App 2", Scopes: []string{"articles:read", "articles:write"}, CreatedAt: oauthT0.Add(time.Hour), UpdatedAt: oauthT0.Add(time.Hour)}
+	g2 := &oauth.Grant{User: "ann", ClientID: g.ClientID, ClientName: "App 2", Scopes: []string{"articles:read", "articles:write"}, CreatedAt: oauthT0.Add(time.Hour), UpdatedAt: oauthT0.Add(time.Hour)}
 	oauthMust(t, "SaveGrant (replace)", s.SaveGrant(ctx, g2))
 	got, err = s.GrantFor(ctx, "ann", g.ClientID)
 	oauthMust(t, "GrantFor", err)
@@ -505,12 +505,12 @@ func oauthGrants(t *testing.T, s authserver.Store) {
 	if diff := cmp.Diff(&want, got); diff != "" {
 		t.Errorf("GrantFor after replacing (-want +got):\n%s", diff)
 	}
-	oauthMust(t, "SaveGrant(bob)", s.SaveGrant(ctx, &authserver.Grant{User: "bob", ClientID: "a", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
-	oauthMust(t, "SaveGrant(ann, a)", s.SaveGrant(ctx, &authserver.Grant{User: "ann", ClientID: "a", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
-	if err := s.SaveGrant(ctx, &authserver.Grant{User: "nobody", ClientID: "a", CreatedAt: oauthT0, UpdatedAt: oauthT0}); err == nil {
+	oauthMust(t, "SaveGrant(bob)", s.SaveGrant(ctx, &oauth.Grant{User: "bob", ClientID: "a", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
+	oauthMust(t, "SaveGrant(ann, a)", s.SaveGrant(ctx, &oauth.Grant{User: "ann", ClientID: "a", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
+	if err := s.SaveGrant(ctx, &oauth.Grant{User: "nobody", ClientID: "a", CreatedAt: oauthT0, UpdatedAt: oauthT0}); err == nil {
 		t.Errorf("SaveGrant for a user that does not exist succeeded")
 	}
-	key := func(gs []*authserver.Grant) []string {
+	key := func(gs []*oauth.Grant) []string {
 		var out []string
 		for _, g := range gs {
 			out = append(out, g.User+" "+g.ClientID)
@@ -531,15 +531,15 @@ func oauthGrants(t *testing.T, s authserver.Store) {
 	oauthWantErr(t, "GrantFor(bob, app)", err, errdefs.ErrNotFound)
 }
 
-func oauthRevokeGrant(t *testing.T, s authserver.Store) {
+func oauthRevokeGrant(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	a1, r1 := oauthFamily(t, s, "f1", "ann", "c")
 	a2, _ := oauthFamily(t, s, "f2", "ann", "c")
 	other, _ := oauthFamily(t, s, "f3", "ann", "d")
-	oauthMust(t, "SaveGrant", s.SaveGrant(ctx, &authserver.Grant{User: "ann", ClientID: "c", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
+	oauthMust(t, "SaveGrant", s.SaveGrant(ctx, &oauth.Grant{User: "ann", ClientID: "c", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
 	at := oauthT0.Add(time.Hour)
 	oauthMust(t, "RevokeGrant", s.RevokeGrant(ctx, "ann", "c", at))
-	for _, tok := range []*authserver.Token{a1, r1, a2} {
+	for _, tok := range []*oauth.Token{a1, r1, a2} {
 		if got := oauthGetToken(t, s, tok.Hash); got.RevokedAt == nil || !got.RevokedAt.Equal(at) {
 			t.Errorf("token %s of the revoked pair: RevokedAt %v, want %v", tok.Kind, got.RevokedAt, at)
 		}
@@ -558,7 +558,7 @@ func oauthRevokeGrant(t *testing.T, s authserver.Store) {
 	oauthWantErr(t, "RevokeGrant(nothing)", s.RevokeGrant(ctx, "ann", "zzz", at), errdefs.ErrNotFound)
 }
 
-func oauthCodeRoundTrip(t *testing.T, s authserver.Store) {
+func oauthCodeRoundTrip(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
 	c := oauthNewCode("fam", "ann", "https://app.example/client.json")
@@ -579,13 +579,13 @@ func oauthCodeRoundTrip(t *testing.T, s authserver.Store) {
 	}
 }
 
-func oauthCodeExchangeOnce(t *testing.T, s authserver.Store) {
+func oauthCodeExchangeOnce(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
 	c := oauthNewCode("fam", "ann", "cl")
 	oauthMust(t, "CreateCode", s.CreateCode(ctx, c))
 	used := oauthT0.Add(10 * time.Second)
-	access := oauthNewToken("a", authserver.KindAccess, "fam")
+	access := oauthNewToken("a", oauth.KindAccess, "fam")
 	oauthMust(t, "ExchangeCode", s.ExchangeCode(ctx, c.Hash, used, access))
 	got, err := s.CodeByHash(ctx, c.Hash)
 	oauthMust(t, "CodeByHash", err)
@@ -597,14 +597,14 @@ func oauthCodeExchangeOnce(t *testing.T, s authserver.Store) {
 	if diff := cmp.Diff(&want, oauthGetToken(t, s, access.Hash)); diff != "" {
 		t.Errorf("token stored by ExchangeCode (-want +got):\n%s", diff)
 	}
-	second := oauthNewToken("b", authserver.KindAccess, "fam")
+	second := oauthNewToken("b", oauth.KindAccess, "fam")
 	oauthWantErr(t, "second ExchangeCode", s.ExchangeCode(ctx, c.Hash, used.Add(time.Second), second), errdefs.ErrConflict)
 	_, err = s.TokenByHash(ctx, second.Hash)
 	oauthWantErr(t, "token of a refused exchange", err, errdefs.ErrNotFound)
 	oauthWantErr(t, "ExchangeCode(unknown)", s.ExchangeCode(ctx, oauthHash("nope"), used), errdefs.ErrNotFound)
 }
 
-func oauthCodeExchangeConcurrent(t *testing.T, s authserver.Store) {
+func oauthCodeExchangeConcurrent(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
 	c := oauthNewCode("fam", "ann", "cl")
@@ -613,7 +613,7 @@ func oauthCodeExchangeConcurrent(t *testing.T, s authserver.Store) {
 	errs := make(chan error, n)
 	for i := range n {
 		go func() {
-			tok := oauthNewToken(fmt.Sprint("racer ", i), authserver.KindAccess, "fam")
+			tok := oauthNewToken(fmt.Sprint("racer ", i), oauth.KindAccess, "fam")
 			errs <- s.ExchangeCode(ctx, c.Hash, oauthT0.Add(time.Second), tok)
 		}()
 	}
@@ -636,13 +636,13 @@ func oauthCodeExchangeConcurrent(t *testing.T, s authserver.Store) {
 // oauthCodeExchangeRevokedFamily: a code whose family was revoked
 // between approval and exchange (the user revoked the grant) exchanges
 // for nothing.
-func oauthCodeExchangeRevokedFamily(t *testing.T, s authserver.Store) {
+func oauthCodeExchangeRevokedFamily(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
 	c := oauthNewCode("fam", "ann", "cl")
 	oauthMust(t, "CreateCode", s.CreateCode(ctx, c))
 	oauthMust(t, "RevokeGrant", s.RevokeGrant(ctx, "ann", "cl", oauthT0.Add(time.Second)))
-	access := oauthNewToken("a", authserver.KindAccess, "fam")
+	access := oauthNewToken("a", oauth.KindAccess, "fam")
 	oauthWantErr(t, "ExchangeCode of a revoked family", s.ExchangeCode(ctx, c.Hash, oauthT0.Add(2*time.Second), access), errdefs.ErrConflict)
 	_, err := s.TokenByHash(ctx, access.Hash)
 	oauthWantErr(t, "token of a refused exchange", err, errdefs.ErrNotFound)
@@ -653,7 +653,7 @@ func oauthCodeExchangeRevokedFamily(t *testing.T, s authserver.Store) {
 	}
 }
 
-func oauthDeleteExpiredCodes(t *testing.T, s authserver.Store) {
+func oauthDeleteExpiredCodes(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
 	old := oauthNewCode("old", "ann", "cl")
@@ -680,17 +680,17 @@ func oauthDeleteExpiredCodes(t *testing.T, s authserver.Store) {
 	oauthMust(t, "RevokeFamily(used)", s.RevokeFamily(ctx, "used", oauthT0))
 }
 
-func oauthTokenRoundTrip(t *testing.T, s authserver.Store) {
+func oauthTokenRoundTrip(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
-	for _, want := range []*authserver.Token{access, refresh} {
+	for _, want := range []*oauth.Token{access, refresh} {
 		if diff := cmp.Diff(want, oauthGetToken(t, s, want.Hash)); diff != "" {
 			t.Errorf("TokenByHash(%s) (-want +got):\n%s", want.Kind, diff)
 		}
 	}
 	_, err := s.TokenByHash(ctx, oauthHash("nope"))
 	oauthWantErr(t, "TokenByHash(unknown)", err, errdefs.ErrNotFound)
-	extra := oauthNewToken("extra", authserver.KindAccess, "fam")
+	extra := oauthNewToken("extra", oauth.KindAccess, "fam")
 	extra.Scopes = nil
 	oauthMust(t, "AddTokens", s.AddTokens(ctx, "fam", extra))
 	want := *extra
@@ -699,28 +699,28 @@ func oauthTokenRoundTrip(t *testing.T, s authserver.Store) {
 		t.Errorf("token added by AddTokens (-want +got):\n%s", diff)
 	}
 	oauthWantErr(t, "AddTokens with a taken hash", s.AddTokens(ctx, "fam", extra), errdefs.ErrConflict)
-	oauthWantErr(t, "AddTokens(unknown family)", s.AddTokens(ctx, "nope", oauthNewToken("x", authserver.KindAccess, "nope")), errdefs.ErrNotFound)
+	oauthWantErr(t, "AddTokens(unknown family)", s.AddTokens(ctx, "nope", oauthNewToken("x", oauth.KindAccess, "nope")), errdefs.ErrNotFound)
 }
 
-func oauthRotateOnce(t *testing.T, s authserver.Store) {
+func oauthRotateOnce(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
 	at := oauthT0.Add(time.Hour)
-	next := oauthNewToken("next refresh", authserver.KindRefresh, "fam")
+	next := oauthNewToken("next refresh", oauth.KindRefresh, "fam")
 	oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, at, next))
 	got := oauthGetToken(t, s, refresh.Hash)
 	if got.RotatedAt == nil || !got.RotatedAt.Equal(at) || got.RevokedAt != nil {
 		t.Errorf("rotated token: RotatedAt %v RevokedAt %v; want %v and nil", got.RotatedAt, got.RevokedAt, at)
 	}
 	oauthGetToken(t, s, next.Hash)
-	oauthWantErr(t, "second RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, at, oauthNewToken("late", authserver.KindRefresh, "fam")), errdefs.ErrConflict)
+	oauthWantErr(t, "second RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, at, oauthNewToken("late", oauth.KindRefresh, "fam")), errdefs.ErrConflict)
 	_, err := s.TokenByHash(ctx, oauthHash("token late"))
 	oauthWantErr(t, "token of a refused rotation", err, errdefs.ErrNotFound)
 	oauthWantErr(t, "RotateRefreshToken(an access token)", s.RotateRefreshToken(ctx, access.Hash, at), errdefs.ErrNotFound)
 	oauthWantErr(t, "RotateRefreshToken(unknown)", s.RotateRefreshToken(ctx, oauthHash("nope"), at), errdefs.ErrNotFound)
 }
 
-func oauthRotateConcurrent(t *testing.T, s authserver.Store) {
+func oauthRotateConcurrent(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	_, refresh := oauthFamily(t, s, "fam", "ann", "cl")
 	const n = 16
@@ -728,7 +728,7 @@ func oauthRotateConcurrent(t *testing.T, s authserver.Store) {
 	for i := range n {
 		go func() {
 			errs <- s.RotateRefreshToken(ctx, refresh.Hash, oauthT0.Add(time.Minute),
-				oauthNewToken(fmt.Sprint("racer ", i), authserver.KindRefresh, "fam"))
+				oauthNewToken(fmt.Sprint("racer ", i), oauth.KindRefresh, "fam"))
 		}()
 	}
 	var won, lost int
@@ -747,26 +747,26 @@ func oauthRotateConcurrent(t *testing.T, s authserver.Store) {
 	}
 }
 
-func oauthRotateRevoked(t *testing.T, s authserver.Store) {
+func oauthRotateRevoked(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	_, r1 := oauthFamily(t, s, "f1", "ann", "cl")
 	_, r2 := oauthFamily(t, s, "f2", "ann", "cl")
 	oauthMust(t, "RevokeToken", s.RevokeToken(ctx, r1.Hash, oauthT0))
-	oauthWantErr(t, "rotating a revoked token", s.RotateRefreshToken(ctx, r1.Hash, oauthT0, oauthNewToken("n1", authserver.KindRefresh, "f1")), errdefs.ErrConflict)
+	oauthWantErr(t, "rotating a revoked token", s.RotateRefreshToken(ctx, r1.Hash, oauthT0, oauthNewToken("n1", oauth.KindRefresh, "f1")), errdefs.ErrConflict)
 	oauthMust(t, "RevokeFamily", s.RevokeFamily(ctx, "f2", oauthT0))
-	oauthWantErr(t, "rotating a token of a revoked family", s.RotateRefreshToken(ctx, r2.Hash, oauthT0, oauthNewToken("n2", authserver.KindRefresh, "f2")), errdefs.ErrConflict)
+	oauthWantErr(t, "rotating a token of a revoked family", s.RotateRefreshToken(ctx, r2.Hash, oauthT0, oauthNewToken("n2", oauth.KindRefresh, "f2")), errdefs.ErrConflict)
 	if got := oauthGetToken(t, s, r2.Hash); got.RotatedAt != nil {
 		t.Errorf("a refused rotation marked the token rotated")
 	}
 }
 
-func oauthReissueOnce(t *testing.T, s authserver.Store) {
+func oauthReissueOnce(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
 	at := oauthT0.Add(time.Hour)
-	oauthWantErr(t, "ReissueRefreshToken of a token not rotated", s.ReissueRefreshToken(ctx, refresh.Hash, at, oauthNewToken("early", authserver.KindRefresh, "fam")), errdefs.ErrConflict)
-	oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, at, oauthNewToken("next", authserver.KindRefresh, "fam")))
-	again := oauthNewToken("again", authserver.KindRefresh, "fam")
+	oauthWantErr(t, "ReissueRefreshToken of a token not rotated", s.ReissueRefreshToken(ctx, refresh.Hash, at, oauthNewToken("early", oauth.KindRefresh, "fam")), errdefs.ErrConflict)
+	oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, at, oauthNewToken("next", oauth.KindRefresh, "fam")))
+	again := oauthNewToken("again", oauth.KindRefresh, "fam")
 	oauthMust(t, "ReissueRefreshToken", s.ReissueRefreshToken(ctx, refresh.Hash, at.Add(time.Second), again))
 	if got := oauthGetToken(t, s, again.Hash); got.RevokedAt != nil || got.RotatedAt != nil {
 		t.Errorf("re-issued token: RotatedAt %v RevokedAt %v; want live", got.RotatedAt, got.RevokedAt)
@@ -774,28 +774,28 @@ func oauthReissueOnce(t *testing.T, s authserver.Store) {
 	if got := oauthGetToken(t, s, refresh.Hash); got.RevokedAt == nil || !got.RevokedAt.Equal(at.Add(time.Second)) {
 		t.Errorf("token after its re-issue: RevokedAt %v, want %v", got.RevokedAt, at.Add(time.Second))
 	}
-	oauthWantErr(t, "second ReissueRefreshToken", s.ReissueRefreshToken(ctx, refresh.Hash, at.Add(2*time.Second), oauthNewToken("third", authserver.KindRefresh, "fam")), errdefs.ErrConflict)
+	oauthWantErr(t, "second ReissueRefreshToken", s.ReissueRefreshToken(ctx, refresh.Hash, at.Add(2*time.Second), oauthNewToken("third", oauth.KindRefresh, "fam")), errdefs.ErrConflict)
 	_, err := s.TokenByHash(ctx, oauthHash("token third"))
 	oauthWantErr(t, "token of a refused re-issue", err, errdefs.ErrNotFound)
 	// A revoked family re-issues nothing.
 	_, r2 := oauthFamily(t, s, "f2", "ann", "cl")
-	oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, r2.Hash, at, oauthNewToken("n2", authserver.KindRefresh, "f2")))
+	oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, r2.Hash, at, oauthNewToken("n2", oauth.KindRefresh, "f2")))
 	oauthMust(t, "RevokeFamily", s.RevokeFamily(ctx, "f2", at))
-	oauthWantErr(t, "ReissueRefreshToken in a revoked family", s.ReissueRefreshToken(ctx, r2.Hash, at, oauthNewToken("x2", authserver.KindRefresh, "f2")), errdefs.ErrConflict)
+	oauthWantErr(t, "ReissueRefreshToken in a revoked family", s.ReissueRefreshToken(ctx, r2.Hash, at, oauthNewToken("x2", oauth.KindRefresh, "f2")), errdefs.ErrConflict)
 	oauthWantErr(t, "ReissueRefreshToken(an access token)", s.ReissueRefreshToken(ctx, access.Hash, at), errdefs.ErrNotFound)
 	oauthWantErr(t, "ReissueRefreshToken(unknown)", s.ReissueRefreshToken(ctx, oauthHash("nope"), at), errdefs.ErrNotFound)
 }
 
-func oauthReissueConcurrent(t *testing.T, s authserver.Store) {
+func oauthReissueConcurrent(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	_, refresh := oauthFamily(t, s, "fam", "ann", "cl")
-	oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, oauthT0.Add(time.Minute), oauthNewToken("next", authserver.KindRefresh, "fam")))
+	oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, oauthT0.Add(time.Minute), oauthNewToken("next", oauth.KindRefresh, "fam")))
 	const n = 16
 	errs := make(chan error, n)
 	for i := range n {
 		go func() {
 			errs <- s.ReissueRefreshToken(ctx, refresh.Hash, oauthT0.Add(time.Minute),
-				oauthNewToken(fmt.Sprint("racer ", i), authserver.KindRefresh, "fam"))
+				oauthNewToken(fmt.Sprint("racer ", i), oauth.KindRefresh, "fam"))
 		}()
 	}
 	var won, lost int
@@ -814,17 +814,17 @@ func oauthReissueConcurrent(t *testing.T, s authserver.Store) {
 	}
 }
 
-func oauthRevokeUserTokens(t *testing.T, s authserver.Store) {
+func oauthRevokeUserTokens(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	a1, r1 := oauthFamily(t, s, "f1", "ann", "c")
 	a2, _ := oauthFamily(t, s, "f2", "ann", "d")
 	bobs, _ := oauthFamily(t, s, "f3", "bob", "c")
 	earlier := oauthT0.Add(time.Minute)
 	oauthMust(t, "RevokeFamily", s.RevokeFamily(ctx, "f2", earlier))
-	oauthMust(t, "SaveGrant", s.SaveGrant(ctx, &authserver.Grant{User: "ann", ClientID: "c", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
+	oauthMust(t, "SaveGrant", s.SaveGrant(ctx, &oauth.Grant{User: "ann", ClientID: "c", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
 	at := oauthT0.Add(time.Hour)
 	oauthMust(t, "RevokeUserTokens", s.RevokeUserTokens(ctx, "ann", at))
-	for _, tok := range []*authserver.Token{a1, r1} {
+	for _, tok := range []*oauth.Token{a1, r1} {
 		if got := oauthGetToken(t, s, tok.Hash); got.RevokedAt == nil || !got.RevokedAt.Equal(at) {
 			t.Errorf("ann's %s token: RevokedAt %v, want %v", tok.Kind, got.RevokedAt, at)
 		}
@@ -841,26 +841,26 @@ func oauthRevokeUserTokens(t *testing.T, s authserver.Store) {
 	oauthMust(t, "RevokeUserTokens(no families)", s.RevokeUserTokens(ctx, "nobody", at))
 }
 
-func oauthRevokeFamily(t *testing.T, s authserver.Store) {
+func oauthRevokeFamily(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
 	other, _ := oauthFamily(t, s, "other", "ann", "cl")
 	at := oauthT0.Add(time.Hour)
 	oauthMust(t, "RevokeFamily", s.RevokeFamily(ctx, "fam", at))
 	oauthMust(t, "RevokeFamily again", s.RevokeFamily(ctx, "fam", at.Add(time.Hour)))
-	for _, tok := range []*authserver.Token{access, refresh} {
+	for _, tok := range []*oauth.Token{access, refresh} {
 		if got := oauthGetToken(t, s, tok.Hash); got.RevokedAt == nil || !got.RevokedAt.Equal(at) {
 			t.Errorf("%s token after RevokeFamily: RevokedAt %v, want %v (the first revocation)", tok.Kind, got.RevokedAt, at)
 		}
 	}
-	oauthWantErr(t, "AddTokens to a revoked family", s.AddTokens(ctx, "fam", oauthNewToken("late", authserver.KindAccess, "fam")), errdefs.ErrConflict)
+	oauthWantErr(t, "AddTokens to a revoked family", s.AddTokens(ctx, "fam", oauthNewToken("late", oauth.KindAccess, "fam")), errdefs.ErrConflict)
 	if got := oauthGetToken(t, s, other.Hash); got.RevokedAt != nil {
 		t.Errorf("RevokeFamily revoked another family's token")
 	}
 	oauthWantErr(t, "RevokeFamily(unknown)", s.RevokeFamily(ctx, "nope", at), errdefs.ErrNotFound)
 }
 
-func oauthRevokeToken(t *testing.T, s authserver.Store) {
+func oauthRevokeToken(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
 	at := oauthT0.Add(time.Hour)
@@ -880,7 +880,7 @@ func oauthRevokeToken(t *testing.T, s authserver.Store) {
 	oauthWantErr(t, "RevokeToken(unknown)", s.RevokeToken(ctx, oauthHash("nope"), at), errdefs.ErrNotFound)
 }
 
-func oauthDeleteExpiredTokens(t *testing.T, s authserver.Store) {
+func oauthDeleteExpiredTokens(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
 	n, err := s.DeleteExpiredTokens(ctx, access.ExpiresAt)
