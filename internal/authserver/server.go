@@ -137,8 +137,8 @@ type Lockout struct {
 //
 // Each endpoint is its own type holding only the store capabilities it
 // uses (fosite's style), so the type says what a handler can touch: the
-// token endpoint cannot delete a user, the resource server's check cannot
-// issue a token. What they share, the site, holds no store.
+// token endpoint cannot touch a user, the sign-in page cannot touch a
+// token. What they share, the site, holds no store.
 type Server struct {
 	site  *site
 	admin *oauth.Admin
@@ -225,8 +225,9 @@ func New(cfg Config) (*Server, error) {
 	if err := s.loadPages(); err != nil {
 		return nil, err
 	}
-	// Here, and only here, the store is handed out, one capability at a
-	// time.
+	// Here, and only here, the store is handed out: to each endpoint the
+	// capabilities it uses, to the operator's Admin and to Cleanup what
+	// they need.
 	clients := &clientFinder{site: s, store: store}
 	sessions := &browserSessions{site: s, store: store}
 	return &Server{

@@ -7,9 +7,9 @@ import (
 
 // The store contracts are split by capability, as fosite splits its
 // storage: an endpoint is given the few of them it uses, so its type says
-// what it can touch (the token endpoint cannot delete a user, the
-// resource server's check cannot issue a token), and a test double needs
-// only those methods. A backend implements them all: Store.
+// what it can touch (the token endpoint cannot touch a user, the sign-in
+// page cannot touch a token), and a test double needs only those
+// methods. A backend implements them all: Store.
 //
 // Every method reports the sentinel errors of internal/errdefs, checked
 // with errors.Is. Times are stored as Unix seconds.
