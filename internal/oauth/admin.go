@@ -11,7 +11,8 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
-// AdminOptions configure an Admin. The zero value is usable.
+// AdminOptions configure an Admin. The zero value is usable for all but
+// creating clients, which needs BuildClient.
 type AdminOptions struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
