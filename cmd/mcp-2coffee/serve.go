@@ -20,6 +20,7 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/firstrun"
 	"github.com/2coffee/mcp-2coffee/internal/httpserver"
 	"github.com/2coffee/mcp-2coffee/internal/mcpserver"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 	"github.com/2coffee/mcp-2coffee/internal/restapi"
 	"github.com/2coffee/mcp-2coffee/internal/store"
 	"github.com/2coffee/mcp-2coffee/internal/webaddr"
@@ -106,7 +107,7 @@ func serveCommand() *command {
 				if err != nil {
 					return usageError("--trusted-proxy: %v", err)
 				}
-				h, oauth, err := buildServer(ctx, serverSetup{
+				h, authServer, err := buildServer(ctx, serverSetup{
 					clientIP: httpserver.ClientIP(proxies),
 					db:       db, public: pub, listenAddr: ln.Addr().String(), origins: extra,
 					apiKeys: *authMode == "apikey", oauth: *authMode == "apikey" && *oauthMode == "builtin",
@@ -116,8 +117,8 @@ func serveCommand() *command {
 					return err
 				}
 				oauthState := "off"
-				if oauth != nil {
-					oauthState = oauth.Issuer()
+				if authServer != nil {
+					oauthState = authServer.Issuer()
 				}
 				logger.Info("serving", "mcp", mcpURL, "listen", ln.Addr().String(), "auth", *authMode, "oauth", oauthState, "database", store.Redact(c.database))
 				return httpserver.Serve(ctx, ln, h, logger, *grace)
@@ -157,7 +158,7 @@ func buildServer(ctx context.Context, s serverSetup) (http.Handler, *authserver.
 	authenticate := authn.Assume(authn.Anonymous)
 
 	keys := apikey.New(s.db, apikey.Options{Logger: s.logger})
-	var oauth *authserver.Server
+	var authServer *authserver.Server
 	if s.apiKeys {
 		auth.Verify = keys.Verify
 		if err := firstrun.AdminKey(ctx, s.db, keys, s.out, site); err != nil {
@@ -172,7 +173,7 @@ func buildServer(ctx context.Context, s serverSetup) (http.Handler, *authserver.
 			fetcher = &cimd.Fetcher{}
 		}
 		var err error
-		oauth, err = authserver.New(authserver.Config{
+		authServer, err = authserver.New(authserver.Config{
 			Issuer:                s.public,
 			Resource:              mcpURL,
 			Store:                 s.db,
@@ -188,12 +189,12 @@ func buildServer(ctx context.Context, s serverSetup) (http.Handler, *authserver.
 		}
 		// Our access tokens first: they are what OAuth clients send on
 		// every request; a key is recognised by its prefix anyway.
-		auth.Verify = authn.Chain(oauth.VerifyAccessToken, keys.Verify)
+		auth.Verify = authn.Chain(authServer.VerifyAccessToken, keys.Verify)
 		auth.ResourceMetadataURL = httpserver.ResourceMetadataURL(s.public)
-		if err := firstrun.AdminUser(ctx, s.db, oauth.Admin(), s.out, site); err != nil {
+		if err := firstrun.AdminUser(ctx, s.db, authServer.Admin(), s.out, site); err != nil {
 			return nil, nil, err
 		}
-		go oauth.RunCleanup(ctx, time.Hour)
+		go authServer.RunCleanup(ctx, time.Hour)
 	}
 	if auth.Verify != nil {
 		authenticate = auth.Middleware
@@ -230,14 +231,14 @@ func buildServer(ctx context.Context, s serverSetup) (http.Handler, *authserver.
 		Metrics:        metrics,
 		MaxBodyBytes:   s.maxBody,
 	}
-	if oauth != nil { // a nil *authserver.Server in the interface would not be nil
-		cfg.AuthServer = oauth
+	if authServer != nil { // a nil *authserver.Server in the interface would not be nil
+		cfg.AuthServer = authServer
 	}
 	h, err := httpserver.New(cfg)
 	if err != nil {
 		return nil, nil, usageError("%v", err)
 	}
-	return h, oauth, nil
+	return h, authServer, nil
 }
 
 // parsePublicURL checks the public URL: http(s), a host, no query,
@@ -266,12 +267,12 @@ func parsePublicURL(s string) (*url.URL, error) {
 // the authorization server's interface.
 type cimdFetcher struct{ f *cimd.Fetcher }
 
-func (c cimdFetcher) Fetch(ctx context.Context, url string) (*authserver.ClientMetadata, error) {
+func (c cimdFetcher) Fetch(ctx context.Context, url string) (*oauth.ClientMetadata, error) {
 	d, err := c.f.Fetch(ctx, url)
 	if err != nil {
 		return nil, err
 	}
-	return &authserver.ClientMetadata{
+	return &oauth.ClientMetadata{
 		ClientID: d.ClientID, ClientName: d.ClientName, RedirectURIs: d.RedirectURIs,
 		TokenEndpointAuthMethod: d.TokenEndpointAuthMethod, GrantTypes: d.GrantTypes,
 		ResponseTypes: d.ResponseTypes, ClientURI: d.ClientURI, LogoURI: d.LogoURI, Scope: d.Scope,

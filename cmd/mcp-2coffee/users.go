@@ -15,11 +15,12 @@ import (
 	"golang.org/x/term"
 
 	"github.com/2coffee/mcp-2coffee/internal/authserver"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 )
 
-// adminCommand builds a subcommand group over the authorization server's
-// admin API on the database.
-func adminCommand(name, summary, usage string, run func(ctx context.Context, env *environment, admin *authserver.Admin, args []string) error, extra func(fs *flag.FlagSet)) *command {
+// adminCommand builds a subcommand group over the OAuth admin API on the
+// database, with the authorization server's rules for new clients.
+func adminCommand(name, summary, usage string, run func(ctx context.Context, env *environment, admin *oauth.Admin, args []string) error, extra func(fs *flag.FlagSet)) *command {
 	return &command{
 		name:    name,
 		summary: summary,
@@ -43,7 +44,7 @@ func adminCommand(name, summary, usage string, run func(ctx context.Context, env
 					return err
 				}
 				defer db.Close()
-				return run(ctx, env, authserver.NewAdmin(db, authserver.AdminOptions{Logger: logger}), args)
+				return run(ctx, env, oauth.NewAdmin(db, oauth.AdminOptions{Logger: logger, BuildClient: authserver.BuildClient}), args)
 			}
 		},
 	}
@@ -52,7 +53,7 @@ func adminCommand(name, summary, usage string, run func(ctx context.Context, env
 func usersCommand() *command {
 	return adminCommand("users", "Manage the people who may sign in to the OAuth pages: add, passwd, list, remove.",
 		"add NAME | passwd NAME | list | remove NAME",
-		func(ctx context.Context, env *environment, admin *authserver.Admin, args []string) error {
+		func(ctx context.Context, env *environment, admin *oauth.Admin, args []string) error {
 			switch {
 			case args[0] == "add" && len(args) == 2:
 				pw, err := readNewPassword(env)
@@ -134,10 +135,10 @@ func clientsCommand() *command {
 	var name, redirects, auth, scopes string
 	return adminCommand("clients", "Manage pre-registered OAuth clients: add, list, remove.",
 		"add --name N --redirect-uri URI[,URI] [--auth none|client_secret_basic|client_secret_post] | list | remove CLIENT_ID",
-		func(ctx context.Context, env *environment, admin *authserver.Admin, args []string) error {
+		func(ctx context.Context, env *environment, admin *oauth.Admin, args []string) error {
 			switch {
 			case args[0] == "add" && len(args) == 1:
-				spec := authserver.ClientSpec{Name: name, AuthMethod: auth}
+				spec := oauth.ClientSpec{Name: name, AuthMethod: auth}
 				for _, u := range strings.Split(redirects, ",") {
 					if u = strings.TrimSpace(u); u != "" {
 						spec.RedirectURIs = append(spec.RedirectURIs, u)
@@ -186,7 +187,7 @@ func clientsCommand() *command {
 func grantsCommand() *command {
 	return adminCommand("grants", "List or revoke the approvals users gave to OAuth clients (revoking also revokes their tokens).",
 		"list | revoke USER CLIENT_ID",
-		func(ctx context.Context, env *environment, admin *authserver.Admin, args []string) error {
+		func(ctx context.Context, env *environment, admin *oauth.Admin, args []string) error {
 			switch {
 			case args[0] == "list" && len(args) == 1:
 				list, err := admin.ListGrants(ctx)

@@ -14,15 +14,27 @@ import (
 	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/errdefs"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 )
 
 // maxAuthorizeQuery bounds an authorization request. Real ones are a few
 // hundred bytes; the request also travels through hidden form fields.
 const maxAuthorizeQuery = 8 << 10
 
+// authorizeEndpoint serves the authorization endpoint (RFC 6749 §3.1):
+// the request (GET) and the consent form's answer (POST). It reads
+// sessions, reads and saves grants, and issues codes.
+type authorizeEndpoint struct {
+	*site
+	clients  *clientFinder
+	sessions *browserSessions
+	grants   oauth.Grants
+	codes    oauth.Codes
+}
+
 // authRequest is a checked authorization request.
 type authRequest struct {
-	client      *Client
+	client      *oauth.Client
 	redirectURI string
 	state       string
 	scopes      []string
@@ -51,7 +63,7 @@ var singleParams = []string{"client_id", "redirect_uri", "response_type", "scope
 // page), then everything else (a problem there is an error redirect to
 // the now-trusted redirect URI). Exactly one of the results is non-nil,
 // except that an error redirect comes with the request it is sent to.
-func (s *Server) parseAuthorize(ctx context.Context, raw string) (*authRequest, *pageProblem, *oauthError) {
+func (s *site) parseAuthorize(ctx context.Context, clients *clientFinder, raw string) (*authRequest, *pageProblem, *oauthError) {
 	if len(raw) > maxAuthorizeQuery {
 		return nil, &pageProblem{http.StatusBadRequest, "request_too_long", "The authorization request is too long."}, nil
 	}
@@ -62,7 +74,7 @@ func (s *Server) parseAuthorize(ctx context.Context, raw string) (*authRequest, 
 	if len(q["client_id"]) != 1 || q.Get("client_id") == "" {
 		return nil, &pageProblem{http.StatusBadRequest, "no_client_id", "The request does not say which application is asking (client_id is missing or repeated)."}, nil
 	}
-	c, err := s.client(ctx, q.Get("client_id"))
+	c, err := clients.find(ctx, q.Get("client_id"))
 	switch {
 	case errors.Is(err, errUnknownClient):
 		return nil, &pageProblem{http.StatusBadRequest, "unknown_client", "The application is not known to this server. It may have been removed or its registration may have expired; reconnecting it from the application usually registers it again."}, nil
@@ -95,9 +107,9 @@ func (s *Server) parseAuthorize(ctx context.Context, raw string) (*authRequest, 
 	switch rt := q.Get("response_type"); {
 	case rt == "":
 		return bad(errInvalidRequest, "response_type is required; use code")
-	case rt != ResponseTypeCode:
+	case rt != oauth.ResponseTypeCode:
 		return bad(errUnsupportedResponseType, "only response_type=code is supported")
-	case !slices.Contains(c.ResponseTypes, ResponseTypeCode) || !c.allows(GrantAuthorizationCode):
+	case !slices.Contains(c.ResponseTypes, oauth.ResponseTypeCode) || !c.Allows(oauth.GrantAuthorizationCode):
 		return bad(errUnauthorizedClient, "the client is not registered for the authorization code flow")
 	}
 	if m := q.Get("response_mode"); m != "" && m != "query" {
@@ -178,7 +190,7 @@ func verifierMatches(verifier, challenge string) bool {
 
 // redirect sends the browser back to the client with params, state and
 // iss (RFC 9207: on every authorization response, success or error).
-func (s *Server) redirect(w http.ResponseWriter, req *authRequest, status int, params url.Values) {
+func (s *site) redirect(w http.ResponseWriter, req *authRequest, status int, params url.Values) {
 	if req.state != "" {
 		params.Set("state", req.state)
 	}
@@ -195,7 +207,7 @@ func (s *Server) redirect(w http.ResponseWriter, req *authRequest, status int, p
 }
 
 // redirectError sends an error to the client's redirect URI.
-func (s *Server) redirectError(w http.ResponseWriter, r *http.Request, req *authRequest, status int, e *oauthError) {
+func (s *site) redirectError(w http.ResponseWriter, r *http.Request, req *authRequest, status int, e *oauthError) {
 	s.fail(r, slog.LevelInfo, "authorize_"+e.code, "client_id", req.client.ID, "detail", e.description)
 	s.redirect(w, req, status, url.Values{"error": {e.code}, "error_description": {e.description}})
 }
@@ -203,11 +215,11 @@ func (s *Server) redirectError(w http.ResponseWriter, r *http.Request, req *auth
 // serveAuthorize is GET /oauth/authorize: check the request, then sign
 // in, then consent (unless a remembered grant covers it), then redirect
 // with a code.
-func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+func (s *authorizeEndpoint) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	if s.metadataLimited(w, r, r.URL.RawQuery) {
 		return
 	}
-	req, pp, oe := s.parseAuthorize(r.Context(), r.URL.RawQuery)
+	req, pp, oe := s.parseAuthorize(r.Context(), s.clients, r.URL.RawQuery)
 	if pp != nil {
 		s.fail(r, slog.LevelInfo, pp.reason, "client_id", truncate(r.URL.Query().Get("client_id"), 200))
 		s.errorPage(w, r, pp.status, "This application cannot connect", pp.message)
@@ -217,7 +229,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.redirectError(w, r, req, http.StatusFound, oe)
 		return
 	}
-	user, err := s.currentUser(r)
+	user, err := s.sessions.user(r)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "reading session failed", "err", err)
 		s.errorPage(w, r, http.StatusServiceUnavailable, "Something went wrong", "Your sign-in could not be checked.")
@@ -237,8 +249,8 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 // decide issues a code at once when a remembered grant covers the request
 // (and the client did not ask for consent), and shows the consent page
 // otherwise.
-func (s *Server) decide(w http.ResponseWriter, r *http.Request, req *authRequest, user string, status int) {
-	g, err := s.store.GrantFor(r.Context(), user, req.client.ID)
+func (s *authorizeEndpoint) decide(w http.ResponseWriter, r *http.Request, req *authRequest, user string, status int) {
+	g, err := s.grants.GrantFor(r.Context(), user, req.client.ID)
 	if err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		s.log.ErrorContext(r.Context(), "reading grant failed", "err", err)
 		s.errorPage(w, r, http.StatusServiceUnavailable, "Something went wrong", "Your earlier approvals could not be read.")
@@ -257,7 +269,7 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, req *authRequest
 		User:           user,
 		Request:        req.raw,
 		ClientName:     displayName(req.client),
-		NameUnverified: req.client.Kind != KindPreregistered,
+		NameUnverified: req.client.Kind != oauth.KindPreregistered,
 		ClientHost:     clientHost(req.client),
 		RedirectHost:   redirectHost(req.redirectURI),
 		Scopes:         describeScopes(req.scopes),
@@ -265,7 +277,7 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, req *authRequest
 }
 
 // displayName is the client's name, or a description when it gave none.
-func displayName(c *Client) string {
+func displayName(c *oauth.Client) string {
 	if c.Name != "" {
 		return c.Name
 	}
@@ -273,20 +285,20 @@ func displayName(c *Client) string {
 }
 
 // clientHost is the host that vouches for a metadata client's identity.
-func clientHost(c *Client) string {
-	if c.Kind == KindMetadata {
+func clientHost(c *oauth.Client) string {
+	if c.Kind == oauth.KindMetadata {
 		return hostOf(c.ID)
 	}
 	return ""
 }
 
 // approve issues a code and redirects to the client with it.
-func (s *Server) approve(w http.ResponseWriter, r *http.Request, req *authRequest, user string, status int) {
-	code := newSecret(PrefixCode)
+func (s *authorizeEndpoint) approve(w http.ResponseWriter, r *http.Request, req *authRequest, user string, status int) {
+	code := oauth.NewSecret(oauth.PrefixCode)
 	now := s.now().UTC().Truncate(time.Second)
-	c := &Code{
-		Hash:        hashSecret(code),
-		FamilyID:    newID(),
+	c := &oauth.Code{
+		Hash:        oauth.HashSecret(code),
+		FamilyID:    oauth.NewID(),
 		ClientID:    req.client.ID,
 		User:        user,
 		RedirectURI: req.redirectURI,
@@ -296,7 +308,7 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, req *authReques
 		CreatedAt:   now,
 		ExpiresAt:   now.Add(s.cfg.CodeLifetime),
 	}
-	if err := s.store.CreateCode(r.Context(), c); err != nil {
+	if err := s.codes.CreateCode(r.Context(), c); err != nil {
 		s.log.ErrorContext(r.Context(), "storing an authorization code failed", "err", err)
 		s.redirectError(w, r, req, status, newError(0, errServerError, "the authorization could not be stored; try again"))
 		return
@@ -306,14 +318,14 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, req *authReques
 }
 
 // serveConsent is POST /oauth/authorize: the consent form's answer.
-func (s *Server) serveConsent(w http.ResponseWriter, r *http.Request) {
+func (s *authorizeEndpoint) serveConsent(w http.ResponseWriter, r *http.Request) {
 	if !s.formOK(w, r) {
 		return
 	}
 	if s.metadataLimited(w, r, r.PostForm.Get("request")) {
 		return
 	}
-	req, pp, oe := s.parseAuthorize(r.Context(), r.PostForm.Get("request"))
+	req, pp, oe := s.parseAuthorize(r.Context(), s.clients, r.PostForm.Get("request"))
 	if pp != nil {
 		s.fail(r, slog.LevelInfo, pp.reason)
 		s.errorPage(w, r, pp.status, "This application cannot connect", pp.message)
@@ -324,7 +336,7 @@ func (s *Server) serveConsent(w http.ResponseWriter, r *http.Request) {
 		s.redirectError(w, r, req, http.StatusSeeOther, oe)
 		return
 	}
-	user, err := s.currentUser(r)
+	user, err := s.sessions.user(r)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "reading session failed", "err", err)
 		s.errorPage(w, r, http.StatusServiceUnavailable, "Something went wrong", "Your sign-in could not be checked.")
@@ -340,11 +352,11 @@ func (s *Server) serveConsent(w http.ResponseWriter, r *http.Request) {
 		s.redirectError(w, r, req, http.StatusSeeOther, newError(0, errAccessDenied, "the user denied the request"))
 	case "approve":
 		now := s.now().UTC().Truncate(time.Second)
-		g := &Grant{User: user, ClientID: req.client.ID, ClientName: req.client.Name, Scopes: req.scopes, CreatedAt: now, UpdatedAt: now}
-		if old, err := s.store.GrantFor(r.Context(), user, req.client.ID); err == nil {
+		g := &oauth.Grant{User: user, ClientID: req.client.ID, ClientName: req.client.Name, Scopes: req.scopes, CreatedAt: now, UpdatedAt: now}
+		if old, err := s.grants.GrantFor(r.Context(), user, req.client.ID); err == nil {
 			g.Scopes = union(old.Scopes, req.scopes)
 		}
-		if err := s.store.SaveGrant(r.Context(), g); err != nil {
+		if err := s.grants.SaveGrant(r.Context(), g); err != nil {
 			s.log.ErrorContext(r.Context(), "saving grant failed", "err", err)
 			s.redirectError(w, r, req, http.StatusSeeOther, newError(0, errServerError, "the approval could not be stored; try again"))
 			return
@@ -361,7 +373,7 @@ func (s *Server) serveConsent(w http.ResponseWriter, r *http.Request) {
 // counted before anything is fetched. Requests for stored clients are not
 // counted. Over the limit it answers 429 with Retry-After and returns
 // true.
-func (s *Server) metadataLimited(w http.ResponseWriter, r *http.Request, rawQuery string) bool {
+func (s *site) metadataLimited(w http.ResponseWriter, r *http.Request, rawQuery string) bool {
 	if s.cfg.MetadataFetcher == nil {
 		return false
 	}
@@ -379,7 +391,7 @@ func (s *Server) metadataLimited(w http.ResponseWriter, r *http.Request, rawQuer
 
 // formOK reads a page's form and checks it came from our page. On
 // failure it has answered (413/400, or 403 for a failed CSRF check).
-func (s *Server) formOK(w http.ResponseWriter, r *http.Request) bool {
+func (s *site) formOK(w http.ResponseWriter, r *http.Request) bool {
 	if err := readForm(w, r); err != nil {
 		s.fail(r, slog.LevelInfo, "bad_form", "err", err)
 		s.errorPage(w, r, http.StatusBadRequest, "Something went wrong", "The form could not be read.")

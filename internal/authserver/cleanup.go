@@ -28,7 +28,8 @@ const codeRetention = 24 * time.Hour
 // if one fails; the errors are joined. Run it periodically (RunCleanup
 // does); it is safe to run on several replicas at once.
 func (s *Server) Cleanup(ctx context.Context) (CleanupResult, error) {
-	now := s.now().UTC()
+	now := s.site.now().UTC()
+	cfg := &s.site.cfg
 	var res CleanupResult
 	var errs []error
 	step := func(what string, n *int, fn func() (int, error)) {
@@ -39,13 +40,13 @@ func (s *Server) Cleanup(ctx context.Context) (CleanupResult, error) {
 		}
 	}
 	step("clients", &res.Clients, func() (int, error) {
-		return s.store.DeleteUnusedClients(ctx, now.Add(-s.cfg.UnusedClientTTL), now.Add(-s.cfg.IdleClientTTL))
+		return s.sweep.DeleteUnusedClients(ctx, now.Add(-cfg.UnusedClientTTL), now.Add(-cfg.IdleClientTTL))
 	})
-	step("codes", &res.Codes, func() (int, error) { return s.store.DeleteExpiredCodes(ctx, now.Add(-codeRetention)) })
-	step("tokens", &res.Tokens, func() (int, error) { return s.store.DeleteExpiredTokens(ctx, now) })
-	step("sessions", &res.Sessions, func() (int, error) { return s.store.DeleteExpiredSessions(ctx, now) })
+	step("codes", &res.Codes, func() (int, error) { return s.sweep.DeleteExpiredCodes(ctx, now.Add(-codeRetention)) })
+	step("tokens", &res.Tokens, func() (int, error) { return s.sweep.DeleteExpiredTokens(ctx, now) })
+	step("sessions", &res.Sessions, func() (int, error) { return s.sweep.DeleteExpiredSessions(ctx, now) })
 	step("login failures", &res.LoginFailures, func() (int, error) {
-		return s.store.DeleteLoginFailures(ctx, now.Add(-s.cfg.Lockout.Window))
+		return s.sweep.DeleteLoginFailures(ctx, now.Add(-cfg.Lockout.Window))
 	})
 	if err := errors.Join(errs...); err != nil {
 		return res, fmt.Errorf("authserver: cleanup: %w", err)
@@ -61,10 +62,10 @@ func (s *Server) RunCleanup(ctx context.Context, interval time.Duration) {
 	for {
 		res, err := s.Cleanup(ctx)
 		if err != nil && ctx.Err() == nil {
-			s.log.ErrorContext(ctx, "oauth cleanup failed", "err", err)
+			s.site.log.ErrorContext(ctx, "oauth cleanup failed", "err", err)
 		}
 		if res != (CleanupResult{}) {
-			s.log.InfoContext(ctx, "oauth cleanup", "clients", res.Clients, "codes", res.Codes, "tokens", res.Tokens,
+			s.site.log.InfoContext(ctx, "oauth cleanup", "clients", res.Clients, "codes", res.Codes, "tokens", res.Tokens,
 				"sessions", res.Sessions, "login_failures", res.LoginFailures)
 		}
 		select {

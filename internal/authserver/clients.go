@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/2coffee/mcp-2coffee/internal/errdefs"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 	"github.com/2coffee/mcp-2coffee/internal/webaddr"
 )
 
@@ -23,21 +24,7 @@ import (
 // server checks what the document says. An error means the client cannot
 // be identified now.
 type MetadataFetcher interface {
-	Fetch(ctx context.Context, clientIDURL string) (*ClientMetadata, error)
-}
-
-// ClientMetadata is the part of a Client ID Metadata Document (or of an
-// RFC 7591 registration) the server uses.
-type ClientMetadata struct {
-	ClientID                string
-	ClientName              string
-	RedirectURIs            []string
-	TokenEndpointAuthMethod string
-	GrantTypes              []string
-	ResponseTypes           []string
-	ClientURI               string
-	LogoURI                 string
-	Scope                   string
+	Fetch(ctx context.Context, clientIDURL string) (*oauth.ClientMetadata, error)
 }
 
 // Limits on client metadata.
@@ -60,11 +47,19 @@ type clientProblem struct{ msg string }
 
 func (e *clientProblem) Error() string { return e.msg }
 
-// client resolves a client_id: a stored client, or, when it is an https
+// clientFinder identifies the client a request names, and authenticates
+// it: every endpoint but registration needs it. Its store is the only
+// way an endpoint reaches stored clients.
+type clientFinder struct {
+	*site
+	store oauth.Clients
+}
+
+// find resolves a client_id: a stored client, or, when it is an https
 // URL and a fetcher is configured, a metadata document. It returns
 // errUnknownClient, a *clientProblem, or another error when the store or
 // the fetch failed.
-func (s *Server) client(ctx context.Context, id string) (*Client, error) {
+func (s *clientFinder) find(ctx context.Context, id string) (*oauth.Client, error) {
 	if id == "" || len(id) > MaxClientIDLen || !utf8.ValidString(id) {
 		return nil, errUnknownClient
 	}
@@ -125,35 +120,35 @@ func checkMetadataURL(id string) error {
 // public. Grant and response types the server does not support are
 // ignored rather than refused: a document is written once for many
 // servers, unlike a registration, which negotiates with this one.
-func clientFromDocument(id string, md *ClientMetadata) (*Client, error) {
+func clientFromDocument(id string, md *oauth.ClientMetadata) (*oauth.Client, error) {
 	if md == nil || md.ClientID != id {
 		return nil, errors.New("its client_id does not equal the URL it was fetched from")
 	}
 	switch md.TokenEndpointAuthMethod {
-	case "", AuthNone:
+	case "", oauth.AuthNone:
 	default:
 		return nil, fmt.Errorf("token_endpoint_auth_method %q is not supported for metadata documents; use none", truncate(md.TokenEndpointAuthMethod, 40))
 	}
 	if err := checkRedirectURIs(md.RedirectURIs); err != nil {
 		return nil, err
 	}
-	c := &Client{
+	c := &oauth.Client{
 		ID:            id,
-		Kind:          KindMetadata,
-		AuthMethod:    AuthNone,
+		Kind:          oauth.KindMetadata,
+		AuthMethod:    oauth.AuthNone,
 		RedirectURIs:  slices.Clone(md.RedirectURIs),
-		GrantTypes:    []string{GrantAuthorizationCode, GrantRefreshToken},
-		ResponseTypes: []string{ResponseTypeCode},
+		GrantTypes:    []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken},
+		ResponseTypes: []string{oauth.ResponseTypeCode},
 	}
 	if md.GrantTypes != nil {
 		c.GrantTypes = nil
-		for _, g := range []string{GrantAuthorizationCode, GrantRefreshToken} {
+		for _, g := range []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken} {
 			if slices.Contains(md.GrantTypes, g) {
 				c.GrantTypes = append(c.GrantTypes, g)
 			}
 		}
 	}
-	if md.ResponseTypes != nil && !slices.Contains(md.ResponseTypes, ResponseTypeCode) {
+	if md.ResponseTypes != nil && !slices.Contains(md.ResponseTypes, oauth.ResponseTypeCode) {
 		c.ResponseTypes = nil
 	}
 	if md.Scope != "" {
@@ -272,26 +267,26 @@ func readClientCredentials(r *http.Request, form url.Values) (clientCredentials,
 	return cc, nil
 }
 
-// authenticateClient identifies and authenticates the client of a request
+// authenticate identifies and authenticates the client of a request
 // to the token, revocation or introspection endpoint, using the method
 // the client registered. A failure is a 401 invalid_client (with a Basic
 // challenge when Basic was tried) and happens before anything else is
 // looked at, so a client that tries Basic first and the body second (as
 // the go-sdk does for public clients) has consumed nothing.
-func (s *Server) authenticateClient(r *http.Request, form url.Values) (*Client, *oauthError) {
+func (s *clientFinder) authenticate(r *http.Request, form url.Values) (*oauth.Client, *oauthError) {
 	cc, oe := readClientCredentials(r, form)
 	if oe != nil {
 		s.fail(r, slog.LevelInfo, "bad_client_credentials", "client_id", truncate(cc.id, 200), "detail", oe.description)
 		return nil, oe
 	}
-	deny := func(reason, desc string) (*Client, *oauthError) {
+	deny := func(reason, desc string) (*oauth.Client, *oauthError) {
 		s.fail(r, slog.LevelInfo, reason, "client_id", truncate(cc.id, 200))
 		return nil, &oauthError{status: http.StatusUnauthorized, code: errInvalidClient, description: desc, basic: cc.basic}
 	}
 	if cc.id == "" {
 		return deny("no_client", "client authentication is required: send client_id (and the secret, for a confidential client)")
 	}
-	c, err := s.client(r.Context(), cc.id)
+	c, err := s.find(r.Context(), cc.id)
 	switch {
 	case errors.Is(err, errUnknownClient):
 		return deny("unknown_client", "the client is unknown")
@@ -303,22 +298,22 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values) (*Client, 
 		return nil, newError(http.StatusServiceUnavailable, errTemporarilyUnavailable, "the client could not be looked up; try again")
 	}
 	switch c.AuthMethod {
-	case AuthNone:
+	case oauth.AuthNone:
 		if cc.basic || cc.post {
 			return deny("public_client_secret", "this is a public client: send client_id in the body, without a secret or HTTP Basic")
 		}
-	case AuthSecretBasic:
+	case oauth.AuthSecretBasic:
 		if !cc.basic {
 			return deny("wrong_auth_method", "this client authenticates with HTTP Basic (client_secret_basic)")
 		}
-		if !equalHash(hashSecret(cc.secret), c.SecretHash) {
+		if !c.SecretMatches(cc.secret) {
 			return deny("wrong_secret", "client authentication failed")
 		}
-	case AuthSecretPost:
+	case oauth.AuthSecretPost:
 		if !cc.post {
 			return deny("wrong_auth_method", "this client authenticates with client_secret in the body (client_secret_post)")
 		}
-		if !equalHash(hashSecret(cc.secret), c.SecretHash) {
+		if !c.SecretMatches(cc.secret) {
 			return deny("wrong_secret", "client authentication failed")
 		}
 	default:

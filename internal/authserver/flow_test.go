@@ -12,6 +12,7 @@ import (
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
 	"github.com/2coffee/mcp-2coffee/internal/authserver"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 )
 
 // TestFullFlow walks the whole flow as a browser and a client would:
@@ -22,8 +23,8 @@ func TestFullFlow(t *testing.T) {
 		t.Run("issuer path "+path, func(t *testing.T) {
 			rsID, rsSecret := "", ""
 			e := newEnv(t, path)
-			c, secret, err := e.srv.Admin().CreateClient(t.Context(), authserver.ClientSpec{
-				Name: "Other resource server", RedirectURIs: []string{"https://rs.example/cb"}, AuthMethod: authserver.AuthSecretBasic,
+			c, secret, err := e.srv.Admin().CreateClient(t.Context(), oauth.ClientSpec{
+				Name: "Other resource server", RedirectURIs: []string{"https://rs.example/cb"}, AuthMethod: oauth.AuthSecretBasic,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -70,7 +71,7 @@ func TestFullFlow(t *testing.T) {
 				t.Fatalf("approve: status %d, want 303", pg.StatusCode)
 			}
 			back := b.redirectQuery(pg, loopbackRedirect)
-			if back.Get("state") != q.Get("state") || back.Get("iss") != e.issuer || !strings.HasPrefix(back.Get("code"), authserver.PrefixCode) {
+			if back.Get("state") != q.Get("state") || back.Get("iss") != e.issuer || !strings.HasPrefix(back.Get("code"), oauth.PrefixCode) {
 				t.Fatalf("redirect query %v: want code, state %q and iss %q", back, q.Get("state"), e.issuer)
 			}
 
@@ -81,7 +82,7 @@ func TestFullFlow(t *testing.T) {
 			}
 			tk := decodeTokens(t, resp, body)
 			if tk.TokenType != "Bearer" || tk.ExpiresIn != 3600 || tk.Scope != "articles:write" ||
-				!strings.HasPrefix(tk.AccessToken, authserver.PrefixAccessToken) || !strings.HasPrefix(tk.RefreshToken, authserver.PrefixRefreshToken) {
+				!strings.HasPrefix(tk.AccessToken, oauth.PrefixAccessToken) || !strings.HasPrefix(tk.RefreshToken, oauth.PrefixRefreshToken) {
 				t.Errorf("token response: %+v", tk)
 			}
 			pr, err := e.verify(tk.AccessToken)

@@ -13,6 +13,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
 	"github.com/2coffee/mcp-2coffee/internal/authserver"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 )
 
 // resourceServer is the smallest protected resource the go-sdk client can
@@ -80,8 +81,8 @@ func TestGoSDKClient(t *testing.T) {
 				// expired 10s early) refreshes at once: that exercises
 				// the refresh grant too.
 				c.AccessTokenLifetime = 5 * time.Second
-				c.MetadataFetcher = fetcherFunc(func(_ context.Context, u string) (*authserver.ClientMetadata, error) {
-					return &authserver.ClientMetadata{ClientID: docURL, ClientName: "SDK client",
+				c.MetadataFetcher = fetcherFunc(func(_ context.Context, u string) (*oauth.ClientMetadata, error) {
+					return &oauth.ClientMetadata{ClientID: docURL, ClientName: "SDK client",
 						RedirectURIs: []string{loopbackRedirect}, TokenEndpointAuthMethod: "none",
 						GrantTypes: []string{"authorization_code", "refresh_token"}}, nil
 				})

@@ -23,6 +23,7 @@ import (
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
 	"github.com/2coffee/mcp-2coffee/internal/authserver"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 	"github.com/2coffee/mcp-2coffee/internal/store/sqlite"
 )
 
@@ -48,7 +49,7 @@ func (c *clock) Advance(d time.Duration) {
 var t0 = time.Date(2026, 11, 3, 9, 30, 0, 0, time.UTC)
 
 // cheap keeps argon2 fast in tests; production uses the RFC 9106 costs.
-var cheap = authserver.PasswordParams{Time: 1, MemoryKiB: 1024, Threads: 1}
+var cheap = oauth.PasswordParams{Time: 1, MemoryKiB: 1024, Threads: 1}
 
 const (
 	userName = "ann"

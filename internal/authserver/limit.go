@@ -96,7 +96,7 @@ func (l *limiter) sweep(now time.Time) {
 // limited applies the limit of endpoint to r. When the caller is over it,
 // it sets Retry-After, logs, and returns true: the caller then answers
 // 429 in the endpoint's own format.
-func (s *Server) limited(w http.ResponseWriter, r *http.Request, endpoint string) (bool, time.Duration) {
+func (s *site) limited(w http.ResponseWriter, r *http.Request, endpoint string) (bool, time.Duration) {
 	ok, wait := s.limits[endpoint].allow(endpoint+" "+s.clientIP(r), s.now())
 	if ok {
 		return false, 0

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 )
 
 // Metadata is the RFC 8414 authorization server metadata.
@@ -29,7 +30,9 @@ type Metadata struct {
 
 // Metadata returns the server's metadata. Every endpoint is the issuer
 // followed by its path, so they are right under a path issuer too.
-func (s *Server) Metadata() *Metadata {
+func (s *Server) Metadata() *Metadata { return s.site.metadata() }
+
+func (s *site) metadata() *Metadata {
 	m := &Metadata{
 		Issuer:                                 s.issuer,
 		AuthorizationEndpoint:                  s.issuer + PathAuthorize,
@@ -37,15 +40,15 @@ func (s *Server) Metadata() *Metadata {
 		RevocationEndpoint:                     s.issuer + PathRevoke,
 		IntrospectionEndpoint:                  s.issuer + PathIntrospect,
 		ScopesSupported:                        slices.Clone(authn.AllScopes),
-		ResponseTypesSupported:                 []string{ResponseTypeCode},
+		ResponseTypesSupported:                 []string{oauth.ResponseTypeCode},
 		ResponseModesSupported:                 []string{"query"},
-		GrantTypesSupported:                    []string{GrantAuthorizationCode, GrantRefreshToken},
-		TokenEndpointAuthMethodsSupported:      []string{AuthNone, AuthSecretBasic, AuthSecretPost},
-		RevocationEndpointAuthMethodsSupported: []string{AuthNone, AuthSecretBasic, AuthSecretPost},
+		GrantTypesSupported:                    []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken},
+		TokenEndpointAuthMethodsSupported:      []string{oauth.AuthNone, oauth.AuthSecretBasic, oauth.AuthSecretPost},
+		RevocationEndpointAuthMethodsSupported: []string{oauth.AuthNone, oauth.AuthSecretBasic, oauth.AuthSecretPost},
 		// Introspection reveals who a token belongs to, so public
 		// clients may not call it; API keys are accepted too but have
 		// no registered method name.
-		IntrospectionEndpointAuthMethodsSupported:  []string{AuthSecretBasic, AuthSecretPost},
+		IntrospectionEndpointAuthMethodsSupported:  []string{oauth.AuthSecretBasic, oauth.AuthSecretPost},
 		CodeChallengeMethodsSupported:              []string{"S256"},
 		ClientIDMetadataDocumentSupported:          s.cfg.MetadataFetcher != nil,
 		AuthorizationResponseIssParameterSupported: true,
@@ -62,16 +65,16 @@ func (s *Server) Metadata() *Metadata {
 // which Handler serves already; for https://blog.example.com/blog it is
 // /.well-known/oauth-authorization-server/blog, outside the issuer's path,
 // so the caller routes it to MetadataHandler at the host root.
-func (s *Server) MetadataPath() string { return PathMetadata + s.base }
+func (s *Server) MetadataPath() string { return PathMetadata + s.site.base }
 
 // MetadataHandler serves the metadata document, for mounting at
 // MetadataPath.
 func (s *Server) MetadataHandler() http.Handler {
-	return cors(http.HandlerFunc(s.serveMetadata))
+	return cors(http.HandlerFunc(s.site.serveMetadata))
 }
 
-func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.Metadata())
+func (s *site) serveMetadata(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.metadata())
 	// writeJSON forbids caching, which suits tokens; metadata may be
 	// cached briefly, but clients fetch it once per flow, so no-store
 	// costs little and keeps one writer for every JSON answer.

@@ -9,6 +9,8 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
+
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 )
 
 // templateFS holds the pages: one layout and a template per page, and the
@@ -61,7 +63,7 @@ type appGrant struct {
 	Scopes   []string
 }
 
-func (s *Server) loadPages() error {
+func (s *site) loadPages() error {
 	s.pages = map[string]*template.Template{}
 	for _, name := range pageNames {
 		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
@@ -81,7 +83,7 @@ func (s *Server) loadPages() error {
 	return nil
 }
 
-func (s *Server) serveStyle(w http.ResponseWriter, r *http.Request) {
+func (s *site) serveStyle(w http.ResponseWriter, r *http.Request) {
 	css, _ := templateFS.ReadFile("templates/style.css")
 	h := w.Header()
 	h.Set("Content-Type", "text/css; charset=utf-8")
@@ -114,7 +116,7 @@ func setPageHeaders(w http.ResponseWriter, formTargets ...string) {
 
 // render writes page name with data. It renders into a buffer first, so a
 // template error yields a clean 500 rather than half a page.
-func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, d *pageData, formTargets ...string) {
+func (s *site) render(w http.ResponseWriter, r *http.Request, status int, name string, d *pageData, formTargets ...string) {
 	d.Base = s.base
 	d.Style = s.styleURL
 	if d.CSRF == "" && name != "error" {
@@ -136,7 +138,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 // errorPage shows a problem to the person at the browser. It is used
 // whenever the client or the redirect URI cannot be trusted, so the user
 // is never sent to an address nobody vouched for.
-func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, heading, message string) {
+func (s *site) errorPage(w http.ResponseWriter, r *http.Request, status int, heading, message string) {
 	hint := ""
 	if status < 500 {
 		hint = "Go back to the application and try connecting again. If this keeps happening, tell the application's developers what this page says."
@@ -167,11 +169,11 @@ func describeScopes(scopes []string) []string {
 }
 
 // clientLabel is how a page names where a client comes from.
-func clientLabel(c *Client) string {
+func clientLabel(c *oauth.Client) string {
 	switch c.Kind {
-	case KindMetadata:
+	case oauth.KindMetadata:
 		return hostOf(c.ID)
-	case KindPreregistered:
+	case oauth.KindPreregistered:
 		return "registered by the blog's owner"
 	default:
 		return "registered itself"

@@ -15,6 +15,7 @@ import (
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
 	"github.com/2coffee/mcp-2coffee/internal/authserver"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 )
 
 func TestCSRF(t *testing.T) {
@@ -243,7 +244,7 @@ func TestMetadataFetchRateLimits(t *testing.T) {
 	e := newEnv(t, "", func(c *authserver.Config) {
 		c.RateLimits.Token = authserver.Limit{Burst: 2, Interval: time.Minute}
 		c.RateLimits.ClientMetadata = authserver.Limit{Burst: 2, Interval: time.Minute}
-		c.MetadataFetcher = fetcherFunc(func(_ context.Context, u string) (*authserver.ClientMetadata, error) {
+		c.MetadataFetcher = fetcherFunc(func(_ context.Context, u string) (*oauth.ClientMetadata, error) {
 			mu.Lock()
 			fetches++
 			mu.Unlock()
@@ -296,9 +297,9 @@ func TestMetadataFetchRateLimits(t *testing.T) {
 }
 
 // fetcherFunc is a MetadataFetcher for tests; a nil one fails every fetch.
-type fetcherFunc func(ctx context.Context, u string) (*authserver.ClientMetadata, error)
+type fetcherFunc func(ctx context.Context, u string) (*oauth.ClientMetadata, error)
 
-func (f fetcherFunc) Fetch(ctx context.Context, u string) (*authserver.ClientMetadata, error) {
+func (f fetcherFunc) Fetch(ctx context.Context, u string) (*oauth.ClientMetadata, error) {
 	if f == nil {
 		return nil, errors.New("no documents here")
 	}
@@ -308,7 +309,7 @@ func (f fetcherFunc) Fetch(ctx context.Context, u string) (*authserver.ClientMet
 const cimdID = "https://app.example/oauth/client.json"
 
 func TestClientIDMetadataDocument(t *testing.T) {
-	docs := map[string]*authserver.ClientMetadata{
+	docs := map[string]*oauth.ClientMetadata{
 		cimdID: {ClientID: cimdID, ClientName: "Example App", RedirectURIs: []string{"https://app.example/cb"},
 			TokenEndpointAuthMethod: "none", GrantTypes: []string{"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"}},
 		"https://app.example/wrong-id.json": {ClientID: "https://app.example/other.json", RedirectURIs: []string{"https://app.example/cb"}},
@@ -318,7 +319,7 @@ func TestClientIDMetadataDocument(t *testing.T) {
 	}
 	var fetched []string
 	e := newEnv(t, "", func(c *authserver.Config) {
-		c.MetadataFetcher = fetcherFunc(func(_ context.Context, u string) (*authserver.ClientMetadata, error) {
+		c.MetadataFetcher = fetcherFunc(func(_ context.Context, u string) (*oauth.ClientMetadata, error) {
 			fetched = append(fetched, u)
 			if d, ok := docs[u]; ok {
 				return d, nil
@@ -442,7 +443,7 @@ func TestIntrospect(t *testing.T) {
 			t.Errorf("%s: %d %v, want %d %s", tc.name, resp.StatusCode, m, tc.status, tc.code)
 		}
 	}
-	for _, inactive := range []string{"garbage", authserver.PrefixAccessToken + strings.Repeat("z", 52)} {
+	for _, inactive := range []string{"garbage", oauth.PrefixAccessToken + strings.Repeat("z", 52)} {
 		_, m := call(http.Header{"X-Api-Key": {key}}, url.Values{"token": {inactive}})
 		if diff := cmp.Diff(map[string]any{"active": false}, m); diff != "" {
 			t.Errorf("inactive token (-want +got):\n%s", diff)

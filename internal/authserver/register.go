@@ -2,7 +2,6 @@ package authserver
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/errdefs"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 )
 
 // MaxRegistrationBytes bounds a registration request body. Real ones are
@@ -29,20 +29,23 @@ type metadataError struct {
 
 func (e *metadataError) Error() string { return e.msg }
 
-// Is makes a refused registration a errdefs.ErrInvalid for Admin callers.
+// Is makes a refused registration an errdefs.ErrInvalid for oauth.Admin
+// callers, whose ClientBuilder BuildClient is.
 func (e *metadataError) Is(target error) bool { return target == errdefs.ErrInvalid }
 
 func badMetadata(format string, args ...any) error {
 	return &metadataError{code: errInvalidClientMetadata, msg: fmt.Sprintf(format, args...)}
 }
 
-// buildClient checks client metadata and makes a client of kind with a
-// new id and, for a confidential client, a new secret (returned once).
-// Defaults: a public client ("none": MCP clients are mostly native apps
-// that cannot keep a secret, and a secret handed to an anonymous
-// registrant proves nothing), the authorization_code and refresh_token
-// grants, the code response type, every scope.
-func buildClient(md *ClientMetadata, kind string, now time.Time) (*Client, string, error) {
+// BuildClient checks client metadata and makes a client of kind with a
+// new id and, for a confidential client, a new secret (returned once):
+// the rules of dynamic registration (RFC 7591), which pre-registration
+// shares as the oauth.ClientBuilder of an oauth.Admin. Defaults: a public
+// client ("none": MCP clients are mostly native apps that cannot keep a
+// secret, and a secret handed to an anonymous registrant proves nothing),
+// the authorization_code and refresh_token grants, the code response
+// type, every scope. A refusal matches errdefs.ErrInvalid.
+func BuildClient(md *oauth.ClientMetadata, kind string, now time.Time) (*oauth.Client, string, error) {
 	if err := checkRedirectURIs(md.RedirectURIs); err != nil {
 		return nil, "", &metadataError{code: errInvalidRedirectURI, msg: err.Error()}
 	}
@@ -50,43 +53,43 @@ func buildClient(md *ClientMetadata, kind string, now time.Time) (*Client, strin
 	if err != nil {
 		return nil, "", badMetadata("%v", err)
 	}
-	c := &Client{
-		ID:            newID(),
+	c := &oauth.Client{
+		ID:            oauth.NewID(),
 		Name:          name,
 		Kind:          kind,
 		AuthMethod:    md.TokenEndpointAuthMethod,
 		RedirectURIs:  slices.Clone(md.RedirectURIs),
-		GrantTypes:    []string{GrantAuthorizationCode, GrantRefreshToken},
-		ResponseTypes: []string{ResponseTypeCode},
+		GrantTypes:    []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken},
+		ResponseTypes: []string{oauth.ResponseTypeCode},
 		CreatedAt:     now.UTC().Truncate(time.Second),
 	}
 	var secret string
 	switch c.AuthMethod {
 	case "":
-		c.AuthMethod = AuthNone
-	case AuthNone:
-	case AuthSecretBasic, AuthSecretPost:
-		secret = newSecret(PrefixClientSecret)
-		c.SecretHash = hashSecret(secret)
+		c.AuthMethod = oauth.AuthNone
+	case oauth.AuthNone:
+	case oauth.AuthSecretBasic, oauth.AuthSecretPost:
+		secret = oauth.NewSecret(oauth.PrefixClientSecret)
+		c.SecretHash = oauth.HashSecret(secret)
 	default:
 		return nil, "", badMetadata("token_endpoint_auth_method must be none, client_secret_basic or client_secret_post")
 	}
 	if md.GrantTypes != nil {
 		c.GrantTypes = nil
 		for _, g := range md.GrantTypes {
-			if g != GrantAuthorizationCode && g != GrantRefreshToken {
+			if g != oauth.GrantAuthorizationCode && g != oauth.GrantRefreshToken {
 				return nil, "", badMetadata("grant_types may hold only authorization_code and refresh_token")
 			}
 			if !slices.Contains(c.GrantTypes, g) {
 				c.GrantTypes = append(c.GrantTypes, g)
 			}
 		}
-		if !slices.Contains(c.GrantTypes, GrantAuthorizationCode) {
+		if !slices.Contains(c.GrantTypes, oauth.GrantAuthorizationCode) {
 			return nil, "", badMetadata("grant_types must include authorization_code, the only way to obtain tokens here")
 		}
 		slices.Sort(c.GrantTypes) // authorization_code, refresh_token
 	}
-	if md.ResponseTypes != nil && !slices.Equal(slices.Compact(slices.Clone(md.ResponseTypes)), []string{ResponseTypeCode}) {
+	if md.ResponseTypes != nil && !slices.Equal(slices.Compact(slices.Clone(md.ResponseTypes)), []string{oauth.ResponseTypeCode}) {
 		return nil, "", badMetadata(`response_types must be ["code"]`)
 	}
 	if md.Scope != "" {
@@ -104,19 +107,6 @@ func buildClient(md *ClientMetadata, kind string, now time.Time) (*Client, strin
 	}
 	c.ClientURI, c.LogoURI = md.ClientURI, md.LogoURI
 	return c, secret, nil
-}
-
-// storeClient stores c, drawing a new id if the first is taken (128
-// random bits make that a formality).
-func storeClient(ctx context.Context, store ClientStore, c *Client) error {
-	for range 3 {
-		err := store.CreateClient(ctx, c)
-		if !errors.Is(err, errdefs.ErrConflict) {
-			return err
-		}
-		c.ID = newID()
-	}
-	return fmt.Errorf("no free client id after 3 attempts: %w", errdefs.ErrConflict)
 }
 
 // registrationRequest is the RFC 7591 §2 metadata this server reads;
@@ -149,7 +139,14 @@ type registrationResponse struct {
 	Scope                   string   `json:"scope,omitempty"`
 }
 
-func (s *Server) serveRegister(w http.ResponseWriter, r *http.Request) {
+// registerEndpoint serves dynamic client registration (RFC 7591): it
+// only creates clients.
+type registerEndpoint struct {
+	*site
+	clients oauth.Clients
+}
+
+func (s *registerEndpoint) serveRegister(w http.ResponseWriter, r *http.Request) {
 	if limited, _ := s.limited(w, r, "register"); limited {
 		writeError(w, newError(http.StatusTooManyRequests, errTemporarilyUnavailable, "too many registrations from this address; retry later"))
 		return
@@ -188,7 +185,7 @@ func (s *Server) serveRegister(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusBadRequest, errInvalidClientMetadata, "application_type must be native or web")
 		return
 	}
-	c, secret, err := buildClient(&ClientMetadata{
+	c, secret, err := BuildClient(&oauth.ClientMetadata{
 		RedirectURIs:            req.RedirectURIs,
 		TokenEndpointAuthMethod: req.TokenEndpointAuthMethod,
 		GrantTypes:              req.GrantTypes,
@@ -197,12 +194,12 @@ func (s *Server) serveRegister(w http.ResponseWriter, r *http.Request) {
 		ClientURI:               req.ClientURI,
 		LogoURI:                 req.LogoURI,
 		Scope:                   req.Scope,
-	}, KindDynamic, s.now())
+	}, oauth.KindDynamic, s.now())
 	if me, ok := errors.AsType[*metadataError](err); ok {
 		refuse(http.StatusBadRequest, me.code, me.msg)
 		return
 	}
-	if err := storeClient(r.Context(), s.store, c); err != nil {
+	if err := oauth.StoreClient(r.Context(), s.clients, c); err != nil {
 		s.log.ErrorContext(r.Context(), "storing a registered client failed", "err", err)
 		writeError(w, newError(http.StatusInternalServerError, errServerError, "the client could not be stored; try again"))
 		return

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/2coffee/mcp-2coffee/internal/authserver"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 )
 
 func TestRegister(t *testing.T) {
@@ -77,21 +78,21 @@ func TestRegister(t *testing.T) {
 				t.Errorf("registration response (-want +got):\n%s", diff)
 			}
 			_, wantSecret := tc.want["client_secret_expires_at"]
-			if hasSecret != wantSecret || (hasSecret && !strings.HasPrefix(secret, authserver.PrefixClientSecret)) {
-				t.Errorf("client_secret %q: want one with prefix %s: %v", secret, authserver.PrefixClientSecret, wantSecret)
+			if hasSecret != wantSecret || (hasSecret && !strings.HasPrefix(secret, oauth.PrefixClientSecret)) {
+				t.Errorf("client_secret %q: want one with prefix %s: %v", secret, oauth.PrefixClientSecret, wantSecret)
 			}
 			// The client is stored, without its secret in the clear.
 			cs, err := e.srv.Admin().ListClients(t.Context())
 			if err != nil {
 				t.Fatal(err)
 			}
-			var found *authserver.Client
+			var found *oauth.Client
 			for _, c := range cs {
 				if c.ID == id {
 					found = c
 				}
 			}
-			if found == nil || found.Kind != authserver.KindDynamic {
+			if found == nil || found.Kind != oauth.KindDynamic {
 				t.Fatalf("registered client %q not listed as dynamic: %+v", id, found)
 			}
 		})
@@ -176,31 +177,31 @@ func TestRegistrationDisabled(t *testing.T) {
 func TestAdminClients(t *testing.T) {
 	e := newEnv(t, "")
 	a := e.srv.Admin()
-	c, secret, err := a.CreateClient(t.Context(), authserver.ClientSpec{
-		Name: "Resource server", RedirectURIs: []string{"https://rs.example/cb"}, AuthMethod: authserver.AuthSecretPost,
+	c, secret, err := a.CreateClient(t.Context(), oauth.ClientSpec{
+		Name: "Resource server", RedirectURIs: []string{"https://rs.example/cb"}, AuthMethod: oauth.AuthSecretPost,
 	})
 	if err != nil {
 		t.Fatalf("CreateClient: %v", err)
 	}
-	if !strings.HasPrefix(secret, authserver.PrefixClientSecret) || c.SecretHash != nil {
+	if !strings.HasPrefix(secret, oauth.PrefixClientSecret) || c.SecretHash != nil {
 		t.Errorf("CreateClient: secret %q (want prefix), SecretHash %x (want none returned)", secret, c.SecretHash)
 	}
 	e.clock.Advance(time.Second)
-	pub, secret2, err := a.CreateClient(t.Context(), authserver.ClientSpec{Name: "CLI", RedirectURIs: []string{"http://127.0.0.1/cb"}})
+	pub, secret2, err := a.CreateClient(t.Context(), oauth.ClientSpec{Name: "CLI", RedirectURIs: []string{"http://127.0.0.1/cb"}})
 	if err != nil || secret2 != "" {
 		t.Fatalf("CreateClient(public): secret %q, err %v", secret2, err)
 	}
-	if _, _, err := a.CreateClient(t.Context(), authserver.ClientSpec{Name: "x", RedirectURIs: []string{"http://evil.example/cb"}}); err == nil {
+	if _, _, err := a.CreateClient(t.Context(), oauth.ClientSpec{Name: "x", RedirectURIs: []string{"http://evil.example/cb"}}); err == nil {
 		t.Errorf("CreateClient with an http redirect on a public host succeeded")
 	}
-	if _, _, err := a.CreateClient(t.Context(), authserver.ClientSpec{RedirectURIs: []string{"http://127.0.0.1/cb"}}); err == nil {
+	if _, _, err := a.CreateClient(t.Context(), oauth.ClientSpec{RedirectURIs: []string{"http://127.0.0.1/cb"}}); err == nil {
 		t.Errorf("CreateClient without a name succeeded")
 	}
 	cs, err := a.ListClients(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []*authserver.Client{c, pub}
+	want := []*oauth.Client{c, pub}
 	if diff := cmp.Diff(want, cs, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("ListClients (-want +got):\n%s", diff)
 	}

@@ -9,10 +9,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 	"github.com/2coffee/mcp-2coffee/internal/webaddr"
 )
 
@@ -47,7 +47,8 @@ type Config struct {
 	// VerifyAccessToken refuses tokens bound to anything else.
 	Resource string
 	// Store keeps clients, users, sessions, grants, codes and tokens.
-	Store Store
+	// New hands each endpoint only the capabilities it uses.
+	Store oauth.Store
 	// MetadataFetcher resolves client_id URLs (Client ID Metadata
 	// Documents). Nil turns that way of identifying clients off.
 	MetadataFetcher MetadataFetcher
@@ -89,8 +90,8 @@ type Config struct {
 	// Lockout locks a sign-in name after repeated failed passwords.
 	Lockout Lockout
 	// PasswordParams are the argon2id costs for new password hashes;
-	// zero means DefaultPasswordParams.
-	PasswordParams PasswordParams
+	// zero means oauth.DefaultPasswordParams.
+	PasswordParams oauth.PasswordParams
 	// SecureCookies marks cookies Secure and gives them the __Host-
 	// prefix. It is implied when the issuer is https.
 	SecureCookies bool
@@ -134,9 +135,32 @@ type Lockout struct {
 
 // Server is the authorization server. Its methods are safe for concurrent
 // use.
+//
+// Each endpoint is its own type holding only the store capabilities it
+// uses (fosite's style), so the type says what a handler can touch: the
+// token endpoint cannot touch a user, the sign-in page cannot touch a
+// token. What they share, the site, holds no store.
 type Server struct {
+	site  *site
+	admin *oauth.Admin
+	sweep oauth.Sweeper
+
+	authorize  *authorizeEndpoint
+	login      *loginEndpoint
+	apps       *appsEndpoint
+	token      *tokenEndpoint
+	register   *registerEndpoint
+	revoke     *revokeEndpoint
+	introspect *introspectEndpoint
+	verifier   *verifier
+}
+
+// site is what every endpoint shares: configuration, clock, logging,
+// pages, cookies and rate limits. It holds no store (cfg.Store is
+// cleared), so an endpoint reaches stored records only through the
+// capabilities it was given.
+type site struct {
 	cfg      Config
-	store    Store
 	log      *slog.Logger
 	now      func() time.Time
 	issuer   string // Config.Issuer without a trailing slash
@@ -144,20 +168,11 @@ type Server struct {
 	base     string // path of the issuer, "" or "/blog": prefix of page URLs
 	resource string
 	secure   bool
-	admin    *Admin
 
 	pages    map[string]*template.Template
 	styleURL string
 
 	limits map[string]*limiter // by endpoint: "login", "token", "register", "metadata"
-
-	// hashSem bounds concurrent argon2 computations: each takes tens of
-	// MiB, and a burst of sign-ins must not exhaust memory.
-	hashSem chan struct{}
-	// dummyHash is checked against when the name is unknown, so the
-	// answer takes as long as for a known name.
-	dummyOnce sync.Once
-	dummyHash string
 }
 
 // New checks cfg and returns a Server.
@@ -186,13 +201,14 @@ func New(cfg Config) (*Server, error) {
 	setDefault(&cfg.UnusedClientTTL, DefaultUnusedClientTTL)
 	setDefault(&cfg.IdleClientTTL, DefaultIdleClientTTL)
 	cfg.Lockout = cfg.Lockout.withDefaults()
-	if cfg.PasswordParams == (PasswordParams{}) {
-		cfg.PasswordParams = DefaultPasswordParams
+	if cfg.PasswordParams == (oauth.PasswordParams{}) {
+		cfg.PasswordParams = oauth.DefaultPasswordParams
 	}
+	store := cfg.Store
+	cfg.Store = nil
 	u, _ := url.Parse(issuer)
-	s := &Server{
+	s := &site{
 		cfg:      cfg,
-		store:    cfg.Store,
 		log:      cfg.Logger,
 		now:      cfg.Now,
 		issuer:   issuer,
@@ -200,7 +216,6 @@ func New(cfg Config) (*Server, error) {
 		base:     u.Path,
 		resource: cfg.Resource,
 		secure:   cfg.SecureCookies || u.Scheme == "https",
-		hashSem:  make(chan struct{}, 4),
 		limits: map[string]*limiter{
 			"login":    newLimiter(cfg.RateLimits.Login, Limit{Burst: 10, Interval: 6 * time.Second}),
 			"token":    newLimiter(cfg.RateLimits.Token, Limit{Burst: 60, Interval: time.Second}),
@@ -208,11 +223,28 @@ func New(cfg Config) (*Server, error) {
 			"metadata": newLimiter(cfg.RateLimits.ClientMetadata, Limit{Burst: 20, Interval: 3 * time.Second}),
 		},
 	}
-	s.admin = NewAdmin(cfg.Store, AdminOptions{Now: cfg.Now, Logger: cfg.Logger, PasswordParams: cfg.PasswordParams})
 	if err := s.loadPages(); err != nil {
 		return nil, err
 	}
-	return s, nil
+	// Here, and only here, the store is handed out: to each endpoint the
+	// capabilities it uses, to the operator's Admin and to Cleanup what
+	// they need.
+	clients := &clientFinder{site: s, store: store}
+	sessions := &browserSessions{site: s, store: store}
+	return &Server{
+		site: s,
+		admin: oauth.NewAdmin(store, oauth.AdminOptions{Now: cfg.Now, Logger: cfg.Logger,
+			PasswordParams: cfg.PasswordParams, BuildClient: BuildClient}),
+		sweep:      store,
+		authorize:  &authorizeEndpoint{site: s, clients: clients, sessions: sessions, grants: store, codes: store},
+		login:      newLoginEndpoint(s, clients, sessions, store, store),
+		apps:       &appsEndpoint{site: s, sessions: sessions, grants: store},
+		token:      &tokenEndpoint{site: s, clients: clients, codes: store, tokens: store},
+		register:   &registerEndpoint{site: s, clients: store},
+		revoke:     &revokeEndpoint{site: s, clients: clients, tokens: store},
+		introspect: &introspectEndpoint{site: s, clients: clients, tokens: store},
+		verifier:   &verifier{site: s, tokens: store},
+	}, nil
 }
 
 func setDefault(d *time.Duration, def time.Duration) {
@@ -261,11 +293,11 @@ func checkResource(r string) error {
 
 // Issuer returns the issuer identifier exactly as the metadata and the
 // iss parameter carry it.
-func (s *Server) Issuer() string { return s.issuer }
+func (s *Server) Issuer() string { return s.site.issuer }
 
 // Admin returns the administration API (clients, users, grants) over the
-// server's store.
-func (s *Server) Admin() *Admin { return s.admin }
+// server's store, with the server's password costs and client rules.
+func (s *Server) Admin() *oauth.Admin { return s.admin }
 
 // Paths of the endpoints, relative to the issuer.
 const (
@@ -288,25 +320,25 @@ const (
 // MetadataHandler.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET "+PathMetadata, cors(http.HandlerFunc(s.serveMetadata)))
+	mux.Handle("GET "+PathMetadata, cors(http.HandlerFunc(s.site.serveMetadata)))
 	mux.Handle("OPTIONS "+PathMetadata, cors(nil))
-	if !s.cfg.DisableRegistration {
-		mux.Handle("POST "+PathRegister, cors(http.HandlerFunc(s.serveRegister)))
+	if !s.site.cfg.DisableRegistration {
+		mux.Handle("POST "+PathRegister, cors(http.HandlerFunc(s.register.serveRegister)))
 		mux.Handle("OPTIONS "+PathRegister, cors(nil))
 	}
-	mux.HandleFunc("GET "+PathAuthorize, s.serveAuthorize)
-	mux.HandleFunc("POST "+PathAuthorize, s.serveConsent)
-	mux.HandleFunc("POST "+PathLogin, s.serveLogin)
-	mux.HandleFunc("GET "+PathLogin, s.serveLoginPage)
-	mux.HandleFunc("POST "+PathLogout, s.serveLogout)
-	mux.HandleFunc("GET "+PathApps, s.serveApps)
-	mux.HandleFunc("POST "+PathApps, s.serveAppsRevoke)
-	mux.Handle("POST "+PathToken, cors(http.HandlerFunc(s.serveToken)))
+	mux.HandleFunc("GET "+PathAuthorize, s.authorize.serveAuthorize)
+	mux.HandleFunc("POST "+PathAuthorize, s.authorize.serveConsent)
+	mux.HandleFunc("POST "+PathLogin, s.login.serveLogin)
+	mux.HandleFunc("GET "+PathLogin, s.login.serveLoginPage)
+	mux.HandleFunc("POST "+PathLogout, s.login.serveLogout)
+	mux.HandleFunc("GET "+PathApps, s.apps.serveApps)
+	mux.HandleFunc("POST "+PathApps, s.apps.serveAppsRevoke)
+	mux.Handle("POST "+PathToken, cors(http.HandlerFunc(s.token.serveToken)))
 	mux.Handle("OPTIONS "+PathToken, cors(nil))
-	mux.Handle("POST "+PathRevoke, cors(http.HandlerFunc(s.serveRevoke)))
+	mux.Handle("POST "+PathRevoke, cors(http.HandlerFunc(s.revoke.serveRevoke)))
 	mux.Handle("OPTIONS "+PathRevoke, cors(nil))
-	mux.HandleFunc("POST "+PathIntrospect, s.serveIntrospect)
-	mux.HandleFunc("GET "+PathStatic+"style.css", s.serveStyle)
+	mux.HandleFunc("POST "+PathIntrospect, s.introspect.serveIntrospect)
+	mux.HandleFunc("GET "+PathStatic+"style.css", s.site.serveStyle)
 	return mux
 }
 
@@ -333,7 +365,7 @@ func cors(next http.Handler) http.Handler {
 // clientIP is the key for rate limits: the configured function, or the
 // host of RemoteAddr. IPv6 addresses are cut to their /64, which one
 // subscriber usually holds whole.
-func (s *Server) clientIP(r *http.Request) string {
+func (s *site) clientIP(r *http.Request) string {
 	var addr string
 	if s.cfg.ClientIP != nil {
 		addr = s.cfg.ClientIP(r)
@@ -351,7 +383,7 @@ func (s *Server) clientIP(r *http.Request) string {
 
 // fail logs a refused request. attrs must never hold a secret: no
 // password, code, token, verifier or client secret.
-func (s *Server) fail(r *http.Request, level slog.Level, reason string, attrs ...any) {
+func (s *site) fail(r *http.Request, level slog.Level, reason string, attrs ...any) {
 	attrs = append([]any{"reason", reason, "remote", r.RemoteAddr, "endpoint", r.Method + " " + r.URL.Path}, attrs...)
 	s.log.Log(r.Context(), level, "oauth request refused", attrs...)
 }

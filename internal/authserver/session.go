@@ -8,23 +8,24 @@ import (
 	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/errdefs"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 )
 
 // Cookie names. With Secure cookies the __Host- prefix makes the browser
 // refuse any such cookie that is not Secure, host-only and Path=/, so a
 // sibling subdomain cannot plant one (which would defeat the double-submit
 // CSRF check).
-func (s *Server) sessionCookie() string { return s.cookieName("m2c_session") }
-func (s *Server) csrfCookie() string    { return s.cookieName("m2c_csrf") }
+func (s *site) sessionCookie() string { return s.cookieName("m2c_session") }
+func (s *site) csrfCookie() string    { return s.cookieName("m2c_csrf") }
 
-func (s *Server) cookieName(base string) string {
+func (s *site) cookieName(base string) string {
 	if s.secure {
 		return "__Host-" + base
 	}
 	return base
 }
 
-func (s *Server) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
+func (s *site) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     name,
 		Value:    value,
@@ -38,14 +39,22 @@ func (s *Server) setCookie(w http.ResponseWriter, name, value string, maxAge int
 	})
 }
 
-// currentUser returns the signed-in user of r, or "" when there is none
-// (no cookie, unknown or expired session). A store failure is returned.
-func (s *Server) currentUser(r *http.Request) (string, error) {
+// browserSessions signs browsers in and out: the session cookie and the
+// stored session it names. The authorization, login and apps endpoints
+// share it.
+type browserSessions struct {
+	*site
+	store oauth.Sessions
+}
+
+// user returns the signed-in user of r, or "" when there is none (no
+// cookie, unknown or expired session). A store failure is returned.
+func (s *browserSessions) user(r *http.Request) (string, error) {
 	c, err := r.Cookie(s.sessionCookie())
-	if err != nil || !hasShape(c.Value, "") {
+	if err != nil || !oauth.WellFormed(c.Value, "") {
 		return "", nil
 	}
-	sess, err := s.store.SessionByHash(r.Context(), hashSecret(c.Value))
+	sess, err := s.store.SessionByHash(r.Context(), oauth.HashSecret(c.Value))
 	if errors.Is(err, errdefs.ErrNotFound) {
 		return "", nil
 	}
@@ -58,28 +67,28 @@ func (s *Server) currentUser(r *http.Request) (string, error) {
 	return sess.User, nil
 }
 
-// startSession signs user in: a new session id every time, so an id an
+// start signs user in: a new session id every time, so an id an
 // attacker planted before sign-in is worthless after it.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, user string) error {
-	value := randomText(secretBytes)
+func (s *browserSessions) start(w http.ResponseWriter, r *http.Request, user string) error {
+	value := oauth.NewSecret("")
 	now := s.now().UTC().Truncate(time.Second)
-	sess := &Session{Hash: hashSecret(value), User: user, CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionLifetime)}
+	sess := &oauth.Session{Hash: oauth.HashSecret(value), User: user, CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionLifetime)}
 	if err := s.store.CreateSession(r.Context(), sess); err != nil {
 		return err
 	}
 	// End the session this browser had, if any.
-	if old, err := r.Cookie(s.sessionCookie()); err == nil && hasShape(old.Value, "") {
-		_ = s.store.DeleteSession(r.Context(), hashSecret(old.Value))
+	if old, err := r.Cookie(s.sessionCookie()); err == nil && oauth.WellFormed(old.Value, "") {
+		_ = s.store.DeleteSession(r.Context(), oauth.HashSecret(old.Value))
 	}
 	s.setCookie(w, s.sessionCookie(), value, int(s.cfg.SessionLifetime/time.Second))
 	return nil
 }
 
-// endSession signs the browser out.
-func (s *Server) endSession(w http.ResponseWriter, r *http.Request) error {
+// end signs the browser out.
+func (s *browserSessions) end(w http.ResponseWriter, r *http.Request) error {
 	s.setCookie(w, s.sessionCookie(), "", -1)
-	if c, err := r.Cookie(s.sessionCookie()); err == nil && hasShape(c.Value, "") {
-		return s.store.DeleteSession(r.Context(), hashSecret(c.Value))
+	if c, err := r.Cookie(s.sessionCookie()); err == nil && oauth.WellFormed(c.Value, "") {
+		return s.store.DeleteSession(r.Context(), oauth.HashSecret(c.Value))
 	}
 	return nil
 }
@@ -89,11 +98,11 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) error {
 // (double-submit): a page on another site can make the browser post a
 // form, but can neither read the cookie nor set it (HttpOnly, host-only,
 // SameSite=Lax, __Host- when secure).
-func (s *Server) csrfToken(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(s.csrfCookie()); err == nil && hasShape(c.Value, "") {
+func (s *site) csrfToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(s.csrfCookie()); err == nil && oauth.WellFormed(c.Value, "") {
 		return c.Value
 	}
-	v := randomText(secretBytes)
+	v := oauth.NewSecret("")
 	// A session cookie (no MaxAge): it lives as long as the browser
 	// window, longer than any sign-in takes.
 	s.setCookie(w, s.csrfCookie(), v, 0)
@@ -107,7 +116,7 @@ func (s *Server) csrfToken(w http.ResponseWriter, r *http.Request) string {
 // browser sends one) is the issuer's, Sec-Fetch-Site (when sent) is not
 // cross-site, and the form's csrf field equals the cookie, compared in
 // constant time. r.PostForm must be parsed.
-func (s *Server) checkCSRF(r *http.Request) (ok bool, reason string) {
+func (s *site) checkCSRF(r *http.Request) (ok bool, reason string) {
 	if o := r.Header.Get("Origin"); o != "" && !strings.EqualFold(o, s.origin) {
 		return false, "foreign_origin"
 	}
@@ -115,7 +124,7 @@ func (s *Server) checkCSRF(r *http.Request) (ok bool, reason string) {
 		return false, "cross_site"
 	}
 	c, err := r.Cookie(s.csrfCookie())
-	if err != nil || !hasShape(c.Value, "") {
+	if err != nil || !oauth.WellFormed(c.Value, "") {
 		return false, "csrf_cookie_missing"
 	}
 	form := r.PostForm.Get("csrf")

@@ -10,11 +10,22 @@ import (
 	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/errdefs"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 )
 
 // maxTokenRequestBytes bounds a token, revocation or introspection
 // request body.
 const maxTokenRequestBytes = 16 << 10
+
+// tokenEndpoint serves the token endpoint (RFC 6749 §3.2): it spends
+// codes and rotates refresh tokens, and revokes a family whose code or
+// refresh token was replayed.
+type tokenEndpoint struct {
+	*site
+	clients *clientFinder
+	codes   oauth.Codes
+	tokens  oauth.Tokens
+}
 
 // tokenResponse is the RFC 6749 §5.1 answer.
 type tokenResponse struct {
@@ -53,7 +64,7 @@ func readTokenForm(w http.ResponseWriter, r *http.Request) (url.Values, *oauthEr
 }
 
 // serveToken is POST /oauth/token.
-func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
+func (s *tokenEndpoint) serveToken(w http.ResponseWriter, r *http.Request) {
 	if limited, _ := s.limited(w, r, "token"); limited {
 		writeError(w, newError(http.StatusTooManyRequests, errTemporarilyUnavailable, "too many token requests from this address; retry later"))
 		return
@@ -66,7 +77,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	// Authenticate before looking at the grant, so a failed attempt
 	// consumes nothing.
-	c, oe := s.authenticateClient(r, form)
+	c, oe := s.clients.authenticate(r, form)
 	if oe != nil {
 		writeError(w, oe)
 		return
@@ -75,10 +86,10 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	switch gt := form.Get("grant_type"); gt {
 	case "":
 		oe = newError(http.StatusBadRequest, errInvalidRequest, "grant_type is required")
-	case GrantAuthorizationCode, GrantRefreshToken:
-		if !c.allows(gt) {
+	case oauth.GrantAuthorizationCode, oauth.GrantRefreshToken:
+		if !c.Allows(gt) {
 			oe = newError(http.StatusBadRequest, errUnauthorizedClient, "the client is not registered for the "+gt+" grant")
-		} else if gt == GrantAuthorizationCode {
+		} else if gt == oauth.GrantAuthorizationCode {
 			resp, oe = s.exchangeCode(r, c, form)
 		} else {
 			resp, oe = s.refresh(r, c, form)
@@ -91,8 +102,8 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, oe)
 		return
 	}
-	if c.Kind != KindMetadata {
-		if err := s.store.TouchClient(r.Context(), c.ID, s.now().UTC().Truncate(time.Second)); err != nil {
+	if c.Kind != oauth.KindMetadata {
+		if err := s.clients.store.TouchClient(r.Context(), c.ID, s.now().UTC().Truncate(time.Second)); err != nil {
 			s.log.WarnContext(r.Context(), "recording client use failed", "client_id", c.ID, "err", err)
 		}
 	}
@@ -103,24 +114,24 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 // token, in family f. accessScopes may be narrower than refreshScopes
 // (RFC 6749 §6: a narrowed refresh keeps the original grant in the
 // refresh token).
-func (s *Server) mint(c *Client, familyID string, accessScopes, refreshScopes []string) (*tokenResponse, []*Token) {
+func (s *tokenEndpoint) mint(c *oauth.Client, familyID string, accessScopes, refreshScopes []string) (*tokenResponse, []*oauth.Token) {
 	now := s.now().UTC().Truncate(time.Second)
-	access := newSecret(PrefixAccessToken)
+	access := oauth.NewSecret(oauth.PrefixAccessToken)
 	resp := &tokenResponse{
 		AccessToken: access,
 		TokenType:   "Bearer",
 		ExpiresIn:   int64(s.cfg.AccessTokenLifetime / time.Second),
 		Scope:       scopeText(accessScopes),
 	}
-	toks := []*Token{{
-		Hash: hashSecret(access), Kind: KindAccess, FamilyID: familyID, Scopes: accessScopes,
+	toks := []*oauth.Token{{
+		Hash: oauth.HashSecret(access), Kind: oauth.KindAccess, FamilyID: familyID, Scopes: accessScopes,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.AccessTokenLifetime),
 	}}
-	if c.allows(GrantRefreshToken) {
-		refresh := newSecret(PrefixRefreshToken)
+	if c.Allows(oauth.GrantRefreshToken) {
+		refresh := oauth.NewSecret(oauth.PrefixRefreshToken)
 		resp.RefreshToken = refresh
-		toks = append(toks, &Token{
-			Hash: hashSecret(refresh), Kind: KindRefresh, FamilyID: familyID, Scopes: refreshScopes,
+		toks = append(toks, &oauth.Token{
+			Hash: oauth.HashSecret(refresh), Kind: oauth.KindRefresh, FamilyID: familyID, Scopes: refreshScopes,
 			CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTokenLifetime),
 		})
 	}
@@ -139,7 +150,7 @@ func checkResourceParam(form url.Values, bound string) *oauthError {
 var errBadGrant = newError(http.StatusBadRequest, errInvalidGrant, "the authorization code is invalid, expired or already used")
 
 // exchangeCode is the authorization_code grant.
-func (s *Server) exchangeCode(r *http.Request, c *Client, form url.Values) (*tokenResponse, *oauthError) {
+func (s *tokenEndpoint) exchangeCode(r *http.Request, c *oauth.Client, form url.Values) (*tokenResponse, *oauthError) {
 	ctx := r.Context()
 	code, redirect, verifier := form.Get("code"), form.Get("redirect_uri"), form.Get("code_verifier")
 	switch {
@@ -151,11 +162,11 @@ func (s *Server) exchangeCode(r *http.Request, c *Client, form url.Values) (*tok
 		return nil, newError(http.StatusBadRequest, errInvalidRequest, "code_verifier is required (PKCE)")
 	case !validVerifier(verifier):
 		return nil, newError(http.StatusBadRequest, errInvalidRequest, "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
-	case !hasShape(code, PrefixCode):
+	case !oauth.WellFormed(code, oauth.PrefixCode):
 		return nil, errBadGrant
 	}
-	hash := hashSecret(code)
-	stored, err := s.store.CodeByHash(ctx, hash)
+	hash := oauth.HashSecret(code)
+	stored, err := s.codes.CodeByHash(ctx, hash)
 	if errors.Is(err, errdefs.ErrNotFound) {
 		return nil, errBadGrant
 	}
@@ -181,14 +192,14 @@ func (s *Server) exchangeCode(r *http.Request, c *Client, form url.Values) (*tok
 		return nil, oe
 	}
 	resp, toks := s.mint(c, stored.FamilyID, stored.Scopes, stored.Scopes)
-	err = s.store.ExchangeCode(ctx, hash, now.UTC().Truncate(time.Second), toks...)
+	err = s.codes.ExchangeCode(ctx, hash, now.UTC().Truncate(time.Second), toks...)
 	switch {
 	case errors.Is(err, errdefs.ErrConflict):
 		// Either the code's family was revoked since approval (the user
 		// disconnected the app): the code stays unused and buys nothing.
 		// Or another request won the race for this code: that is a
 		// replay too.
-		if again, err := s.store.CodeByHash(ctx, hash); err == nil && again.UsedAt == nil {
+		if again, err := s.codes.CodeByHash(ctx, hash); err == nil && again.UsedAt == nil {
 			s.fail(r, slog.LevelInfo, "code_family_revoked", "client_id", c.ID, "user", stored.User, "family", stored.FamilyID)
 			return nil, errBadGrant
 		}
@@ -198,16 +209,16 @@ func (s *Server) exchangeCode(r *http.Request, c *Client, form url.Values) (*tok
 		s.log.ErrorContext(ctx, "exchanging authorization code failed", "err", err)
 		return nil, newError(http.StatusServiceUnavailable, errTemporarilyUnavailable, "try again")
 	}
-	s.log.InfoContext(ctx, "tokens issued", "grant_type", GrantAuthorizationCode, "client_id", c.ID, "user", stored.User, "family", stored.FamilyID)
+	s.log.InfoContext(ctx, "tokens issued", "grant_type", oauth.GrantAuthorizationCode, "client_id", c.ID, "user", stored.User, "family", stored.FamilyID)
 	return resp, nil
 }
 
 // replayed handles a code used twice: whoever holds it may have stolen it,
 // so every token issued from it is revoked (RFC 6749 §4.1.2, OAuth 2.1
 // §4.1.3).
-func (s *Server) replayed(r *http.Request, c *Code) {
+func (s *tokenEndpoint) replayed(r *http.Request, c *oauth.Code) {
 	s.fail(r, slog.LevelWarn, "code_replayed", "client_id", c.ClientID, "user", c.User, "family", c.FamilyID)
-	if err := s.store.RevokeFamily(r.Context(), c.FamilyID, s.now().UTC().Truncate(time.Second)); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+	if err := s.tokens.RevokeFamily(r.Context(), c.FamilyID, s.now().UTC().Truncate(time.Second)); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		s.log.ErrorContext(r.Context(), "revoking the tokens of a replayed code failed", "family", c.FamilyID, "err", err)
 	}
 }
@@ -215,17 +226,17 @@ func (s *Server) replayed(r *http.Request, c *Code) {
 var errBadRefresh = newError(http.StatusBadRequest, errInvalidGrant, "the refresh token is invalid, expired or revoked")
 
 // refresh is the refresh_token grant, with rotation and reuse detection.
-func (s *Server) refresh(r *http.Request, c *Client, form url.Values) (*tokenResponse, *oauthError) {
+func (s *tokenEndpoint) refresh(r *http.Request, c *oauth.Client, form url.Values) (*tokenResponse, *oauthError) {
 	ctx := r.Context()
 	rt := form.Get("refresh_token")
 	if rt == "" {
 		return nil, newError(http.StatusBadRequest, errInvalidRequest, "refresh_token is required")
 	}
-	if !hasShape(rt, PrefixRefreshToken) {
+	if !oauth.WellFormed(rt, oauth.PrefixRefreshToken) {
 		return nil, errBadRefresh
 	}
-	hash := hashSecret(rt)
-	old, err := s.store.TokenByHash(ctx, hash)
+	hash := oauth.HashSecret(rt)
+	old, err := s.tokens.TokenByHash(ctx, hash)
 	if errors.Is(err, errdefs.ErrNotFound) {
 		return nil, errBadRefresh
 	}
@@ -235,7 +246,7 @@ func (s *Server) refresh(r *http.Request, c *Client, form url.Values) (*tokenRes
 	}
 	now := s.now()
 	switch {
-	case old.Kind != KindRefresh:
+	case old.Kind != oauth.KindRefresh:
 		return nil, errBadRefresh
 	case old.ClientID != c.ID:
 		return nil, newError(http.StatusBadRequest, errInvalidGrant, "the refresh token was issued to another client")
@@ -267,7 +278,7 @@ func (s *Server) refresh(r *http.Request, c *Client, form url.Values) (*tokenRes
 	at := now.UTC().Truncate(time.Second)
 	resp, toks := s.mint(c, old.FamilyID, scopes, old.Scopes)
 	if old.RotatedAt == nil {
-		err := s.store.RotateRefreshToken(ctx, hash, at, toks...)
+		err := s.tokens.RotateRefreshToken(ctx, hash, at, toks...)
 		if err == nil {
 			s.log.InfoContext(ctx, "tokens refreshed", "client_id", c.ID, "user", old.User, "family", old.FamilyID)
 			return resp, nil
@@ -278,7 +289,7 @@ func (s *Server) refresh(r *http.Request, c *Client, form url.Values) (*tokenRes
 		}
 		// Another request rotated it first (or revoked it): look again
 		// and treat this one as a reuse.
-		if old, err = s.store.TokenByHash(ctx, hash); err != nil || old.RotatedAt == nil {
+		if old, err = s.tokens.TokenByHash(ctx, hash); err != nil || old.RotatedAt == nil {
 			return nil, errBadRefresh
 		}
 		if old.RevokedAt != nil {
@@ -295,7 +306,7 @@ func (s *Server) refresh(r *http.Request, c *Client, form url.Values) (*tokenRes
 		// the first successors instead would let whoever replays a
 		// stolen token within the window cut off the legitimate client
 		// and keep the only live chain.
-		err := s.store.ReissueRefreshToken(ctx, hash, at, toks...)
+		err := s.tokens.ReissueRefreshToken(ctx, hash, at, toks...)
 		switch {
 		case err == nil:
 			s.log.InfoContext(ctx, "tokens refreshed within the grace window", "client_id", c.ID, "user", old.User, "family", old.FamilyID)
@@ -319,11 +330,11 @@ func (s *Server) refresh(r *http.Request, c *Client, form url.Values) (*tokenRes
 // stolen. It revokes the family, so the thief's and the client's tokens
 // alike stop working and the user must approve again, and returns the
 // error to answer.
-func (s *Server) refreshReused(r *http.Request, c *Client, old *Token) *oauthError {
+func (s *tokenEndpoint) refreshReused(r *http.Request, c *oauth.Client, old *oauth.Token) *oauthError {
 	now := s.now()
 	s.fail(r, slog.LevelWarn, "refresh_token_reused", "client_id", c.ID, "user", old.User, "family", old.FamilyID,
 		"rotated_ago", now.Sub(*old.RotatedAt).Round(time.Second).String())
-	if err := s.store.RevokeFamily(r.Context(), old.FamilyID, now.UTC().Truncate(time.Second)); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+	if err := s.tokens.RevokeFamily(r.Context(), old.FamilyID, now.UTC().Truncate(time.Second)); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		s.log.ErrorContext(r.Context(), "revoking a token family failed", "family", old.FamilyID, "err", err)
 	}
 	return errBadRefresh

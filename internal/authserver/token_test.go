@@ -13,6 +13,7 @@ import (
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
 	"github.com/2coffee/mcp-2coffee/internal/authserver"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 )
 
 // codeFor runs the browser part for a new DCR client and returns the
@@ -43,7 +44,7 @@ func TestTokenCodeErrors(t *testing.T) {
 		{"redirect_uri missing", func(f url.Values, _ pkce) { f.Del("redirect_uri") }, 400, "invalid_request"},
 		{"wrong resource", func(f url.Values, _ pkce) { f.Set("resource", "https://other.example/mcp") }, 400, "invalid_target"},
 		{"another client's code", func(f url.Values, _ pkce) { f.Set("client_id", other) }, 400, "invalid_grant"},
-		{"unknown code", func(f url.Values, _ pkce) { f.Set("code", authserver.PrefixCode+strings.Repeat("a", 52)) }, 400, "invalid_grant"},
+		{"unknown code", func(f url.Values, _ pkce) { f.Set("code", oauth.PrefixCode+strings.Repeat("a", 52)) }, 400, "invalid_grant"},
 		{"unknown grant type", func(f url.Values, _ pkce) { f.Set("grant_type", "password") }, 400, "unsupported_grant_type"},
 		{"client credentials grant", func(f url.Values, _ pkce) { f.Set("grant_type", "client_credentials") }, 400, "unsupported_grant_type"},
 		{"no grant type", func(f url.Values, _ pkce) { f.Del("grant_type") }, 400, "invalid_request"},
@@ -126,10 +127,10 @@ func TestTokenBasicThenBody(t *testing.T) {
 }
 
 func TestConfidentialClient(t *testing.T) {
-	for _, method := range []string{authserver.AuthSecretBasic, authserver.AuthSecretPost} {
+	for _, method := range []string{oauth.AuthSecretBasic, oauth.AuthSecretPost} {
 		t.Run(method, func(t *testing.T) {
 			e := newEnv(t, "")
-			c, secret, err := e.srv.Admin().CreateClient(t.Context(), authserver.ClientSpec{
+			c, secret, err := e.srv.Admin().CreateClient(t.Context(), oauth.ClientSpec{
 				Name: "Web app", RedirectURIs: []string{"https://app.example/cb"}, AuthMethod: method})
 			if err != nil {
 				t.Fatal(err)
@@ -151,7 +152,7 @@ func TestConfidentialClient(t *testing.T) {
 				g.Set("client_secret", sec)
 				return e.postForm(authserver.PathToken, g, nil, nil)
 			}
-			basic := method == authserver.AuthSecretBasic
+			basic := method == oauth.AuthSecretBasic
 			resp, body := send(wrong, basic)
 			wantOAuthError(t, "wrong secret", resp, body, 401, "invalid_client")
 			resp, body = send(secret, !basic)
@@ -447,7 +448,7 @@ func TestVerifyAccessToken(t *testing.T) {
 		}
 	})
 	t.Run("unknown", func(t *testing.T) {
-		_, err := e.verify(authserver.PrefixAccessToken + strings.Repeat("a", 52))
+		_, err := e.verify(oauth.PrefixAccessToken + strings.Repeat("a", 52))
 		if !errors.Is(err, authserver.ErrTokenUnknown) || errors.Is(err, authn.ErrUnrecognized) {
 			t.Errorf("unknown access token: %v, want ErrTokenUnknown", err)
 		}
@@ -498,7 +499,7 @@ func TestRevoke(t *testing.T) {
 		return resp.StatusCode
 	}
 	// Unknown and malformed tokens: 200 (RFC 7009 §2.2).
-	for _, tok := range []string{"garbage", authserver.PrefixAccessToken + strings.Repeat("a", 52)} {
+	for _, tok := range []string{"garbage", oauth.PrefixAccessToken + strings.Repeat("a", 52)} {
 		if s := post(id, tok); s != 200 {
 			t.Errorf("revoke of an unknown token: %d, want 200", s)
 		}

@@ -18,8 +18,8 @@ import (
 
 	"github.com/2coffee/mcp-2coffee/internal/apikey"
 	"github.com/2coffee/mcp-2coffee/internal/authn"
-	"github.com/2coffee/mcp-2coffee/internal/authserver"
 	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 	"github.com/2coffee/mcp-2coffee/internal/sample"
 )
 
@@ -102,7 +102,7 @@ func AdminKey(ctx context.Context, steps Steps, keys Keys, w io.Writer, site Sit
 
 // Users is what AdminUser needs of the authorization server's accounts.
 type Users interface {
-	ListUsers(ctx context.Context) ([]*authserver.User, error)
+	ListUsers(ctx context.Context) ([]*oauth.User, error)
 	CreateUser(ctx context.Context, name, password string) error
 }
 

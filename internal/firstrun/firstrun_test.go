@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/2coffee/mcp-2coffee/internal/apikey"
-	"github.com/2coffee/mcp-2coffee/internal/authserver"
 	"github.com/2coffee/mcp-2coffee/internal/blog"
 	"github.com/2coffee/mcp-2coffee/internal/firstrun"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 	"github.com/2coffee/mcp-2coffee/internal/sample"
 	"github.com/2coffee/mcp-2coffee/internal/store"
 )
@@ -167,7 +167,7 @@ func TestAdminKeyNotMadeBesideExistingKeys(t *testing.T) {
 func TestAdminUserPrintedOnce(t *testing.T) {
 	t.Parallel()
 	db := open(t, filepath.Join(t.TempDir(), "blog.db"))
-	admin := authserver.NewAdmin(db, authserver.AdminOptions{})
+	admin := oauth.NewAdmin(db, oauth.AdminOptions{})
 	site := firstrun.Site{BaseURL: "http://127.0.0.1:3000"}
 	var out strings.Builder
 	if err := firstrun.AdminUser(t.Context(), db, admin, &out, site); err != nil {

@@ -20,8 +20,8 @@ import (
 	"strings"
 
 	"github.com/2coffee/mcp-2coffee/internal/apikey"
-	"github.com/2coffee/mcp-2coffee/internal/authserver"
 	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 	"github.com/2coffee/mcp-2coffee/internal/store/sqlite"
 )
 
@@ -30,7 +30,7 @@ import (
 type Backend interface {
 	blog.Store
 	apikey.Store
-	authserver.Store
+	oauth.Store
 
 	// Once runs fn the first time this database reaches the one-time
 	// setup step named step (loading the sample articles, creating the

@@ -10,21 +10,21 @@ import (
 	"strings"
 	"time"
 
-	"github.com/2coffee/mcp-2coffee/internal/authserver"
 	"github.com/2coffee/mcp-2coffee/internal/errdefs"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 )
 
-// This file and oauth_tokens.go implement authserver.Store on the tables
+// This file and oauth_tokens.go implement oauth.Store on the tables
 // of migrations/0003_oauth.sql.
 
-var _ authserver.Store = (*DB)(nil)
+var _ oauth.Store = (*DB)(nil)
 
 // oauthClientColumns are the columns oauthScanClient reads, in order.
 const oauthClientColumns = `id, name, kind, auth_method, secret_hash, redirect_uris, grant_types,
 	response_types, scopes, client_uri, logo_uri, created_at, last_used_at`
 
 // CreateClient stores c, or reports errdefs.ErrConflict when its id is taken.
-func (db *DB) CreateClient(ctx context.Context, c *authserver.Client) error {
+func (db *DB) CreateClient(ctx context.Context, c *oauth.Client) error {
 	uris, err := json.Marshal(oauthNonNil(c.RedirectURIs))
 	if err != nil {
 		return fmt.Errorf("sqlite: create client %s: %w", c.ID, err)
@@ -42,7 +42,7 @@ func (db *DB) CreateClient(ctx context.Context, c *authserver.Client) error {
 
 // ClientByID returns the client, or errdefs.ErrNotFound. Every token request
 // looks its client up, so the statement is prepared once.
-func (db *DB) ClientByID(ctx context.Context, id string) (*authserver.Client, error) {
+func (db *DB) ClientByID(ctx context.Context, id string) (*oauth.Client, error) {
 	stmt, err := db.prepared(ctx, `SELECT `+oauthClientColumns+` FROM oauth_clients WHERE id = ?`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get client: %w", err)
@@ -58,7 +58,7 @@ func (db *DB) ClientByID(ctx context.Context, id string) (*authserver.Client, er
 }
 
 // ListClients returns every stored client, oldest first.
-func (db *DB) ListClients(ctx context.Context) ([]*authserver.Client, error) {
+func (db *DB) ListClients(ctx context.Context) ([]*oauth.Client, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT `+oauthClientColumns+` FROM oauth_clients ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list clients: %w", err)
@@ -121,9 +121,9 @@ func (db *DB) DeleteUnusedClients(ctx context.Context, neverUsedBefore, idleBefo
 	return int(n), oauthWrap("delete unused clients", err)
 }
 
-func oauthScanClient(s rowScanner) (*authserver.Client, error) {
+func oauthScanClient(s rowScanner) (*oauth.Client, error) {
 	var (
-		c                              authserver.Client
+		c                              oauth.Client
 		uris, grants, responses, scope string
 		created                        int64
 		lastUsed                       sql.NullInt64
@@ -146,7 +146,7 @@ func oauthScanClient(s rowScanner) (*authserver.Client, error) {
 const oauthUserColumns = `name, password_hash, created_at, password_changed_at, last_login_at`
 
 // CreateUser stores u, or reports errdefs.ErrConflict when the name is taken.
-func (db *DB) CreateUser(ctx context.Context, u *authserver.User) error {
+func (db *DB) CreateUser(ctx context.Context, u *oauth.User) error {
 	res, err := db.db.ExecContext(ctx, `INSERT INTO oauth_users (`+oauthUserColumns+`)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
 		u.Name, u.PasswordHash, u.CreatedAt.Unix(), u.PasswordChangedAt.Unix(), oauthUnixOrNull(u.LastLoginAt))
@@ -157,7 +157,7 @@ func (db *DB) CreateUser(ctx context.Context, u *authserver.User) error {
 }
 
 // UserByName returns the user, or errdefs.ErrNotFound.
-func (db *DB) UserByName(ctx context.Context, name string) (*authserver.User, error) {
+func (db *DB) UserByName(ctx context.Context, name string) (*oauth.User, error) {
 	u, err := oauthScanUser(db.db.QueryRowContext(ctx, `SELECT `+oauthUserColumns+` FROM oauth_users WHERE name = ?`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("user %q: %w", name, errdefs.ErrNotFound)
@@ -169,7 +169,7 @@ func (db *DB) UserByName(ctx context.Context, name string) (*authserver.User, er
 }
 
 // ListUsers returns every user by name.
-func (db *DB) ListUsers(ctx context.Context) ([]*authserver.User, error) {
+func (db *DB) ListUsers(ctx context.Context) ([]*oauth.User, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT `+oauthUserColumns+` FROM oauth_users ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list users: %w", err)
@@ -199,9 +199,9 @@ func (db *DB) DeleteUser(ctx context.Context, name string) error {
 	return oauthAffected(res, "user "+name)
 }
 
-func oauthScanUser(s rowScanner) (*authserver.User, error) {
+func oauthScanUser(s rowScanner) (*oauth.User, error) {
 	var (
-		u                authserver.User
+		u                oauth.User
 		created, changed int64
 		lastLogin        sql.NullInt64
 	)
@@ -215,8 +215,8 @@ func oauthScanUser(s rowScanner) (*authserver.User, error) {
 }
 
 // LoginFailures returns the failure count for name (zero when none).
-func (db *DB) LoginFailures(ctx context.Context, name string) (*authserver.LoginFailures, error) {
-	f := &authserver.LoginFailures{Name: name}
+func (db *DB) LoginFailures(ctx context.Context, name string) (*oauth.LoginFailures, error) {
+	f := &oauth.LoginFailures{Name: name}
 	var last int64
 	err := db.db.QueryRowContext(ctx, `SELECT failures, last_failure_at FROM oauth_login_failures WHERE name = ?`, name).
 		Scan(&f.Count, &last)
@@ -232,8 +232,8 @@ func (db *DB) LoginFailures(ctx context.Context, name string) (*authserver.Login
 
 // RecordLoginFailure adds a failure in one statement, so concurrent
 // failures on several replicas all count.
-func (db *DB) RecordLoginFailure(ctx context.Context, name string, at, staleBefore time.Time) (*authserver.LoginFailures, error) {
-	f := &authserver.LoginFailures{Name: name}
+func (db *DB) RecordLoginFailure(ctx context.Context, name string, at, staleBefore time.Time) (*oauth.LoginFailures, error) {
+	f := &oauth.LoginFailures{Name: name}
 	var last int64
 	err := db.db.QueryRowContext(ctx, `INSERT INTO oauth_login_failures (name, failures, last_failure_at) VALUES (?1, 1, ?2)
 		ON CONFLICT (name) DO UPDATE SET
@@ -263,7 +263,7 @@ func (db *DB) DeleteLoginFailures(ctx context.Context, before time.Time) (int, e
 
 // CreateSession stores s, or reports errdefs.ErrConflict when its hash is
 // taken.
-func (db *DB) CreateSession(ctx context.Context, s *authserver.Session) error {
+func (db *DB) CreateSession(ctx context.Context, s *oauth.Session) error {
 	res, err := db.db.ExecContext(ctx, `INSERT INTO oauth_sessions (hash, user_name, created_at, expires_at)
 		VALUES (?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`, s.Hash, s.User, s.CreatedAt.Unix(), s.ExpiresAt.Unix())
 	if err != nil {
@@ -274,13 +274,13 @@ func (db *DB) CreateSession(ctx context.Context, s *authserver.Session) error {
 
 // SessionByHash returns the session, or errdefs.ErrNotFound. Every page
 // view of a signed-in user reads it, so the statement is prepared.
-func (db *DB) SessionByHash(ctx context.Context, hash []byte) (*authserver.Session, error) {
+func (db *DB) SessionByHash(ctx context.Context, hash []byte) (*oauth.Session, error) {
 	stmt, err := db.prepared(ctx, `SELECT hash, user_name, created_at, expires_at FROM oauth_sessions WHERE hash = ?`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get session: %w", err)
 	}
 	var (
-		s                authserver.Session
+		s                oauth.Session
 		created, expires int64
 	)
 	err = stmt.QueryRowContext(ctx, hash).Scan(&s.Hash, &s.User, &created, &expires)
@@ -320,7 +320,7 @@ func (db *DB) DeleteExpiredSessions(ctx context.Context, before time.Time) (int,
 const oauthGrantColumns = `user_name, client_id, client_name, scopes, created_at, updated_at`
 
 // SaveGrant creates or replaces a grant, keeping the first CreatedAt.
-func (db *DB) SaveGrant(ctx context.Context, g *authserver.Grant) error {
+func (db *DB) SaveGrant(ctx context.Context, g *oauth.Grant) error {
 	_, err := db.db.ExecContext(ctx, `INSERT INTO oauth_grants (`+oauthGrantColumns+`) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (user_name, client_id) DO UPDATE SET
 			client_name = excluded.client_name, scopes = excluded.scopes, updated_at = excluded.updated_at`,
@@ -332,7 +332,7 @@ func (db *DB) SaveGrant(ctx context.Context, g *authserver.Grant) error {
 }
 
 // GrantFor returns the grant of user to clientID, or errdefs.ErrNotFound.
-func (db *DB) GrantFor(ctx context.Context, user, clientID string) (*authserver.Grant, error) {
+func (db *DB) GrantFor(ctx context.Context, user, clientID string) (*oauth.Grant, error) {
 	g, err := oauthScanGrant(db.db.QueryRowContext(ctx,
 		`SELECT `+oauthGrantColumns+` FROM oauth_grants WHERE user_name = ? AND client_id = ?`, user, clientID))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -345,7 +345,7 @@ func (db *DB) GrantFor(ctx context.Context, user, clientID string) (*authserver.
 }
 
 // ListGrants returns the grants of user, or of everyone for "".
-func (db *DB) ListGrants(ctx context.Context, user string) ([]*authserver.Grant, error) {
+func (db *DB) ListGrants(ctx context.Context, user string) ([]*oauth.Grant, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT `+oauthGrantColumns+` FROM oauth_grants
 		WHERE ?1 = '' OR user_name = ?1 ORDER BY user_name, client_id`, user)
 	if err != nil {
@@ -379,9 +379,9 @@ func (db *DB) RevokeGrant(ctx context.Context, user, clientID string, at time.Ti
 	return oauthWrap("revoke grant", err)
 }
 
-func oauthScanGrant(s rowScanner) (*authserver.Grant, error) {
+func oauthScanGrant(s rowScanner) (*oauth.Grant, error) {
 	var (
-		g                authserver.Grant
+		g                oauth.Grant
 		scopes           string
 		created, updated int64
 	)

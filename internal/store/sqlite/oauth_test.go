@@ -5,13 +5,13 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/2coffee/mcp-2coffee/internal/authserver"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 	"github.com/2coffee/mcp-2coffee/internal/store/sqlite"
 	"github.com/2coffee/mcp-2coffee/internal/store/storetest"
 )
 
 func TestOAuth(t *testing.T) {
-	storetest.RunOAuth(t, func(t *testing.T) authserver.Store {
+	storetest.RunOAuth(t, func(t *testing.T) oauth.Store {
 		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "oauth.db"), nil)
 		if err != nil {
 			t.Fatalf("Open: %v", err)

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/2coffee/mcp-2coffee/internal/authserver"
 	"github.com/2coffee/mcp-2coffee/internal/errdefs"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 )
 
 // CreateCode stores the code and creates its family in one transaction.
-func (db *DB) CreateCode(ctx context.Context, c *authserver.Code) error {
+func (db *DB) CreateCode(ctx context.Context, c *oauth.Code) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO oauth_families (id, client_id, user_name, resource, created_at)
 			VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
@@ -38,9 +38,9 @@ func (db *DB) CreateCode(ctx context.Context, c *authserver.Code) error {
 
 // CodeByHash returns the code with its family's client, user and
 // resource, or errdefs.ErrNotFound.
-func (db *DB) CodeByHash(ctx context.Context, hash []byte) (*authserver.Code, error) {
+func (db *DB) CodeByHash(ctx context.Context, hash []byte) (*oauth.Code, error) {
 	var (
-		c                authserver.Code
+		c                oauth.Code
 		scopes           string
 		created, expires int64
 		used             sql.NullInt64
@@ -67,7 +67,7 @@ func (db *DB) CodeByHash(ctx context.Context, hash []byte) (*authserver.Code, er
 // The UPDATE … WHERE used_at IS NULL is the compare-and-set that lets one
 // exchange win: write transactions are serialized (BEGIN IMMEDIATE), so
 // a second one sees the first one's mark.
-func (db *DB) ExchangeCode(ctx context.Context, hash []byte, at time.Time, tokens ...*authserver.Token) error {
+func (db *DB) ExchangeCode(ctx context.Context, hash []byte, at time.Time, tokens ...*oauth.Token) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var family string
 		var used, revoked sql.NullInt64
@@ -122,13 +122,13 @@ const oauthTokenQuery = `SELECT t.hash, t.kind, t.family_id, f.client_id, f.user
 
 // TokenByHash returns the token, or errdefs.ErrNotFound. It runs on every
 // request that carries an access token, so the statement is prepared.
-func (db *DB) TokenByHash(ctx context.Context, hash []byte) (*authserver.Token, error) {
+func (db *DB) TokenByHash(ctx context.Context, hash []byte) (*oauth.Token, error) {
 	stmt, err := db.prepared(ctx, oauthTokenQuery)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get token: %w", err)
 	}
 	var (
-		t                authserver.Token
+		t                oauth.Token
 		scopes           string
 		created, expires int64
 		rotated, revoked sql.NullInt64
@@ -152,7 +152,7 @@ func (db *DB) TokenByHash(ctx context.Context, hash []byte) (*authserver.Token, 
 // RotateRefreshToken marks a live refresh token rotated and stores its
 // successors, in one transaction; the conditional UPDATE lets exactly one
 // caller win.
-func (db *DB) RotateRefreshToken(ctx context.Context, hash []byte, at time.Time, tokens ...*authserver.Token) error {
+func (db *DB) RotateRefreshToken(ctx context.Context, hash []byte, at time.Time, tokens ...*oauth.Token) error {
 	return db.replaceRefreshToken(ctx, "rotate refresh token",
 		`UPDATE oauth_tokens SET rotated_at = ? WHERE hash = ? AND rotated_at IS NULL AND revoked_at IS NULL`,
 		"refresh token already rotated or revoked", hash, at, tokens)
@@ -162,7 +162,7 @@ func (db *DB) RotateRefreshToken(ctx context.Context, hash []byte, at time.Time,
 // token and stores its tokens, in one transaction. The re-issue is
 // recorded by revoking the rotated token; the conditional UPDATE lets
 // exactly one caller win.
-func (db *DB) ReissueRefreshToken(ctx context.Context, hash []byte, at time.Time, tokens ...*authserver.Token) error {
+func (db *DB) ReissueRefreshToken(ctx context.Context, hash []byte, at time.Time, tokens ...*oauth.Token) error {
 	return db.replaceRefreshToken(ctx, "re-issue refresh token",
 		`UPDATE oauth_tokens SET revoked_at = ? WHERE hash = ? AND rotated_at IS NOT NULL AND revoked_at IS NULL`,
 		"refresh token not rotated, already re-issued or revoked", hash, at, tokens)
@@ -173,7 +173,7 @@ func (db *DB) ReissueRefreshToken(ctx context.Context, hash []byte, at time.Time
 // family is live, and stores tokens in that family, in one transaction.
 // When the update changes no row, another caller won or the token is not
 // in the state update requires: ErrConflict with lost as the message.
-func (db *DB) replaceRefreshToken(ctx context.Context, op, update, lost string, hash []byte, at time.Time, tokens []*authserver.Token) error {
+func (db *DB) replaceRefreshToken(ctx context.Context, op, update, lost string, hash []byte, at time.Time, tokens []*oauth.Token) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var family string
 		err := tx.QueryRowContext(ctx, `SELECT family_id FROM oauth_tokens WHERE hash = ? AND kind = 'refresh'`, hash).Scan(&family)
@@ -211,7 +211,7 @@ func (db *DB) RevokeUserTokens(ctx context.Context, user string, at time.Time) e
 }
 
 // AddTokens stores tokens in a family that is not revoked.
-func (db *DB) AddTokens(ctx context.Context, familyID string, tokens ...*authserver.Token) error {
+func (db *DB) AddTokens(ctx context.Context, familyID string, tokens ...*oauth.Token) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var revoked sql.NullInt64
 		err := tx.QueryRowContext(ctx, `SELECT revoked_at FROM oauth_families WHERE id = ?`, familyID).Scan(&revoked)
@@ -267,7 +267,7 @@ func oauthSweepFamilies(ctx context.Context, tx *sql.Tx) error {
 
 // oauthInsertTokens stores tokens in family. A token naming another
 // family is a caller's bug, refused rather than filed in the wrong place.
-func oauthInsertTokens(ctx context.Context, tx *sql.Tx, family string, tokens []*authserver.Token) error {
+func oauthInsertTokens(ctx context.Context, tx *sql.Tx, family string, tokens []*oauth.Token) error {
 	for _, t := range tokens {
 		if t.FamilyID != family {
 			return fmt.Errorf("token of family %q stored in family %q", t.FamilyID, family)

@@ -4,24 +4,23 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/2coffee/mcp-2coffee/internal/authserver"
 	"github.com/2coffee/mcp-2coffee/internal/errdefs"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 )
 
-// RunOAuth runs the behaviour every authserver.Store must show. open
+// RunOAuth runs the behaviour every oauth.Store must show. open
 // returns a new, empty store for each subtest and registers its own
 // cleanup.
-func RunOAuth(t *testing.T, open func(t *testing.T) authserver.Store) {
+func RunOAuth(t *testing.T, open func(t *testing.T) oauth.Store) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, s authserver.Store)
+		fn   func(t *testing.T, s oauth.Store)
 	}{
 		{"ClientRoundTrip", oauthClientRoundTrip},
 		{"ClientConflictAndNotFound", oauthClientConflictAndNotFound},
@@ -87,26 +86,26 @@ func oauthWantErr(t *testing.T, what string, err, want error) {
 	}
 }
 
-func oauthNewClient(id string, created time.Time) *authserver.Client {
-	return &authserver.Client{
+func oauthNewClient(id string, created time.Time) *oauth.Client {
+	return &oauth.Client{
 		ID:            id,
 		Name:          "Client " + id,
-		Kind:          authserver.KindDynamic,
-		AuthMethod:    authserver.AuthNone,
+		Kind:          oauth.KindDynamic,
+		AuthMethod:    oauth.AuthNone,
 		RedirectURIs:  []string{"http://127.0.0.1/callback"},
-		GrantTypes:    []string{authserver.GrantAuthorizationCode, authserver.GrantRefreshToken},
-		ResponseTypes: []string{authserver.ResponseTypeCode},
+		GrantTypes:    []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken},
+		ResponseTypes: []string{oauth.ResponseTypeCode},
 		CreatedAt:     created,
 	}
 }
 
-func oauthNewUser(name string) *authserver.User {
-	return &authserver.User{Name: name, PasswordHash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", CreatedAt: oauthT0, PasswordChangedAt: oauthT0}
+func oauthNewUser(name string) *oauth.User {
+	return &oauth.User{Name: name, PasswordHash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", CreatedAt: oauthT0, PasswordChangedAt: oauthT0}
 }
 
 // oauthNewCode is a code for user and client in a new family named fam.
-func oauthNewCode(fam, user, client string) *authserver.Code {
-	return &authserver.Code{
+func oauthNewCode(fam, user, client string) *oauth.Code {
+	return &oauth.Code{
 		Hash:        oauthHash("code " + fam),
 		FamilyID:    fam,
 		ClientID:    client,
@@ -120,8 +119,8 @@ func oauthNewCode(fam, user, client string) *authserver.Code {
 	}
 }
 
-func oauthNewToken(name, kind, fam string) *authserver.Token {
-	return &authserver.Token{
+func oauthNewToken(name, kind, fam string) *oauth.Token {
+	return &oauth.Token{
 		Hash:      oauthHash("token " + name),
 		Kind:      kind,
 		FamilyID:  fam,
@@ -134,7 +133,7 @@ func oauthNewToken(name, kind, fam string) *authserver.Token {
 // oauthFamily creates user (if needed) and a code in family fam, and
 // exchanges it for an access and a refresh token. It returns the tokens
 // as the store should report them.
-func oauthFamily(t *testing.T, s authserver.Store, fam, user, client string) (access, refresh *authserver.Token) {
+func oauthFamily(t *testing.T, s oauth.Store, fam, user, client string) (access, refresh *oauth.Token) {
 	t.Helper()
 	ctx := context.Background()
 	if err := s.CreateUser(ctx, oauthNewUser(user)); err != nil && !errors.Is(err, errdefs.ErrConflict) {
@@ -142,17 +141,17 @@ func oauthFamily(t *testing.T, s authserver.Store, fam, user, client string) (ac
 	}
 	c := oauthNewCode(fam, user, client)
 	oauthMust(t, "CreateCode", s.CreateCode(ctx, c))
-	access = oauthNewToken(fam+" access", authserver.KindAccess, fam)
-	refresh = oauthNewToken(fam+" refresh", authserver.KindRefresh, fam)
+	access = oauthNewToken(fam+" access", oauth.KindAccess, fam)
+	refresh = oauthNewToken(fam+" refresh", oauth.KindRefresh, fam)
 	refresh.ExpiresAt = oauthT0.Add(30 * 24 * time.Hour)
 	oauthMust(t, "ExchangeCode", s.ExchangeCode(ctx, c.Hash, oauthT0.Add(time.Second), access, refresh))
-	for _, tok := range []*authserver.Token{access, refresh} {
+	for _, tok := range []*oauth.Token{access, refresh} {
 		tok.ClientID, tok.User, tok.Resource = client, user, c.Resource
 	}
 	return access, refresh
 }
 
-func oauthGetToken(t *testing.T, s authserver.Store, hash []byte) *authserver.Token {
+func oauthGetToken(t *testing.T, s oauth.Store, hash []byte) *oauth.Token {
 	t.Helper()
 	tok, err := s.TokenByHash(context.Background(), hash)
 	if err != nil {
@@ -161,17 +160,17 @@ func oauthGetToken(t *testing.T, s authserver.Store, hash []byte) *authserver.To
 	return tok
 }
 
-func oauthClientRoundTrip(t *testing.T, s authserver.Store) {
+func oauthClientRoundTrip(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
-	want := &authserver.Client{
+	want := &oauth.Client{
 		ID:            "cl1",
 		Name:          "Cà phê ☕ client",
-		Kind:          authserver.KindPreregistered,
-		AuthMethod:    authserver.AuthSecretBasic,
+		Kind:          oauth.KindPreregistered,
+		AuthMethod:    oauth.AuthSecretBasic,
 		SecretHash:    oauthHash("secret"),
 		RedirectURIs:  []string{"https://app.example/cb?x=1", "cursor://anysphere.cursor-retrieval/oauth/callback"},
-		GrantTypes:    []string{authserver.GrantAuthorizationCode},
-		ResponseTypes: []string{authserver.ResponseTypeCode},
+		GrantTypes:    []string{oauth.GrantAuthorizationCode},
+		ResponseTypes: []string{oauth.ResponseTypeCode},
 		Scopes:        []string{"articles:read"},
 		ClientURI:     "https://app.example/",
 		LogoURI:       "https://app.example/logo.png",
@@ -194,7 +193,7 @@ func oauthClientRoundTrip(t *testing.T, s authserver.Store) {
 	}
 }
 
-func oauthClientConflictAndNotFound(t *testing.T, s authserver.Store) {
+func oauthClientConflictAndNotFound(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	first := oauthNewClient("dup", oauthT0)
 	oauthMust(t, "CreateClient", s.CreateClient(ctx, first))
@@ -214,14 +213,14 @@ func oauthClientConflictAndNotFound(t *testing.T, s authserver.Store) {
 	oauthWantErr(t, "TouchClient(missing)", s.TouchClient(ctx, "missing", oauthT0), errdefs.ErrNotFound)
 }
 
-func oauthClientList(t *testing.T, s authserver.Store) {
+func oauthClientList(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	got, err := s.ListClients(ctx)
 	oauthMust(t, "ListClients(empty)", err)
 	if len(got) != 0 {
 		t.Errorf("ListClients on an empty store: %d clients, want 0", len(got))
 	}
-	cs := []*authserver.Client{
+	cs := []*oauth.Client{
 		oauthNewClient("c3", oauthT0.Add(time.Hour)),
 		oauthNewClient("c2", oauthT0),
 		oauthNewClient("c1", oauthT0),
@@ -231,12 +230,12 @@ func oauthClientList(t *testing.T, s authserver.Store) {
 	}
 	got, err = s.ListClients(ctx)
 	oauthMust(t, "ListClients", err)
-	if diff := cmp.Diff([]*authserver.Client{cs[2], cs[1], cs[0]}, got, oauthCmp); diff != "" {
+	if diff := cmp.Diff([]*oauth.Client{cs[2], cs[1], cs[0]}, got, oauthCmp); diff != "" {
 		t.Errorf("ListClients: want oldest first, then by id (-want +got):\n%s", diff)
 	}
 }
 
-func oauthClientTouch(t *testing.T, s authserver.Store) {
+func oauthClientTouch(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	oauthMust(t, "CreateClient", s.CreateClient(ctx, oauthNewClient("t", oauthT0)))
 	for i, st := range []struct{ at, want time.Time }{
@@ -253,7 +252,7 @@ func oauthClientTouch(t *testing.T, s authserver.Store) {
 	}
 }
 
-func oauthClientDelete(t *testing.T, s authserver.Store) {
+func oauthClientDelete(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	oauthMust(t, "CreateClient", s.CreateClient(ctx, oauthNewClient("gone", oauthT0)))
 	oauthMust(t, "CreateClient", s.CreateClient(ctx, oauthNewClient("kept", oauthT0)))
@@ -262,7 +261,7 @@ func oauthClientDelete(t *testing.T, s authserver.Store) {
 	pending := oauthNewCode("fpending", "ann", "gone")
 	oauthMust(t, "CreateCode", s.CreateCode(ctx, pending))
 	for _, c := range []string{"gone", "kept"} {
-		oauthMust(t, "SaveGrant", s.SaveGrant(ctx, &authserver.Grant{User: "ann", ClientID: c, ClientName: c, Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
+		oauthMust(t, "SaveGrant", s.SaveGrant(ctx, &oauth.Grant{User: "ann", ClientID: c, ClientName: c, Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
 	}
 
 	oauthMust(t, "DeleteClient", s.DeleteClient(ctx, "gone"))
@@ -283,7 +282,7 @@ func oauthClientDelete(t *testing.T, s authserver.Store) {
 	}
 }
 
-func oauthDeleteUnusedClients(t *testing.T, s authserver.Store) {
+func oauthDeleteUnusedClients(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	now := oauthT0.Add(100 * 24 * time.Hour)
 	mk := func(id, kind string, created time.Time, used *time.Time) {
@@ -292,11 +291,11 @@ func oauthDeleteUnusedClients(t *testing.T, s authserver.Store) {
 		c.LastUsedAt = used
 		oauthMust(t, "CreateClient "+id, s.CreateClient(ctx, c))
 	}
-	mk("never-used-old", authserver.KindDynamic, now.Add(-25*time.Hour), nil)
-	mk("never-used-new", authserver.KindDynamic, now.Add(-23*time.Hour), nil)
-	mk("idle", authserver.KindDynamic, oauthT0, oauthPtr(now.Add(-91*24*time.Hour)))
-	mk("active", authserver.KindDynamic, oauthT0, oauthPtr(now.Add(-89*24*time.Hour)))
-	mk("prereg", authserver.KindPreregistered, oauthT0, nil)
+	mk("never-used-old", oauth.KindDynamic, now.Add(-25*time.Hour), nil)
+	mk("never-used-new", oauth.KindDynamic, now.Add(-23*time.Hour), nil)
+	mk("idle", oauth.KindDynamic, oauthT0, oauthPtr(now.Add(-91*24*time.Hour)))
+	mk("active", oauth.KindDynamic, oauthT0, oauthPtr(now.Add(-89*24*time.Hour)))
+	mk("prereg", oauth.KindPreregistered, oauthT0, nil)
 	oauthFamily(t, s, "fidle", "ann", "idle")
 
 	n, err := s.DeleteUnusedClients(ctx, now.Add(-24*time.Hour), now.Add(-90*24*time.Hour))
@@ -317,7 +316,7 @@ func oauthDeleteUnusedClients(t *testing.T, s authserver.Store) {
 	oauthWantErr(t, "token of a deleted idle client", err, errdefs.ErrNotFound)
 }
 
-func oauthUserRoundTrip(t *testing.T, s authserver.Store) {
+func oauthUserRoundTrip(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	want := oauthNewUser("ann")
 	want.LastLoginAt = oauthPtr(oauthT0.Add(time.Minute))
@@ -343,7 +342,7 @@ func oauthUserRoundTrip(t *testing.T, s authserver.Store) {
 	}
 }
 
-func oauthUserUpdates(t *testing.T, s authserver.Store) {
+func oauthUserUpdates(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
 	oauthMust(t, "SetPasswordHash", s.SetPasswordHash(ctx, "ann", "$argon2id$new", oauthT0.Add(time.Hour)))
@@ -363,13 +362,13 @@ func oauthUserUpdates(t *testing.T, s authserver.Store) {
 	oauthWantErr(t, "DeleteUser(missing)", s.DeleteUser(ctx, "zed"), errdefs.ErrNotFound)
 }
 
-func oauthUserDelete(t *testing.T, s authserver.Store) {
+func oauthUserDelete(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	access, refresh := oauthFamily(t, s, "fann", "ann", "c")
 	other, _ := oauthFamily(t, s, "fbob", "bob", "c")
-	sess := &authserver.Session{Hash: oauthHash("sess"), User: "ann", CreatedAt: oauthT0, ExpiresAt: oauthT0.Add(time.Hour)}
+	sess := &oauth.Session{Hash: oauthHash("sess"), User: "ann", CreatedAt: oauthT0, ExpiresAt: oauthT0.Add(time.Hour)}
 	oauthMust(t, "CreateSession", s.CreateSession(ctx, sess))
-	oauthMust(t, "SaveGrant", s.SaveGrant(ctx, &authserver.Grant{User: "ann", ClientID: "c", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
+	oauthMust(t, "SaveGrant", s.SaveGrant(ctx, &oauth.Grant{User: "ann", ClientID: "c", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
 
 	oauthMust(t, "DeleteUser", s.DeleteUser(ctx, "ann"))
 	for _, h := range [][]byte{access.Hash, refresh.Hash} {
@@ -385,11 +384,11 @@ func oauthUserDelete(t *testing.T, s authserver.Store) {
 	}
 }
 
-func oauthLoginFailures(t *testing.T, s authserver.Store) {
+func oauthLoginFailures(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	f, err := s.LoginFailures(ctx, "ann")
 	oauthMust(t, "LoginFailures(none)", err)
-	if diff := cmp.Diff(&authserver.LoginFailures{Name: "ann"}, f); diff != "" {
+	if diff := cmp.Diff(&oauth.LoginFailures{Name: "ann"}, f); diff != "" {
 		t.Errorf("LoginFailures without failures (-want +got):\n%s", diff)
 	}
 	stale := oauthT0.Add(-24 * time.Hour)
@@ -397,7 +396,7 @@ func oauthLoginFailures(t *testing.T, s authserver.Store) {
 		at := oauthT0.Add(time.Duration(i) * time.Minute)
 		f, err := s.RecordLoginFailure(ctx, "ann", at, stale)
 		oauthMust(t, "RecordLoginFailure", err)
-		if diff := cmp.Diff(&authserver.LoginFailures{Name: "ann", Count: i, Last: at}, f); diff != "" {
+		if diff := cmp.Diff(&oauth.LoginFailures{Name: "ann", Count: i, Last: at}, f); diff != "" {
 			t.Errorf("failure %d (-want +got):\n%s", i, diff)
 		}
 	}
@@ -411,7 +410,7 @@ func oauthLoginFailures(t *testing.T, s authserver.Store) {
 	later := oauthT0.Add(48 * time.Hour)
 	f, err = s.RecordLoginFailure(ctx, "ann", later, later.Add(-24*time.Hour))
 	oauthMust(t, "RecordLoginFailure(after a day)", err)
-	if diff := cmp.Diff(&authserver.LoginFailures{Name: "ann", Count: 1, Last: later}, f); diff != "" {
+	if diff := cmp.Diff(&oauth.LoginFailures{Name: "ann", Count: 1, Last: later}, f); diff != "" {
 		t.Errorf("stale count did not restart (-want +got):\n%s", diff)
 	}
 	oauthMust(t, "ClearLoginFailures", s.ClearLoginFailures(ctx, "ann"))
@@ -427,7 +426,7 @@ func oauthLoginFailures(t *testing.T, s authserver.Store) {
 	}
 }
 
-func oauthLoginFailuresConcurrent(t *testing.T, s authserver.Store) {
+func oauthLoginFailuresConcurrent(t *testing.T, s oauth.Store) {
 	const n = 20
 	errs := make(chan error, n)
 	for range n {
@@ -446,11 +445,11 @@ func oauthLoginFailuresConcurrent(t *testing.T, s authserver.Store) {
 	}
 }
 
-func oauthSessions(t *testing.T, s authserver.Store) {
+func oauthSessions(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
-	mk := func(name string, expires time.Time) *authserver.Session {
-		sess := &authserver.Session{Hash: oauthHash(name), User: "ann", CreatedAt: oauthT0, ExpiresAt: expires}
+	mk := func(name string, expires time.Time) *oauth.Session {
+		sess := &oauth.Session{Hash: oauthHash(name), User: "ann", CreatedAt: oauthT0, ExpiresAt: expires}
 		oauthMust(t, "CreateSession", s.CreateSession(ctx, sess))
 		return sess
 	}
@@ -462,7 +461,7 @@ func oauthSessions(t *testing.T, s authserver.Store) {
 		t.Errorf("SessionByHash (-want +got):\n%s", diff)
 	}
 	oauthWantErr(t, "CreateSession with a taken hash", s.CreateSession(ctx, a), errdefs.ErrConflict)
-	err = s.CreateSession(ctx, &authserver.Session{Hash: oauthHash("x"), User: "nobody", CreatedAt: oauthT0, ExpiresAt: oauthT0})
+	err = s.CreateSession(ctx, &oauth.Session{Hash: oauthHash("x"), User: "nobody", CreatedAt: oauthT0, ExpiresAt: oauthT0})
 	if err == nil {
 		t.Errorf("CreateSession for a user that does not exist succeeded")
 	}
@@ -483,12 +482,12 @@ func oauthSessions(t *testing.T, s authserver.Store) {
 	oauthWantErr(t, "SessionByHash after DeleteUserSessions", err, errdefs.ErrNotFound)
 }
 
-func oauthGrants(t *testing.T, s authserver.Store) {
+func oauthGrants(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	for _, u := range []string{"ann", "bob"} {
 		oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser(u)))
 	}
-	g := &authserver.Grant{User: "ann", ClientID: "https://app.example/client.json", ClientName: "App", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}
+	g := &oauth.Grant{User: "ann", ClientID: "https://app.example/client.json", ClientName: "App", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}
 	oauthMust(t, "SaveGrant", s.SaveGrant(ctx, g))
 	got, err := s.GrantFor(ctx, "ann", g.ClientID)
 	oauthMust(t, "GrantFor", err)
@@ -496,7 +495,7 @@ func oauthGrants(t *testing.T, s authserver.Store) {
 		t.Errorf("GrantFor (-want +got):\n%s", diff)
 	}
 	// Replacing keeps CreatedAt.
-	g2 := &authserver.Grant{User: "ann", ClientID: g.ClientID, ClientName: "App 2", Scopes: []string{"articles:read", "articles:write"}, CreatedAt: oauthT0.Add(time.Hour), UpdatedAt: oauthT0.Add(time.Hour)}
+	g2 := &oauth.Grant{User: "ann", ClientID: g.ClientID, ClientName: "App 2", Scopes: []string{"articles:read", "articles:write"}, CreatedAt: oauthT0.Add(time.Hour), UpdatedAt: oauthT0.Add(time.Hour)}
 	oauthMust(t, "SaveGrant (replace)", s.SaveGrant(ctx, g2))
 	got, err = s.GrantFor(ctx, "ann", g.ClientID)
 	oauthMust(t, "GrantFor", err)
@@ -505,12 +504,12 @@ func oauthGrants(t *testing.T, s authserver.Store) {
 	if diff := cmp.Diff(&want, got); diff != "" {
 		t.Errorf("GrantFor after replacing (-want +got):\n%s", diff)
 	}
-	oauthMust(t, "SaveGrant(bob)", s.SaveGrant(ctx, &authserver.Grant{User: "bob", ClientID: "a", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
-	oauthMust(t, "SaveGrant(ann, a)", s.SaveGrant(ctx, &authserver.Grant{User: "ann", ClientID: "a", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
-	if err := s.SaveGrant(ctx, &authserver.Grant{User: "nobody", ClientID: "a", CreatedAt: oauthT0, UpdatedAt: oauthT0}); err == nil {
+	oauthMust(t, "SaveGrant(bob)", s.SaveGrant(ctx, &oauth.Grant{User: "bob", ClientID: "a", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
+	oauthMust(t, "SaveGrant(ann, a)", s.SaveGrant(ctx, &oauth.Grant{User: "ann", ClientID: "a", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
+	if err := s.SaveGrant(ctx, &oauth.Grant{User: "nobody", ClientID: "a", CreatedAt: oauthT0, UpdatedAt: oauthT0}); err == nil {
 		t.Errorf("SaveGrant for a user that does not exist succeeded")
 	}
-	key := func(gs []*authserver.Grant) []string {
+	key := func(gs []*oauth.Grant) []string {
 		var out []string
 		for _, g := range gs {
 			out = append(out, g.User+" "+g.ClientID)
@@ -531,15 +530,15 @@ func oauthGrants(t *testing.T, s authserver.Store) {
 	oauthWantErr(t, "GrantFor(bob, app)", err, errdefs.ErrNotFound)
 }
 
-func oauthRevokeGrant(t *testing.T, s authserver.Store) {
+func oauthRevokeGrant(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	a1, r1 := oauthFamily(t, s, "f1", "ann", "c")
 	a2, _ := oauthFamily(t, s, "f2", "ann", "c")
 	other, _ := oauthFamily(t, s, "f3", "ann", "d")
-	oauthMust(t, "SaveGrant", s.SaveGrant(ctx, &authserver.Grant{User: "ann", ClientID: "c", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
+	oauthMust(t, "SaveGrant", s.SaveGrant(ctx, &oauth.Grant{User: "ann", ClientID: "c", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
 	at := oauthT0.Add(time.Hour)
 	oauthMust(t, "RevokeGrant", s.RevokeGrant(ctx, "ann", "c", at))
-	for _, tok := range []*authserver.Token{a1, r1, a2} {
+	for _, tok := range []*oauth.Token{a1, r1, a2} {
 		if got := oauthGetToken(t, s, tok.Hash); got.RevokedAt == nil || !got.RevokedAt.Equal(at) {
 			t.Errorf("token %s of the revoked pair: RevokedAt %v, want %v", tok.Kind, got.RevokedAt, at)
 		}
@@ -556,348 +555,4 @@ func oauthRevokeGrant(t *testing.T, s authserver.Store) {
 		t.Errorf("RevokeGrant without a grant did not revoke the family")
 	}
 	oauthWantErr(t, "RevokeGrant(nothing)", s.RevokeGrant(ctx, "ann", "zzz", at), errdefs.ErrNotFound)
-}
-
-func oauthCodeRoundTrip(t *testing.T, s authserver.Store) {
-	ctx := context.Background()
-	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
-	c := oauthNewCode("fam", "ann", "https://app.example/client.json")
-	oauthMust(t, "CreateCode", s.CreateCode(ctx, c))
-	got, err := s.CodeByHash(ctx, c.Hash)
-	oauthMust(t, "CodeByHash", err)
-	if diff := cmp.Diff(c, got); diff != "" {
-		t.Errorf("CodeByHash (-want +got):\n%s", diff)
-	}
-	oauthWantErr(t, "CreateCode with a taken family", s.CreateCode(ctx, c), errdefs.ErrConflict)
-	again := oauthNewCode("fam2", "ann", "x")
-	again.Hash = c.Hash
-	oauthWantErr(t, "CreateCode with a taken hash", s.CreateCode(ctx, again), errdefs.ErrConflict)
-	_, err = s.CodeByHash(ctx, oauthHash("nope"))
-	oauthWantErr(t, "CodeByHash(unknown)", err, errdefs.ErrNotFound)
-	if err := s.CreateCode(ctx, oauthNewCode("fam3", "nobody", "x")); err == nil {
-		t.Errorf("CreateCode for a user that does not exist succeeded")
-	}
-}
-
-func oauthCodeExchangeOnce(t *testing.T, s authserver.Store) {
-	ctx := context.Background()
-	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
-	c := oauthNewCode("fam", "ann", "cl")
-	oauthMust(t, "CreateCode", s.CreateCode(ctx, c))
-	used := oauthT0.Add(10 * time.Second)
-	access := oauthNewToken("a", authserver.KindAccess, "fam")
-	oauthMust(t, "ExchangeCode", s.ExchangeCode(ctx, c.Hash, used, access))
-	got, err := s.CodeByHash(ctx, c.Hash)
-	oauthMust(t, "CodeByHash", err)
-	if got.UsedAt == nil || !got.UsedAt.Equal(used) {
-		t.Errorf("UsedAt after ExchangeCode: %v, want %v", got.UsedAt, used)
-	}
-	want := *access
-	want.ClientID, want.User, want.Resource = "cl", "ann", c.Resource
-	if diff := cmp.Diff(&want, oauthGetToken(t, s, access.Hash)); diff != "" {
-		t.Errorf("token stored by ExchangeCode (-want +got):\n%s", diff)
-	}
-	second := oauthNewToken("b", authserver.KindAccess, "fam")
-	oauthWantErr(t, "second ExchangeCode", s.ExchangeCode(ctx, c.Hash, used.Add(time.Second), second), errdefs.ErrConflict)
-	_, err = s.TokenByHash(ctx, second.Hash)
-	oauthWantErr(t, "token of a refused exchange", err, errdefs.ErrNotFound)
-	oauthWantErr(t, "ExchangeCode(unknown)", s.ExchangeCode(ctx, oauthHash("nope"), used), errdefs.ErrNotFound)
-}
-
-func oauthCodeExchangeConcurrent(t *testing.T, s authserver.Store) {
-	ctx := context.Background()
-	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
-	c := oauthNewCode("fam", "ann", "cl")
-	oauthMust(t, "CreateCode", s.CreateCode(ctx, c))
-	const n = 16
-	errs := make(chan error, n)
-	for i := range n {
-		go func() {
-			tok := oauthNewToken(fmt.Sprint("racer ", i), authserver.KindAccess, "fam")
-			errs <- s.ExchangeCode(ctx, c.Hash, oauthT0.Add(time.Second), tok)
-		}()
-	}
-	var won, lost int
-	for range n {
-		switch err := <-errs; {
-		case err == nil:
-			won++
-		case errors.Is(err, errdefs.ErrConflict):
-			lost++
-		default:
-			t.Errorf("ExchangeCode: unexpected error %v", err)
-		}
-	}
-	if won != 1 || lost != n-1 {
-		t.Errorf("%d concurrent exchanges: %d won, %d lost; want 1 and %d", n, won, lost, n-1)
-	}
-}
-
-// oauthCodeExchangeRevokedFamily: a code whose family was revoked
-// between approval and exchange (the user revoked the grant) exchanges
-// for nothing.
-func oauthCodeExchangeRevokedFamily(t *testing.T, s authserver.Store) {
-	ctx := context.Background()
-	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
-	c := oauthNewCode("fam", "ann", "cl")
-	oauthMust(t, "CreateCode", s.CreateCode(ctx, c))
-	oauthMust(t, "RevokeGrant", s.RevokeGrant(ctx, "ann", "cl", oauthT0.Add(time.Second)))
-	access := oauthNewToken("a", authserver.KindAccess, "fam")
-	oauthWantErr(t, "ExchangeCode of a revoked family", s.ExchangeCode(ctx, c.Hash, oauthT0.Add(2*time.Second), access), errdefs.ErrConflict)
-	_, err := s.TokenByHash(ctx, access.Hash)
-	oauthWantErr(t, "token of a refused exchange", err, errdefs.ErrNotFound)
-	got, err := s.CodeByHash(ctx, c.Hash)
-	oauthMust(t, "CodeByHash", err)
-	if got.UsedAt != nil {
-		t.Errorf("a refused exchange marked the code used at %v", got.UsedAt)
-	}
-}
-
-func oauthDeleteExpiredCodes(t *testing.T, s authserver.Store) {
-	ctx := context.Background()
-	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
-	old := oauthNewCode("old", "ann", "cl")
-	oauthMust(t, "CreateCode", s.CreateCode(ctx, old))
-	fresh := oauthNewCode("fresh", "ann", "cl")
-	fresh.ExpiresAt = oauthT0.Add(time.Hour)
-	oauthMust(t, "CreateCode", s.CreateCode(ctx, fresh))
-	access, _ := oauthFamily(t, s, "used", "ann", "cl") // its code expires with old's
-
-	n, err := s.DeleteExpiredCodes(ctx, oauthT0.Add(2*time.Minute))
-	oauthMust(t, "DeleteExpiredCodes", err)
-	if n != 2 {
-		t.Errorf("DeleteExpiredCodes deleted %d codes, want 2", n)
-	}
-	_, err = s.CodeByHash(ctx, old.Hash)
-	oauthWantErr(t, "CodeByHash(old)", err, errdefs.ErrNotFound)
-	if _, err := s.CodeByHash(ctx, fresh.Hash); err != nil {
-		t.Errorf("CodeByHash(fresh): %v", err)
-	}
-	// The family of the unused old code is gone; the family with tokens
-	// stays.
-	oauthWantErr(t, "RevokeFamily(old)", s.RevokeFamily(ctx, "old", oauthT0), errdefs.ErrNotFound)
-	oauthGetToken(t, s, access.Hash)
-	oauthMust(t, "RevokeFamily(used)", s.RevokeFamily(ctx, "used", oauthT0))
-}
-
-func oauthTokenRoundTrip(t *testing.T, s authserver.Store) {
-	ctx := context.Background()
-	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
-	for _, want := range []*authserver.Token{access, refresh} {
-		if diff := cmp.Diff(want, oauthGetToken(t, s, want.Hash)); diff != "" {
-			t.Errorf("TokenByHash(%s) (-want +got):\n%s", want.Kind, diff)
-		}
-	}
-	_, err := s.TokenByHash(ctx, oauthHash("nope"))
-	oauthWantErr(t, "TokenByHash(unknown)", err, errdefs.ErrNotFound)
-	extra := oauthNewToken("extra", authserver.KindAccess, "fam")
-	extra.Scopes = nil
-	oauthMust(t, "AddTokens", s.AddTokens(ctx, "fam", extra))
-	want := *extra
-	want.ClientID, want.User, want.Resource = access.ClientID, access.User, access.Resource
-	if diff := cmp.Diff(&want, oauthGetToken(t, s, extra.Hash), oauthCmp); diff != "" {
-		t.Errorf("token added by AddTokens (-want +got):\n%s", diff)
-	}
-	oauthWantErr(t, "AddTokens with a taken hash", s.AddTokens(ctx, "fam", extra), errdefs.ErrConflict)
-	oauthWantErr(t, "AddTokens(unknown family)", s.AddTokens(ctx, "nope", oauthNewToken("x", authserver.KindAccess, "nope")), errdefs.ErrNotFound)
-}
-
-func oauthRotateOnce(t *testing.T, s authserver.Store) {
-	ctx := context.Background()
-	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
-	at := oauthT0.Add(time.Hour)
-	next := oauthNewToken("next refresh", authserver.KindRefresh, "fam")
-	oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, at, next))
-	got := oauthGetToken(t, s, refresh.Hash)
-	if got.RotatedAt == nil || !got.RotatedAt.Equal(at) || got.RevokedAt != nil {
-		t.Errorf("rotated token: RotatedAt %v RevokedAt %v; want %v and nil", got.RotatedAt, got.RevokedAt, at)
-	}
-	oauthGetToken(t, s, next.Hash)
-	oauthWantErr(t, "second RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, at, oauthNewToken("late", authserver.KindRefresh, "fam")), errdefs.ErrConflict)
-	_, err := s.TokenByHash(ctx, oauthHash("token late"))
-	oauthWantErr(t, "token of a refused rotation", err, errdefs.ErrNotFound)
-	oauthWantErr(t, "RotateRefreshToken(an access token)", s.RotateRefreshToken(ctx, access.Hash, at), errdefs.ErrNotFound)
-	oauthWantErr(t, "RotateRefreshToken(unknown)", s.RotateRefreshToken(ctx, oauthHash("nope"), at), errdefs.ErrNotFound)
-}
-
-func oauthRotateConcurrent(t *testing.T, s authserver.Store) {
-	ctx := context.Background()
-	_, refresh := oauthFamily(t, s, "fam", "ann", "cl")
-	const n = 16
-	errs := make(chan error, n)
-	for i := range n {
-		go func() {
-			errs <- s.RotateRefreshToken(ctx, refresh.Hash, oauthT0.Add(time.Minute),
-				oauthNewToken(fmt.Sprint("racer ", i), authserver.KindRefresh, "fam"))
-		}()
-	}
-	var won, lost int
-	for range n {
-		switch err := <-errs; {
-		case err == nil:
-			won++
-		case errors.Is(err, errdefs.ErrConflict):
-			lost++
-		default:
-			t.Errorf("RotateRefreshToken: unexpected error %v", err)
-		}
-	}
-	if won != 1 || lost != n-1 {
-		t.Errorf("%d concurrent rotations: %d won, %d lost; want 1 and %d", n, won, lost, n-1)
-	}
-}
-
-func oauthRotateRevoked(t *testing.T, s authserver.Store) {
-	ctx := context.Background()
-	_, r1 := oauthFamily(t, s, "f1", "ann", "cl")
-	_, r2 := oauthFamily(t, s, "f2", "ann", "cl")
-	oauthMust(t, "RevokeToken", s.RevokeToken(ctx, r1.Hash, oauthT0))
-	oauthWantErr(t, "rotating a revoked token", s.RotateRefreshToken(ctx, r1.Hash, oauthT0, oauthNewToken("n1", authserver.KindRefresh, "f1")), errdefs.ErrConflict)
-	oauthMust(t, "RevokeFamily", s.RevokeFamily(ctx, "f2", oauthT0))
-	oauthWantErr(t, "rotating a token of a revoked family", s.RotateRefreshToken(ctx, r2.Hash, oauthT0, oauthNewToken("n2", authserver.KindRefresh, "f2")), errdefs.ErrConflict)
-	if got := oauthGetToken(t, s, r2.Hash); got.RotatedAt != nil {
-		t.Errorf("a refused rotation marked the token rotated")
-	}
-}
-
-func oauthReissueOnce(t *testing.T, s authserver.Store) {
-	ctx := context.Background()
-	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
-	at := oauthT0.Add(time.Hour)
-	oauthWantErr(t, "ReissueRefreshToken of a token not rotated", s.ReissueRefreshToken(ctx, refresh.Hash, at, oauthNewToken("early", authserver.KindRefresh, "fam")), errdefs.ErrConflict)
-	oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, at, oauthNewToken("next", authserver.KindRefresh, "fam")))
-	again := oauthNewToken("again", authserver.KindRefresh, "fam")
-	oauthMust(t, "ReissueRefreshToken", s.ReissueRefreshToken(ctx, refresh.Hash, at.Add(time.Second), again))
-	if got := oauthGetToken(t, s, again.Hash); got.RevokedAt != nil || got.RotatedAt != nil {
-		t.Errorf("re-issued token: RotatedAt %v RevokedAt %v; want live", got.RotatedAt, got.RevokedAt)
-	}
-	if got := oauthGetToken(t, s, refresh.Hash); got.RevokedAt == nil || !got.RevokedAt.Equal(at.Add(time.Second)) {
-		t.Errorf("token after its re-issue: RevokedAt %v, want %v", got.RevokedAt, at.Add(time.Second))
-	}
-	oauthWantErr(t, "second ReissueRefreshToken", s.ReissueRefreshToken(ctx, refresh.Hash, at.Add(2*time.Second), oauthNewToken("third", authserver.KindRefresh, "fam")), errdefs.ErrConflict)
-	_, err := s.TokenByHash(ctx, oauthHash("token third"))
-	oauthWantErr(t, "token of a refused re-issue", err, errdefs.ErrNotFound)
-	// A revoked family re-issues nothing.
-	_, r2 := oauthFamily(t, s, "f2", "ann", "cl")
-	oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, r2.Hash, at, oauthNewToken("n2", authserver.KindRefresh, "f2")))
-	oauthMust(t, "RevokeFamily", s.RevokeFamily(ctx, "f2", at))
-	oauthWantErr(t, "ReissueRefreshToken in a revoked family", s.ReissueRefreshToken(ctx, r2.Hash, at, oauthNewToken("x2", authserver.KindRefresh, "f2")), errdefs.ErrConflict)
-	oauthWantErr(t, "ReissueRefreshToken(an access token)", s.ReissueRefreshToken(ctx, access.Hash, at), errdefs.ErrNotFound)
-	oauthWantErr(t, "ReissueRefreshToken(unknown)", s.ReissueRefreshToken(ctx, oauthHash("nope"), at), errdefs.ErrNotFound)
-}
-
-func oauthReissueConcurrent(t *testing.T, s authserver.Store) {
-	ctx := context.Background()
-	_, refresh := oauthFamily(t, s, "fam", "ann", "cl")
-	oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, oauthT0.Add(time.Minute), oauthNewToken("next", authserver.KindRefresh, "fam")))
-	const n = 16
-	errs := make(chan error, n)
-	for i := range n {
-		go func() {
-			errs <- s.ReissueRefreshToken(ctx, refresh.Hash, oauthT0.Add(time.Minute),
-				oauthNewToken(fmt.Sprint("racer ", i), authserver.KindRefresh, "fam"))
-		}()
-	}
-	var won, lost int
-	for range n {
-		switch err := <-errs; {
-		case err == nil:
-			won++
-		case errors.Is(err, errdefs.ErrConflict):
-			lost++
-		default:
-			t.Errorf("ReissueRefreshToken: unexpected error %v", err)
-		}
-	}
-	if won != 1 || lost != n-1 {
-		t.Errorf("%d concurrent re-issues: %d won, %d lost; want 1 and %d", n, won, lost, n-1)
-	}
-}
-
-func oauthRevokeUserTokens(t *testing.T, s authserver.Store) {
-	ctx := context.Background()
-	a1, r1 := oauthFamily(t, s, "f1", "ann", "c")
-	a2, _ := oauthFamily(t, s, "f2", "ann", "d")
-	bobs, _ := oauthFamily(t, s, "f3", "bob", "c")
-	earlier := oauthT0.Add(time.Minute)
-	oauthMust(t, "RevokeFamily", s.RevokeFamily(ctx, "f2", earlier))
-	oauthMust(t, "SaveGrant", s.SaveGrant(ctx, &authserver.Grant{User: "ann", ClientID: "c", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
-	at := oauthT0.Add(time.Hour)
-	oauthMust(t, "RevokeUserTokens", s.RevokeUserTokens(ctx, "ann", at))
-	for _, tok := range []*authserver.Token{a1, r1} {
-		if got := oauthGetToken(t, s, tok.Hash); got.RevokedAt == nil || !got.RevokedAt.Equal(at) {
-			t.Errorf("ann's %s token: RevokedAt %v, want %v", tok.Kind, got.RevokedAt, at)
-		}
-	}
-	if got := oauthGetToken(t, s, a2.Hash); got.RevokedAt == nil || !got.RevokedAt.Equal(earlier) {
-		t.Errorf("token of a family revoked before: RevokedAt %v, want %v (the first revocation)", got.RevokedAt, earlier)
-	}
-	if got := oauthGetToken(t, s, bobs.Hash); got.RevokedAt != nil {
-		t.Errorf("RevokeUserTokens revoked another user's token")
-	}
-	if _, err := s.GrantFor(ctx, "ann", "c"); err != nil {
-		t.Errorf("GrantFor after RevokeUserTokens: %v; grants are kept", err)
-	}
-	oauthMust(t, "RevokeUserTokens(no families)", s.RevokeUserTokens(ctx, "nobody", at))
-}
-
-func oauthRevokeFamily(t *testing.T, s authserver.Store) {
-	ctx := context.Background()
-	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
-	other, _ := oauthFamily(t, s, "other", "ann", "cl")
-	at := oauthT0.Add(time.Hour)
-	oauthMust(t, "RevokeFamily", s.RevokeFamily(ctx, "fam", at))
-	oauthMust(t, "RevokeFamily again", s.RevokeFamily(ctx, "fam", at.Add(time.Hour)))
-	for _, tok := range []*authserver.Token{access, refresh} {
-		if got := oauthGetToken(t, s, tok.Hash); got.RevokedAt == nil || !got.RevokedAt.Equal(at) {
-			t.Errorf("%s token after RevokeFamily: RevokedAt %v, want %v (the first revocation)", tok.Kind, got.RevokedAt, at)
-		}
-	}
-	oauthWantErr(t, "AddTokens to a revoked family", s.AddTokens(ctx, "fam", oauthNewToken("late", authserver.KindAccess, "fam")), errdefs.ErrConflict)
-	if got := oauthGetToken(t, s, other.Hash); got.RevokedAt != nil {
-		t.Errorf("RevokeFamily revoked another family's token")
-	}
-	oauthWantErr(t, "RevokeFamily(unknown)", s.RevokeFamily(ctx, "nope", at), errdefs.ErrNotFound)
-}
-
-func oauthRevokeToken(t *testing.T, s authserver.Store) {
-	ctx := context.Background()
-	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
-	at := oauthT0.Add(time.Hour)
-	oauthMust(t, "RevokeToken", s.RevokeToken(ctx, access.Hash, at))
-	oauthMust(t, "RevokeToken again", s.RevokeToken(ctx, access.Hash, at.Add(time.Hour)))
-	if got := oauthGetToken(t, s, access.Hash); got.RevokedAt == nil || !got.RevokedAt.Equal(at) {
-		t.Errorf("RevokedAt %v, want %v", got.RevokedAt, at)
-	}
-	if got := oauthGetToken(t, s, refresh.Hash); got.RevokedAt != nil {
-		t.Errorf("RevokeToken of the access token revoked the refresh token")
-	}
-	// The token's own revocation wins over a later family revocation.
-	oauthMust(t, "RevokeFamily", s.RevokeFamily(ctx, "fam", at.Add(2*time.Hour)))
-	if got := oauthGetToken(t, s, access.Hash); !got.RevokedAt.Equal(at) {
-		t.Errorf("RevokedAt after the family was revoked later: %v, want %v", got.RevokedAt, at)
-	}
-	oauthWantErr(t, "RevokeToken(unknown)", s.RevokeToken(ctx, oauthHash("nope"), at), errdefs.ErrNotFound)
-}
-
-func oauthDeleteExpiredTokens(t *testing.T, s authserver.Store) {
-	ctx := context.Background()
-	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
-	n, err := s.DeleteExpiredTokens(ctx, access.ExpiresAt)
-	oauthMust(t, "DeleteExpiredTokens", err)
-	if n != 1 {
-		t.Errorf("DeleteExpiredTokens deleted %d, want 1 (the access token)", n)
-	}
-	_, err = s.TokenByHash(ctx, access.Hash)
-	oauthWantErr(t, "expired access token", err, errdefs.ErrNotFound)
-	oauthGetToken(t, s, refresh.Hash)
-	// With its code gone too, the empty family is swept.
-	_, err = s.DeleteExpiredCodes(ctx, oauthT0.Add(time.Hour))
-	oauthMust(t, "DeleteExpiredCodes", err)
-	n, err = s.DeleteExpiredTokens(ctx, refresh.ExpiresAt)
-	oauthMust(t, "DeleteExpiredTokens", err)
-	if n != 1 {
-		t.Errorf("second DeleteExpiredTokens deleted %d, want 1", n)
-	}
-	oauthWantErr(t, "RevokeFamily of a swept family", s.RevokeFamily(ctx, "fam", oauthT0), errdefs.ErrNotFound)
 }

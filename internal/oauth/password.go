@@ -1,4 +1,4 @@
-package authserver
+package oauth
 
 import (
 	"crypto/rand"
@@ -45,9 +45,9 @@ const (
 
 var b64 = base64.RawStdEncoding
 
-// hashPassword returns the PHC string of password under p:
+// HashPassword returns the PHC string of password under p:
 // $argon2id$v=19$m=65536,t=3,p=4$<salt>$<hash>, with a fresh random salt.
-func hashPassword(password string, p PasswordParams) string {
+func HashPassword(password string, p PasswordParams) string {
 	salt := make([]byte, saltLen)
 	rand.Read(salt)
 	key := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, keyLen)
@@ -56,7 +56,7 @@ func hashPassword(password string, p PasswordParams) string {
 }
 
 // errBadHash means a stored hash could not be parsed.
-var errBadHash = errors.New("authserver: stored password hash is not an argon2id PHC string")
+var errBadHash = errors.New("oauth: stored password hash is not an argon2id PHC string")
 
 // Bounds on the parameters a stored hash may name, so a corrupted or
 // planted row cannot make one sign-in allocate gigabytes or spin for
@@ -66,7 +66,7 @@ const (
 	maxHashTime      = 64
 )
 
-// parseHash reads a PHC string made by hashPassword.
+// parseHash reads a PHC string made by HashPassword.
 func parseHash(encoded string) (p PasswordParams, salt, key []byte, err error) {
 	parts := strings.Split(encoded, "$")
 	// "", "argon2id", "v=19", "m=…,t=…,p=…", salt, hash
@@ -108,10 +108,12 @@ func parseHash(encoded string) (p PasswordParams, salt, key []byte, err error) {
 	return PasswordParams{Time: uint32(t), MemoryKiB: uint32(m), Threads: uint8(threads)}, salt, key, nil
 }
 
-// checkPassword reports whether password matches encoded, comparing in
+// CheckPassword reports whether password matches encoded, comparing in
 // constant time, and whether the hash should be remade because its
-// parameters differ from want.
-func checkPassword(encoded, password string, want PasswordParams) (ok, rehash bool, err error) {
+// parameters differ from want. It costs what the hash's own parameters
+// say (bounded, so a planted row cannot exhaust the machine); callers
+// that check passwords for the network bound how many run at once.
+func CheckPassword(encoded, password string, want PasswordParams) (ok, rehash bool, err error) {
 	p, salt, key, err := parseHash(encoded)
 	if err != nil {
 		return false, false, err
@@ -123,10 +125,10 @@ func checkPassword(encoded, password string, want PasswordParams) (ok, rehash bo
 	return true, p != want || len(salt) != saltLen || len(key) != keyLen, nil
 }
 
-// validatePassword checks a new password. Only length is required: rules
+// ValidatePassword checks a new password. Only length is required: rules
 // about character classes make passwords harder to remember, not to guess
 // (NIST SP 800-63B §3.1.1.2).
-func validatePassword(pw string) error {
+func ValidatePassword(pw string) error {
 	switch {
 	case !utf8.ValidString(pw):
 		return errdefs.Invalid("password", "is not valid UTF-8")

@@ -1,4 +1,4 @@
-package authserver
+package oauth
 
 import (
 	"crypto/rand"
@@ -8,10 +8,11 @@ import (
 	"strings"
 )
 
-// Prefixes of the secrets this server hands out. They differ from API keys
-// (m2c_) and from each other, so a secret scanner can tell what leaked, and
-// VerifyAccessToken can decline anything that is not an access token
-// without a database lookup.
+// Prefixes of the secrets the authorization server hands out. They differ
+// from API keys (m2c_) and from each other, so a secret scanner can tell
+// what leaked, and the resource server can decline anything that is not
+// an access token without a database lookup. Session ids and CSRF tokens,
+// which never leave the browser's cookies, have no prefix.
 const (
 	PrefixAccessToken  = "m2ca_"
 	PrefixRefreshToken = "m2cr_"
@@ -39,26 +40,29 @@ func randomText(n int) string {
 	return encoding.EncodeToString(b)
 }
 
-// newSecret returns prefix followed by 256 random bits.
-func newSecret(prefix string) string { return prefix + randomText(secretBytes) }
+// NewSecret returns prefix followed by 256 random bits in text: tokens,
+// codes, client secrets, and (with no prefix) session ids and CSRF
+// tokens.
+func NewSecret(prefix string) string { return prefix + randomText(secretBytes) }
 
-// newID returns a 128-bit random identifier (26 characters): client ids
+// NewID returns a 128-bit random identifier (26 characters): client ids
 // and family ids, which are not secret but must not collide.
-func newID() string { return randomText(16) }
+func NewID() string { return randomText(16) }
 
-// hashSecret is SHA-256 of the whole secret text. A fast hash is right for
-// 256-bit random secrets: no guessing rate makes brute force feasible, and
-// a slow hash would only cost CPU on every request. Passwords, which are
-// guessable, use argon2id instead (password.go).
-func hashSecret(s string) []byte {
+// HashSecret is SHA-256 of the whole secret text: what stores keep and
+// look secrets up by. A fast hash is right for 256-bit random secrets: no
+// guessing rate makes brute force feasible, and a slow hash would only
+// cost CPU on every request. Passwords, which are guessable, use argon2id
+// instead (password.go).
+func HashSecret(s string) []byte {
 	sum := sha256.Sum256([]byte(s))
 	return sum[:]
 }
 
-// hasShape reports whether s is prefix followed by a random part of the
-// right length and alphabet. It does no I/O, so garbage never reaches the
-// store.
-func hasShape(s, prefix string) bool {
+// WellFormed reports whether s is prefix followed by a random part of the
+// length and alphabet NewSecret makes. It does no I/O: checked first, it
+// keeps garbage from ever reaching the store.
+func WellFormed(s, prefix string) bool {
 	rest, ok := strings.CutPrefix(s, prefix)
 	if !ok || len(rest) != secretTextLen {
 		return false

@@ -1,4 +1,4 @@
-package authserver
+package oauth
 
 import (
 	"context"
@@ -11,7 +11,8 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
-// AdminOptions configure an Admin. The zero value is usable.
+// AdminOptions configure an Admin. The zero value is usable for all but
+// creating clients, which needs BuildClient.
 type AdminOptions struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -20,24 +21,40 @@ type AdminOptions struct {
 	// PasswordParams are the argon2id costs; zero means
 	// DefaultPasswordParams.
 	PasswordParams PasswordParams
+	// BuildClient checks the metadata of a client to pre-register and
+	// makes it: authserver.BuildClient, the rules dynamic registration
+	// applies too. Nil makes CreateClient fail (provisioning a user
+	// needs no client rules).
+	BuildClient ClientBuilder
 }
 
+// ClientBuilder checks client metadata and makes a client of kind with a
+// new id (NewID) and, for a confidential client, a new secret (NewSecret
+// with PrefixClientSecret), which it returns once and which the client
+// keeps only as SecretHash. A refusal is an errdefs.ErrInvalid error that
+// says what is wrong. The rules live with the endpoints that redirect
+// (redirect URIs are checked where they are matched), so Admin takes them
+// as a plug-in rather than knowing them.
+type ClientBuilder func(md *ClientMetadata, kind string, now time.Time) (c *Client, secret string, err error)
+
 // Admin manages clients, users and grants: what the CLI's clients, users
-// and grants commands do. It needs only a Store, so those commands work
-// without the server's URL configuration. Invalid input is reported as a
-// errdefs.ErrInvalid error (a *errdefs.ValidationError, or a registration error
-// that says what is wrong); unknown names and ids as errdefs.ErrNotFound;
-// taken user names as errdefs.ErrConflict.
+// and grants commands and first-run provisioning do. It needs only a
+// Store, so those work without the server's URL configuration. Invalid
+// input is reported as an errdefs.ErrInvalid error (a
+// *errdefs.ValidationError, or a refusal of the ClientBuilder that says
+// what is wrong); unknown names and ids as errdefs.ErrNotFound; taken
+// user names as errdefs.ErrConflict.
 type Admin struct {
 	store  Store
 	now    func() time.Time
 	log    *slog.Logger
 	params PasswordParams
+	build  ClientBuilder
 }
 
 // NewAdmin returns an Admin over store.
 func NewAdmin(store Store, opts AdminOptions) *Admin {
-	a := &Admin{store: store, now: opts.Now, log: opts.Logger, params: opts.PasswordParams}
+	a := &Admin{store: store, now: opts.Now, log: opts.Logger, params: opts.PasswordParams, build: opts.BuildClient}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -71,6 +88,9 @@ type ClientSpec struct {
 // for a public client). The secret is stored only as a hash: show it
 // once.
 func (a *Admin) CreateClient(ctx context.Context, spec ClientSpec) (*Client, string, error) {
+	if a.build == nil {
+		return nil, "", errors.New("oauth: this Admin cannot create clients: AdminOptions.BuildClient is not set")
+	}
 	if strings.TrimSpace(spec.Name) == "" {
 		return nil, "", errdefs.Invalid("name", "must not be empty")
 	}
@@ -83,12 +103,12 @@ func (a *Admin) CreateClient(ctx context.Context, spec ClientSpec) (*Client, str
 	if spec.NoRefresh {
 		md.GrantTypes = []string{GrantAuthorizationCode}
 	}
-	c, secret, err := buildClient(md, KindPreregistered, a.now())
+	c, secret, err := a.build(md, KindPreregistered, a.now())
 	if err != nil {
 		return nil, "", err
 	}
-	if err := storeClient(ctx, a.store, c); err != nil {
-		return nil, "", fmt.Errorf("authserver: storing client: %w", err)
+	if err := StoreClient(ctx, a.store, c); err != nil {
+		return nil, "", fmt.Errorf("oauth: storing client: %w", err)
 	}
 	a.log.InfoContext(ctx, "client created", "client_id", c.ID, "name", c.Name, "auth_method", c.AuthMethod)
 	c.SecretHash = nil
@@ -100,7 +120,7 @@ func (a *Admin) CreateClient(ctx context.Context, spec ClientSpec) (*Client, str
 func (a *Admin) ListClients(ctx context.Context) ([]*Client, error) {
 	cs, err := a.store.ListClients(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("authserver: listing clients: %w", err)
+		return nil, fmt.Errorf("oauth: listing clients: %w", err)
 	}
 	for _, c := range cs {
 		c.SecretHash = nil
@@ -112,7 +132,7 @@ func (a *Admin) ListClients(ctx context.Context) ([]*Client, error) {
 // stop working at once.
 func (a *Admin) DeleteClient(ctx context.Context, id string) error {
 	if err := a.store.DeleteClient(ctx, id); err != nil {
-		return fmt.Errorf("authserver: deleting client %s: %w", id, err)
+		return fmt.Errorf("oauth: deleting client %s: %w", id, err)
 	}
 	a.log.InfoContext(ctx, "client deleted", "client_id", id)
 	return nil
@@ -125,13 +145,13 @@ func (a *Admin) CreateUser(ctx context.Context, name, password string) error {
 	if !ValidUserName(name) {
 		return errdefs.Invalid("name", "must be 1 to %d characters of a-z, 0-9, '.', '_', '-' and '@', starting with a letter or digit", MaxUserNameLen)
 	}
-	if err := validatePassword(password); err != nil {
+	if err := ValidatePassword(password); err != nil {
 		return err
 	}
 	now := a.now().UTC().Truncate(time.Second)
-	u := &User{Name: name, PasswordHash: hashPassword(password, a.params), CreatedAt: now, PasswordChangedAt: now}
+	u := &User{Name: name, PasswordHash: HashPassword(password, a.params), CreatedAt: now, PasswordChangedAt: now}
 	if err := a.store.CreateUser(ctx, u); err != nil {
-		return fmt.Errorf("authserver: creating user %s: %w", name, err)
+		return fmt.Errorf("oauth: creating user %s: %w", name, err)
 	}
 	a.log.InfoContext(ctx, "user created", "user", name)
 	return nil
@@ -145,17 +165,17 @@ func (a *Admin) CreateUser(ctx context.Context, name, password string) error {
 // page. Failed sign-ins are cleared.
 func (a *Admin) SetPassword(ctx context.Context, name, password string) error {
 	name = NormalizeUserName(name)
-	if err := validatePassword(password); err != nil {
+	if err := ValidatePassword(password); err != nil {
 		return err
 	}
 	now := a.now().UTC().Truncate(time.Second)
-	if err := a.store.SetPasswordHash(ctx, name, hashPassword(password, a.params), now); err != nil {
-		return fmt.Errorf("authserver: setting password of %s: %w", name, err)
+	if err := a.store.SetPasswordHash(ctx, name, HashPassword(password, a.params), now); err != nil {
+		return fmt.Errorf("oauth: setting password of %s: %w", name, err)
 	}
 	errs := errors.Join(a.store.DeleteUserSessions(ctx, name), a.store.RevokeUserTokens(ctx, name, now),
 		a.store.ClearLoginFailures(ctx, name))
 	if errs != nil {
-		return fmt.Errorf("authserver: password of %s changed, but: %w", name, errs)
+		return fmt.Errorf("oauth: password of %s changed, but: %w", name, errs)
 	}
 	a.log.InfoContext(ctx, "password changed", "user", name)
 	return nil
@@ -165,7 +185,7 @@ func (a *Admin) SetPassword(ctx context.Context, name, password string) error {
 func (a *Admin) ListUsers(ctx context.Context) ([]*User, error) {
 	us, err := a.store.ListUsers(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("authserver: listing users: %w", err)
+		return nil, fmt.Errorf("oauth: listing users: %w", err)
 	}
 	for _, u := range us {
 		u.PasswordHash = ""
@@ -178,7 +198,7 @@ func (a *Admin) ListUsers(ctx context.Context) ([]*User, error) {
 func (a *Admin) DeleteUser(ctx context.Context, name string) error {
 	name = NormalizeUserName(name)
 	if err := a.store.DeleteUser(ctx, name); err != nil {
-		return fmt.Errorf("authserver: deleting user %s: %w", name, err)
+		return fmt.Errorf("oauth: deleting user %s: %w", name, err)
 	}
 	a.log.InfoContext(ctx, "user deleted", "user", name)
 	return nil
@@ -188,7 +208,7 @@ func (a *Admin) DeleteUser(ctx context.Context, name string) error {
 func (a *Admin) ListGrants(ctx context.Context) ([]*Grant, error) {
 	gs, err := a.store.ListGrants(ctx, "")
 	if err != nil {
-		return nil, fmt.Errorf("authserver: listing grants: %w", err)
+		return nil, fmt.Errorf("oauth: listing grants: %w", err)
 	}
 	return gs, nil
 }
@@ -198,8 +218,21 @@ func (a *Admin) ListGrants(ctx context.Context) ([]*Grant, error) {
 func (a *Admin) RevokeGrant(ctx context.Context, user, clientID string) error {
 	user = NormalizeUserName(user)
 	if err := a.store.RevokeGrant(ctx, user, clientID, a.now().UTC().Truncate(time.Second)); err != nil {
-		return fmt.Errorf("authserver: revoking grant of %s to %s: %w", user, clientID, err)
+		return fmt.Errorf("oauth: revoking grant of %s to %s: %w", user, clientID, err)
 	}
 	a.log.InfoContext(ctx, "grant revoked", "user", user, "client_id", clientID)
 	return nil
+}
+
+// StoreClient stores c, drawing a new id if the first is taken (128
+// random bits make that a formality). Registration and Admin both use it.
+func StoreClient(ctx context.Context, clients Clients, c *Client) error {
+	for range 3 {
+		err := clients.CreateClient(ctx, c)
+		if !errors.Is(err, errdefs.ErrConflict) {
+			return err
+		}
+		c.ID = NewID()
+	}
+	return fmt.Errorf("no free client id after 3 attempts: %w", errdefs.ErrConflict)
 }

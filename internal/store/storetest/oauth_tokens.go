@@ -1,0 +1,361 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
+)
+
+// The code and token half of RunOAuth: exchanges, rotations and
+// revocations, whose races are the point of the atomic store methods.
+
+func oauthCodeRoundTrip(t *testing.T, s oauth.Store) {
+	ctx := context.Background()
+	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
+	c := oauthNewCode("fam", "ann", "https://app.example/client.json")
+	oauthMust(t, "CreateCode", s.CreateCode(ctx, c))
+	got, err := s.CodeByHash(ctx, c.Hash)
+	oauthMust(t, "CodeByHash", err)
+	if diff := cmp.Diff(c, got); diff != "" {
+		t.Errorf("CodeByHash (-want +got):\n%s", diff)
+	}
+	oauthWantErr(t, "CreateCode with a taken family", s.CreateCode(ctx, c), errdefs.ErrConflict)
+	again := oauthNewCode("fam2", "ann", "x")
+	again.Hash = c.Hash
+	oauthWantErr(t, "CreateCode with a taken hash", s.CreateCode(ctx, again), errdefs.ErrConflict)
+	_, err = s.CodeByHash(ctx, oauthHash("nope"))
+	oauthWantErr(t, "CodeByHash(unknown)", err, errdefs.ErrNotFound)
+	if err := s.CreateCode(ctx, oauthNewCode("fam3", "nobody", "x")); err == nil {
+		t.Errorf("CreateCode for a user that does not exist succeeded")
+	}
+}
+
+func oauthCodeExchangeOnce(t *testing.T, s oauth.Store) {
+	ctx := context.Background()
+	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
+	c := oauthNewCode("fam", "ann", "cl")
+	oauthMust(t, "CreateCode", s.CreateCode(ctx, c))
+	used := oauthT0.Add(10 * time.Second)
+	access := oauthNewToken("a", oauth.KindAccess, "fam")
+	oauthMust(t, "ExchangeCode", s.ExchangeCode(ctx, c.Hash, used, access))
+	got, err := s.CodeByHash(ctx, c.Hash)
+	oauthMust(t, "CodeByHash", err)
+	if got.UsedAt == nil || !got.UsedAt.Equal(used) {
+		t.Errorf("UsedAt after ExchangeCode: %v, want %v", got.UsedAt, used)
+	}
+	want := *access
+	want.ClientID, want.User, want.Resource = "cl", "ann", c.Resource
+	if diff := cmp.Diff(&want, oauthGetToken(t, s, access.Hash)); diff != "" {
+		t.Errorf("token stored by ExchangeCode (-want +got):\n%s", diff)
+	}
+	second := oauthNewToken("b", oauth.KindAccess, "fam")
+	oauthWantErr(t, "second ExchangeCode", s.ExchangeCode(ctx, c.Hash, used.Add(time.Second), second), errdefs.ErrConflict)
+	_, err = s.TokenByHash(ctx, second.Hash)
+	oauthWantErr(t, "token of a refused exchange", err, errdefs.ErrNotFound)
+	oauthWantErr(t, "ExchangeCode(unknown)", s.ExchangeCode(ctx, oauthHash("nope"), used), errdefs.ErrNotFound)
+}
+
+func oauthCodeExchangeConcurrent(t *testing.T, s oauth.Store) {
+	ctx := context.Background()
+	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
+	c := oauthNewCode("fam", "ann", "cl")
+	oauthMust(t, "CreateCode", s.CreateCode(ctx, c))
+	const n = 16
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			tok := oauthNewToken(fmt.Sprint("racer ", i), oauth.KindAccess, "fam")
+			errs <- s.ExchangeCode(ctx, c.Hash, oauthT0.Add(time.Second), tok)
+		}()
+	}
+	var won, lost int
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			won++
+		case errors.Is(err, errdefs.ErrConflict):
+			lost++
+		default:
+			t.Errorf("ExchangeCode: unexpected error %v", err)
+		}
+	}
+	if won != 1 || lost != n-1 {
+		t.Errorf("%d concurrent exchanges: %d won, %d lost; want 1 and %d", n, won, lost, n-1)
+	}
+}
+
+// oauthCodeExchangeRevokedFamily: a code whose family was revoked
+// between approval and exchange (the user revoked the grant) exchanges
+// for nothing.
+func oauthCodeExchangeRevokedFamily(t *testing.T, s oauth.Store) {
+	ctx := context.Background()
+	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
+	c := oauthNewCode("fam", "ann", "cl")
+	oauthMust(t, "CreateCode", s.CreateCode(ctx, c))
+	oauthMust(t, "RevokeGrant", s.RevokeGrant(ctx, "ann", "cl", oauthT0.Add(time.Second)))
+	access := oauthNewToken("a", oauth.KindAccess, "fam")
+	oauthWantErr(t, "ExchangeCode of a revoked family", s.ExchangeCode(ctx, c.Hash, oauthT0.Add(2*time.Second), access), errdefs.ErrConflict)
+	_, err := s.TokenByHash(ctx, access.Hash)
+	oauthWantErr(t, "token of a refused exchange", err, errdefs.ErrNotFound)
+	got, err := s.CodeByHash(ctx, c.Hash)
+	oauthMust(t, "CodeByHash", err)
+	if got.UsedAt != nil {
+		t.Errorf("a refused exchange marked the code used at %v", got.UsedAt)
+	}
+}
+
+func oauthDeleteExpiredCodes(t *testing.T, s oauth.Store) {
+	ctx := context.Background()
+	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
+	old := oauthNewCode("old", "ann", "cl")
+	oauthMust(t, "CreateCode", s.CreateCode(ctx, old))
+	fresh := oauthNewCode("fresh", "ann", "cl")
+	fresh.ExpiresAt = oauthT0.Add(time.Hour)
+	oauthMust(t, "CreateCode", s.CreateCode(ctx, fresh))
+	access, _ := oauthFamily(t, s, "used", "ann", "cl") // its code expires with old's
+
+	n, err := s.DeleteExpiredCodes(ctx, oauthT0.Add(2*time.Minute))
+	oauthMust(t, "DeleteExpiredCodes", err)
+	if n != 2 {
+		t.Errorf("DeleteExpiredCodes deleted %d codes, want 2", n)
+	}
+	_, err = s.CodeByHash(ctx, old.Hash)
+	oauthWantErr(t, "CodeByHash(old)", err, errdefs.ErrNotFound)
+	if _, err := s.CodeByHash(ctx, fresh.Hash); err != nil {
+		t.Errorf("CodeByHash(fresh): %v", err)
+	}
+	// The family of the unused old code is gone; the family with tokens
+	// stays.
+	oauthWantErr(t, "RevokeFamily(old)", s.RevokeFamily(ctx, "old", oauthT0), errdefs.ErrNotFound)
+	oauthGetToken(t, s, access.Hash)
+	oauthMust(t, "RevokeFamily(used)", s.RevokeFamily(ctx, "used", oauthT0))
+}
+
+func oauthTokenRoundTrip(t *testing.T, s oauth.Store) {
+	ctx := context.Background()
+	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
+	for _, want := range []*oauth.Token{access, refresh} {
+		if diff := cmp.Diff(want, oauthGetToken(t, s, want.Hash)); diff != "" {
+			t.Errorf("TokenByHash(%s) (-want +got):\n%s", want.Kind, diff)
+		}
+	}
+	_, err := s.TokenByHash(ctx, oauthHash("nope"))
+	oauthWantErr(t, "TokenByHash(unknown)", err, errdefs.ErrNotFound)
+	extra := oauthNewToken("extra", oauth.KindAccess, "fam")
+	extra.Scopes = nil
+	oauthMust(t, "AddTokens", s.AddTokens(ctx, "fam", extra))
+	want := *extra
+	want.ClientID, want.User, want.Resource = access.ClientID, access.User, access.Resource
+	if diff := cmp.Diff(&want, oauthGetToken(t, s, extra.Hash), oauthCmp); diff != "" {
+		t.Errorf("token added by AddTokens (-want +got):\n%s", diff)
+	}
+	oauthWantErr(t, "AddTokens with a taken hash", s.AddTokens(ctx, "fam", extra), errdefs.ErrConflict)
+	oauthWantErr(t, "AddTokens(unknown family)", s.AddTokens(ctx, "nope", oauthNewToken("x", oauth.KindAccess, "nope")), errdefs.ErrNotFound)
+}
+
+func oauthRotateOnce(t *testing.T, s oauth.Store) {
+	ctx := context.Background()
+	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
+	at := oauthT0.Add(time.Hour)
+	next := oauthNewToken("next refresh", oauth.KindRefresh, "fam")
+	oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, at, next))
+	got := oauthGetToken(t, s, refresh.Hash)
+	if got.RotatedAt == nil || !got.RotatedAt.Equal(at) || got.RevokedAt != nil {
+		t.Errorf("rotated token: RotatedAt %v RevokedAt %v; want %v and nil", got.RotatedAt, got.RevokedAt, at)
+	}
+	oauthGetToken(t, s, next.Hash)
+	oauthWantErr(t, "second RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, at, oauthNewToken("late", oauth.KindRefresh, "fam")), errdefs.ErrConflict)
+	_, err := s.TokenByHash(ctx, oauthHash("token late"))
+	oauthWantErr(t, "token of a refused rotation", err, errdefs.ErrNotFound)
+	oauthWantErr(t, "RotateRefreshToken(an access token)", s.RotateRefreshToken(ctx, access.Hash, at), errdefs.ErrNotFound)
+	oauthWantErr(t, "RotateRefreshToken(unknown)", s.RotateRefreshToken(ctx, oauthHash("nope"), at), errdefs.ErrNotFound)
+}
+
+func oauthRotateConcurrent(t *testing.T, s oauth.Store) {
+	ctx := context.Background()
+	_, refresh := oauthFamily(t, s, "fam", "ann", "cl")
+	const n = 16
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- s.RotateRefreshToken(ctx, refresh.Hash, oauthT0.Add(time.Minute),
+				oauthNewToken(fmt.Sprint("racer ", i), oauth.KindRefresh, "fam"))
+		}()
+	}
+	var won, lost int
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			won++
+		case errors.Is(err, errdefs.ErrConflict):
+			lost++
+		default:
+			t.Errorf("RotateRefreshToken: unexpected error %v", err)
+		}
+	}
+	if won != 1 || lost != n-1 {
+		t.Errorf("%d concurrent rotations: %d won, %d lost; want 1 and %d", n, won, lost, n-1)
+	}
+}
+
+func oauthRotateRevoked(t *testing.T, s oauth.Store) {
+	ctx := context.Background()
+	_, r1 := oauthFamily(t, s, "f1", "ann", "cl")
+	_, r2 := oauthFamily(t, s, "f2", "ann", "cl")
+	oauthMust(t, "RevokeToken", s.RevokeToken(ctx, r1.Hash, oauthT0))
+	oauthWantErr(t, "rotating a revoked token", s.RotateRefreshToken(ctx, r1.Hash, oauthT0, oauthNewToken("n1", oauth.KindRefresh, "f1")), errdefs.ErrConflict)
+	oauthMust(t, "RevokeFamily", s.RevokeFamily(ctx, "f2", oauthT0))
+	oauthWantErr(t, "rotating a token of a revoked family", s.RotateRefreshToken(ctx, r2.Hash, oauthT0, oauthNewToken("n2", oauth.KindRefresh, "f2")), errdefs.ErrConflict)
+	if got := oauthGetToken(t, s, r2.Hash); got.RotatedAt != nil {
+		t.Errorf("a refused rotation marked the token rotated")
+	}
+}
+
+func oauthReissueOnce(t *testing.T, s oauth.Store) {
+	ctx := context.Background()
+	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
+	at := oauthT0.Add(time.Hour)
+	oauthWantErr(t, "ReissueRefreshToken of a token not rotated", s.ReissueRefreshToken(ctx, refresh.Hash, at, oauthNewToken("early", oauth.KindRefresh, "fam")), errdefs.ErrConflict)
+	oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, at, oauthNewToken("next", oauth.KindRefresh, "fam")))
+	again := oauthNewToken("again", oauth.KindRefresh, "fam")
+	oauthMust(t, "ReissueRefreshToken", s.ReissueRefreshToken(ctx, refresh.Hash, at.Add(time.Second), again))
+	if got := oauthGetToken(t, s, again.Hash); got.RevokedAt != nil || got.RotatedAt != nil {
+		t.Errorf("re-issued token: RotatedAt %v RevokedAt %v; want live", got.RotatedAt, got.RevokedAt)
+	}
+	if got := oauthGetToken(t, s, refresh.Hash); got.RevokedAt == nil || !got.RevokedAt.Equal(at.Add(time.Second)) {
+		t.Errorf("token after its re-issue: RevokedAt %v, want %v", got.RevokedAt, at.Add(time.Second))
+	}
+	oauthWantErr(t, "second ReissueRefreshToken", s.ReissueRefreshToken(ctx, refresh.Hash, at.Add(2*time.Second), oauthNewToken("third", oauth.KindRefresh, "fam")), errdefs.ErrConflict)
+	_, err := s.TokenByHash(ctx, oauthHash("token third"))
+	oauthWantErr(t, "token of a refused re-issue", err, errdefs.ErrNotFound)
+	// A revoked family re-issues nothing.
+	_, r2 := oauthFamily(t, s, "f2", "ann", "cl")
+	oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, r2.Hash, at, oauthNewToken("n2", oauth.KindRefresh, "f2")))
+	oauthMust(t, "RevokeFamily", s.RevokeFamily(ctx, "f2", at))
+	oauthWantErr(t, "ReissueRefreshToken in a revoked family", s.ReissueRefreshToken(ctx, r2.Hash, at, oauthNewToken("x2", oauth.KindRefresh, "f2")), errdefs.ErrConflict)
+	oauthWantErr(t, "ReissueRefreshToken(an access token)", s.ReissueRefreshToken(ctx, access.Hash, at), errdefs.ErrNotFound)
+	oauthWantErr(t, "ReissueRefreshToken(unknown)", s.ReissueRefreshToken(ctx, oauthHash("nope"), at), errdefs.ErrNotFound)
+}
+
+func oauthReissueConcurrent(t *testing.T, s oauth.Store) {
+	ctx := context.Background()
+	_, refresh := oauthFamily(t, s, "fam", "ann", "cl")
+	oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, oauthT0.Add(time.Minute), oauthNewToken("next", oauth.KindRefresh, "fam")))
+	const n = 16
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- s.ReissueRefreshToken(ctx, refresh.Hash, oauthT0.Add(time.Minute),
+				oauthNewToken(fmt.Sprint("racer ", i), oauth.KindRefresh, "fam"))
+		}()
+	}
+	var won, lost int
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			won++
+		case errors.Is(err, errdefs.ErrConflict):
+			lost++
+		default:
+			t.Errorf("ReissueRefreshToken: unexpected error %v", err)
+		}
+	}
+	if won != 1 || lost != n-1 {
+		t.Errorf("%d concurrent re-issues: %d won, %d lost; want 1 and %d", n, won, lost, n-1)
+	}
+}
+
+func oauthRevokeUserTokens(t *testing.T, s oauth.Store) {
+	ctx := context.Background()
+	a1, r1 := oauthFamily(t, s, "f1", "ann", "c")
+	a2, _ := oauthFamily(t, s, "f2", "ann", "d")
+	bobs, _ := oauthFamily(t, s, "f3", "bob", "c")
+	earlier := oauthT0.Add(time.Minute)
+	oauthMust(t, "RevokeFamily", s.RevokeFamily(ctx, "f2", earlier))
+	oauthMust(t, "SaveGrant", s.SaveGrant(ctx, &oauth.Grant{User: "ann", ClientID: "c", Scopes: []string{"articles:read"}, CreatedAt: oauthT0, UpdatedAt: oauthT0}))
+	at := oauthT0.Add(time.Hour)
+	oauthMust(t, "RevokeUserTokens", s.RevokeUserTokens(ctx, "ann", at))
+	for _, tok := range []*oauth.Token{a1, r1} {
+		if got := oauthGetToken(t, s, tok.Hash); got.RevokedAt == nil || !got.RevokedAt.Equal(at) {
+			t.Errorf("ann's %s token: RevokedAt %v, want %v", tok.Kind, got.RevokedAt, at)
+		}
+	}
+	if got := oauthGetToken(t, s, a2.Hash); got.RevokedAt == nil || !got.RevokedAt.Equal(earlier) {
+		t.Errorf("token of a family revoked before: RevokedAt %v, want %v (the first revocation)", got.RevokedAt, earlier)
+	}
+	if got := oauthGetToken(t, s, bobs.Hash); got.RevokedAt != nil {
+		t.Errorf("RevokeUserTokens revoked another user's token")
+	}
+	if _, err := s.GrantFor(ctx, "ann", "c"); err != nil {
+		t.Errorf("GrantFor after RevokeUserTokens: %v; grants are kept", err)
+	}
+	oauthMust(t, "RevokeUserTokens(no families)", s.RevokeUserTokens(ctx, "nobody", at))
+}
+
+func oauthRevokeFamily(t *testing.T, s oauth.Store) {
+	ctx := context.Background()
+	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
+	other, _ := oauthFamily(t, s, "other", "ann", "cl")
+	at := oauthT0.Add(time.Hour)
+	oauthMust(t, "RevokeFamily", s.RevokeFamily(ctx, "fam", at))
+	oauthMust(t, "RevokeFamily again", s.RevokeFamily(ctx, "fam", at.Add(time.Hour)))
+	for _, tok := range []*oauth.Token{access, refresh} {
+		if got := oauthGetToken(t, s, tok.Hash); got.RevokedAt == nil || !got.RevokedAt.Equal(at) {
+			t.Errorf("%s token after RevokeFamily: RevokedAt %v, want %v (the first revocation)", tok.Kind, got.RevokedAt, at)
+		}
+	}
+	oauthWantErr(t, "AddTokens to a revoked family", s.AddTokens(ctx, "fam", oauthNewToken("late", oauth.KindAccess, "fam")), errdefs.ErrConflict)
+	if got := oauthGetToken(t, s, other.Hash); got.RevokedAt != nil {
+		t.Errorf("RevokeFamily revoked another family's token")
+	}
+	oauthWantErr(t, "RevokeFamily(unknown)", s.RevokeFamily(ctx, "nope", at), errdefs.ErrNotFound)
+}
+
+func oauthRevokeToken(t *testing.T, s oauth.Store) {
+	ctx := context.Background()
+	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
+	at := oauthT0.Add(time.Hour)
+	oauthMust(t, "RevokeToken", s.RevokeToken(ctx, access.Hash, at))
+	oauthMust(t, "RevokeToken again", s.RevokeToken(ctx, access.Hash, at.Add(time.Hour)))
+	if got := oauthGetToken(t, s, access.Hash); got.RevokedAt == nil || !got.RevokedAt.Equal(at) {
+		t.Errorf("RevokedAt %v, want %v", got.RevokedAt, at)
+	}
+	if got := oauthGetToken(t, s, refresh.Hash); got.RevokedAt != nil {
+		t.Errorf("RevokeToken of the access token revoked the refresh token")
+	}
+	// The token's own revocation wins over a later family revocation.
+	oauthMust(t, "RevokeFamily", s.RevokeFamily(ctx, "fam", at.Add(2*time.Hour)))
+	if got := oauthGetToken(t, s, access.Hash); !got.RevokedAt.Equal(at) {
+		t.Errorf("RevokedAt after the family was revoked later: %v, want %v", got.RevokedAt, at)
+	}
+	oauthWantErr(t, "RevokeToken(unknown)", s.RevokeToken(ctx, oauthHash("nope"), at), errdefs.ErrNotFound)
+}
+
+func oauthDeleteExpiredTokens(t *testing.T, s oauth.Store) {
+	ctx := context.Background()
+	access, refresh := oauthFamily(t, s, "fam", "ann", "cl")
+	n, err := s.DeleteExpiredTokens(ctx, access.ExpiresAt)
+	oauthMust(t, "DeleteExpiredTokens", err)
+	if n != 1 {
+		t.Errorf("DeleteExpiredTokens deleted %d, want 1 (the access token)", n)
+	}
+	_, err = s.TokenByHash(ctx, access.Hash)
+	oauthWantErr(t, "expired access token", err, errdefs.ErrNotFound)
+	oauthGetToken(t, s, refresh.Hash)
+	// With its code gone too, the empty family is swept.
+	_, err = s.DeleteExpiredCodes(ctx, oauthT0.Add(time.Hour))
+	oauthMust(t, "DeleteExpiredCodes", err)
+	n, err = s.DeleteExpiredTokens(ctx, refresh.ExpiresAt)
+	oauthMust(t, "DeleteExpiredTokens", err)
+	if n != 1 {
+		t.Errorf("second DeleteExpiredTokens deleted %d, want 1", n)
+	}
+	oauthWantErr(t, "RevokeFamily of a swept family", s.RevokeFamily(ctx, "fam", oauthT0), errdefs.ErrNotFound)
+}
