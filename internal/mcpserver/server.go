@@ -26,9 +26,6 @@ type Options struct {
 	Principal func(context.Context) *authn.Principal
 	// ReadOnly leaves out every tool that needs more than articles:read.
 	ReadOnly bool
-	// SchemaCache lets a stateless HTTP server, which builds a server per
-	// request, reuse the tools' JSON schemas.
-	SchemaCache *mcp.SchemaCache
 	// OnToolCall, when set, is told each tool call's name and outcome
 	// ("ok", "user_error", "unavailable", "cancelled", "error") for metrics.
 	OnToolCall func(tool, outcome string)
@@ -75,7 +72,6 @@ func newServer(articles blog.Articles, opts Options, table []tool) *mcp.Server {
 		Instructions:      Instructions,
 		Logger:            opts.Logger,
 		CompletionHandler: h.complete,
-		SchemaCache:       opts.SchemaCache,
 		SetCacheable:      setCacheable,
 	})
 	s.AddReceivingMiddleware(h.onlyTable(h.addTools(s, table)))

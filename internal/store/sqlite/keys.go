@@ -22,7 +22,7 @@ func (db *DB) CreateKey(ctx context.Context, k *apikey.Key) error {
 	res, err := db.db.ExecContext(ctx, `INSERT INTO api_keys (`+keyColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 		k.ID, k.Name, k.Hash, strings.Join(k.Scopes, " "), k.CreatedAt.Unix(),
-		keyUnixOrNull(k.ExpiresAt), keyUnixOrNull(k.LastUsedAt), keyUnixOrNull(k.RevokedAt))
+		unixOrNull(k.ExpiresAt), unixOrNull(k.LastUsedAt), unixOrNull(k.RevokedAt))
 	if err != nil {
 		return fmt.Errorf("sqlite: create key %s: %w", k.ID, err)
 	}
@@ -117,23 +117,8 @@ func scanKey(s rowScanner) (*apikey.Key, error) {
 	}
 	k.Scopes = slices.Collect(strings.FieldsSeq(scopes))
 	k.CreatedAt = time.Unix(created, 0).UTC()
-	k.ExpiresAt = keyTimeOrNil(expires)
-	k.LastUsedAt = keyTimeOrNil(lastUsed)
-	k.RevokedAt = keyTimeOrNil(revoke)
+	k.ExpiresAt = timeOrNil(expires)
+	k.LastUsedAt = timeOrNil(lastUsed)
+	k.RevokedAt = timeOrNil(revoke)
 	return &k, nil
-}
-
-func keyUnixOrNull(t *time.Time) sql.NullInt64 {
-	if t == nil {
-		return sql.NullInt64{}
-	}
-	return sql.NullInt64{Int64: t.Unix(), Valid: true}
-}
-
-func keyTimeOrNil(n sql.NullInt64) *time.Time {
-	if !n.Valid {
-		return nil
-	}
-	t := time.Unix(n.Int64, 0).UTC()
-	return &t
 }

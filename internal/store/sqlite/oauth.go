@@ -33,7 +33,7 @@ func (db *DB) CreateClient(ctx context.Context, c *oauth.Client) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 		c.ID, c.Name, c.Kind, c.AuthMethod, oauthBlobOrNull(c.SecretHash), string(uris),
 		oauthJoin(c.GrantTypes), oauthJoin(c.ResponseTypes), oauthJoin(c.Scopes), c.ClientURI, c.LogoURI,
-		c.CreatedAt.Unix(), oauthUnixOrNull(c.LastUsedAt))
+		c.CreatedAt.Unix(), unixOrNull(c.LastUsedAt))
 	if err != nil {
 		return fmt.Errorf("sqlite: create client %s: %w", c.ID, err)
 	}
@@ -139,7 +139,7 @@ func oauthScanClient(s rowScanner) (*oauth.Client, error) {
 	c.ResponseTypes = oauthSplit(responses)
 	c.Scopes = oauthSplit(scope)
 	c.CreatedAt = time.Unix(created, 0).UTC()
-	c.LastUsedAt = oauthTimeOrNil(lastUsed)
+	c.LastUsedAt = timeOrNil(lastUsed)
 	return &c, nil
 }
 
@@ -149,7 +149,7 @@ const oauthUserColumns = `name, password_hash, created_at, password_changed_at, 
 func (db *DB) CreateUser(ctx context.Context, u *oauth.User) error {
 	res, err := db.db.ExecContext(ctx, `INSERT INTO oauth_users (`+oauthUserColumns+`)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
-		u.Name, u.PasswordHash, u.CreatedAt.Unix(), u.PasswordChangedAt.Unix(), oauthUnixOrNull(u.LastLoginAt))
+		u.Name, u.PasswordHash, u.CreatedAt.Unix(), u.PasswordChangedAt.Unix(), unixOrNull(u.LastLoginAt))
 	if err != nil {
 		return fmt.Errorf("sqlite: create user: %w", err)
 	}
@@ -210,7 +210,7 @@ func oauthScanUser(s rowScanner) (*oauth.User, error) {
 	}
 	u.CreatedAt = time.Unix(created, 0).UTC()
 	u.PasswordChangedAt = time.Unix(changed, 0).UTC()
-	u.LastLoginAt = oauthTimeOrNil(lastLogin)
+	u.LastLoginAt = timeOrNil(lastLogin)
 	return &u, nil
 }
 
@@ -493,19 +493,4 @@ func oauthBlobOrNull(b []byte) any {
 		return nil
 	}
 	return b
-}
-
-func oauthUnixOrNull(t *time.Time) sql.NullInt64 {
-	if t == nil {
-		return sql.NullInt64{}
-	}
-	return sql.NullInt64{Int64: t.Unix(), Valid: true}
-}
-
-func oauthTimeOrNil(n sql.NullInt64) *time.Time {
-	if !n.Valid {
-		return nil
-	}
-	t := time.Unix(n.Int64, 0).UTC()
-	return &t
 }

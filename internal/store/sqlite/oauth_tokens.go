@@ -27,7 +27,7 @@ func (db *DB) CreateCode(ctx context.Context, c *oauth.Code) error {
 			(hash, family_id, redirect_uri, scopes, challenge, created_at, expires_at, used_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`,
 			c.Hash, c.FamilyID, c.RedirectURI, oauthJoin(c.Scopes), c.Challenge,
-			c.CreatedAt.Unix(), c.ExpiresAt.Unix(), oauthUnixOrNull(c.UsedAt))
+			c.CreatedAt.Unix(), c.ExpiresAt.Unix(), unixOrNull(c.UsedAt))
 		if err != nil {
 			return err
 		}
@@ -59,7 +59,7 @@ func (db *DB) CodeByHash(ctx context.Context, hash []byte) (*oauth.Code, error) 
 	c.Scopes = oauthSplit(scopes)
 	c.CreatedAt = time.Unix(created, 0).UTC()
 	c.ExpiresAt = time.Unix(expires, 0).UTC()
-	c.UsedAt = oauthTimeOrNil(used)
+	c.UsedAt = timeOrNil(used)
 	return &c, nil
 }
 
@@ -144,8 +144,8 @@ func (db *DB) TokenByHash(ctx context.Context, hash []byte) (*oauth.Token, error
 	t.Scopes = oauthSplit(scopes)
 	t.CreatedAt = time.Unix(created, 0).UTC()
 	t.ExpiresAt = time.Unix(expires, 0).UTC()
-	t.RotatedAt = oauthTimeOrNil(rotated)
-	t.RevokedAt = oauthTimeOrNil(revoked)
+	t.RotatedAt = timeOrNil(rotated)
+	t.RevokedAt = timeOrNil(revoked)
 	return &t, nil
 }
 
@@ -276,7 +276,7 @@ func oauthInsertTokens(ctx context.Context, tx *sql.Tx, family string, tokens []
 			(hash, kind, family_id, scopes, created_at, expires_at, rotated_at, revoked_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`,
 			t.Hash, t.Kind, family, oauthJoin(t.Scopes), t.CreatedAt.Unix(), t.ExpiresAt.Unix(),
-			oauthUnixOrNull(t.RotatedAt), oauthUnixOrNull(t.RevokedAt))
+			unixOrNull(t.RotatedAt), unixOrNull(t.RevokedAt))
 		if err != nil {
 			return err
 		}

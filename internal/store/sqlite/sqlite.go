@@ -253,3 +253,21 @@ func (db *DB) apply(ctx context.Context, m migration) (err error) {
 	db.logger.InfoContext(ctx, "applied database migration", "version", m.version, "name", m.name)
 	return nil
 }
+
+// unixOrNull stores an optional time as Unix seconds or NULL, the form
+// every optional timestamp column of the schema has.
+func unixOrNull(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.Unix(), Valid: true}
+}
+
+// timeOrNil reads a column written by unixOrNull back as a UTC time.
+func timeOrNil(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := time.Unix(n.Int64, 0).UTC()
+	return &t
+}

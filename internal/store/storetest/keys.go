@@ -32,6 +32,7 @@ func RunKeys(t *testing.T, open func(t *testing.T) apikey.Store) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each subtest opens its own store
 			tt.fn(t, open(t))
 		})
 	}

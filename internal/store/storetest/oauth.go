@@ -54,6 +54,7 @@ func RunOAuth(t *testing.T, open func(t *testing.T) oauth.Store) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each subtest opens its own store
 			tt.fn(t, open(t))
 		})
 	}

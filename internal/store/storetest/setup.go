@@ -16,9 +16,10 @@ type Setup interface {
 }
 
 // RunSetup runs the suite of one-time steps and Ping. open must return a
-// new, empty backend for each call.
+// new, empty backend for each call; subtests run in parallel.
 func RunSetup(t *testing.T, open func(t *testing.T) Setup) {
 	t.Run("OnceRunsOnce", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		calls := 0
 		step := func(context.Context) error { calls++; return nil }
@@ -37,6 +38,7 @@ func RunSetup(t *testing.T, open func(t *testing.T) Setup) {
 		}
 	})
 	t.Run("FailedStepIsNotRecorded", func(t *testing.T) {
+		t.Parallel()
 		s := open(t)
 		boom := errors.New("disk full")
 		if ran, err := s.Once(t.Context(), "step", func(context.Context) error { return boom }); !errors.Is(err, boom) || ran {
