@@ -234,7 +234,15 @@ func TestRelaySendsSessionHeaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sawList, sawGET, sawDELETE bool
+	// The session is the one the first request after initialize carried;
+	// the standalone GET may be recorded before any POST.
 	sid := ""
+	for _, r := range rec.requests() {
+		if r.rpcMethod != "initialize" && r.sessionID != "" {
+			sid = r.sessionID
+			break
+		}
+	}
 	for _, r := range rec.requests() {
 		switch {
 		case r.rpcMethod == "initialize":
@@ -245,8 +253,8 @@ func TestRelaySendsSessionHeaders(t *testing.T) {
 			if r.sessionID == "" || r.protocolVersion != "2025-11-25" {
 				t.Errorf("%s: Mcp-Session-Id %q, MCP-Protocol-Version %q; want a session and 2025-11-25", r.rpcMethod, r.sessionID, r.protocolVersion)
 			}
-			if sid == "" {
-				sid = r.sessionID
+			if r.sessionID != sid {
+				t.Errorf("%s: Mcp-Session-Id %q, want the session %q", r.rpcMethod, r.sessionID, sid)
 			}
 			sawList = sawList || r.rpcMethod == "tools/list"
 		case r.method == http.MethodGet:

@@ -63,14 +63,19 @@ func (sr *serverRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	// Record the request before it is served: the client may read the
+	// answer, and a test look at the record, before ServeHTTP returns.
+	sr.mu.Lock()
+	i := len(sr.reqs)
+	sr.reqs = append(sr.reqs, rec)
+	sr.mu.Unlock()
 	sw := &statusWriter{ResponseWriter: w}
 	sr.next.ServeHTTP(sw, r)
 	if sw.status == 0 {
 		sw.status = http.StatusOK
 	}
-	rec.status = sw.status
 	sr.mu.Lock()
-	sr.reqs = append(sr.reqs, rec)
+	sr.reqs[i].status = sw.status
 	sr.mu.Unlock()
 }
 
