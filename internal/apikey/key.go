@@ -74,9 +74,8 @@ func (k *Key) Status(now time.Time) string {
 	return "active"
 }
 
-// Store keeps API keys. Implementations: internal/store/sqlite (and the
-// PostgreSQL store); internal/store/storetest.RunKeys is the behaviour
-// every one must show.
+// Store keeps API keys. Every backend of internal/store implements it;
+// internal/store/storetest.RunKeys is the behaviour every one must show.
 type Store interface {
 	// CreateKey stores k. It reports errdefs.ErrConflict if the id is taken.
 	CreateKey(ctx context.Context, k *Key) error
