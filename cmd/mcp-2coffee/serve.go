@@ -151,6 +151,10 @@ type serverSetup struct {
 // guard, limits and metrics. End-to-end tests call it too, to swap in a
 // CIMD fetcher that reaches their own metadata server.
 func buildServer(ctx context.Context, s serverSetup) (http.Handler, *authserver.Server, error) {
+	if s.maxBody <= 0 {
+		s.maxBody = blog.MaxRequestBytes
+	}
+	// One limit for the guard, the scope check, the go-sdk and the REST API.
 	mcpURL := httpserver.MCPURL(s.public)
 	site := firstrun.Site{MCPURL: mcpURL, BaseURL: s.public.String()}
 	metrics := httpserver.NewMetrics()
@@ -161,7 +165,7 @@ func buildServer(ctx context.Context, s serverSetup) (http.Handler, *authserver.
 	var authServer *authserver.Server
 	if s.apiKeys {
 		auth.Verify = keys.Verify
-		if err := firstrun.AdminKey(ctx, s.db, keys, s.out, site); err != nil {
+		if err := firstrun.AdminKey(ctx, keys, s.out, site); err != nil {
 			return nil, nil, err
 		}
 	} else {
@@ -191,7 +195,7 @@ func buildServer(ctx context.Context, s serverSetup) (http.Handler, *authserver.
 		// every request; a key is recognised by its prefix anyway.
 		auth.Verify = authn.Chain(authServer.VerifyAccessToken, keys.Verify)
 		auth.ResourceMetadataURL = httpserver.ResourceMetadataURL(s.public)
-		if err := firstrun.AdminUser(ctx, s.db, authServer.Admin(), s.out, site); err != nil {
+		if err := firstrun.AdminUser(ctx, authServer.Admin(), s.out, site); err != nil {
 			return nil, nil, err
 		}
 		go authServer.RunCleanup(ctx, time.Hour)
@@ -254,6 +258,8 @@ func parsePublicURL(s string) (*url.URL, error) {
 		return nil, fmt.Errorf("%q: want an http:// or https:// URL", s)
 	case u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "":
 		return nil, fmt.Errorf("%q: want scheme://host[:port][/path] without credentials, query or fragment", s)
+	case u.EscapedPath() != u.Path:
+		return nil, fmt.Errorf("%q: give a path of plain characters (letters, digits, '-', '.', '_', '~', '/'), which needs no escaping in a URL", s)
 	case webaddr.Origin(u) == "":
 		return nil, fmt.Errorf("%q: the host is not one clients can name in a URL (no zone, no %%-escapes)", s)
 	case u.Scheme == "http" && !webaddr.IsLoopback(u.Hostname()):

@@ -272,6 +272,47 @@ func TestServeWithAPIKeys(t *testing.T) {
 		}
 	})
 
+	t.Run("read-only key calling an unknown tool gets -32602, not a step-up", func(t *testing.T) {
+		resp, body := post(t, s.mcpURL, `{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"no_such_tool","arguments":{}}}`,
+			map[string]string{"X-API-KEY": readKey})
+		var msg struct {
+			Error *struct {
+				Code int `json:"code"`
+			} `json:"error"`
+		}
+		if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &msg) != nil || msg.Error == nil || msg.Error.Code != -32602 {
+			t.Errorf("status %d, body %s; want 200 with JSON-RPC error -32602", resp.StatusCode, body)
+		}
+		if h := resp.Header.Get("WWW-Authenticate"); h != "" {
+			t.Errorf("an unknown tool drew a challenge %q", h)
+		}
+	})
+
+	t.Run("read-only key writing through REST gets a 403 challenge", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodPost, s.base+"/api/v1/articles", strings.NewReader(`{"title":"Nope","body":"x"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-API-KEY", readKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		c := challenge(t, resp.Header.Get("WWW-Authenticate"))
+		if resp.StatusCode != http.StatusForbidden || c["error"] != "insufficient_scope" || c["scope"] != authn.ScopeWrite {
+			t.Errorf("status %d, challenge %v; want 403 insufficient_scope naming articles:write", resp.StatusCode, c)
+		}
+		get, err := http.NewRequest(http.MethodGet, s.base+"/api/v1/articles?limit=1", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		get.Header.Set("X-API-KEY", readKey)
+		if resp, err := http.DefaultClient.Do(get); err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("a read key listing through REST: %v %v, want 200", resp, err)
+		} else {
+			resp.Body.Close()
+		}
+	})
+
 	t.Run("writer key creates through HTTP", func(t *testing.T) {
 		cs := connectHTTP(t, s.mcpURL, s.key, "2026-07-28")
 		a := structured[mcpserver.Article](t, callTool(t, cs, "create_article", map[string]any{"title": "Written over HTTP", "body": "qwertyzz"}))

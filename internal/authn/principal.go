@@ -1,6 +1,7 @@
 // Package authn is the resource-server side of authentication: it turns a
-// credential on a request (an API key today; OAuth access tokens later) into
-// a Principal with scopes, and writes the 401/403 challenges clients need.
+// credential on a request (an API key or an OAuth access token) into a
+// Principal with scopes, checks the scopes a request needs, and writes the
+// 401/403 challenges clients need. The Authenticator holds it together.
 package authn
 
 import (

@@ -12,7 +12,7 @@ import (
 // checked (the caller gets 503 and may retry).
 //
 // It is a func type rather than an interface because each kind of
-// credential (API keys now, OAuth access tokens later) is one function,
+// credential (API keys, our OAuth access tokens) is one function,
 // and Chain composes them.
 type Verifier func(ctx context.Context, credential string) (*Principal, error)
 

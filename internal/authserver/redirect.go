@@ -15,10 +15,6 @@ const (
 	MaxRedirectURILen = 2048
 )
 
-// loopbackHosts are the host names a plain-http redirect URI may use (RFC
-// 8252 §7.3; "localhost" is discouraged there but used by real clients).
-var loopbackHosts = []string{"127.0.0.1", "[::1]", "localhost"}
-
 // forbiddenSchemes can never be redirect targets: they run code, read
 // local files or leave the browser in ways no OAuth client needs.
 var forbiddenSchemes = map[string]bool{
@@ -125,7 +121,8 @@ func loopbackParts(s string) (host, rest string, ok bool) {
 	if hasPort && !validPort(port) {
 		return "", "", false
 	}
-	for _, h := range loopbackHosts {
+	// The host names a plain-http redirect URI may use (RFC 8252 §7.3).
+	for _, h := range webaddr.LoopbackHosts() {
 		if host == h {
 			return host, rest, true
 		}

@@ -1,10 +1,14 @@
-// Package firstrun holds the one-time setup of a new database: the bundled
-// sample articles (serve and stdio), and for serve the first admin API key
-// and the first OAuth user, whose secrets are printed once with client
-// configs ready to paste. Each step is recorded in the database itself
-// (Steps.Once), so it runs once per database whichever command opened the
-// file first, and never again: an owner who deleted every article or key
-// meant it.
+// Package firstrun holds the setup serve and stdio do for a new database:
+// the bundled sample articles, and for serve the first admin API key and
+// the first OAuth user, whose secrets are printed once with client configs
+// ready to paste.
+//
+// The samples are a step recorded in the database itself (Steps.Once): they
+// are offered once per database, by whichever of serve and stdio runs first,
+// and never again, because an owner who deleted every article meant it.
+// The admin key and user follow the state instead: they are made whenever
+// the database has no key (revoked keys count: they stay listed) or no
+// user at all, because without one nobody could sign in or call.
 package firstrun
 
 import (
@@ -23,12 +27,8 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/sample"
 )
 
-// The names of the steps, as recorded in the database.
-const (
-	StepSamples   = "sample-articles"
-	StepAdminKey  = "admin-api-key"
-	StepAdminUser = "admin-oauth-user"
-)
+// StepSamples is the name of the samples step, as recorded in the database.
+const StepSamples = "sample-articles"
 
 // Steps records one-time steps; store.Backend implements it.
 type Steps interface {
@@ -76,28 +76,26 @@ type Site struct {
 	BaseURL string
 }
 
-// AdminKey creates an admin key the first time serve runs with API keys on
-// a database that has none, and writes it to w once, with configs ready to
-// paste. Later runs write nothing.
-func AdminKey(ctx context.Context, steps Steps, keys Keys, w io.Writer, site Site) error {
-	_, err := steps.Once(ctx, StepAdminKey, func(ctx context.Context) error {
-		existing, err := keys.List(ctx)
-		if err != nil || len(existing) > 0 {
-			return err
-		}
-		plain, k, err := keys.Create(ctx, "admin", []string{authn.ScopeWrite}, 0)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "\nFirst run: created the API key %q (id %s, scope %s). It is shown only now; store it safely.\n\n    %s\n\n",
-			k.Name, k.ID, strings.Join(k.Scopes, " "), plain)
-		fmt.Fprint(w, ClientConfigs(site, plain))
-		fmt.Fprintf(w, "Clients that sign in with OAuth (Claude.ai and ChatGPT connectors, VS Code, Cursor, npx mcp-remote %s) need no key:\nthey discover the sign-in pages from the server.\n\n", site.MCPURL)
-		fmt.Fprintln(w, "Make more keys with \"mcp-2coffee keys create --name NAME --scope articles:read\"; list or revoke them with \"keys list\" / \"keys revoke ID\".")
-		fmt.Fprintln(w)
-		return nil
-	})
-	return err
+// AdminKey creates an admin key when serve runs with API keys on a
+// database that has none at all, and writes it to w once, with configs
+// ready to paste. While any key exists (revoked ones included) it writes
+// nothing.
+func AdminKey(ctx context.Context, keys Keys, w io.Writer, site Site) error {
+	existing, err := keys.List(ctx)
+	if err != nil || len(existing) > 0 {
+		return err
+	}
+	plain, k, err := keys.Create(ctx, "admin", []string{authn.ScopeWrite}, 0)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nFirst run: created the API key %q (id %s, scope %s). It is shown only now; store it safely.\n\n    %s\n\n",
+		k.Name, k.ID, strings.Join(k.Scopes, " "), plain)
+	fmt.Fprint(w, ClientConfigs(site, plain))
+	fmt.Fprintf(w, "Clients that sign in with OAuth (Claude.ai and ChatGPT connectors, VS Code, Cursor, npx mcp-remote %s) need no key:\nthey discover the sign-in pages from the server.\n\n", site.MCPURL)
+	fmt.Fprintln(w, "Make more keys with \"mcp-2coffee keys create --name NAME --scope articles:read\"; list or revoke them with \"keys list\" / \"keys revoke ID\".")
+	fmt.Fprintln(w)
+	return nil
 }
 
 // Users is what AdminUser needs of the authorization server's accounts.
@@ -106,25 +104,23 @@ type Users interface {
 	CreateUser(ctx context.Context, name, password string) error
 }
 
-// AdminUser creates the user "admin" with a random password the first time
-// serve runs with OAuth on a database that has no user (without one nobody
-// could complete the OAuth sign-in), and writes the password to w once.
-func AdminUser(ctx context.Context, steps Steps, users Users, w io.Writer, site Site) error {
-	_, err := steps.Once(ctx, StepAdminUser, func(ctx context.Context) error {
-		existing, err := users.ListUsers(ctx)
-		if err != nil || len(existing) > 0 {
-			return err
-		}
-		password := rand.Text()
-		if err := users.CreateUser(ctx, "admin", password); err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "First run: created the user \"admin\" for OAuth sign-in at %s/oauth/login. Its password is shown only now:\n\n    %s\n\n", site.BaseURL, password)
-		fmt.Fprintln(w, "Change it with \"mcp-2coffee users passwd admin\"; add people with \"mcp-2coffee users add NAME\".")
-		fmt.Fprintln(w)
-		return nil
-	})
-	return err
+// AdminUser creates the user "admin" with a random password when serve
+// runs with OAuth on a database that has no user at all (without one
+// nobody could complete the OAuth sign-in), and writes the password to w
+// once.
+func AdminUser(ctx context.Context, users Users, w io.Writer, site Site) error {
+	existing, err := users.ListUsers(ctx)
+	if err != nil || len(existing) > 0 {
+		return err
+	}
+	password := rand.Text()
+	if err := users.CreateUser(ctx, "admin", password); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "First run: created the user \"admin\" for OAuth sign-in at %s/oauth/login. Its password is shown only now:\n\n    %s\n\n", site.BaseURL, password)
+	fmt.Fprintln(w, "Change it with \"mcp-2coffee users passwd admin\"; add people with \"mcp-2coffee users add NAME\".")
+	fmt.Fprintln(w)
+	return nil
 }
 
 // ClientConfigs renders ready-to-paste client configurations for key:

@@ -118,7 +118,7 @@ func TestAdminKeyPrintedOnce(t *testing.T) {
 	keys := apikey.New(db, apikey.Options{})
 	site := firstrun.Site{MCPURL: "http://127.0.0.1:3000/mcp", BaseURL: "http://127.0.0.1:3000"}
 	var out strings.Builder
-	if err := firstrun.AdminKey(t.Context(), db, keys, &out, site); err != nil {
+	if err := firstrun.AdminKey(t.Context(), keys, &out, site); err != nil {
 		t.Fatal(err)
 	}
 	key := keyRE.FindString(out.String())
@@ -135,7 +135,8 @@ func TestAdminKeyPrintedOnce(t *testing.T) {
 			t.Errorf("first-run output lacks %s:\n%s", want, out.String())
 		}
 	}
-	// A second start, even with every key revoked, prints no secret.
+	// A second start, even with every key revoked (revoked keys stay
+	// listed), prints no secret.
 	k, _ := keys.List(t.Context())
 	if err := keys.Revoke(t.Context(), k[0].ID); err != nil {
 		t.Fatal(err)
@@ -143,7 +144,7 @@ func TestAdminKeyPrintedOnce(t *testing.T) {
 	db.Close()
 	db = open(t, path)
 	out.Reset()
-	if err := firstrun.AdminKey(t.Context(), db, apikey.New(db, apikey.Options{}), &out, site); err != nil || out.Len() != 0 {
+	if err := firstrun.AdminKey(t.Context(), apikey.New(db, apikey.Options{}), &out, site); err != nil || out.Len() != 0 {
 		t.Errorf("second run: %v, printed:\n%s", err, out.String())
 	}
 }
@@ -156,7 +157,7 @@ func TestAdminKeyNotMadeBesideExistingKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	if err := firstrun.AdminKey(t.Context(), db, keys, &out, firstrun.Site{}); err != nil || out.Len() != 0 {
+	if err := firstrun.AdminKey(t.Context(), keys, &out, firstrun.Site{}); err != nil || out.Len() != 0 {
 		t.Errorf("AdminKey beside an existing key: %v, printed:\n%s", err, out.String())
 	}
 	if ks, _ := keys.List(t.Context()); len(ks) != 1 {
@@ -170,7 +171,7 @@ func TestAdminUserPrintedOnce(t *testing.T) {
 	admin := oauth.NewAdmin(db, oauth.AdminOptions{})
 	site := firstrun.Site{BaseURL: "http://127.0.0.1:3000"}
 	var out strings.Builder
-	if err := firstrun.AdminUser(t.Context(), db, admin, &out, site); err != nil {
+	if err := firstrun.AdminUser(t.Context(), admin, &out, site); err != nil {
 		t.Fatal(err)
 	}
 	m := regexp.MustCompile(`shown only now:\s*\n\s+(\S+)\s*\n`).FindStringSubmatch(out.String())
@@ -182,7 +183,19 @@ func TestAdminUserPrintedOnce(t *testing.T) {
 		t.Fatalf("users after the first run: %+v, %v", users, err)
 	}
 	out.Reset()
-	if err := firstrun.AdminUser(t.Context(), db, admin, &out, site); err != nil || out.Len() != 0 {
+	if err := firstrun.AdminUser(t.Context(), admin, &out, site); err != nil || out.Len() != 0 {
 		t.Errorf("second run: %v, printed:\n%s", err, out.String())
+	}
+	// With the last user removed nobody could sign in: the next start
+	// makes a new admin and says so.
+	if err := admin.DeleteUser(t.Context(), "admin"); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := firstrun.AdminUser(t.Context(), admin, &out, site); err != nil || !strings.Contains(out.String(), "shown only now") {
+		t.Errorf("run after the last user was removed: %v, printed:\n%s", err, out.String())
+	}
+	if users, err := admin.ListUsers(t.Context()); err != nil || len(users) != 1 {
+		t.Errorf("users after that run: %+v, %v; want a new admin", users, err)
 	}
 }

@@ -33,7 +33,7 @@ func newGuard(public *url.URL, listenAddr string, extraOrigins []string) (*guard
 		return nil, &url.Error{Op: "public URL", URL: public.Redacted(), Err: errBadOrigin}
 	}
 	if host, port, err := net.SplitHostPort(listenAddr); err == nil && webaddr.IsLoopback(host) {
-		for _, name := range []string{"127.0.0.1", "localhost", "[::1]"} {
+		for _, name := range webaddr.LoopbackHosts() {
 			g.allow(&url.URL{Scheme: "http", Host: name + ":" + port}, true)
 		}
 	}

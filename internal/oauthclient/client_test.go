@@ -1016,3 +1016,19 @@ func TestNewValidatesOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscoveryNeedsAnOrigin: a server URL without an origin (relative, or
+// with a zone) must not turn into relative well-known paths or an empty
+// legacy issuer.
+func TestDiscoveryNeedsAnOrigin(t *testing.T) {
+	t.Parallel()
+	c, err := New(Options{Stderr: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"/mcp", "mcp", "http://[fe80::1%25eth0]:3000/mcp"} {
+		if info, err := c.discoverResource(t.Context(), u, ""); err == nil {
+			t.Errorf("discoverResource(%q) = %+v, want an error", u, info)
+		}
+	}
+}

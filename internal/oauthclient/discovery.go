@@ -90,6 +90,11 @@ func (c *Client) discoverResource(ctx context.Context, serverURL, fromChallenge 
 	if err != nil {
 		return nil, err
 	}
+	// Without an origin every candidate below would be a relative path,
+	// and the legacy issuer empty.
+	if webaddr.Origin(su) == "" {
+		return nil, fmt.Errorf("server URL %s has no origin to discover from", su.Redacted())
+	}
 	var candidates []string
 	if fromChallenge != "" {
 		candidates = append(candidates, fromChallenge)

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/2coffee/mcp-2coffee/internal/apikey"
@@ -68,32 +69,36 @@ type DSN struct {
 	raw  string
 }
 
-// ParseDSN reads a data source name: a postgres:// or postgresql:// URL
-// for PostgreSQL; for SQLite a file path, or a file: URI (file:blog.db,
+// ParseDSN reads a data source name: a postgres:// or postgresql:// URL,
+// or a libpq keyword/value string ("host=db dbname=blog"), for PostgreSQL;
+// for SQLite a file path, or a file: URI (file:blog.db,
 // file:///var/lib/blog.db). SQLite URI parameters are refused rather than
 // ignored: the backend sets its own pragmas, and a silently dropped
-// ?mode=ro would surprise.
+// ?mode=ro would surprise. Errors show the name as Redact leaves it.
 func ParseDSN(dsn string) (DSN, error) {
 	dsn = strings.TrimSpace(dsn)
 	switch {
 	case dsn == "":
 		return DSN{}, errors.New("no database given: want a SQLite file path or a postgres:// URL")
-	case hasScheme(dsn, "postgres"), hasScheme(dsn, "postgresql"):
+	case hasScheme(dsn, "postgres"), hasScheme(dsn, "postgresql"), keywordDSN.MatchString(dsn):
 		return DSN{Kind: KindPostgres, raw: dsn}, nil
 	case hasScheme(dsn, "file"):
 		u, err := url.Parse(dsn)
 		if err != nil {
-			return DSN{}, fmt.Errorf("database %q: %w", dsn, err)
+			return DSN{}, fmt.Errorf("database %q: not a file: URI", Redact(dsn))
 		}
 		if u.RawQuery != "" || u.Fragment != "" || (u.Host != "" && u.Host != "localhost") {
-			return DSN{}, fmt.Errorf("database %q: want file:PATH or file:///PATH without host, parameters or fragment", dsn)
+			return DSN{}, fmt.Errorf("database %q: want file:PATH or file:///PATH without host, parameters or fragment", Redact(dsn))
 		}
-		path := u.Opaque
-		if path == "" {
-			path = u.Path
+		path := u.Path
+		if u.Opaque != "" {
+			// file:blog.db: escapes mean the same as in file:///…
+			if path, err = url.PathUnescape(u.Opaque); err != nil {
+				return DSN{}, fmt.Errorf("database %q: not a file: URI", Redact(dsn))
+			}
 		}
 		if path == "" {
-			return DSN{}, fmt.Errorf("database %q: the file: URI names no file", dsn)
+			return DSN{}, fmt.Errorf("database %q: the file: URI names no file", Redact(dsn))
 		}
 		return DSN{Kind: KindSQLite, Path: path, raw: dsn}, nil
 	case strings.Contains(dsn, "://"):
@@ -113,20 +118,47 @@ func hasScheme(dsn, scheme string) bool {
 // replaced.
 func (d DSN) String() string { return Redact(d.raw) }
 
-// Redact returns dsn with the password of a URL replaced by "xxxxx", so it
-// can be logged or shown in an error.
+// keywordDSN recognises a libpq keyword/value connection string by its
+// first keyword, so that one is never taken for a file name (and its
+// password never logged as one).
+var keywordDSN = regexp.MustCompile(`^(?i)(host|hostaddr|port|dbname|user|password|passfile|service|sslmode|connect_timeout|application_name|options)\s*=`)
+
+// The passwords a data source name may carry: a keyword/value pair (the
+// value quoted or not), and a URL query parameter.
+var (
+	keywordPassword = regexp.MustCompile(`(?i)\b((?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)`)
+	queryPassword   = regexp.MustCompile(`(?i)([?&](?:ssl)?password=)[^&#]*`)
+)
+
+// Redact returns dsn with every password it may carry replaced by
+// "xxxxx", so it can be logged or shown in an error: the password of a
+// URL's user information (found by text, not by url.Parse, which reads
+// "user:12/34@host" as a host and port and would leave it alone), a
+// password or sslpassword query parameter, and the password of a
+// keyword/value string.
 func Redact(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		if err != nil && strings.Contains(dsn, "@") {
-			return "(unparsable database URL)"
+	if keywordDSN.MatchString(strings.TrimSpace(dsn)) {
+		return keywordPassword.ReplaceAllString(dsn, "${1}xxxxx")
+	}
+	scheme, rest, ok := strings.Cut(dsn, "://")
+	if !ok {
+		return dsn // a file path or file:NAME holds no credential
+	}
+	// The user information ends at the last '@' before the query (a
+	// password may hold '/', '?' or '#' unescaped; a query may hold '@').
+	at := strings.LastIndex(rest, "@")
+	// When in doubt it redacts more, never less.
+	if q := strings.IndexByte(rest, '?'); q >= 0 && at > q {
+		if a := strings.LastIndex(rest[:q], "@"); a >= 0 {
+			at = a
 		}
-		return dsn
 	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	if at >= 0 {
+		if user, _, hasPassword := strings.Cut(rest[:at], ":"); hasPassword {
+			rest = user + ":xxxxx" + rest[at:]
+		}
 	}
-	return u.String()
+	return queryPassword.ReplaceAllString(scheme+"://"+rest, "${1}xxxxx")
 }
 
 // Open opens (creating it if needed) the database dsn names and brings its

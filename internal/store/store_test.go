@@ -36,6 +36,10 @@ func TestParseDSN(t *testing.T) {
 		{dsn: "file://otherhost/blog.db", refused: "without host"},
 		{dsn: "file:", refused: "names no file"},
 		{dsn: "mysql://root:pw@localhost/blog", refused: "unsupported database"},
+		{dsn: "file://u:pw@host/x", refused: "without host"},
+		{dsn: "file:x%20y.db", kind: store.KindSQLite, path: "x y.db"},
+		// libpq's keyword/value form is PostgreSQL, never a file name.
+		{dsn: "host=db dbname=blog password=pw", kind: store.KindPostgres, redacted: "host=db dbname=blog password=xxxxx"},
 	} {
 		d, err := store.ParseDSN(tt.dsn)
 		if tt.refused != "" {
@@ -93,5 +97,31 @@ func TestOpenRefusesPostgresForNow(t *testing.T) {
 	_, err := store.Open(t.Context(), "postgres://postgres:secret@127.0.0.1:5432/test", store.Options{})
 	if !errors.Is(err, store.ErrUnsupported) || strings.Contains(err.Error(), "secret") {
 		t.Errorf("Open(postgres://…) = %v, want ErrUnsupported without the password", err)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"postgres://u:secret@db/x":                      "postgres://u:xxxxx@db/x",
+		"postgres://admin:1234/5678@db/x":               "postgres://admin:xxxxx@db/x",
+		"postgres://admin:99#zz@db/x":                   "postgres://admin:xxxxx@db/x",
+		"postgres://admin:p?w@db/x":                     "postgres://admin:xxxxx@db/x",
+		"postgres://u:p@db/x?sslmode=require&options=a": "postgres://u:xxxxx@db/x?sslmode=require&options=a",
+		"postgres://db/x?password=hunter2&sslmode=off":  "postgres://db/x?password=xxxxx&sslmode=off",
+		"postgres://db/x?sslpassword=hunter2":           "postgres://db/x?sslpassword=xxxxx",
+		"postgres://u@db/x":                             "postgres://u@db/x",
+		"host=db password=hunter2 dbname=x":             "host=db password=xxxxx dbname=x",
+		"host=db password='hun ter2' dbname=x":          "host=db password=xxxxx dbname=x",
+		"user=u PASSWORD = hunter2":                     "user=u PASSWORD = xxxxx",
+		"data/blog.db":                                  "data/blog.db",
+	} {
+		got := store.Redact(in)
+		if got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+		if strings.Contains(got, "hunter2") || strings.Contains(got, "secret") || strings.Contains(got, "5678") || strings.Contains(got, "zz@") {
+			t.Errorf("Redact(%q) = %q still shows the password", in, got)
+		}
 	}
 }

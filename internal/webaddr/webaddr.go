@@ -165,6 +165,13 @@ func IsLoopback(host string) bool {
 	return err == nil && a.Zone() == "" && a.IsLoopback()
 }
 
+// LoopbackHosts returns the host names, as a URL writes them, by which
+// clients on this machine name its loopback interface: the Hosts a server
+// listening on loopback answers to, and the hosts of RFC 8252 §7.3
+// loopback redirect URIs ("localhost" is discouraged there but used by
+// real clients). Each, without its brackets, is IsLoopback.
+func LoopbackHosts() []string { return []string{"127.0.0.1", "[::1]", "localhost"} }
+
 // maxRedirects is net/http's default limit on a chain of redirects.
 const maxRedirects = 10
 

@@ -240,3 +240,12 @@ func FuzzOrigin(f *testing.F) {
 		}
 	})
 }
+
+func TestLoopbackHostsAreLoopback(t *testing.T) {
+	for _, h := range LoopbackHosts() {
+		u := &url.URL{Scheme: "http", Host: h + ":8080"}
+		if !IsLoopback(u.Hostname()) || Origin(u) == "" {
+			t.Errorf("LoopbackHosts holds %q, which is not a loopback host of a valid origin", h)
+		}
+	}
+}

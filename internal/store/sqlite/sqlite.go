@@ -1,8 +1,9 @@
 // Package sqlite is the embedded default store of mcp-2coffee: a single
 // SQLite file, opened through the pure-Go modernc.org/sqlite driver so the
 // binary needs no C toolchain. Its schema lives in embedded, numbered SQL
-// migrations that Open applies in order; later features (API keys, OAuth)
-// add their own migrations and stores on the same *DB.
+// migrations that Open applies in order. One *DB implements every store
+// (articles, API keys, OAuth) and the setup steps: it is a store.Backend,
+// reached through store.Open.
 package sqlite
 
 import (

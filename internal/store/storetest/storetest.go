@@ -11,6 +11,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -35,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) blog.Store) {
 		{"NotFound", testNotFound},
 		{"Count", testCount},
 		{"ListOrderAndPaging", testListPaging},
+		{"FullPageAndOneMore", testFullPageAndOneMore},
 		{"ListFilters", testListFilters},
 		{"ListTags", testListTags},
 		{"SearchHits", testSearchHits},
@@ -346,6 +348,24 @@ func testListPaging(t *testing.T, s blog.Store) {
 	after := &blog.Position{PublishedAt: day.Add(24 * time.Hour), Slug: "same-b0"}
 	if diff := cmp.Diff([]string{"same-c", "oldest"}, listAll(t, s, blog.ListRange{After: after, Limit: blog.MaxPage})); diff != "" {
 		t.Errorf("listing after a position between articles (-want +got):\n%s", diff)
+	}
+}
+
+// testFullPageAndOneMore: the Service asks for blog.MaxPage+1 items to
+// learn whether a full page has a successor; a store that capped a range
+// at MaxPage would end every listing and search after the first page.
+func testFullPageAndOneMore(t *testing.T, s blog.Store) {
+	n := blog.MaxPage + 2
+	for i := range n {
+		create(t, s, article(t, fmt.Sprintf("post-%03d", i), body("Steam and crema."), published(time.Duration(i)*time.Minute)))
+	}
+	as, err := s.ListArticles(t.Context(), blog.ListRange{Limit: blog.MaxPage + 1})
+	if err != nil || len(as) != blog.MaxPage+1 {
+		t.Errorf("ListArticles with Limit MaxPage+1 = %d articles, %v; want %d", len(as), err, blog.MaxPage+1)
+	}
+	hits, err := s.SearchArticles(t.Context(), parse(t, "crema"), blog.SearchRange{Limit: blog.MaxPage + 1})
+	if err != nil || len(hits) != blog.MaxPage+1 {
+		t.Errorf("SearchArticles with Limit MaxPage+1 = %d hits, %v; want %d", len(hits), err, blog.MaxPage+1)
 	}
 }
 
