@@ -85,8 +85,8 @@ func TestSamplesDeclinedOrAlreadyABlog(t *testing.T) {
 	}
 }
 
-// failingOnce is a Steps whose record always fails after fn ran, to check
-// that a step which could not be recorded reports the error.
+// upsertFails is a database whose article writes fail, to check that a
+// step that failed is not recorded.
 type upsertFails struct {
 	store.Backend
 	err error

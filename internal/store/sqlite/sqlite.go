@@ -216,8 +216,21 @@ func (db *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", m.name, err)
 		}
 	}
+	if newest > 0 && newest < setupStepsVersion {
+		// Releases before setup_steps offered the sample articles to every
+		// database when it was created (loaded, or declined with
+		// --no-sample), whatever command created it: a database that
+		// existed before has had its offer.
+		if _, err := db.db.ExecContext(ctx, `INSERT INTO setup_steps (step, done_at) VALUES ('sample-articles', ?)
+			ON CONFLICT (step) DO NOTHING`, time.Now().Unix()); err != nil {
+			return fmt.Errorf("recording the samples of an older database: %w", err)
+		}
+	}
 	return nil
 }
+
+// setupStepsVersion is the migration that added setup_steps.
+const setupStepsVersion = 4
 
 // apply runs one migration unless it is already recorded.
 func (db *DB) apply(ctx context.Context, m migration) (err error) {

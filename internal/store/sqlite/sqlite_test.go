@@ -343,9 +343,10 @@ func TestSetupStepsSurviveReopen(t *testing.T) {
 }
 
 // TestUpgradeRemembersSamplesOffered opens a database as the release
-// before setup_steps left it: a database that holds anything was offered
-// the samples when it was created, so the migration records that, and an
-// empty, never-used one is left to get them.
+// before setup_steps left it. That release offered the samples to every
+// database it created (loaded, or declined with --no-sample), so after the
+// upgrade the step is recorded whatever the database holds; only a
+// database created by this release is offered them.
 func TestUpgradeRemembersSamplesOffered(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -353,7 +354,7 @@ func TestUpgradeRemembersSamplesOffered(t *testing.T) {
 		fill    string
 		offered bool
 	}{
-		{"empty", ``, false},
+		{"empty (made with --no-sample)", ``, true},
 		{"with an article", `INSERT INTO articles (slug, title, summary, tags, language, author, published_at, updated_at, draft)
 			VALUES ('x', 'X', '', '[]', 'en', '', 0, 0, 0)`, true},
 		{"with a key", `INSERT INTO api_keys (id, name, hash, scopes, created_at) VALUES ('k', 'admin', zeroblob(32), 'articles:write', 0)`, true},
@@ -382,5 +383,13 @@ func TestUpgradeRemembersSamplesOffered(t *testing.T) {
 		if err != nil || ran == tt.offered {
 			t.Errorf("%s: after the upgrade Once(sample-articles) ran = %v (%v); want %v", tt.name, ran, err, !tt.offered)
 		}
+	}
+}
+
+func TestNewDatabaseIsOfferedTheSamples(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	if ran, err := db.Once(t.Context(), "sample-articles", func(context.Context) error { return nil }); err != nil || !ran {
+		t.Errorf("Once(sample-articles) on a new database = %v, %v; want it run", ran, err)
 	}
 }
