@@ -387,6 +387,7 @@ func TestServeWithAPIKeys(t *testing.T) {
 }
 
 func TestServeSecondRunPrintsNoSecret(t *testing.T) {
+	t.Parallel()
 	s := startServe(t)
 	s.cmd.Process.Signal(interruptSignal)
 	s.cmd.Wait()
@@ -411,6 +412,7 @@ func TestServeSecondRunPrintsNoSecret(t *testing.T) {
 }
 
 func TestServeAuthNoneOnlyOnLoopback(t *testing.T) {
+	t.Parallel()
 	cmd := selfCommand(t, "serve", "--auth", "none", "--addr", "0.0.0.0:0", "--public-url", "https://blog.example.com", "--database", filepath.Join(t.TempDir(), "x.db"))
 	out, err := cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "loopback") {
@@ -427,6 +429,7 @@ func TestServeAuthNoneOnlyOnLoopback(t *testing.T) {
 }
 
 func TestServeBehindProxyHost(t *testing.T) {
+	t.Parallel()
 	s := startServe(t, "--public-url", "http://localhost:8443/blog")
 	// The server listens on 127.0.0.1:PORT but a proxy forwards the public
 	// host name and path prefix.
