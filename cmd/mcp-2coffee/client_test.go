@@ -36,6 +36,7 @@ func runCLI(t *testing.T, env []string, args ...string) (string, string, int) {
 }
 
 func TestCallCommand(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "blog.db")
 	self := os.Args[0]
 	stdioEnv := []string{"MCP_2COFFEE_TEST_MAIN=1"} // the child command is this binary too
@@ -117,6 +118,7 @@ func bridgeSession(t *testing.T, env []string, args ...string) (*mcp.ClientSessi
 // TestConnectWithHeader relays a session with an API key and checks the
 // client sees through the bridge what it sees directly.
 func TestConnectWithHeader(t *testing.T) {
+	t.Parallel()
 	s := startServe(t)
 	cs, stderr := bridgeSession(t, []string{"BLOG_KEY=" + s.key, "MCP_2COFFEE_CONFIG_DIR=" + t.TempDir()}, "--header", "X-API-KEY: ${BLOG_KEY}", s.mcpURL)
 	direct := connectHTTP(t, s.mcpURL, s.key, "2025-11-25")
@@ -150,6 +152,7 @@ func TestConnectWithHeader(t *testing.T) {
 // bridge reuses the cached token without the browser, and after the
 // server revokes the approval the bridge signs in again.
 func TestConnectOAuth(t *testing.T) {
+	t.Parallel()
 	s := startServe(t)
 	dir := t.TempDir()
 	browserLog := filepath.Join(dir, "browser.log")
@@ -223,6 +226,7 @@ func TestConnectOAuth(t *testing.T) {
 // TestUsersCommand manages an OAuth user through the CLI, the password on
 // standard input, and signs in with it.
 func TestUsersCommand(t *testing.T) {
+	t.Parallel()
 	s := startServe(t)
 	withStdin := func(stdin string, args ...string) (string, string, int) {
 		cmd := selfCommand(t, append(args, "--database", s.db)...)

@@ -12,6 +12,7 @@ import (
 // of every front-matter shape) through the real command, twice, then serves
 // the result over stdio.
 func TestImportCommand(t *testing.T) {
+	t.Parallel()
 	site := filepath.Join("..", "..", "internal", "importer", "testdata", "site")
 	db := filepath.Join(t.TempDir(), "blog.db")
 	run := func() (string, string, int) {

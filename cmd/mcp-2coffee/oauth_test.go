@@ -217,6 +217,7 @@ func connectOAuth(t *testing.T, mcpURL string, h auth.OAuthHandler) *mcp.ClientS
 // through our pages, uses the tools, and steps up to articles:write when a
 // write tool answers 403 insufficient_scope.
 func TestServeOAuthGoSDKClientDCR(t *testing.T) {
+	t.Parallel()
 	s := startServe(t)
 	browser := newSignIn(t, "admin", s.adminPassword(t))
 	h, err := auth.NewAuthorizationCodeHandler(&auth.AuthorizationCodeHandlerConfig{
@@ -270,6 +271,7 @@ func TestServeOAuthGoSDKClientDCR(t *testing.T) {
 // public-looking address, and its dial hook lands on the test's 127.0.0.1
 // server, so no packet leaves this machine.
 func TestServeOAuthCIMD(t *testing.T) {
+	t.Parallel()
 	const docURL = "https://example.com/mcp/client.json" // a name httptest's certificate covers
 	docServer := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/mcp/client.json" {
@@ -418,6 +420,7 @@ func TestServeOAuthRefreshRotation(t *testing.T) {
 // TestServeOAuthClientCallbacks registers the callbacks real clients use
 // and checks the flow lands on each, with code, state and iss.
 func TestServeOAuthClientCallbacks(t *testing.T) {
+	t.Parallel()
 	s := startServe(t)
 	browser := newSignIn(t, "admin", s.adminPassword(t))
 	for _, redirect := range []string{

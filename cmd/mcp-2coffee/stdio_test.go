@@ -91,6 +91,7 @@ func callTool(t *testing.T, cs *mcp.ClientSession, name string, args map[string]
 // process with the go-sdk client and checks every tool, resource and prompt
 // against the bundled sample articles.
 func TestStdioAgainstBundledSample(t *testing.T) {
+	t.Parallel()
 	dbPath := filepath.Join(t.TempDir(), "data", "blog.db")
 	cs := connectStdio(t, selfCommand(t, "stdio", "--database", dbPath))
 	all := samples(t)
@@ -334,6 +335,7 @@ func TestStdioAgainstBundledSample(t *testing.T) {
 // with protocol messages only, logs to stderr, and ends by itself with
 // status 0 once the client closes its stdin.
 func TestStdioExitsWhenStdinCloses(t *testing.T) {
+	t.Parallel()
 	cmd := selfCommand(t, "stdio", "--database", filepath.Join(t.TempDir(), "blog.db"))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

@@ -163,6 +163,7 @@ func ptr(t time.Time) *time.Time { return &t }
 func secretOf(plaintext string) string { return plaintext[strings.LastIndexByte(plaintext, '_')+1:] }
 
 func TestCreate(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	plaintext, k := f.create(t, "  laptop ", []string{"articles:write", "articles:read", "articles:write"}, 90*24*time.Hour)
 
@@ -191,6 +192,7 @@ func TestCreate(t *testing.T) {
 }
 
 func TestCreateDefaults(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.clock.Set(t0.Add(500 * time.Millisecond)) // stores keep whole seconds
 	_, k := f.create(t, "ci", nil, 0)
@@ -206,6 +208,7 @@ func TestCreateDefaults(t *testing.T) {
 }
 
 func TestCreateInvalid(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		key    string
@@ -249,6 +252,7 @@ func TestCreateInvalid(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	plaintext, k := f.create(t, "laptop", []string{authn.ScopeWrite}, 0)
@@ -266,6 +270,7 @@ func TestVerify(t *testing.T) {
 }
 
 func TestVerifyRejects(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	good, k := f.create(t, "laptop", nil, 0)
@@ -325,6 +330,7 @@ func TestVerifyRejects(t *testing.T) {
 }
 
 func TestVerifyRevoked(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	plaintext, k := f.create(t, "laptop", nil, time.Hour)
@@ -366,6 +372,7 @@ func TestVerifyRevoked(t *testing.T) {
 }
 
 func TestRevokeUnknown(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	for _, id := range []string{"aaaaaaaaaaaa", "not-an-id", "", "m2c_aaaaaaaaaaaa"} {
 		if err := f.m.Revoke(context.Background(), id); !errors.Is(err, errdefs.ErrNotFound) {
@@ -375,6 +382,7 @@ func TestRevokeUnknown(t *testing.T) {
 }
 
 func TestVerifyExpired(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	plaintext, _ := f.create(t, "short", nil, time.Hour)
@@ -396,6 +404,7 @@ func TestVerifyExpired(t *testing.T) {
 }
 
 func TestVerifyStoreError(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	plaintext, _ := f.create(t, "laptop", nil, 0)
 	f.db.Close()
@@ -420,6 +429,7 @@ func lastUsed(t *testing.T, f *fixture, id string) *time.Time {
 }
 
 func TestVerifyTouchThrottled(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	plaintext, k := f.create(t, "laptop", nil, 0)
@@ -465,6 +475,7 @@ func TestVerifyTouchThrottled(t *testing.T) {
 }
 
 func TestVerifyTouchBurst(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	plaintext, _ := f.create(t, "laptop", nil, 0)
 	var wg sync.WaitGroup
@@ -487,6 +498,7 @@ func TestVerifyTouchBurst(t *testing.T) {
 }
 
 func TestVerifyTouchFailureIsNotFatal(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	plaintext, k := f.create(t, "laptop", nil, 0)
 	f.spy.touchErr = errors.New("disk full")
@@ -507,6 +519,7 @@ func TestVerifyTouchFailureIsNotFatal(t *testing.T) {
 // reaches the store (as an argument, or in the database files) or the
 // log.
 func TestSecretNeverLeaves(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	plaintext, k := f.create(t, "laptop", []string{authn.ScopeWrite}, time.Hour)
@@ -573,6 +586,7 @@ func TestSecretNeverLeaves(t *testing.T) {
 }
 
 func TestList(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	_, a := f.create(t, "first", nil, 0)

@@ -99,6 +99,7 @@ func (e *mcpEnv) connect(t *testing.T, key string) (*mcp.ClientSession, error) {
 }
 
 func TestMCPWithAPIKeys(t *testing.T) {
+	t.Parallel()
 	e := newMCPEnv(t)
 	ctx := context.Background()
 
@@ -158,6 +159,7 @@ func TestMCPWithAPIKeys(t *testing.T) {
 // otherwise. With the write key each one runs the tool, proving the SDK
 // does read it so; with the read key none may.
 func TestMCPScopeCheckAgreesWithSDK(t *testing.T) {
+	t.Parallel()
 	const create = `"method":"tools/call","params":{"name":"create_article","arguments":{"slug":"x"}}`
 	bodies := map[string]string{
 		"plain":                    `{"jsonrpc":"2.0","id":1,` + create + `}`,
@@ -173,6 +175,7 @@ func TestMCPScopeCheckAgreesWithSDK(t *testing.T) {
 	}
 	for name, body := range bodies {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			e := newMCPEnv(t)
 			post := func(key string) int {
 				req, err := http.NewRequest(http.MethodPost, e.srv.URL, strings.NewReader(body))

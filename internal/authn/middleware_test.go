@@ -117,6 +117,7 @@ const (
 )
 
 func TestMiddlewareAccepts(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		headers map[string][]string
@@ -133,6 +134,7 @@ func TestMiddlewareAccepts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			e := newEnv(t, "", nil)
 			got := do(t, e.request(t, http.MethodGet, "/mcp?q=token&tokens=1&keyword=api_key", tt.headers, ""))
 			if got.status != http.StatusOK {
@@ -156,6 +158,7 @@ func TestMiddlewareAccepts(t *testing.T) {
 }
 
 func TestMiddlewareRefuses(t *testing.T) {
+	t.Parallel()
 	const tooLong = "x"
 	tests := []struct {
 		name       string
@@ -277,6 +280,7 @@ func TestMiddlewareRefuses(t *testing.T) {
 				name += " with resource metadata"
 			}
 			t.Run(name, func(t *testing.T) {
+				t.Parallel()
 				e := newEnv(t, rm, nil)
 				got := do(t, e.request(t, http.MethodPost, tt.target, tt.headers, `{}`))
 				params := tt.params

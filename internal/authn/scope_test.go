@@ -62,6 +62,7 @@ const (
 )
 
 func TestRequireMCPScopesAllows(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		cred string
@@ -85,6 +86,7 @@ func TestRequireMCPScopesAllows(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			e := newEnv(t, "", mcpScopes)
 			got := do(t, e.request(t, http.MethodPost, "/mcp", map[string][]string{"X-API-KEY": {tt.cred}}, tt.body))
 			if got.status != http.StatusOK {
@@ -101,6 +103,7 @@ func TestRequireMCPScopesAllows(t *testing.T) {
 }
 
 func TestRequireMCPScopesRefuses(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		body  string
@@ -138,6 +141,7 @@ func TestRequireMCPScopesRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			e := newEnv(t, rmURL, mcpScopes)
 			got := do(t, e.request(t, http.MethodPost, "/mcp", map[string][]string{"Authorization": {"Bearer " + readCred}}, tt.body))
 			checkChallenge(t, got, http.StatusForbidden,
@@ -160,6 +164,7 @@ func TestRequireMCPScopesRefuses(t *testing.T) {
 }
 
 func TestRequireMCPScopesOtherMethods(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "", mcpScopes)
 	for _, method := range []string{http.MethodGet, http.MethodDelete} {
 		got := do(t, e.request(t, method, "/mcp", map[string][]string{"X-API-KEY": {readCred}}, ""))

@@ -19,6 +19,7 @@ import (
 // authorize → sign-in page → consent page → redirect with code, state and
 // iss → token → refresh → revoke → introspect.
 func TestFullFlow(t *testing.T) {
+	t.Parallel()
 	for _, path := range []string{"", "/blog"} {
 		t.Run("issuer path "+path, func(t *testing.T) {
 			rsID, rsSecret := "", ""
@@ -182,6 +183,7 @@ func checkPageHeaders(t *testing.T, p *page, formAction string) {
 }
 
 func TestDeny(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	id := e.register()
 	b := e.browser()
@@ -202,6 +204,7 @@ func TestDeny(t *testing.T) {
 // TestAuthorizeRefusedAsPage: a bad client or redirect URI is shown, never
 // redirected to.
 func TestAuthorizeRefusedAsPage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	registered := []string{"http://127.0.0.1/cb", "https://app.example/cb?tenant=1", "cursor://anysphere.cursor-retrieval/cb"}
 	id := e.register(registered...)
@@ -254,6 +257,7 @@ func TestAuthorizeRefusedAsPage(t *testing.T) {
 // TestAuthorizeErrorsRedirect: once client and redirect URI are trusted,
 // problems go back to the client with error, state and iss.
 func TestAuthorizeErrorsRedirect(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	id := e.register()
 	p := newPKCE()

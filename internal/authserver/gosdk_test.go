@@ -63,6 +63,7 @@ func (e *env) fetcher(t *testing.T) auth.AuthorizationCodeFetcher {
 }
 
 func TestGoSDKClient(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		path string
@@ -75,6 +76,7 @@ func TestGoSDKClient(t *testing.T) {
 		{"CIMD", "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each case starts its own server and database
 			const docURL = "https://app.example/mcp-client.json"
 			e := newEnv(t, tc.path, func(c *authserver.Config) {
 				// Short enough that the SDK (which counts a token as

@@ -53,6 +53,7 @@ func wantMetadata(issuer string, cimd bool) map[string]any {
 }
 
 func TestMetadata(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	resp, got := getJSON(t, e.issuer+"/.well-known/oauth-authorization-server")
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
@@ -70,6 +71,7 @@ func TestMetadata(t *testing.T) {
 }
 
 func TestMetadataPathIssuer(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "/blog", func(c *authserver.Config) { c.MetadataFetcher = fetcherFunc(nil) })
 	want := wantMetadata(e.issuer, true)
 	// RFC 8414 §3: path inserted after the well-known prefix, at the host
@@ -92,6 +94,7 @@ func TestMetadataPathIssuer(t *testing.T) {
 }
 
 func TestNewRefusesBadConfig(t *testing.T) {
+	t.Parallel()
 	mustURL := func(s string) *url.URL { u, _ := url.Parse(s); return u }
 	e := newEnv(t, "")
 	for _, tc := range []struct {

@@ -19,6 +19,7 @@ import (
 )
 
 func TestCSRF(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	id := e.register()
 	q := authParams(id, loopbackRedirect, newPKCE())
@@ -74,6 +75,7 @@ func TestCSRF(t *testing.T) {
 }
 
 func TestLockout(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	id := e.register()
 	q := authParams(id, loopbackRedirect, newPKCE())
@@ -135,6 +137,7 @@ func TestLockout(t *testing.T) {
 }
 
 func TestRateLimits(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "", func(c *authserver.Config) {
 		c.RateLimits = authserver.RateLimits{
 			Login:    authserver.Limit{Burst: 2, Interval: time.Minute},
@@ -177,6 +180,7 @@ func TestRateLimits(t *testing.T) {
 }
 
 func TestAppsPage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	id := e.register()
 	p := newPKCE()
@@ -219,6 +223,7 @@ func TestAppsPage(t *testing.T) {
 }
 
 func TestStylesheet(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "/blog")
 	pg := e.browser().get(e.authorizeURL(authParams(e.register(), loopbackRedirect, newPKCE())))
 	i := strings.Index(pg.body, `<link rel="stylesheet" href="`)
@@ -239,6 +244,7 @@ func TestStylesheet(t *testing.T) {
 // server fetch a client_id URL (authorize, revoke, introspect) are
 // limited per address before anything is fetched.
 func TestMetadataFetchRateLimits(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	fetches := 0
 	e := newEnv(t, "", func(c *authserver.Config) {
@@ -309,6 +315,7 @@ func (f fetcherFunc) Fetch(ctx context.Context, u string) (*oauth.ClientMetadata
 const cimdID = "https://app.example/oauth/client.json"
 
 func TestClientIDMetadataDocument(t *testing.T) {
+	t.Parallel()
 	docs := map[string]*oauth.ClientMetadata{
 		cimdID: {ClientID: cimdID, ClientName: "Example App", RedirectURIs: []string{"https://app.example/cb"},
 			TokenEndpointAuthMethod: "none", GrantTypes: []string{"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"}},
@@ -388,6 +395,7 @@ func TestClientIDMetadataDocument(t *testing.T) {
 }
 
 func TestIntrospect(t *testing.T) {
+	t.Parallel()
 	const key = "m2c_aaaaaaaaaaaa_write"
 	const readKey = "m2c_aaaaaaaaaaaa_read"
 	e := newEnv(t, "", func(c *authserver.Config) {
@@ -472,6 +480,7 @@ func TestIntrospect(t *testing.T) {
 }
 
 func TestCleanup(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	unused := e.register()
 	id, tk := e.flow() // used: obtained tokens
@@ -507,6 +516,7 @@ func TestCleanup(t *testing.T) {
 }
 
 func TestAdminUsersAndGrants(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	a := e.srv.Admin()
 	ctx := t.Context()
@@ -565,6 +575,7 @@ func TestAdminUsersAndGrants(t *testing.T) {
 }
 
 func TestSignOutFromConsent(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	id := e.register()
 	q := authParams(id, loopbackRedirect, newPKCE())
@@ -587,6 +598,7 @@ func TestSignOutFromConsent(t *testing.T) {
 }
 
 func TestPrompt(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	id := e.register()
 	b := e.browser()

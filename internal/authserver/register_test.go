@@ -16,6 +16,7 @@ import (
 )
 
 func TestRegister(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	tests := []struct {
 		name string
@@ -100,6 +101,7 @@ func TestRegister(t *testing.T) {
 }
 
 func TestRegisterRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	uris := func(us ...string) string {
 		b, _ := json.Marshal(map[string]any{"redirect_uris": us})
@@ -163,6 +165,7 @@ func TestRegisterRefused(t *testing.T) {
 }
 
 func TestRegistrationDisabled(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "", func(c *authserver.Config) { c.DisableRegistration = true })
 	resp, _ := e.postJSON(authserver.PathRegister, `{"redirect_uris":["http://127.0.0.1/cb"]}`)
 	if resp.StatusCode != http.StatusNotFound {
@@ -175,6 +178,7 @@ func TestRegistrationDisabled(t *testing.T) {
 
 // TestAdminClients covers pre-registration, as the CLI uses it.
 func TestAdminClients(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	a := e.srv.Admin()
 	c, secret, err := a.CreateClient(t.Context(), oauth.ClientSpec{

@@ -27,6 +27,7 @@ func (e *env) codeFor() (string, pkce, string) {
 }
 
 func TestTokenCodeErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	other := e.register()
 	tests := []struct {
@@ -73,6 +74,7 @@ func TestTokenCodeErrors(t *testing.T) {
 }
 
 func TestTokenExpiredCode(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	id, p, code := e.codeFor()
 	e.clock.Advance(2 * time.Minute)
@@ -81,6 +83,7 @@ func TestTokenExpiredCode(t *testing.T) {
 }
 
 func TestTokenNotFromTheQuery(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	id, p, code := e.codeFor()
 	q := url.Values{"grant_type": {"authorization_code"}, "client_id": {id}, "code": {code},
@@ -112,6 +115,7 @@ func TestTokenNotFromTheQuery(t *testing.T) {
 // client: HTTP Basic with an empty secret first, then client_id in the
 // body. The first must fail as invalid_client without consuming the code.
 func TestTokenBasicThenBody(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	id, p, code := e.codeFor()
 	f := url.Values{"grant_type": {"authorization_code"}, "code": {code},
@@ -127,6 +131,7 @@ func TestTokenBasicThenBody(t *testing.T) {
 }
 
 func TestConfidentialClient(t *testing.T) {
+	t.Parallel()
 	for _, method := range []string{oauth.AuthSecretBasic, oauth.AuthSecretPost} {
 		t.Run(method, func(t *testing.T) {
 			e := newEnv(t, "")
@@ -170,6 +175,7 @@ func TestConfidentialClient(t *testing.T) {
 }
 
 func TestCodeReplayRevokesTokens(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	id, p, code := e.codeFor()
 	resp, body := e.exchange(id, code, loopbackRedirect, p.verifier)
@@ -192,6 +198,7 @@ func TestCodeReplayRevokesTokens(t *testing.T) {
 // TestCodeExchangeAfterGrantRevoked: when the user disconnects the app
 // between approval and exchange, the code exchanges for nothing.
 func TestCodeExchangeAfterGrantRevoked(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	id, p, code := e.codeFor()
 	if err := e.srv.Admin().RevokeGrant(t.Context(), userName, id); err != nil {
@@ -207,6 +214,7 @@ func TestCodeExchangeAfterGrantRevoked(t *testing.T) {
 // TestSetPasswordRevokesTokens: changing a password signs the user out
 // of apps too, and deleting the user kills their tokens.
 func TestSetPasswordRevokesTokens(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	id, tk := e.flow()
 	id2, tk2 := e.flow()
@@ -239,6 +247,7 @@ func TestSetPasswordRevokesTokens(t *testing.T) {
 }
 
 func TestCodeExchangeRace(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	id, p, code := e.codeFor()
 	const n = 8
@@ -264,6 +273,7 @@ func TestCodeExchangeRace(t *testing.T) {
 }
 
 func TestRefreshRotation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	id, tk := e.flow()
 
@@ -308,6 +318,7 @@ func TestRefreshRotation(t *testing.T) {
 // a second reuse, even within the window, is refused and revokes the
 // family, so reuse cannot grow parallel live chains.
 func TestRefreshGraceOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	id, tk := e.flow()
 	resp, body := e.refresh(id, tk.RefreshToken, nil)
@@ -335,6 +346,7 @@ func TestRefreshGraceOnce(t *testing.T) {
 // TestRefreshGraceConcurrent: however many requests reuse one rotated
 // token at once within the grace window, at most one gets tokens.
 func TestRefreshGraceConcurrent(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	id, tk := e.flow()
 	resp, body := e.refresh(id, tk.RefreshToken, nil)
@@ -362,6 +374,7 @@ func TestRefreshGraceConcurrent(t *testing.T) {
 }
 
 func TestRefreshErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	other := e.register()
 	tests := []struct {
@@ -405,6 +418,7 @@ func TestRefreshErrors(t *testing.T) {
 }
 
 func TestRefreshNarrowsScope(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	id := e.register()
 	p := newPKCE()
@@ -430,6 +444,7 @@ func TestRefreshNarrowsScope(t *testing.T) {
 }
 
 func TestVerifyAccessToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	_, tk := e.flow()
 
@@ -488,6 +503,7 @@ func TestVerifyAccessToken(t *testing.T) {
 }
 
 func TestRevoke(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "")
 	id, tk := e.flow()
 	other, tkOther := e.flow()

@@ -43,6 +43,7 @@ func post(slug string, at time.Duration, body string) *blog.Article {
 }
 
 func TestListPagesThroughCursors(t *testing.T) {
+	t.Parallel()
 	svc := newService(t)
 	createAll(t, svc,
 		post("oldest", 0, "x"),
@@ -98,6 +99,7 @@ func TestListPagesThroughCursors(t *testing.T) {
 }
 
 func TestSearchPagesThroughCursors(t *testing.T) {
+	t.Parallel()
 	svc := newService(t)
 	for i := range 5 {
 		createAll(t, svc, post(fmt.Sprintf("kettle-%d", i), time.Duration(i)*time.Hour, "A kettle on the stove."))
@@ -151,6 +153,7 @@ func TestSearchPagesThroughCursors(t *testing.T) {
 }
 
 func TestCursorsAreChecked(t *testing.T) {
+	t.Parallel()
 	svc := newService(t)
 	createAll(t, svc, post("a", 0, "coffee"), post("b", time.Hour, "coffee"), post("c", 2*time.Hour, "coffee"))
 	list, err := svc.List(t.Context(), blog.ListOptions{Limit: 1})

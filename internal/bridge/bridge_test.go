@@ -65,6 +65,7 @@ func TestParseHeaders(t *testing.T) {
 }
 
 func TestReadHeaderFile(t *testing.T) {
+	t.Parallel()
 	p := filepath.Join(t.TempDir(), "headers")
 	os.WriteFile(p, []byte("# the blog's key\nX-API-KEY: ${KEY}\r\n\n  X-Other: 1\n"), 0o600)
 	lines, err := ReadHeaderFile(p)
@@ -154,6 +155,7 @@ func TestRelayWithOAuth(t *testing.T) {
 }
 
 func TestAuthorizationHeaderDisablesOAuth(t *testing.T) {
+	t.Parallel()
 	as, rs := protectedMCP(t, oauthtest.ASOptions{}, oauthtest.RSOptions{})
 	c := newBridge(t, rs.URL(), Options{
 		Headers: []string{"Authorization: Bearer not-valid"},
@@ -176,6 +178,7 @@ func TestAuthorizationHeaderDisablesOAuth(t *testing.T) {
 }
 
 func TestStepUpThroughTransport(t *testing.T) {
+	t.Parallel()
 	as, rs := protectedMCP(t, oauthtest.ASOptions{}, oauthtest.RSOptions{
 		ChallengeScope: "read",
 		Require: func(method string) []string {
@@ -215,6 +218,7 @@ func TestStepUpThroughTransport(t *testing.T) {
 }
 
 func TestStepUpIsBounded(t *testing.T) {
+	t.Parallel()
 	as, rs := protectedMCP(t, oauthtest.ASOptions{OmitScope: true}, oauthtest.RSOptions{ChallengeScope: "admin", AlwaysForbid: "admin"})
 	browser := &oauthtest.Browser{}
 	c := newBridge(t, rs.URL(), Options{OAuth: oauthclient.Options{OpenBrowser: browser.Open, Timeout: 10 * time.Second}})

@@ -43,6 +43,7 @@ func (s *credentialSink) leaked() []string {
 var credHeaders = []string{"X-API-KEY: s3cret", "Authorization: Bearer tok"}
 
 func TestCredentialsStayOnServerOrigin(t *testing.T) {
+	t.Parallel()
 	other := &credentialSink{}
 	evil := httptest.NewServer(other)
 	defer evil.Close()
@@ -107,6 +108,7 @@ func TestCredentialsStayOnServerOrigin(t *testing.T) {
 // A legacy HTTP+SSE server whose endpoint event names another origin gets
 // no credentials there.
 func TestSSEEndpointOnAnotherOrigin(t *testing.T) {
+	t.Parallel()
 	other := &credentialSink{}
 	evil := httptest.NewServer(other)
 	defer evil.Close()
@@ -141,6 +143,7 @@ func TestSSEEndpointOnAnotherOrigin(t *testing.T) {
 // xn--mail-swc.test) is to another origin: following it would hand the
 // X-API-KEY to whoever owns the look-alike name.
 func TestLookalikeHostIsAnotherOrigin(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var leaked []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -166,6 +166,7 @@ func exercise(t *testing.T, cs *mcp.ClientSession, o *observer) observed {
 }
 
 func TestRelayIsFaithful(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
 		opts    *mcp.StreamableHTTPOptions
@@ -181,6 +182,7 @@ func TestRelayIsFaithful(t *testing.T) {
 		{"JSON responses", &mcp.StreamableHTTPOptions{JSONResponse: true}, "2025-11-25", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			srv, _ := streamableServer(t, bridgetest.NewMCPServer(), tc.opts)
 			url := srv.URL + "/mcp"
 			sessOpts := &mcp.ClientSessionOptions{ProtocolVersion: tc.version}
@@ -220,6 +222,7 @@ func TestRelayIsFaithful(t *testing.T) {
 }
 
 func TestRelaySendsSessionHeaders(t *testing.T) {
+	t.Parallel()
 	srv, rec := streamableServer(t, bridgetest.NewMCPServer(), nil)
 	transport, wait := relayTo(t, newBridge(t, srv.URL+"/mcp", Options{DisableOAuth: true}), RelayOptions{})
 	cs, err := (&observer{}).client().Connect(context.Background(), transport, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
@@ -275,6 +278,7 @@ func TestRelaySendsSessionHeaders(t *testing.T) {
 }
 
 func TestRelayServerInitiatedNotification(t *testing.T) {
+	t.Parallel()
 	server := bridgetest.NewMCPServer()
 	srv, _ := streamableServer(t, server, nil)
 	transport, _ := relayTo(t, newBridge(t, srv.URL+"/mcp", Options{DisableOAuth: true}), RelayOptions{})
@@ -305,6 +309,7 @@ func TestRelayServerInitiatedNotification(t *testing.T) {
 }
 
 func TestRelayReinitialisesExpiredSession(t *testing.T) {
+	t.Parallel()
 	srv, rec := streamableServer(t, bridgetest.NewMCPServer(), nil)
 	transport, wait := relayTo(t, newBridge(t, srv.URL+"/mcp", Options{DisableOAuth: true}), RelayOptions{})
 	cr := &clientRecorder{Transport: transport}
@@ -361,6 +366,7 @@ func TestRelayReinitialisesExpiredSession(t *testing.T) {
 }
 
 func TestRelaySSEFallback(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, mcp.NewSSEHandler(func(*http.Request) *mcp.Server { return bridgetest.NewMCPServer() }, nil))
 	for _, mode := range []string{TransportAuto, TransportSSE} {
 		t.Run("mode="+mode, func(t *testing.T) {
@@ -460,6 +466,7 @@ func TestRelayExitsWhenStdinCloses(t *testing.T) {
 }
 
 func TestRelayWithHeaders(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var keys []string
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return bridgetest.NewMCPServer() }, nil)
@@ -589,6 +596,7 @@ func rawJSON(v any) string {
 }
 
 func TestRelayOpensNotificationStreamBeforeFirstRequest(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, &getOnlyServer{answers: make(chan string, 1)})
 	transport, wait := relayTo(t, newBridge(t, srv.URL+"/mcp", Options{DisableOAuth: true}), RelayOptions{})
 	cs, err := (&observer{}).client().Connect(context.Background(), transport, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
@@ -610,6 +618,7 @@ func TestRelayOpensNotificationStreamBeforeFirstRequest(t *testing.T) {
 }
 
 func TestRelayRetriesBusyServer(t *testing.T) {
+	t.Parallel()
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return bridgetest.NewMCPServer() }, nil)
 	var mu sync.Mutex
 	busy := 2

@@ -16,6 +16,7 @@ import (
 )
 
 func TestFetchHappyPath(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		url        string
@@ -30,6 +31,7 @@ func TestFetchHappyPath(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			var mu sync.Mutex
 			var seen *http.Request
 			body := mustJSON(t, validDoc(tt.url))
@@ -246,6 +248,7 @@ func slicesEqual[T comparable](a, b []T) bool {
 }
 
 func TestFetchResponseRules(t *testing.T) {
+	t.Parallel()
 	const marker = "SECRET-BODY-MARKER"
 	doc := func(t *testing.T) []byte { return mustJSON(t, validDoc(testURL)) }
 	tests := []struct {
@@ -319,6 +322,7 @@ func TestFetchResponseRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			env := newEnv(t, tt.handler(t))
 			_, err := env.f.Fetch(t.Context(), testURL)
 			wantRefusal(t, err, tt.reason, tt.msg)
@@ -355,8 +359,10 @@ func paddedDoc(t *testing.T, size int) []byte {
 }
 
 func TestFetchAcceptsJSONMediaTypes(t *testing.T) {
+	t.Parallel()
 	for _, ct := range []string{"application/json", "application/JSON; charset=UTF-8", "application/cimd+json", "application/ld+json"} {
 		t.Run(ct, func(t *testing.T) {
+			t.Parallel()
 			env := newEnv(t, serveJSON(mustJSON(t, validDoc(testURL)), "Content-Type", ct))
 			if _, err := env.f.Fetch(t.Context(), testURL); err != nil {
 				t.Errorf("Fetch: %v", err)
@@ -366,13 +372,16 @@ func TestFetchAcceptsJSONMediaTypes(t *testing.T) {
 }
 
 func TestFetchSizeLimit(t *testing.T) {
+	t.Parallel()
 	t.Run("exactly MaxBytes is accepted", func(t *testing.T) {
+		t.Parallel()
 		env := newEnv(t, serveJSON(paddedDoc(t, DefaultMaxBytes)))
 		if _, err := env.f.Fetch(t.Context(), testURL); err != nil {
 			t.Errorf("Fetch: %v", err)
 		}
 	})
 	t.Run("custom MaxBytes", func(t *testing.T) {
+		t.Parallel()
 		env := newEnv(t, serveJSON(paddedDoc(t, 1001)))
 		env.f.MaxBytes = 1000
 		_, err := env.f.Fetch(t.Context(), testURL)
@@ -384,6 +393,7 @@ func TestFetchSizeLimit(t *testing.T) {
 // Content-Length, and checks the fetcher hangs up after MaxBytes+1 bytes
 // instead of reading it all.
 func TestFetchOversizeStreamed(t *testing.T) {
+	t.Parallel()
 	const total = 64 << 20
 	type result struct {
 		written int
@@ -467,7 +477,9 @@ func (blockingResolver) LookupNetIP(ctx context.Context, _, _ string) ([]netip.A
 }
 
 func TestFetchTLSFailures(t *testing.T) {
+	t.Parallel()
 	t.Run("certificate for another name", func(t *testing.T) {
+		t.Parallel()
 		env := newEnv(t, serveJSON(mustJSON(t, validDoc(testURL))), "other.example.test")
 		_, err := env.f.Fetch(t.Context(), testURL)
 		wantRefusal(t, err, ErrUnreachable, "the client metadata URL's TLS certificate could not be verified")
@@ -476,6 +488,7 @@ func TestFetchTLSFailures(t *testing.T) {
 		}
 	})
 	t.Run("untrusted issuer", func(t *testing.T) {
+		t.Parallel()
 		env := newEnv(t, serveJSON(mustJSON(t, validDoc(testURL))))
 		env.f.RootCAs = nil // system roots do not include the test certificate
 		_, err := env.f.Fetch(t.Context(), testURL)
@@ -484,6 +497,7 @@ func TestFetchTLSFailures(t *testing.T) {
 }
 
 func TestFetchCachesDocument(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, serveJSON(mustJSON(t, validDoc(testURL))))
 	first, err := env.f.Fetch(t.Context(), testURL)
 	if err != nil {
@@ -514,6 +528,7 @@ func TestFetchCachesDocument(t *testing.T) {
 }
 
 func TestFetchHonoursCacheHeaders(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		header      []string
@@ -528,6 +543,7 @@ func TestFetchHonoursCacheHeaders(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			env := newEnv(t, serveJSON(mustJSON(t, validDoc(testURL)), tt.header...))
 			fetch := func(wantRequests int64) {
 				t.Helper()
@@ -552,6 +568,7 @@ func TestFetchHonoursCacheHeaders(t *testing.T) {
 }
 
 func TestFetchNoStoreDropsEarlierEntry(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	cacheControl := "max-age=60"
 	body := mustJSON(t, validDoc(testURL))
@@ -587,6 +604,7 @@ func TestFetchNoStoreDropsEarlierEntry(t *testing.T) {
 }
 
 func TestFetchCacheIsBounded(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(docJSON("https://"+testHost+r.RequestURI))(w, r)
 	})
@@ -615,6 +633,7 @@ func TestFetchCacheIsBounded(t *testing.T) {
 }
 
 func TestFetchMergesConcurrentFetches(t *testing.T) {
+	t.Parallel()
 	const callers = 16
 	release := make(chan struct{})
 	body := mustJSON(t, validDoc(testURL))
@@ -652,6 +671,7 @@ func TestFetchMergesConcurrentFetches(t *testing.T) {
 }
 
 func TestFetchCallerGivingUpDoesNotCancelFetch(t *testing.T) {
+	t.Parallel()
 	entered := make(chan struct{})
 	release := make(chan struct{})
 	body := mustJSON(t, validDoc(testURL))
@@ -689,6 +709,7 @@ func TestFetchCallerGivingUpDoesNotCancelFetch(t *testing.T) {
 }
 
 func TestFetchFailureCaching(t *testing.T) {
+	t.Parallel()
 	newFlaky := func(t *testing.T) *testEnv {
 		var mu sync.Mutex
 		calls := 0
@@ -706,6 +727,7 @@ func TestFetchFailureCaching(t *testing.T) {
 		})
 	}
 	t.Run("off by default, per draft §4.4", func(t *testing.T) {
+		t.Parallel()
 		env := newFlaky(t)
 		_, err := env.f.Fetch(t.Context(), testURL)
 		wantRefusal(t, err, ErrStatus, "the client metadata URL answered HTTP 503, not 200")
@@ -717,6 +739,7 @@ func TestFetchFailureCaching(t *testing.T) {
 		}
 	})
 	t.Run("FailureCacheTTL", func(t *testing.T) {
+		t.Parallel()
 		env := newFlaky(t)
 		env.f.FailureCacheTTL = 30 * time.Second
 		_, err1 := env.f.Fetch(t.Context(), testURL)
@@ -743,6 +766,7 @@ func TestFetchFailureCaching(t *testing.T) {
 // policy allows loopback (the draft §6.5 exception for a server that itself
 // runs on loopback).
 func TestFetchWithDefaultDialer(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(docJSON("https://"+r.Host+r.RequestURI))(w, r)
 	})
@@ -838,6 +862,7 @@ func TestTransportHardening(t *testing.T) {
 // A resolver answering with an IPv4-mapped IPv6 address: the policy and
 // the dialer both see the IPv4 address the packets would go to.
 func TestFetchUnmapsAddresses(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, serveJSON(mustJSON(t, validDoc(testURL))))
 	env.resolver.addrs[testHost] = []netip.Addr{netip.MustParseAddr("::ffff:203.0.113.10")}
 	if _, err := env.f.Fetch(t.Context(), testURL); err != nil {
@@ -849,6 +874,7 @@ func TestFetchUnmapsAddresses(t *testing.T) {
 }
 
 func TestFetchWithDoneContextStartsNothing(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, serveJSON(mustJSON(t, validDoc(testURL))))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()

@@ -21,6 +21,7 @@ import (
 // request is being handled: the request completes, new connections are
 // refused, and Serve returns nil.
 func TestServeFinishesInFlightRequests(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -73,6 +74,7 @@ func TestServeFinishesInFlightRequests(t *testing.T) {
 // TestMetricsMethodLabelIsBounded sends requests with made-up methods: the
 // metrics must not grow a series per method.
 func TestMetricsMethodLabelIsBounded(t *testing.T) {
+	t.Parallel()
 	m := httpserver.NewMetrics()
 	pub, _ := url.Parse("http://127.0.0.1:1")
 	h, err := httpserver.New(httpserver.Config{PublicURL: pub, ListenAddr: "127.0.0.1:1",

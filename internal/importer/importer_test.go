@@ -100,6 +100,7 @@ var siteSlugs = []string{
 }
 
 func TestImportSite(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	store := newMemStore()
 
@@ -159,6 +160,7 @@ func posts(n int) map[string]string {
 }
 
 func TestImportUpdatedAndCreated(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := writeTree(t, posts(3))
 	store := newMemStore()
@@ -190,6 +192,7 @@ func TestImportUpdatedAndCreated(t *testing.T) {
 // TestImportBatchFailure: batch 2 fails, so batch 1 stays committed,
 // nothing of batch 2 is written and batch 3 is never tried.
 func TestImportBatchFailure(t *testing.T) {
+	t.Parallel()
 	dir := writeTree(t, posts(5))
 	store := newMemStore()
 	boom := errors.New("disk full")
@@ -228,6 +231,7 @@ func TestImportBatchFailure(t *testing.T) {
 }
 
 func TestImportProgress(t *testing.T) {
+	t.Parallel()
 	dir := writeTree(t, posts(5))
 	tests := []struct {
 		batch int
@@ -255,6 +259,7 @@ func TestImportProgress(t *testing.T) {
 }
 
 func TestImportCancel(t *testing.T) {
+	t.Parallel()
 	dir := writeTree(t, posts(5))
 
 	t.Run("before", func(t *testing.T) {
@@ -291,6 +296,7 @@ func TestImportCancel(t *testing.T) {
 }
 
 func TestImportRoots(t *testing.T) {
+	t.Parallel()
 	dir := writeTree(t, map[string]string{
 		"a/one.md":            "---\ntitle: One\ndate: 2024-01-01\n---\n",
 		"a/two.markdown":      "---\ntitle: Two\ndate: 2024-01-02\n---\n",
@@ -327,6 +333,7 @@ func TestImportRoots(t *testing.T) {
 }
 
 func TestImportBadOutcomes(t *testing.T) {
+	t.Parallel()
 	dir := writeTree(t, posts(2))
 	tests := []struct {
 		name     string

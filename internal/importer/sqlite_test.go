@@ -14,6 +14,7 @@ import (
 // twice: the second run must find every article unchanged, which only holds
 // if what the store reads back equals what Parse produced.
 func TestImportSQLite(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "blog.db"), nil)
 	if err != nil {

@@ -46,6 +46,7 @@ func newBridge(t *testing.T, url string) *bridge.Client {
 }
 
 func TestRemoteOverHTTP(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return bridgetest.NewMCPServer() }, nil))
 	defer srv.Close()
 	c := newBridge(t, srv.URL+"/mcp")
@@ -117,6 +118,7 @@ func TestRemoteOverHTTP(t *testing.T) {
 }
 
 func TestRemoteOverSSE(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(mcp.NewSSEHandler(func(*http.Request) *mcp.Server { return bridgetest.NewMCPServer() }, nil))
 	defer srv.Close()
 	c := newBridge(t, srv.URL)
@@ -130,6 +132,7 @@ func TestRemoteOverSSE(t *testing.T) {
 }
 
 func TestCommand(t *testing.T) {
+	t.Parallel()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -153,6 +156,7 @@ func TestCommand(t *testing.T) {
 }
 
 func TestMirrorsHeaderParams(t *testing.T) {
+	t.Parallel()
 	s := mcp.NewServer(&mcp.Implementation{Name: "headers", Version: "1"}, nil)
 	s.AddTool(&mcp.Tool{
 		Name:        "regional",
@@ -211,6 +215,7 @@ func TestCollectStopsEndlessListings(t *testing.T) {
 // The client names itself with the version the command passes in, and
 // "dev" when none is given.
 func TestClientVersion(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ version, want string }{{"1.2.3", "1.2.3"}, {"", "dev"}} {
 		seen := make(chan string, 1)
 		s := mcp.NewServer(&mcp.Implementation{Name: "version", Version: "1"}, &mcp.ServerOptions{

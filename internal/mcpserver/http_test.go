@@ -143,6 +143,7 @@ func wantInsufficientScope(t *testing.T, r rpcReply, tool string) {
 // answer (-32602 unknown tool), not a 403 asking it to step up to write
 // access, while a real write tool still gets the 403.
 func TestHTTPUnknownToolIsNotAStepUp(t *testing.T) {
+	t.Parallel()
 	s := newHTTPStack(t, nil)
 
 	wantUnknownTool(t, s.call(t, readKey, "no_such_tool", nil), "no_such_tool")
@@ -167,11 +168,14 @@ func TestHTTPUnknownToolIsNotAStepUp(t *testing.T) {
 // TestHTTPFailsClosed covers what must still need articles:write over
 // HTTP although a name that is no tool needs only articles:read.
 func TestHTTPFailsClosed(t *testing.T) {
+	t.Parallel()
 	t.Run("tools/call that names no tool", func(t *testing.T) {
+		t.Parallel()
 		// The check cannot tell what the go-sdk would run.
 		wantInsufficientScope(t, newHTTPStack(t, nil).call(t, readKey, "", nil), "no name")
 	})
 	t.Run("entry without a valid scope", func(t *testing.T) {
+		t.Parallel()
 		var ran atomic.Int32
 		s := newHTTPStack(t, append(tools(), unscoped("unscoped", "", &ran), unscoped("misspelt", "articles:wirte", &ran)))
 		for _, name := range []string{"unscoped", "misspelt"} {
@@ -185,6 +189,7 @@ func TestHTTPFailsClosed(t *testing.T) {
 		}
 	})
 	t.Run("tool registered behind the table's back", func(t *testing.T) {
+		t.Parallel()
 		s := newHTTPStack(t, nil)
 		var ran atomic.Int32
 		mcp.AddTool(s.mcp, &mcp.Tool{Name: "rogue"}, func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {

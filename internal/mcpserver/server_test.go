@@ -110,6 +110,7 @@ var (
 // and the instructions — in a golden file, so any change shows in review.
 // Run "go test ./internal/mcpserver -update" to accept a change.
 func TestSurfaceSnapshot(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, writer, mcpserver.Options{Version: "test"})
 	ctx := t.Context()
 	tools, err := f.session.ListTools(ctx, nil)
@@ -152,6 +153,7 @@ func TestSurfaceSnapshot(t *testing.T) {
 }
 
 func TestReadOnlyOptionDropsWriteTools(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, writer, mcpserver.Options{ReadOnly: true})
 	tools, err := f.session.ListTools(t.Context(), nil)
 	if err != nil {
@@ -168,6 +170,7 @@ func TestReadOnlyOptionDropsWriteTools(t *testing.T) {
 }
 
 func TestSearchTool(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, reader, mcpserver.Options{})
 	for _, a := range fixture3 {
 		f.add(t, a)
@@ -223,6 +226,7 @@ func TestSearchTool(t *testing.T) {
 }
 
 func TestGetAndListTools(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, reader, mcpserver.Options{})
 	for _, a := range fixture3 {
 		f.add(t, a)
@@ -262,6 +266,7 @@ func TestGetAndListTools(t *testing.T) {
 }
 
 func TestWriteTools(t *testing.T) {
+	t.Parallel()
 	t.Run("reader is refused and nothing changes", func(t *testing.T) {
 		f := newFixture(t, reader, mcpserver.Options{})
 		f.add(t, fixture3[0])
@@ -313,6 +318,7 @@ func TestWriteTools(t *testing.T) {
 }
 
 func TestResourcesPromptsAndCompletion(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, reader, mcpserver.Options{})
 	for _, a := range fixture3 {
 		f.add(t, a)

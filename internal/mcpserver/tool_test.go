@@ -113,6 +113,7 @@ func TestScopes(t *testing.T) {
 // TestEntryWithoutScopeFailsClosed: an entry whose scope was left out or
 // misspelt is treated as a write tool everywhere the table is read.
 func TestEntryWithoutScopeFailsClosed(t *testing.T) {
+	t.Parallel()
 	var ran atomic.Int32
 	table := append(tools(), unscoped("unscoped", "", &ran), unscoped("misspelt", "articles:wirte", &ran))
 	scopes := scopesOf(table)
@@ -198,6 +199,7 @@ func (l *lockedBuffer) String() string {
 // error mapping, the outcome reported to OnToolCall, and the in-tool
 // scope check.
 func TestWrapper(t *testing.T) {
+	t.Parallel()
 	var (
 		mu       sync.Mutex
 		outcomes []string

@@ -141,6 +141,7 @@ func (f *fixture) do(c *Client, method string) (int, error) {
 }
 
 func TestSignInWithDynamicRegistration(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, oauthtest.ASOptions{}, oauthtest.RSOptions{ChallengeScope: "articles:read"}, Options{})
 	status, err := f.do(f.c, "tools/list")
 	if err != nil {
@@ -316,6 +317,7 @@ func TestAuthServerMetadataURLs(t *testing.T) {
 }
 
 func TestDiscovery(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name         string
 		aso          oauthtest.ASOptions
@@ -355,6 +357,7 @@ func TestDiscovery(t *testing.T) {
 		wantMetadata: []string{"/.well-known/oauth-authorization-server/tenant1", "/.well-known/openid-configuration/tenant1", "/tenant1/.well-known/openid-configuration"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t, tc.aso, tc.rso, Options{})
 			if status, err := f.do(f.c, "tools/list"); err != nil || status != http.StatusOK {
 				t.Fatalf("status %d, err %v; want 200", status, err)
@@ -371,6 +374,7 @@ func TestDiscovery(t *testing.T) {
 }
 
 func TestRefusals(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name      string
 		aso       oauthtest.ASOptions
@@ -410,6 +414,7 @@ func TestRefusals(t *testing.T) {
 		wantAuths: 1,
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t, tc.aso, tc.rso, Options{})
 			_, err := f.do(f.c, "tools/list")
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -427,6 +432,7 @@ func TestRefusals(t *testing.T) {
 }
 
 func TestIssAccepted(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		aso  oauthtest.ASOptions
@@ -436,6 +442,7 @@ func TestIssAccepted(t *testing.T) {
 		{"sent without being advertised", oauthtest.ASOptions{SendIss: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t, tc.aso, oauthtest.RSOptions{}, Options{})
 			if status, err := f.do(f.c, "tools/list"); err != nil || status != http.StatusOK {
 				t.Errorf("status %d, err %v; want 200", status, err)
@@ -445,6 +452,7 @@ func TestIssAccepted(t *testing.T) {
 }
 
 func TestScopeSelection(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name      string
 		aso       oauthtest.ASOptions
@@ -459,6 +467,7 @@ func TestScopeSelection(t *testing.T) {
 		{"no offline_access alone", oauthtest.ASOptions{ScopesSupported: []string{"offline_access"}}, oauthtest.RSOptions{}, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t, tc.aso, tc.rso, Options{})
 			if status, err := f.do(f.c, "tools/list"); err != nil || status != http.StatusOK {
 				t.Fatalf("status %d, err %v", status, err)
@@ -501,6 +510,7 @@ func TestStepUp(t *testing.T) {
 }
 
 func TestStepUpNotRepeatedForGrantedScope(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, oauthtest.ASOptions{}, oauthtest.RSOptions{ChallengeScope: "admin", AlwaysForbid: "admin"}, Options{})
 	status, err := f.do(f.c, "tools/list")
 	if err != nil {
@@ -515,6 +525,7 @@ func TestStepUpNotRepeatedForGrantedScope(t *testing.T) {
 }
 
 func TestStepUpBounded(t *testing.T) {
+	t.Parallel()
 	// The server does not say what it granted, so the client cannot tell
 	// that asking again is useless: MaxAuthorizations bounds it.
 	f := newFixture(t, oauthtest.ASOptions{OmitScope: true}, oauthtest.RSOptions{ChallengeScope: "admin", AlwaysForbid: "admin"}, Options{})
@@ -531,6 +542,7 @@ func TestStepUpBounded(t *testing.T) {
 }
 
 func TestRepeatedRefusalsStop(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, oauthtest.ASOptions{}, oauthtest.RSOptions{RejectAll: true}, Options{})
 	status, err := f.do(f.c, "tools/list")
 	if err != nil || status != http.StatusUnauthorized {
@@ -551,6 +563,7 @@ func TestRepeatedRefusalsStop(t *testing.T) {
 }
 
 func TestRefreshOn401(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, oauthtest.ASOptions{}, oauthtest.RSOptions{ChallengeScope: "read"}, Options{})
 	if status, err := f.do(f.c, "tools/list"); err != nil || status != http.StatusOK {
 		t.Fatalf("status %d, err %v", status, err)
@@ -596,6 +609,7 @@ func TestSignInAgainWhenRefreshFails(t *testing.T) {
 }
 
 func TestExpiredTokenWithoutRefreshTokenSignsIn(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
@@ -623,6 +637,7 @@ func TestExpiredTokenWithoutRefreshTokenSignsIn(t *testing.T) {
 }
 
 func TestRefreshBeforeExpiry(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
@@ -664,6 +679,7 @@ func mustToken(t *testing.T, s *tokencache.Store, u string) *tokencache.Token {
 }
 
 func TestTokenEndpointAuthMethods(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		aso  oauthtest.ASOptions
@@ -678,6 +694,7 @@ func TestTokenEndpointAuthMethods(t *testing.T) {
 		{"preregistered public", oauthtest.ASOptions{NoRegistration: true, Preregistered: map[string]string{"pub": ""}}, Options{ClientID: "pub"}, "none"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t, tc.aso, oauthtest.RSOptions{}, tc.o)
 			if status, err := f.do(f.c, "tools/list"); err != nil || status != http.StatusOK {
 				t.Fatalf("status %d, err %v", status, err)
@@ -699,6 +716,7 @@ func TestTokenEndpointAuthMethods(t *testing.T) {
 }
 
 func TestClientIDMetadataDocument(t *testing.T) {
+	t.Parallel()
 	const cimd = "https://client.example.com/mcp-2coffee.json"
 	f := newFixture(t, oauthtest.ASOptions{CIMD: true}, oauthtest.RSOptions{}, Options{ClientMetadataURL: cimd})
 	if status, err := f.do(f.c, "tools/list"); err != nil || status != http.StatusOK {
@@ -719,6 +737,7 @@ func TestClientIDMetadataDocument(t *testing.T) {
 }
 
 func TestNoRegistrationMethod(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, oauthtest.ASOptions{NoRegistration: true}, oauthtest.RSOptions{}, Options{})
 	_, err := f.do(f.c, "tools/list")
 	if err == nil || !strings.Contains(err.Error(), "--client-id") {
@@ -727,6 +746,7 @@ func TestNoRegistrationMethod(t *testing.T) {
 }
 
 func TestLegacyFallback(t *testing.T) {
+	t.Parallel()
 	// 2025-03-26: no protected resource metadata, no authorization server
 	// metadata: default endpoints on the MCP server's origin.
 	as := oauthtest.NewAuthServerHandler(oauthtest.ASOptions{NoMetadata: true})
@@ -752,6 +772,7 @@ func TestLegacyFallback(t *testing.T) {
 }
 
 func TestLegacyMetadataWithSubpathIssuer(t *testing.T) {
+	t.Parallel()
 	// 2025-03-26 servers published metadata at the root whose issuer has a
 	// path; the issuer check of later revisions does not apply to them.
 	as := oauthtest.NewAuthServerHandler(oauthtest.ASOptions{PathPrefix: "/oauth", MetadataPaths: []string{"/.well-known/oauth-authorization-server"}})
@@ -770,6 +791,7 @@ func TestLegacyMetadataWithSubpathIssuer(t *testing.T) {
 }
 
 func TestLoginAndLogout(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, oauthtest.ASOptions{Revocation: true}, oauthtest.RSOptions{ChallengeScope: "read"}, Options{})
 	ctx := context.Background()
 	if err := f.c.Login(ctx, f.rs.URL()); err != nil {
@@ -806,6 +828,7 @@ func TestLoginAndLogout(t *testing.T) {
 }
 
 func TestLoginNotRequired(t *testing.T) {
+	t.Parallel()
 	open := httptest.NewServer(okMCP)
 	defer open.Close()
 	c, err := New(Options{Stderr: io.Discard})
@@ -818,6 +841,7 @@ func TestLoginNotRequired(t *testing.T) {
 }
 
 func TestStatusHidesSecrets(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, oauthtest.ASOptions{RegistrationSecret: "registered-secret", AuthMethods: []string{"client_secret_basic"}}, oauthtest.RSOptions{ChallengeScope: "read write"}, Options{})
 	if err := f.c.Login(context.Background(), f.rs.URL()); err != nil {
 		t.Fatal(err)
@@ -879,6 +903,7 @@ func TestBrowserFailureStillPrintsURL(t *testing.T) {
 }
 
 func TestCallbackServer(t *testing.T) {
+	t.Parallel()
 	cb, err := listenCallback(0)
 	if err != nil {
 		t.Fatal(err)

@@ -36,6 +36,7 @@ func (s *secretSink) requests() []string {
 }
 
 func TestTokenRequestsAreNotRedirected(t *testing.T) {
+	t.Parallel()
 	for _, custom := range []bool{false, true} {
 		sink := &secretSink{}
 		elsewhere := httptest.NewServer(sink)
@@ -76,6 +77,7 @@ func TestTokenRequestsAreNotRedirected(t *testing.T) {
 }
 
 func TestMetadataRedirectsStayOnOrigin(t *testing.T) {
+	t.Parallel()
 	doc := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"issuer":"x"}`)
@@ -107,6 +109,7 @@ func TestMetadataRedirectsStayOnOrigin(t *testing.T) {
 }
 
 func TestExpiresInRange(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	for _, tc := range []struct {
 		in   string
@@ -145,6 +148,7 @@ func TestExpiresInRange(t *testing.T) {
 // mapping ("maİl.test", whose IDNA form is xn--mail-swc.test) leaves the
 // origin: the document there is not the server's to vouch for.
 func TestMetadataRedirectToLookalikeHost(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var reached []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

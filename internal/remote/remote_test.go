@@ -176,6 +176,7 @@ func same[T any](t *testing.T, call string, want T, wantErr error, got T, gotErr
 }
 
 func TestReadsMatchService(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 
@@ -227,6 +228,7 @@ func TestReadsMatchService(t *testing.T) {
 }
 
 func TestPagingMatchesService(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 
@@ -270,6 +272,7 @@ func TestPagingMatchesService(t *testing.T) {
 // bodies, so a page of long articles stays small; the client's response
 // bound, which one long article exceeds, does not stop them.
 func TestPagesWithoutBodies(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	const n, bodySize, bound = 12, 64 << 10, 32 << 10
@@ -322,6 +325,7 @@ func TestPagesWithoutBodies(t *testing.T) {
 // TestPagesDropBodies: List and Search return articles without a body
 // even from a server that sends one, as their documentation says.
 func TestPagesDropBodies(t *testing.T) {
+	t.Parallel()
 	const js = "application/json"
 	ctx := context.Background()
 	list := serve(t, answer{200, js, `{"articles":[{"slug":"a","title":"A","body":"all of it","tags":[]}]}`, nil})
@@ -343,6 +347,7 @@ func TestPagesDropBodies(t *testing.T) {
 }
 
 func TestWritesMatchService(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 
@@ -427,6 +432,7 @@ func TestWritesMatchService(t *testing.T) {
 }
 
 func TestReadOnlyKey(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 
@@ -454,6 +460,7 @@ func TestReadOnlyKey(t *testing.T) {
 }
 
 func TestWrongKey(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := newClient(t, e.srv.URL, "m2c_wrong_key_000", remote.Options{})
 	_, err := c.Get(context.Background(), "go-generics")
@@ -495,6 +502,7 @@ func serve(t *testing.T, a answer) *httptest.Server {
 }
 
 func TestErrorMapping(t *testing.T) {
+	t.Parallel()
 	const js = "application/json; charset=utf-8"
 	errBody := func(code, msg string) string {
 		return fmt.Sprintf(`{"error":%q,"error_description":%q}`, code, msg)
@@ -553,6 +561,7 @@ func TestErrorMapping(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			srv := serve(t, tt.answer)
 			c := newClient(t, srv.URL, writeKey, remote.Options{})
 			_, err := c.Get(context.Background(), "x")
@@ -600,6 +609,7 @@ func TestErrorMapping(t *testing.T) {
 // come before a request reaches the REST API, in the shape the API uses
 // too ({"error":"…","error_description":"…"}), written by authn itself.
 func TestAuthnAnswers(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		write     func(w http.ResponseWriter)
@@ -628,6 +638,7 @@ func TestAuthnAnswers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { tt.write(w) }))
 			defer srv.Close()
 			_, err := newClient(t, srv.URL, writeKey, remote.Options{}).List(context.Background(), blog.ListOptions{})
@@ -663,6 +674,7 @@ func (rec *recorder) handler(next http.Handler) http.Handler {
 }
 
 func TestRedirects(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 
 	// The target is another origin (same host, another port) that would
@@ -761,6 +773,7 @@ func TestTimeout(t *testing.T) {
 }
 
 func TestOversizedResponse(t *testing.T) {
+	t.Parallel()
 	huge := `{"slug":"big","body":"` + strings.Repeat("x", remote.DefaultMaxResponseBytes) + `"}`
 	srv := serve(t, answer{200, "application/json", huge, nil})
 	_, err := newClient(t, srv.URL, writeKey, remote.Options{}).Get(context.Background(), "big")
@@ -832,6 +845,7 @@ func TestNew(t *testing.T) {
 // origin: "maİl.test" lowers to "mail.test" in Go, but the HTTP client
 // dials its IDNA form, xn--mail-swc.test, which anyone may register.
 func TestLookalikeRedirect(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var leaked []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

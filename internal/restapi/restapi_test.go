@@ -276,6 +276,7 @@ func slugs(as []blog.Article) []string {
 }
 
 func TestGetArticle(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, restapi.Options{})
 	e.seed(t)
 
@@ -305,6 +306,7 @@ func TestGetArticle(t *testing.T) {
 }
 
 func TestDraftVisibility(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, restapi.Options{})
 	e.seed(t)
 
@@ -373,6 +375,7 @@ func contains(ss []string, s string) bool {
 }
 
 func TestListPaging(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, restapi.Options{})
 	e.seed(t)
 
@@ -432,6 +435,7 @@ func TestListPaging(t *testing.T) {
 }
 
 func TestSearch(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, restapi.Options{})
 	e.seed(t)
 
@@ -513,6 +517,7 @@ func TestSearch(t *testing.T) {
 }
 
 func TestTags(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, restapi.Options{})
 	e.seed(t)
 
@@ -539,6 +544,7 @@ func TestTags(t *testing.T) {
 }
 
 func TestCreate(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, restapi.Options{})
 	e.seed(t)
 
@@ -619,6 +625,7 @@ func TestCreate(t *testing.T) {
 }
 
 func TestBodyLimit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, restapi.Options{MaxBodyBytes: 1024})
 	e.seed(t)
 	before := e.mustGet(t, "go-generics")
@@ -641,6 +648,7 @@ func TestBodyLimit(t *testing.T) {
 }
 
 func TestUpdate(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, restapi.Options{})
 	e.seed(t)
 
@@ -689,6 +697,7 @@ func TestUpdate(t *testing.T) {
 }
 
 func TestDelete(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, restapi.Options{})
 	e.seed(t)
 
@@ -707,6 +716,7 @@ func TestDelete(t *testing.T) {
 }
 
 func TestRoutingAndParameters(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, restapi.Options{})
 	e.seed(t)
 
@@ -779,6 +789,7 @@ func (s stubArticles) Update(context.Context, string, blog.Patch) (*blog.Article
 func (s stubArticles) Delete(context.Context, string) error { return s.err }
 
 func TestErrorTable(t *testing.T) {
+	t.Parallel()
 	secret := "sqlite: disk I/O error at /var/lib/blog.db"
 	tests := []struct {
 		err    error
@@ -794,6 +805,7 @@ func TestErrorTable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.code, func(t *testing.T) {
+			t.Parallel()
 			var logs bytes.Buffer
 			logger := slog.New(slog.NewTextHandler(&logs, nil))
 			srv := httptest.NewServer(withTestPrincipal(restapi.New(stubArticles{tt.err}, restapi.Options{Logger: logger})))

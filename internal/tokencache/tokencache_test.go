@@ -23,6 +23,7 @@ func entry(server, access string) *Entry {
 }
 
 func TestSaveLoadDelete(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "mcp-2coffee")
 	s, err := Open(dir)
 	if err != nil {
@@ -51,6 +52,7 @@ func TestSaveLoadDelete(t *testing.T) {
 }
 
 func TestPermissions(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS == "windows" {
 		t.Skip("no Unix permissions")
 	}
@@ -117,6 +119,7 @@ func TestPermissions(t *testing.T) {
 }
 
 func TestAtomicWrite(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s, _ := Open(dir)
 	if err := s.Save(entry("https://blog.example.com/mcp", "at-1")); err != nil {
@@ -163,6 +166,7 @@ func TestAtomicWrite(t *testing.T) {
 }
 
 func TestPerServerSeparation(t *testing.T) {
+	t.Parallel()
 	s, _ := Open(t.TempDir())
 	a, b := "https://blog.example.com/mcp", "https://blog.example.com/other/mcp"
 	if err := s.Save(entry(a, "at-a")); err != nil {
@@ -204,6 +208,7 @@ func TestPerServerSeparation(t *testing.T) {
 }
 
 func TestLoadRefusesEntryForAnotherServer(t *testing.T) {
+	t.Parallel()
 	s, _ := Open(t.TempDir())
 	if err := s.Save(entry("https://a.example.com/mcp", "at-a")); err != nil {
 		t.Fatal(err)
@@ -218,6 +223,7 @@ func TestLoadRefusesEntryForAnotherServer(t *testing.T) {
 }
 
 func TestListSkipsDamagedFiles(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s, _ := Open(dir)
 	if err := s.Save(entry("https://a.example.com/mcp", "at-a")); err != nil {

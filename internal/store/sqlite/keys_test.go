@@ -11,6 +11,7 @@ import (
 )
 
 func TestKeys(t *testing.T) {
+	t.Parallel()
 	storetest.RunKeys(t, func(t *testing.T) apikey.Store {
 		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "keys.db"), nil)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 )
 
 func TestOAuth(t *testing.T) {
+	t.Parallel()
 	storetest.RunOAuth(t, func(t *testing.T) oauth.Store {
 		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "oauth.db"), nil)
 		if err != nil {

@@ -35,6 +35,7 @@ func openTest(t testing.TB) *DB {
 }
 
 func TestStore(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) blog.Store { return openTest(t) })
 }
 
@@ -83,6 +84,7 @@ func applied(t *testing.T, db *DB) []appliedMigration {
 }
 
 func TestOpenCreatesPrivateDirectory(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "nested", "data")
 	db, err := Open(t.Context(), filepath.Join(dir, "blog.db"), nil)
 	if err != nil {
@@ -107,6 +109,7 @@ func TestOpenCreatesPrivateDirectory(t *testing.T) {
 }
 
 func TestOpenPathWithURICharacters(t *testing.T) {
+	t.Parallel()
 	// '?' and '#' would otherwise start the query or fragment of the URI.
 	path := filepath.Join(t.TempDir(), "odd?name#1%.db")
 	db, err := Open(t.Context(), path, nil)
@@ -120,6 +123,7 @@ func TestOpenPathWithURICharacters(t *testing.T) {
 }
 
 func TestReopenKeepsDataAndSkipsMigrations(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "blog.db")
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
@@ -176,6 +180,7 @@ func TestReopenKeepsDataAndSkipsMigrations(t *testing.T) {
 }
 
 func TestOpenRefusesNewerSchema(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "blog.db")
 	db, err := Open(t.Context(), path, nil)
 	if err != nil {
@@ -233,6 +238,7 @@ func assertUntouched(t *testing.T, db *DB, before *blog.Article) {
 }
 
 func TestUpsertFailureWritesNothing(t *testing.T) {
+	t.Parallel()
 	db := openTest(t)
 	before := testArticle(t, "existing", "The original text.")
 	if err := db.CreateArticle(t.Context(), before); err != nil {
@@ -262,6 +268,7 @@ func TestUpsertFailureWritesNothing(t *testing.T) {
 }
 
 func TestUpsertCancelledWritesNothing(t *testing.T) {
+	t.Parallel()
 	db := openTest(t)
 	before := testArticle(t, "existing", "The original text.")
 	if err := db.CreateArticle(t.Context(), before); err != nil {
