@@ -68,6 +68,9 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: create directory for %q: %w", path, err)
 	}
+	if err := ownerOnly(abs, logger); err != nil {
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
 	sqldb, err := sql.Open("sqlite", dataSourceName(abs))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
@@ -89,6 +92,30 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: migrate %q: %w", path, err)
 	}
 	return db, nil
+}
+
+// ownerOnly makes sure the database file exists readable by its owner
+// alone before SQLite opens it: the file holds password hashes, drafts and
+// session metadata, and SQLite gives the -wal and -shm files it creates
+// beside it the main file's permissions. A new file is created 0600
+// whatever the umask (the directory may be an existing, shared one); an
+// existing file that others may read is left as it is, since the operator
+// may want it so, but is warned about on every open.
+func ownerOnly(abs string, logger *slog.Logger) error {
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case err == nil:
+		return f.Close()
+	case !errors.Is(err, fs.ErrExist):
+		return err
+	}
+	for _, name := range []string{abs, abs + "-wal", abs + "-shm"} {
+		if st, err := os.Stat(name); err == nil && st.Mode().Perm()&0o077 != 0 {
+			logger.Warn("the database file is readable by other users of this machine; it holds password hashes and drafts: chmod 600 it",
+				"file", name, "mode", fmt.Sprintf("%04o", st.Mode().Perm()))
+		}
+	}
+	return nil
 }
 
 // dataSourceName builds the modernc.org/sqlite DSN for the file at abs. The

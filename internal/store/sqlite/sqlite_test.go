@@ -400,3 +400,56 @@ func TestNewDatabaseIsOfferedTheSamples(t *testing.T) {
 		t.Errorf("Once(sample-articles) on a new database = %v, %v; want it run", ran, err)
 	}
 }
+
+// TestFilesAreOwnerOnly: in an existing, shared directory (0755, umask
+// 022) the database and the -wal and -shm files SQLite creates beside it
+// are readable by the owner alone.
+func TestFilesAreOwnerOnly(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "blog.db")
+	db, err := Open(t.Context(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// A write makes sure the WAL and its index exist.
+	if _, err := db.Once(t.Context(), "step", func(context.Context) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(name)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if perm := st.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s has mode %04o, want 0600", filepath.Base(name), perm)
+		}
+	}
+}
+
+func TestWarnsOfAReadableDatabase(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "blog.db")
+	db, err := Open(t.Context(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	db, err = Open(t.Context(), path, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if !strings.Contains(logs.String(), "readable by other users") || !strings.Contains(logs.String(), "mode=0644") {
+		t.Errorf("no warning about a 0644 database:\n%s", logs.String())
+	}
+}
