@@ -10,6 +10,8 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/errdefs"
@@ -123,6 +125,47 @@ type registrationRequest struct {
 	ApplicationType         string   `json:"application_type"`
 }
 
+// registrationMembers are the members registrationRequest reads, by their
+// exact names.
+var registrationMembers = []string{"redirect_uris", "token_endpoint_auth_method", "grant_types",
+	"response_types", "client_name", "client_uri", "logo_uri", "scope", "application_type"}
+
+// ambiguousMembers describes why the top-level members of the JSON object
+// body could be read two ways, or returns "". encoding/json matches member
+// names ignoring case and lets the last of equal names win, so
+// {"redirect_uris": [good], "Redirect_URIs": [evil]} would register evil
+// here while a client, a proxy or a log reader sees good. A member that is
+// a known name in another letter case, and a member given twice, are
+// refused. Unknown members stay allowed (RFC 7591 §2: ignore them).
+func ambiguousMembers(body []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "" // not an object: the decoder after this says so
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		name, _ := t.(string)
+		if seen[name] {
+			return "the registration gives the member " + strconv.Quote(name) + " twice"
+		}
+		seen[name] = true
+		for _, m := range registrationMembers {
+			if name != m && strings.EqualFold(name, m) {
+				return "the registration has a member " + strconv.Quote(name) + "; member names are case-sensitive: write " + strconv.Quote(m)
+			}
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return ""
+		}
+	}
+	return ""
+}
+
 // registrationResponse is the RFC 7591 §3.2.1 answer.
 type registrationResponse struct {
 	ClientID                string   `json:"client_id"`
@@ -171,6 +214,10 @@ func (s *registerEndpoint) serveRegister(w http.ResponseWriter, r *http.Request)
 			return
 		}
 		refuse(http.StatusBadRequest, errInvalidClientMetadata, "the registration could not be read")
+		return
+	}
+	if msg := ambiguousMembers(body); msg != "" {
+		refuse(http.StatusBadRequest, errInvalidClientMetadata, msg)
 		return
 	}
 	var req registrationRequest

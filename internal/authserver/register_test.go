@@ -142,6 +142,11 @@ func TestRegisterRefused(t *testing.T) {
 		{"refresh only", "application/json", `{"redirect_uris":["http://127.0.0.1/cb"],"grant_types":["refresh_token"]}`, 400, "invalid_client_metadata"},
 		{"token response type", "application/json", `{"redirect_uris":["http://127.0.0.1/cb"],"response_types":["token"]}`, 400, "invalid_client_metadata"},
 		{"unknown scope", "application/json", `{"redirect_uris":["http://127.0.0.1/cb"],"scope":"admin"}`, 400, "invalid_client_metadata"},
+		// encoding/json would let the second spelling win: a registration
+		// readable two ways is refused.
+		{"member in another case", "application/json", `{"redirect_uris":["http://127.0.0.1/cb"],"Redirect_URIs":["https://evil.example/cb"]}`, 400, "invalid_client_metadata"},
+		{"member in another case alone", "application/json", `{"REDIRECT_URIS":["http://127.0.0.1/cb"]}`, 400, "invalid_client_metadata"},
+		{"member given twice", "application/json", `{"redirect_uris":["http://127.0.0.1/cb"],"redirect_uris":["https://evil.example/cb"]}`, 400, "invalid_client_metadata"},
 		{"http logo", "application/json", `{"redirect_uris":["http://127.0.0.1/cb"],"logo_uri":"http://evil.example/x.png"}`, 400, "invalid_client_metadata"},
 	}
 	for _, tc := range tests {
