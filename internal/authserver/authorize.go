@@ -269,7 +269,7 @@ func (s *authorizeEndpoint) decide(w http.ResponseWriter, r *http.Request, req *
 		User:           user,
 		Request:        req.raw,
 		ClientName:     displayName(req.client),
-		NameUnverified: req.client.Kind != oauth.KindPreregistered,
+		NameUnverified: nameUnverified(req.client),
 		ClientHost:     clientHost(req.client),
 		RedirectHost:   redirectHost(req.redirectURI),
 		Scopes:         describeScopes(req.scopes),
@@ -283,6 +283,11 @@ func displayName(c *oauth.Client) string {
 	}
 	return "An unnamed application"
 }
+
+// nameUnverified reports whether the client chose its own name: every
+// client but one the blog owner registered. Every page that shows the name
+// says so, since up to 200 characters of it are the client's words.
+func nameUnverified(c *oauth.Client) bool { return c.Kind != oauth.KindPreregistered }
 
 // clientHost is the host that vouches for a metadata client's identity.
 func clientHost(c *oauth.Client) string {

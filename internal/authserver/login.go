@@ -49,6 +49,7 @@ func (s *site) loginPage(w http.ResponseWriter, r *http.Request, status int, req
 	if req != nil {
 		d.Request = req.raw
 		d.ClientName = displayName(req.client)
+		d.NameUnverified = nameUnverified(req.client)
 		target = redirectSource(req.redirectURI)
 	}
 	s.render(w, r, status, "login", d, target)

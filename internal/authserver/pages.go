@@ -37,11 +37,13 @@ type pageData struct {
 	ClientName string
 	Error      string
 
+	// login and consent
+	NameUnverified bool // ClientName is the client's own words
+
 	// consent
-	NameUnverified bool
-	ClientHost     string
-	RedirectHost   string
-	Scopes         []string
+	ClientHost   string
+	RedirectHost string
+	Scopes       []string
 
 	// error
 	Heading string

@@ -620,3 +620,30 @@ func TestPrompt(t *testing.T) {
 		t.Errorf("prompt=none with a remembered grant: %v, want a code", got)
 	}
 }
+
+// TestSignInPageMarksTheClientsOwnName: the sign-in page names the client
+// too, so it must say, as the consent page does, when the name is the
+// client's own words; a client the owner registered is named plainly.
+func TestSignInPageMarksTheClientsOwnName(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "")
+	pre, _, err := e.srv.Admin().CreateClient(t.Context(), oauth.ClientSpec{Name: "Owner's CLI", RedirectURIs: []string{loopbackRedirect}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		id, name   string
+		unverified bool
+	}{
+		{e.register(), "Test Client", true},
+		{pre.ID, "Owner&#39;s CLI", false},
+	} {
+		pg := e.browser().get(e.authorizeURL(authParams(tc.id, loopbackRedirect, newPKCE())))
+		if pg.StatusCode != http.StatusOK || !strings.Contains(pg.body, tc.name) {
+			t.Fatalf("authorize without a session: %d, want the sign-in page naming %q:\n%s", pg.StatusCode, tc.name, pg.body)
+		}
+		if got := strings.Contains(pg.body, "not verified"); got != tc.unverified {
+			t.Errorf("sign-in page for %q says \"not verified\": %v, want %v", tc.name, got, tc.unverified)
+		}
+	}
+}
