@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os/exec"
@@ -310,6 +311,36 @@ func TestServeWithAPIKeys(t *testing.T) {
 			t.Errorf("a read key listing through REST: %v %v, want 200", resp, err)
 		} else {
 			resp.Body.Close()
+		}
+	})
+
+	t.Run("a 2025-03-26 batch is answered up to the bound, refused past it", func(t *testing.T) {
+		batch := func(n int) string {
+			msgs := make([]string, n)
+			for i := range msgs {
+				msgs[i] = fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"ping"}`, i)
+			}
+			return "[" + strings.Join(msgs, ",") + "]"
+		}
+		send := func(body string) (int, string) {
+			req, _ := http.NewRequest(http.MethodPost, s.mcpURL, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			req.Header.Set("MCP-Protocol-Version", "2025-03-26")
+			req.Header.Set("X-API-KEY", readKey)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		if code, body := send(batch(3)); code != http.StatusOK || strings.Count(body, `"id":`) != 3 {
+			t.Errorf("a batch of 3 pings: %d %s; want 3 answers", code, body)
+		}
+		if code, body := send(batch(10000)); code != http.StatusBadRequest || !strings.Contains(body, "-32600") {
+			t.Errorf("a batch of 10,000 pings: %d %.200s; want 400 with JSON-RPC error -32600", code, body)
 		}
 	})
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -125,8 +126,16 @@ func (a *Authenticator) RequireMCPScopes(scopeFor ScopeFunc) func(http.Handler) 
 				WriteError(w, http.StatusRequestEntityTooLarge, CodeInvalidRequest, "the request body is too large")
 				return
 			}
+			calls, messages := scanCalls(body)
+			if messages > MaxBatch {
+				// Each message of a batch is answered; without a bound a
+				// body of 10,000 pings buys 10,000 answers.
+				a.fail(r, slog.LevelInfo, ReasonBadRequest, "problem", "batch too large", "messages", messages)
+				writeRPCError(w, http.StatusBadRequest, -32600, fmt.Sprintf("a JSON-RPC batch may hold at most %d messages", MaxBatch))
+				return
+			}
 			var needed []string
-			for _, c := range scanCalls(body) {
+			for _, c := range calls {
 				if s := scopeFor(c.method, c.tool); s != "" {
 					needed = append(needed, s)
 				}
@@ -164,25 +173,35 @@ func sortScopes(scopes []string) []string {
 // call is one (method, tool) pair a body may invoke.
 type call struct{ method, tool string }
 
+// MaxBatch is the most messages a JSON-RPC batch (MCP 2025-03-26) may
+// hold. Clients batch a handful; the bound keeps one body within the body
+// limit from buying thousands of answers.
+const MaxBatch = 100
+
 // scanCalls returns every (method, tool name) pair that a JSON-RPC body
-// could invoke. It reads only the first JSON value, as the go-sdk does
-// (its decoder ignores trailing data). A parse error stops the scan but
-// keeps what was found: a malformed tail never lowers the requirement of
-// the requests before it. Responses (no method) yield nothing.
-func scanCalls(body []byte) []call {
+// could invoke, and how many messages it holds (1 for a single message;
+// for a batch, counted up to MaxBatch+1). It reads only the first JSON
+// value, as the go-sdk does (its decoder ignores trailing data). A parse
+// error stops the scan but keeps what was found: a malformed tail never
+// lowers the requirement of the requests before it. Responses (no method)
+// yield nothing.
+func scanCalls(body []byte) ([]call, int) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	tok, err := dec.Token()
 	if err != nil {
-		return nil
+		return nil, 0
 	}
 	var calls []call
+	messages := 1
 	switch tok {
 	case json.Delim('['):
-		for dec.More() {
+		messages = 0
+		for dec.More() && messages <= MaxBatch {
 			var raw json.RawMessage
 			if err := dec.Decode(&raw); err != nil {
 				break
 			}
+			messages++
 			calls = append(calls, messageCalls(raw)...)
 		}
 	case json.Delim('{'):
@@ -192,11 +211,11 @@ func scanCalls(body []byte) []call {
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			// A truncated object: scan what there is.
-			return messageCalls(body)
+			return messageCalls(body), 1
 		}
 		calls = messageCalls(raw)
 	}
-	return calls
+	return calls, messages
 }
 
 // messageCalls returns the calls one JSON-RPC message could make: every
@@ -271,4 +290,21 @@ func stringValues(obj []byte, key string) (values []string, whole bool) {
 		}
 	}
 	return values, whole
+}
+
+// writeRPCError answers with a JSON-RPC error response (id null: the
+// request as a whole is refused), for refusals a JSON-RPC client should
+// read as one.
+func writeRPCError(w http.ResponseWriter, status, code int, message string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	b, _ := json.Marshal(map[string]any{
+		"jsonrpc": "2.0",
+		"id":      nil,
+		"error":   map[string]any{"code": code, "message": message},
+	})
+	w.Write(b)
 }

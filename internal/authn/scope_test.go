@@ -3,6 +3,7 @@ package authn_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -276,5 +277,35 @@ func TestInsufficientScopeBodyIsJSON(t *testing.T) {
 	want := authn.ErrorBody{Error: "insufficient_scope", Description: needWrite, Scope: "articles:write"}
 	if diff := cmp.Diff(want, body); diff != "" {
 		t.Errorf("body mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestRequireMCPScopesBoundsBatches: a 2025-03-26 batch is answered
+// message by message, so one body may not hold more than MaxBatch.
+func TestRequireMCPScopesBoundsBatches(t *testing.T) {
+	t.Parallel()
+	h := (&authn.Authenticator{}).RequireMCPScopes(testScopeFor)(bodyEcho)
+	batch := func(n int) string {
+		msgs := make([]string, n)
+		for i := range msgs {
+			msgs[i] = fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"ping"}`, i)
+		}
+		return "[" + strings.Join(msgs, ",") + "]"
+	}
+	if rec := serveDirect(h, readPrincipal, strings.NewReader(batch(authn.MaxBatch))); rec.Code != http.StatusOK {
+		t.Errorf("a batch of MaxBatch: status %d, want it passed on", rec.Code)
+	}
+	for _, n := range []int{authn.MaxBatch + 1, 10000} {
+		rec := serveDirect(h, readPrincipal, strings.NewReader(batch(n)))
+		var got struct {
+			ID    any `json:"id"`
+			Error struct {
+				Code    int    `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if rec.Code != http.StatusBadRequest || json.Unmarshal(rec.Body.Bytes(), &got) != nil || got.Error.Code != -32600 || got.ID != nil {
+			t.Errorf("a batch of %d: %d %s; want 400 with JSON-RPC error -32600 and id null", n, rec.Code, rec.Body.String())
+		}
 	}
 }
