@@ -36,12 +36,12 @@ func benchServer(b *testing.B, withAuth bool) (mcpURL, key string) {
 	}
 	ts := httptest.NewUnstartedServer(nil)
 	pub, _ := url.Parse("http://" + ts.Listener.Addr().String())
-	h, _, err := buildServer(ctx, serverSetup{db: db, public: pub, listenAddr: ts.Listener.Addr().String(),
+	srv, err := buildServer(ctx, serverSetup{db: db, public: pub, listenAddr: ts.Listener.Addr().String(),
 		apiKeys: withAuth, logger: discardLogger(), out: io.Discard})
 	if err != nil {
 		b.Fatal(err)
 	}
-	ts.Config.Handler = h
+	ts.Config.Handler = srv.handler
 	ts.Start()
 	b.Cleanup(ts.Close)
 	return ts.URL + "/mcp", key

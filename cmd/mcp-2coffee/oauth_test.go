@@ -313,12 +313,12 @@ func TestServeOAuthCIMD(t *testing.T) {
 	}
 	pub, _ := url.Parse("http://" + ln.Addr().String())
 	var firstRun strings.Builder
-	h, _, err := buildServer(ctx, serverSetup{db: db, public: pub, listenAddr: ln.Addr().String(), apiKeys: true, oauth: true,
+	built, err := buildServer(ctx, serverSetup{db: db, public: pub, listenAddr: ln.Addr().String(), apiKeys: true, oauth: true,
 		refreshGrace: time.Second, logger: discardLogger(), out: &firstRun, cimd: fetcher})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: h}
+	srv := &http.Server{Handler: built.handler}
 	go srv.Serve(ln)
 	defer srv.Close()
 	if _, err := sampleLoad(ctx, db); err != nil {

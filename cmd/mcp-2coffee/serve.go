@@ -25,6 +25,7 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/store"
 	"github.com/2coffee/mcp-2coffee/internal/webaddr"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"golang.org/x/sync/errgroup"
 )
 
 func serveCommand() *command {
@@ -42,6 +43,7 @@ func serveCommand() *command {
 			refreshGrace := fs.Duration("refresh-grace", 30*time.Second, "how long a rotated refresh token may be reused (clients retry) before reuse revokes its family")
 			maxBody := fs.Int64("max-body-bytes", blog.MaxRequestBytes, "largest request body accepted")
 			trustedProxy := fs.String("trusted-proxy", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (for rate limits and logs), e.g. 127.0.0.1")
+			metricsAddr := fs.String("metrics-addr", "", "serve /metrics, /healthz and /readyz on this separate address too (keep it off the public network), and no longer /metrics on --addr, e.g. 127.0.0.1:9090")
 			grace := fs.Duration("shutdown-grace", 20*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 			return func(ctx context.Context, env *environment, args []string) error {
 				if len(args) > 0 {
@@ -107,21 +109,38 @@ func serveCommand() *command {
 				if err != nil {
 					return usageError("--trusted-proxy: %v", err)
 				}
-				h, authServer, err := buildServer(ctx, serverSetup{
+				var opsLn net.Listener
+				if *metricsAddr != "" {
+					if opsLn, err = net.Listen("tcp", *metricsAddr); err != nil {
+						return fmt.Errorf("listen on --metrics-addr: %w", err)
+					}
+					defer opsLn.Close()
+				}
+				srv, err := buildServer(ctx, serverSetup{
 					clientIP: httpserver.ClientIP(proxies),
 					db:       db, public: pub, listenAddr: ln.Addr().String(), origins: extra,
 					apiKeys: *authMode == "apikey", oauth: *authMode == "apikey" && *oauthMode == "builtin",
 					refreshGrace: *refreshGrace, maxBody: *maxBody, logger: logger, out: env.stderr,
+					separateOps: opsLn != nil,
 				})
 				if err != nil {
 					return err
 				}
 				oauthState := "off"
-				if authServer != nil {
-					oauthState = authServer.Issuer()
+				if srv.authServer != nil {
+					oauthState = srv.authServer.Issuer()
 				}
-				logger.Info("serving", "mcp", mcpURL, "listen", ln.Addr().String(), "auth", *authMode, "oauth", oauthState, "database", store.Redact(c.database))
-				return httpserver.Serve(ctx, ln, h, logger, *grace)
+				if opsLn == nil {
+					logger.Info("serving", "mcp", mcpURL, "listen", ln.Addr().String(), "auth", *authMode, "oauth", oauthState, "database", store.Redact(c.database))
+					return httpserver.Serve(ctx, ln, srv.handler, logger, *grace)
+				}
+				// Two listeners, one lifetime: either failing stops both.
+				g, gctx := errgroup.WithContext(ctx)
+				g.Go(func() error { return httpserver.Serve(gctx, ln, srv.handler, logger, *grace) })
+				g.Go(func() error { return httpserver.Serve(gctx, opsLn, srv.ops, logger, *grace) })
+				logger.Info("serving", "mcp", mcpURL, "listen", ln.Addr().String(), "metrics", "http://"+opsLn.Addr().String()+"/metrics",
+					"auth", *authMode, "oauth", oauthState, "database", store.Redact(c.database))
+				return g.Wait()
 			}
 		},
 	}
@@ -142,6 +161,16 @@ type serverSetup struct {
 	cimd         *cimd.Fetcher // nil: the default guarded fetcher
 	tokenTTL     time.Duration // 0: the authorization server's default
 	clientIP     func(*http.Request) string
+	separateOps  bool // --metrics-addr: /metrics on its own listener
+}
+
+// server is what buildServer assembles: the public handler, the handler
+// of the operations listener (--metrics-addr), and the authorization
+// server when OAuth is on.
+type server struct {
+	handler    http.Handler
+	ops        http.Handler
+	authServer *authserver.Server
 }
 
 // buildServer is the composition root of serve: it builds the API keys,
@@ -150,7 +179,7 @@ type serverSetup struct {
 // and the REST API, and hands them to httpserver, which applies the
 // guard, limits and metrics. End-to-end tests call it too, to swap in a
 // CIMD fetcher that reaches their own metadata server.
-func buildServer(ctx context.Context, s serverSetup) (http.Handler, *authserver.Server, error) {
+func buildServer(ctx context.Context, s serverSetup) (*server, error) {
 	if s.maxBody <= 0 {
 		s.maxBody = blog.MaxRequestBytes
 	}
@@ -166,7 +195,7 @@ func buildServer(ctx context.Context, s serverSetup) (http.Handler, *authserver.
 	if s.apiKeys {
 		auth.Verify = keys.Verify
 		if err := firstrun.AdminKey(ctx, keys, s.out, site); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	} else {
 		s.logger.Warn("AUTHENTICATION IS OFF (--auth=none): anyone who can reach " + mcpURL + " may read and change every article. Use this for local development only.")
@@ -189,14 +218,14 @@ func buildServer(ctx context.Context, s serverSetup) (http.Handler, *authserver.
 			ClientIP:              s.clientIP,
 		})
 		if err != nil {
-			return nil, nil, usageError("OAuth: %v", err)
+			return nil, usageError("OAuth: %v", err)
 		}
 		// Our access tokens first: they are what OAuth clients send on
 		// every request; a key is recognised by its prefix anyway.
 		auth.Verify = authn.Chain(authServer.VerifyAccessToken, keys.Verify)
 		auth.ResourceMetadataURL = httpserver.ResourceMetadataURL(s.public)
 		if err := firstrun.AdminUser(ctx, authServer.Admin(), s.out, site); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		go authServer.RunCleanup(ctx, time.Hour)
 	}
@@ -234,15 +263,16 @@ func buildServer(ctx context.Context, s serverSetup) (http.Handler, *authserver.
 		Logger:         s.logger,
 		Metrics:        metrics,
 		MaxBodyBytes:   s.maxBody,
+		SeparateOps:    s.separateOps,
 	}
 	if authServer != nil { // a nil *authserver.Server in the interface would not be nil
 		cfg.AuthServer = authServer
 	}
 	h, err := httpserver.New(cfg)
 	if err != nil {
-		return nil, nil, usageError("%v", err)
+		return nil, usageError("%v", err)
 	}
-	return h, authServer, nil
+	return &server{handler: h, ops: httpserver.OpsHandler(cfg), authServer: authServer}, nil
 }
 
 // parsePublicURL checks the public URL: http(s), a host, no query,

@@ -562,3 +562,30 @@ func rss(t *testing.T, base string) int64 {
 	}
 	return int64(f)
 }
+
+// TestServeMetricsAddr: with --metrics-addr the metrics leave the public
+// listener for a listener of their own; health checks stay on both.
+func TestServeMetricsAddr(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, "--metrics-addr", "127.0.0.1:0")
+	m := regexp.MustCompile(`metrics=(http://\S+/metrics)`).FindStringSubmatch(s.logs())
+	if m == nil {
+		t.Fatalf("no metrics address logged:\n%s", s.logs())
+	}
+	if body := get(t, m[1]); !strings.Contains(body, "mcp2coffee_http_requests_total") && !strings.Contains(body, "process_resident_memory_bytes") {
+		t.Errorf("the metrics listener serves no metrics:\n%.300s", body)
+	}
+	resp, err := http.Get(s.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("/metrics on the public listener = %d, want 404 with --metrics-addr", resp.StatusCode)
+	}
+	for _, u := range []string{s.base + "/healthz", strings.TrimSuffix(m[1], "/metrics") + "/readyz"} {
+		if body := get(t, u); !strings.Contains(body, "ok") && !strings.Contains(body, "ready") {
+			t.Errorf("GET %s = %q", u, body)
+		}
+	}
+}

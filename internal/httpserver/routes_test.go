@@ -108,6 +108,11 @@ func TestRoutes(t *testing.T) {
 		{"a declared body over the limit, before authentication", "POST", "/mcp", nil, strings.Repeat("x", 65), reply{413, ""}},
 		{"a foreign Host, before authentication", "POST", "http://evil.example/mcp", key, "{}", reply{403, ""}},
 		{"no OAuth: no metadata", "GET", "/.well-known/oauth-protected-resource/mcp", nil, "", reply{404, ""}},
+		{"metrics", "GET", "/metrics", nil, "", reply{200, ""}},
+		// A page on a rebinding name reaches the listener with its own Host.
+		{"metrics to a foreign Host", "GET", "http://rebind.example:3000/metrics", nil, "", reply{403, ""}},
+		{"health to a foreign Host", "GET", "http://rebind.example:3000/healthz", nil, "", reply{403, ""}},
+		{"readiness to a foreign Host", "GET", "http://rebind.example:3000/readyz", nil, "", reply{403, ""}},
 	} {
 		got := do(h, tt.method, tt.target, tt.header, tt.body)
 		if got.code != tt.want.code || (tt.want.body != "" && got.body != tt.want.body) {
@@ -167,5 +172,32 @@ func TestNewRequiresItsHandlers(t *testing.T) {
 	pub, _ := url.Parse("http://127.0.0.1:3000")
 	if _, err := httpserver.New(httpserver.Config{PublicURL: pub, MCP: named("mcp"), REST: named("rest")}); err == nil {
 		t.Error("New without Authenticate succeeded; a server must never serve its routes unauthenticated by omission")
+	}
+}
+
+func TestSeparateOps(t *testing.T) {
+	t.Parallel()
+	pub, _ := url.Parse("http://127.0.0.1:3000")
+	cfg := httpserver.Config{PublicURL: pub, ListenAddr: "127.0.0.1:3000",
+		MCP: named("mcp"), REST: named("rest"), Authenticate: onlyKey, SeparateOps: true}
+	h, err := httpserver.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := do(h, "GET", "/metrics", nil, ""); got.code != http.StatusNotFound {
+		t.Errorf("/metrics on the public listener with a separate one = %d, want 404", got.code)
+	}
+	if got := do(h, "GET", "/healthz", nil, ""); got.code != http.StatusOK {
+		t.Errorf("/healthz on the public listener = %d, want 200 (load balancers probe it)", got.code)
+	}
+	ops := httpserver.OpsHandler(cfg)
+	for _, path := range []string{"/metrics", "/healthz", "/readyz"} {
+		// Monitoring reaches the operations listener by any address.
+		if got := do(ops, "GET", "http://10.0.0.7:9090"+path, nil, ""); got.code != http.StatusOK {
+			t.Errorf("operations listener %s = %d, want 200", path, got.code)
+		}
+	}
+	if got := do(ops, "POST", "/mcp", nil, "{}"); got.code != http.StatusNotFound && got.code != http.StatusMethodNotAllowed {
+		t.Errorf("the operations listener serves /mcp: %d", got.code)
 	}
 }

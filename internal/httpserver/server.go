@@ -66,6 +66,11 @@ type Config struct {
 	Metrics *Metrics // nil: a registry of New's own
 	// MaxBodyBytes bounds every request body; 0 means blog.MaxRequestBytes.
 	MaxBodyBytes int64
+	// SeparateOps leaves /metrics off this handler: the operator serves
+	// OpsHandler on a listener of its own (serve --metrics-addr).
+	// /healthz and /readyz stay, behind the Host guard, for load balancers
+	// that probe the public address.
+	SeparateOps bool
 }
 
 // MCPPath is where the MCP endpoint lives under the public URL.
@@ -119,24 +124,14 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	route(MCPPath, protect(cfg.MCP))
 	route("/api/", protect(cfg.REST))
-	route("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "ok")
-	}))
-	route("GET /readyz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if cfg.Ready != nil {
-			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-			defer cancel()
-			if err := cfg.Ready(ctx); err != nil {
-				cfg.Logger.Warn("not ready", "err", err)
-				http.Error(w, "not ready", http.StatusServiceUnavailable)
-				return
-			}
-		}
-		fmt.Fprintln(w, "ready")
-	}))
-	route("GET /metrics", cfg.Metrics.Handler())
+	// The operational routes answer only to the public Host too: a page
+	// on a rebinding name must not read the metrics (route patterns,
+	// tool names, failure counts) or probe readiness.
+	route("GET /healthz", g.wrapHost(healthz()))
+	route("GET /readyz", g.wrapHost(readyz(cfg)))
+	if !cfg.SeparateOps {
+		route("GET /metrics", g.wrapHost(cfg.Metrics.Handler()))
+	}
 	route("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		authn.WriteError(w, http.StatusNotFound, "not_found", "no such endpoint; MCP is at "+MCPPath)
 	}))
@@ -170,6 +165,47 @@ func New(cfg Config) (http.Handler, error) {
 		rootRoute("GET "+as.MetadataPath(), g.wrapHost(as.MetadataHandler()))
 	}
 	return root, nil
+}
+
+// OpsHandler serves /metrics, /healthz and /readyz for a listener of
+// their own (serve --metrics-addr), which the operator keeps off the
+// public network: no Host guard, since monitoring reaches it by whatever
+// address it has. cfg.Metrics must be the registry New was given.
+func OpsHandler(cfg Config) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics()
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", healthz())
+	mux.Handle("GET /readyz", readyz(cfg))
+	mux.Handle("GET /metrics", cfg.Metrics.Handler())
+	return mux
+}
+
+func healthz() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+}
+
+func readyz(cfg Config) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if cfg.Ready != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			defer cancel()
+			if err := cfg.Ready(ctx); err != nil {
+				cfg.Logger.Warn("not ready", "err", err)
+				http.Error(w, "not ready", http.StatusServiceUnavailable)
+				return
+			}
+		}
+		fmt.Fprintln(w, "ready")
+	})
 }
 
 // protectedResourceMetadata serves the RFC 9728 document that tells MCP
