@@ -187,7 +187,7 @@ func buildServer(ctx context.Context, s serverSetup) (*server, error) {
 	mcpURL := httpserver.MCPURL(s.public)
 	site := firstrun.Site{MCPURL: mcpURL, BaseURL: s.public.String()}
 	metrics := httpserver.NewMetrics()
-	auth := &authn.Authenticator{Logger: s.logger, OnFailure: metrics.AuthFailure, MaxBodyBytes: s.maxBody}
+	auth := &authn.Authenticator{Logger: s.logger, OnFailure: metrics.AuthFailure, MaxBodyBytes: s.maxBody, ClientIP: s.clientIP}
 	authenticate := authn.Assume(authn.Anonymous)
 
 	keys := apikey.New(s.db, apikey.Options{Logger: s.logger})

@@ -48,11 +48,22 @@ type Authenticator struct {
 	// (malformed, unknown, revoked, expired, unrecognized), or "invalid"
 	// for any other rejected credential.
 	OnFailure func(reason string)
+	// ClientIP gives the address a request came from, for logs (the
+	// client behind a trusted proxy, httpserver.ClientIP); nil means the
+	// direct peer.
+	ClientIP func(*http.Request) string
 	// MaxBodyBytes bounds the body RequireMCPScopes reads to find the
 	// methods of a request; 0 means blog.MaxRequestBytes. Give it the
 	// server's body limit, which an outer middleware enforces anyway:
 	// this one only keeps the check from buffering without end.
 	MaxBodyBytes int64
+}
+
+func (a *Authenticator) clientAddr(r *http.Request) string {
+	if a.ClientIP != nil {
+		return a.ClientIP(r)
+	}
+	return r.RemoteAddr
 }
 
 func (a *Authenticator) maxBody() int64 {
@@ -96,7 +107,7 @@ func (a *Authenticator) logger() *slog.Logger {
 func (a *Authenticator) fail(r *http.Request, level slog.Level, reason string, attrs ...any) {
 	attrs = append([]any{
 		"reason", reason,
-		"remote", r.RemoteAddr,
+		"remote", a.clientAddr(r),
 		"method", r.Method,
 		"path", r.URL.Path,
 	}, attrs...)

@@ -378,3 +378,25 @@ func TestChain(t *testing.T) {
 		t.Error("a CredentialError without Unrecognized matches ErrUnrecognized")
 	}
 }
+
+// TestRefusalsNameTheClient: behind a trusted proxy the log line of a
+// refusal names the client the proxy reported, not the proxy.
+func TestRefusalsNameTheClient(t *testing.T) {
+	t.Parallel()
+	var logs strings.Builder
+	a := &authn.Authenticator{
+		Verify: func(context.Context, string) (*authn.Principal, error) {
+			return nil, &authn.CredentialError{Reason: "unknown"}
+		},
+		Logger:   slog.New(slog.NewTextHandler(&logs, nil)),
+		ClientIP: func(*http.Request) string { return "203.0.113.7" },
+	}
+	req := httptest.NewRequest(http.MethodPost, "/mcp", nil)
+	req.RemoteAddr = "127.0.0.1:5555" // the proxy
+	req.Header.Set("X-API-KEY", "m2c_nope")
+	rec := httptest.NewRecorder()
+	a.Middleware(bodyEcho).ServeHTTP(rec, req)
+	if rec.Code != http.StatusUnauthorized || !strings.Contains(logs.String(), "remote=203.0.113.7") || strings.Contains(logs.String(), "127.0.0.1") {
+		t.Errorf("status %d, log %q; want 401 logged with the client's address", rec.Code, logs.String())
+	}
+}

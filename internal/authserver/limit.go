@@ -30,7 +30,16 @@ type limiter struct {
 type bucket struct {
 	l    *rate.Limiter
 	seen time.Time
+	// logged is when a refusal of this bucket was last logged, and
+	// quiet how many have been refused since without a line of their own.
+	logged time.Time
+	quiet  int
 }
+
+// refusalLogEvery is how often one address's refusals by one limit are
+// logged: a flood of requests must not become a flood of log lines. The
+// line says how many refusals it stands for.
+const refusalLogEvery = time.Minute
 
 // maxBuckets bounds the memory one limiter can use. A flood from more
 // addresses than this resets the table: limits then fail open for a
@@ -57,9 +66,12 @@ func newLimiter(l, def Limit) *limiter {
 
 // allow takes a token for key at now. When none is left it returns false
 // and how long until one will be.
-func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
+// allow reports whether a request keyed key may go now, and if not, how
+// long to wait, whether to log the refusal, and how many refusals of the
+// same key went unlogged before it.
+func (l *limiter) allow(key string, now time.Time) (ok bool, wait time.Duration, log bool, quiet int) {
 	if l.off {
-		return true, 0
+		return true, 0, false, 0
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -75,9 +87,14 @@ func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
 	res := b.l.ReserveN(now, 1)
 	if d := res.DelayFrom(now); d > 0 {
 		res.CancelAt(now)
-		return false, d
+		if now.Sub(b.logged) < refusalLogEvery {
+			b.quiet++
+			return false, d, false, 0
+		}
+		quiet, b.quiet, b.logged = b.quiet, 0, now
+		return false, d, true, quiet
 	}
-	return true, 0
+	return true, 0, false, 0
 }
 
 // sweep drops buckets that have refilled, and everything if that is not
@@ -97,12 +114,14 @@ func (l *limiter) sweep(now time.Time) {
 // it sets Retry-After, logs, and returns true: the caller then answers
 // 429 in the endpoint's own format.
 func (s *site) limited(w http.ResponseWriter, r *http.Request, endpoint string) (bool, time.Duration) {
-	ok, wait := s.limits[endpoint].allow(endpoint+" "+s.clientIP(r), s.now())
+	ok, wait, log, quiet := s.limits[endpoint].allow(endpoint+" "+s.clientIP(r), s.now())
 	if ok {
 		return false, 0
 	}
 	secs := int(math.Ceil(wait.Seconds()))
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	s.fail(r, slog.LevelWarn, "rate_limited", "limit", endpoint, "retry_after_s", secs)
+	if log {
+		s.fail(r, slog.LevelWarn, "rate_limited", "limit", endpoint, "retry_after_s", secs, "unlogged_before", quiet)
+	}
 	return true, wait
 }

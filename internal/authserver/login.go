@@ -108,7 +108,7 @@ func (s *loginEndpoint) serveLogin(w http.ResponseWriter, r *http.Request) {
 		s.loginPage(w, r, http.StatusServiceUnavailable, req, name, "Signing in is not possible right now. Please try again in a moment.")
 		return
 	}
-	s.log.InfoContext(r.Context(), "user signed in", "user", name, "remote", r.RemoteAddr)
+	s.log.InfoContext(r.Context(), "user signed in", "user", name, "remote", s.clientAddr(r))
 	next := s.base + PathApps
 	if req != nil {
 		next = s.base + PathAuthorize + "?" + req.raw

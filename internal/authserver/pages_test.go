@@ -647,3 +647,44 @@ func TestSignInPageMarksTheClientsOwnName(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusalsAreLoggedSparingly: a flood of rate-limited requests is one
+// log line a minute per address and limit, saying how many it stands for;
+// and behind a trusted proxy the line names the client, not the proxy.
+func TestRefusalsAreLoggedSparingly(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "", func(c *authserver.Config) {
+		c.RateLimits = authserver.RateLimits{Token: authserver.Limit{Burst: 1, Interval: time.Hour}}
+		c.ClientIP = func(*http.Request) string { return "203.0.113.7" }
+	})
+	f := url.Values{"grant_type": {"refresh_token"}, "client_id": {"nobody"}, "refresh_token": {"x"}}
+	for range 51 {
+		e.postForm(authserver.PathToken, f, nil, nil)
+	}
+	lines := strings.Count(e.logs.String(), "reason=rate_limited")
+	if lines != 1 {
+		t.Errorf("50 refused requests logged %d rate_limited lines, want 1", lines)
+	}
+	e.clock.Advance(refusalInterval)
+	e.postForm(authserver.PathToken, f, nil, nil)
+	logs := e.logs.String()
+	if n := strings.Count(logs, "reason=rate_limited"); n != 2 || !strings.Contains(logs, "unlogged_before=49") {
+		t.Errorf("a minute later: %d rate_limited lines, want 2, the second counting the 49 unlogged:\n%s", n, grepLines(logs, "rate_limited"))
+	}
+	if !strings.Contains(logs, "remote=203.0.113.7") || strings.Contains(logs, "remote=127.0.0.1") {
+		t.Errorf("refusals do not name the client address:\n%s", grepLines(logs, "refused"))
+	}
+}
+
+// refusalInterval is how often the server logs one address's refusals.
+const refusalInterval = time.Minute
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

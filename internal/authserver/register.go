@@ -252,7 +252,7 @@ func (s *registerEndpoint) serveRegister(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	s.log.InfoContext(r.Context(), "client registered", "client_id", c.ID, "name", c.Name,
-		"auth_method", c.AuthMethod, "remote", r.RemoteAddr)
+		"auth_method", c.AuthMethod, "remote", s.clientAddr(r))
 	resp := registrationResponse{
 		ClientID:                c.ID,
 		ClientSecret:            secret,

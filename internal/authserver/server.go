@@ -362,19 +362,23 @@ func cors(next http.Handler) http.Handler {
 	})
 }
 
-// clientIP is the key for rate limits: the configured function, or the
-// host of RemoteAddr. IPv6 addresses are cut to their /64, which one
-// subscriber usually holds whole.
-func (s *site) clientIP(r *http.Request) string {
-	var addr string
+// clientAddr is the address a request came from, for logs: the
+// configured function (the client behind a trusted proxy), or the host of
+// RemoteAddr.
+func (s *site) clientAddr(r *http.Request) string {
 	if s.cfg.ClientIP != nil {
-		addr = s.cfg.ClientIP(r)
-	} else {
-		addr = r.RemoteAddr
-		if h, _, err := net.SplitHostPort(addr); err == nil {
-			addr = h
-		}
+		return s.cfg.ClientIP(r)
 	}
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return r.RemoteAddr
+}
+
+// clientIP is the key for rate limits: clientAddr, with IPv6 addresses cut
+// to their /64, which one subscriber usually holds whole.
+func (s *site) clientIP(r *http.Request) string {
+	addr := s.clientAddr(r)
 	if ip := net.ParseIP(addr); ip != nil && ip.To4() == nil {
 		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 	}
@@ -384,6 +388,6 @@ func (s *site) clientIP(r *http.Request) string {
 // fail logs a refused request. attrs must never hold a secret: no
 // password, code, token, verifier or client secret.
 func (s *site) fail(r *http.Request, level slog.Level, reason string, attrs ...any) {
-	attrs = append([]any{"reason", reason, "remote", r.RemoteAddr, "endpoint", r.Method + " " + r.URL.Path}, attrs...)
+	attrs = append([]any{"reason", reason, "remote", s.clientAddr(r), "endpoint", r.Method + " " + r.URL.Path}, attrs...)
 	s.log.Log(r.Context(), level, "oauth request refused", attrs...)
 }
