@@ -72,6 +72,10 @@ func (s *loginEndpoint) serveLogin(w http.ResponseWriter, r *http.Request) {
 			"Too many sign-in attempts came from your network. Try again in "+inMinutes(wait)+".")
 		return
 	}
+	if ok, wait, _, _ := s.limits["login_all"].allow("all", s.now()); !ok {
+		s.busy(w, r, wait)
+		return
+	}
 	if !s.formOK(w, r) {
 		return
 	}
@@ -90,6 +94,9 @@ func (s *loginEndpoint) serveLogin(w http.ResponseWriter, r *http.Request) {
 	name := oauth.NormalizeUserName(r.PostForm.Get("username"))
 	ok, wait, err := s.signIn(r.Context(), r, name, r.PostForm.Get("password"))
 	switch {
+	case errors.Is(err, errHashBusy):
+		s.busy(w, r, 5*time.Second)
+		return
 	case err != nil:
 		s.log.ErrorContext(r.Context(), "sign-in failed", "err", err)
 		s.loginPage(w, r, http.StatusServiceUnavailable, req, name, "Signing in is not possible right now. Please try again in a moment.")
@@ -128,7 +135,9 @@ func (s *loginEndpoint) signIn(ctx context.Context, r *http.Request, name, passw
 	now := s.now()
 	if !oauth.ValidUserName(name) || password == "" || len(password) > oauth.MaxPasswordLen {
 		s.fail(r, slog.LevelInfo, "login_malformed")
-		s.burnHash(ctx)
+		if err := s.burnHash(ctx); errors.Is(err, errHashBusy) {
+			return false, 0, err
+		}
 		return false, 0, nil
 	}
 	lock := s.cfg.Lockout.Threshold > 0
@@ -146,7 +155,9 @@ func (s *loginEndpoint) signIn(ctx context.Context, r *http.Request, name, passw
 	known := err == nil
 	switch {
 	case errors.Is(err, errdefs.ErrNotFound):
-		s.burnHash(ctx)
+		if err := s.burnHash(ctx); errors.Is(err, errHashBusy) {
+			return false, 0, err
+		}
 	case err != nil:
 		return false, 0, err
 	default:
@@ -217,11 +228,31 @@ func inMinutes(d time.Duration) string {
 	return fmt.Sprintf("%d minutes", n)
 }
 
+// errHashBusy is a sign-in that found no free password-hash slot in time.
+var errHashBusy = errors.New("every password hash slot is busy")
+
+// busy answers a sign-in the server cannot take now: 503 with Retry-After,
+// since the cause is load, not this client.
+func (s *loginEndpoint) busy(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	s.fail(r, slog.LevelInfo, "login_busy")
+	w.Header().Set("Retry-After", fmt.Sprint(max(1, int(math.Ceil(wait.Seconds())))))
+	s.errorPage(w, r, http.StatusServiceUnavailable, "Busy",
+		"Many sign-ins are arriving right now. Please try again in a few seconds.")
+}
+
 // checkPassword runs the argon2id comparison under the semaphore that
-// bounds how many run at once.
+// bounds how many run at once, waiting for a slot at most SignInWait.
 func (s *loginEndpoint) checkPassword(ctx context.Context, hash, password string) (ok, rehash bool, err error) {
+	wait := s.cfg.SignInWait
+	if wait <= 0 {
+		wait = 2 * time.Second
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
 	select {
 	case s.hashSem <- struct{}{}:
+	case <-t.C:
+		return false, false, errHashBusy
 	case <-ctx.Done():
 		return false, false, ctx.Err()
 	}
@@ -230,10 +261,12 @@ func (s *loginEndpoint) checkPassword(ctx context.Context, hash, password string
 }
 
 // burnHash spends the time of one password check, for names without a
-// user.
-func (s *loginEndpoint) burnHash(ctx context.Context) {
+// user. It reports errHashBusy as a real check would, so a busy server
+// answers a known and an unknown name alike.
+func (s *loginEndpoint) burnHash(ctx context.Context) error {
 	s.dummyOnce.Do(func() { s.dummyHash = oauth.HashPassword(oauth.NewID(), s.cfg.PasswordParams) })
-	_, _, _ = s.checkPassword(ctx, s.dummyHash, "not the password")
+	_, _, err := s.checkPassword(ctx, s.dummyHash, "not the password")
+	return err
 }
 
 // serveLogout is POST /oauth/logout. With an authorization request in

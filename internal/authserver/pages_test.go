@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -687,4 +688,77 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestSignInFailsFastWhenBusy: a sign-in that finds every password-hash
+// slot taken waits SignInWait, not without bound, and is answered 503 with
+// Retry-After; past the server-wide sign-in rate the answer is the same.
+func TestSignInFailsFastWhenBusy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "", func(c *authserver.Config) {
+		c.PasswordParams = oauth.PasswordParams{Time: 3, MemoryKiB: 32 << 10, Threads: 1} // slow enough to hold a slot
+		c.SignInWait = time.Millisecond
+		c.RateLimits.Login = authserver.Limit{Burst: -1}
+		c.RateLimits.LoginAll = authserver.Limit{Burst: -1}
+	})
+	const n = 12 // three times the hash slots
+	forms := make([]url.Values, n)
+	browsers := make([]*browser, n)
+	for i := range n {
+		browsers[i] = e.browser()
+		pg := browsers[i].get(e.issuer + authserver.PathLogin)
+		forms[i] = pg.hidden(t)
+		// Names of their own: the per-name lockout is not what is tested.
+		forms[i].Set("username", fmt.Sprintf("nobody-%d", i))
+		forms[i].Set("password", "wrong password")
+	}
+	codes := make([]int, n)
+	retry := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodPost, e.issuer+authserver.PathLogin, strings.NewReader(forms[i].Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", e.base)
+			resp, err := browsers[i].c.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			codes[i], retry[i] = resp.StatusCode, resp.Header.Get("Retry-After")
+		})
+	}
+	wg.Wait()
+	busy := 0
+	for i, c := range codes {
+		switch c {
+		case http.StatusUnauthorized:
+		case http.StatusServiceUnavailable:
+			busy++
+			if retry[i] == "" {
+				t.Errorf("a busy answer without Retry-After")
+			}
+		default:
+			t.Errorf("sign-in %d: status %d, want 401 or 503", i, c)
+		}
+	}
+	if busy == 0 {
+		t.Errorf("%d concurrent sign-ins over 4 hash slots with a 1ms wait: none was answered 503 (%v)", n, codes)
+	}
+}
+
+func TestSignInRateAcrossAddresses(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "", func(c *authserver.Config) {
+		c.RateLimits.LoginAll = authserver.Limit{Burst: 1, Interval: time.Hour}
+	})
+	b := e.browser()
+	if pg := b.login(b.get(e.issuer+authserver.PathLogin), userName, "wrong password"); pg.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("first sign-in: %d, want 401", pg.StatusCode)
+	}
+	pg := b.login(b.get(e.issuer+authserver.PathLogin), userName, password)
+	if pg.StatusCode != http.StatusServiceUnavailable || pg.Header.Get("Retry-After") == "" {
+		t.Errorf("a sign-in past the server-wide rate: %d Retry-After %q, want 503 with Retry-After", pg.StatusCode, pg.Header.Get("Retry-After"))
+	}
 }

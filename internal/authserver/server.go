@@ -99,6 +99,11 @@ type Config struct {
 	// the host of RemoteAddr. Behind a reverse proxy, return the
 	// address the proxy reports, and only from a trusted proxy.
 	ClientIP func(*http.Request) string
+	// SignInWait is how long a sign-in waits for one of the few password
+	// hash slots before it is answered 503 with Retry-After; 0 means 2s.
+	// Waiting without bound let a flood of wrong passwords push a real
+	// sign-in to tens of seconds.
+	SignInWait time.Duration
 }
 
 // RateLimits are the per-address limits of the endpoints that attract
@@ -112,6 +117,10 @@ type RateLimits struct {
 	// fetch a Client ID Metadata Document. Revocation and introspection,
 	// which may fetch one too, share the Token limit.
 	ClientMetadata Limit // default: burst 20, then one every 3s
+	// LoginAll bounds sign-ins across all addresses together: many
+	// addresses each within Login could still queue the password hashes
+	// without end. Past it the server answers 503 with Retry-After.
+	LoginAll Limit // default: burst 40, then one every 100ms
 }
 
 // Limit is a token bucket: Burst requests at once, then one more every
@@ -217,10 +226,11 @@ func New(cfg Config) (*Server, error) {
 		resource: cfg.Resource,
 		secure:   cfg.SecureCookies || u.Scheme == "https",
 		limits: map[string]*limiter{
-			"login":    newLimiter(cfg.RateLimits.Login, Limit{Burst: 10, Interval: 6 * time.Second}),
-			"token":    newLimiter(cfg.RateLimits.Token, Limit{Burst: 60, Interval: time.Second}),
-			"register": newLimiter(cfg.RateLimits.Register, Limit{Burst: 20, Interval: time.Minute}),
-			"metadata": newLimiter(cfg.RateLimits.ClientMetadata, Limit{Burst: 20, Interval: 3 * time.Second}),
+			"login":     newLimiter(cfg.RateLimits.Login, Limit{Burst: 10, Interval: 6 * time.Second}),
+			"login_all": newLimiter(cfg.RateLimits.LoginAll, Limit{Burst: 40, Interval: 100 * time.Millisecond}),
+			"token":     newLimiter(cfg.RateLimits.Token, Limit{Burst: 60, Interval: time.Second}),
+			"register":  newLimiter(cfg.RateLimits.Register, Limit{Burst: 20, Interval: time.Minute}),
+			"metadata":  newLimiter(cfg.RateLimits.ClientMetadata, Limit{Burst: 20, Interval: 3 * time.Second}),
 		},
 	}
 	if err := s.loadPages(); err != nil {
