@@ -141,14 +141,21 @@ func (s *loginEndpoint) signIn(ctx context.Context, r *http.Request, name, passw
 		return false, 0, nil
 	}
 	lock := s.cfg.Lockout.Threshold > 0
+	// The two counts: this name from this address, and this name from
+	// anywhere (see Lockout). A name holds no space, so the pair's key is
+	// unambiguous.
+	keys := [2]string{name + " " + s.clientIP(r), name}
+	thresholds := [2]int{s.cfg.Lockout.Threshold, s.cfg.Lockout.NameThreshold}
 	if lock {
-		f, err := s.lockouts.LoginFailures(ctx, name)
-		if err != nil {
-			return false, 0, err
-		}
-		if wait := s.cfg.Lockout.wait(f, now); wait > 0 {
-			s.fail(r, slog.LevelWarn, "login_locked", "failures", f.Count)
-			return false, wait, nil
+		for i, key := range keys {
+			f, err := s.lockouts.LoginFailures(ctx, key)
+			if err != nil {
+				return false, 0, err
+			}
+			if wait := s.cfg.Lockout.wait(f, now, thresholds[i]); wait > 0 {
+				s.fail(r, slog.LevelWarn, "login_locked", "failures", f.Count, "from_anywhere", i == 1)
+				return false, wait, nil
+			}
 		}
 	}
 	u, err := s.users.UserByName(ctx, name)
@@ -167,8 +174,10 @@ func (s *loginEndpoint) signIn(ctx context.Context, r *http.Request, name, passw
 		}
 		if match {
 			if lock {
-				if err := s.lockouts.ClearLoginFailures(ctx, name); err != nil {
-					return false, 0, err
+				for _, key := range keys {
+					if err := s.lockouts.ClearLoginFailures(ctx, key); err != nil {
+						return false, 0, err
+					}
 				}
 			}
 			if err := s.users.RecordLogin(ctx, name, now.UTC().Truncate(time.Second)); err != nil {
@@ -194,22 +203,29 @@ func (s *loginEndpoint) signIn(ctx context.Context, r *http.Request, name, passw
 		s.fail(r, slog.LevelInfo, "login_failed", attrs...)
 		return false, 0, nil
 	}
-	f, err := s.lockouts.RecordLoginFailure(ctx, name, now, now.Add(-s.cfg.Lockout.Window))
-	if err != nil {
-		return false, 0, err
+	var count int
+	for i, key := range keys {
+		f, err := s.lockouts.RecordLoginFailure(ctx, key, now, now.Add(-s.cfg.Lockout.Window))
+		if err != nil {
+			return false, 0, err
+		}
+		if i == 0 {
+			count = f.Count
+		}
+		wait = max(wait, s.cfg.Lockout.wait(f, now, thresholds[i]))
 	}
-	wait = s.cfg.Lockout.wait(f, now)
-	s.fail(r, slog.LevelInfo, "login_failed", append(attrs, "failures", f.Count, "locked", wait > 0)...)
+	s.fail(r, slog.LevelInfo, "login_failed", append(attrs, "failures", count, "locked", wait > 0)...)
 	return false, wait, nil
 }
 
-// wait is how long the name with failures f stays locked after now.
-func (l Lockout) wait(f *oauth.LoginFailures, now time.Time) time.Duration {
-	if l.Threshold <= 0 || f == nil || f.Count < l.Threshold {
+// wait is how long a count with failures f stays locked after now, when
+// it locks at threshold failures.
+func (l Lockout) wait(f *oauth.LoginFailures, now time.Time, threshold int) time.Duration {
+	if l.Threshold <= 0 || threshold <= 0 || f == nil || f.Count < threshold {
 		return 0
 	}
 	d := l.Base
-	for range min(f.Count-l.Threshold, 32) {
+	for range min(f.Count-threshold, 32) {
 		d *= 2
 		if d >= l.Max {
 			break

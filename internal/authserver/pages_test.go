@@ -762,3 +762,51 @@ func TestSignInRateAcrossAddresses(t *testing.T) {
 		t.Errorf("a sign-in past the server-wide rate: %d Retry-After %q, want 503 with Retry-After", pg.StatusCode, pg.Header.Get("Retry-After"))
 	}
 }
+
+// addrTransport sends every request as if from addr (the test's ClientIP
+// reads the header, as a trusted proxy's X-Forwarded-For would be read).
+type addrTransport struct{ addr string }
+
+func (a addrTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("X-Test-Client", a.addr)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestLockoutIsPerAddress: failing on purpose from one address locks that
+// address out of the name, not the person who signs in from another; only
+// NameThreshold failures from everywhere together lock the name itself.
+func TestLockoutIsPerAddress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "", func(c *authserver.Config) {
+		c.ClientIP = func(r *http.Request) string { return r.Header.Get("X-Test-Client") }
+		c.Lockout = authserver.Lockout{Threshold: 3, NameThreshold: 8}
+		c.RateLimits.Login = authserver.Limit{Burst: -1}
+	})
+	from := func(addr string) *browser {
+		b := e.browser()
+		b.c.Transport = addrTransport{addr}
+		return b
+	}
+	try := func(b *browser, pass string) int {
+		t.Helper()
+		return b.login(b.get(e.issuer+authserver.PathLogin), userName, pass).StatusCode
+	}
+	attacker := from("198.51.100.1")
+	for range 3 {
+		try(attacker, "wrong password")
+	}
+	if code := try(attacker, password); code != http.StatusTooManyRequests {
+		t.Errorf("the right password from the locked address: %d, want 429", code)
+	}
+	if code := try(from("203.0.113.7"), password); code != http.StatusSeeOther {
+		t.Errorf("the person, from their own address, while another address is locked out: %d, want 303 (signed in)", code)
+	}
+	// Many addresses together: past NameThreshold the name locks for all.
+	for i := range 8 {
+		try(from(fmt.Sprintf("198.51.100.%d", 10+i)), "wrong password")
+	}
+	if code := try(from("203.0.113.7"), password); code != http.StatusTooManyRequests {
+		t.Errorf("after %d failures from many addresses: %d, want the name locked (429)", 8, code)
+	}
+}

@@ -130,13 +130,19 @@ type Limit struct {
 	Interval time.Duration
 }
 
-// Lockout is the policy for repeated failed sign-ins to one name: after
-// Threshold failures the name is locked for Base, doubling with each
-// further failure up to Max. Failures older than Window are forgotten.
-// Zero fields take the defaults shown; a negative Threshold turns lockout
-// off.
+// Lockout is the policy for repeated failed sign-ins. Failures are counted
+// per name and address (the rate-limit address: IPv6 by /64): after
+// Threshold of them that pair is locked for Base, doubling with each
+// further failure up to Max, so someone else failing on purpose cannot
+// keep the person out who signs in from their own address (NIST SP
+// 800-63B §5.2.2 asks for throttling, not for an attacker's lock). The
+// name itself, from every address together, locks the same way only after
+// NameThreshold failures: the bound on guessing that NIST caps at 100.
+// Failures older than Window are forgotten. Zero fields take the defaults
+// shown; a negative Threshold turns lockout off.
 type Lockout struct {
-	Threshold int           // default 5
+	Threshold     int // default 5, per name and address
+	NameThreshold int // default 100, per name from all addresses
 	Base      time.Duration // default 1 minute
 	Max       time.Duration // default 1 hour
 	Window    time.Duration // default 24 hours
@@ -266,6 +272,9 @@ func setDefault(d *time.Duration, def time.Duration) {
 func (l Lockout) withDefaults() Lockout {
 	if l.Threshold == 0 {
 		l.Threshold = 5
+	}
+	if l.NameThreshold == 0 {
+		l.NameThreshold = 100
 	}
 	setDefault(&l.Base, time.Minute)
 	setDefault(&l.Max, time.Hour)
