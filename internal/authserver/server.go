@@ -141,11 +141,11 @@ type Limit struct {
 // Failures older than Window are forgotten. Zero fields take the defaults
 // shown; a negative Threshold turns lockout off.
 type Lockout struct {
-	Threshold     int // default 5, per name and address
-	NameThreshold int // default 100, per name from all addresses
-	Base      time.Duration // default 1 minute
-	Max       time.Duration // default 1 hour
-	Window    time.Duration // default 24 hours
+	Threshold     int           // default 5, per name and address
+	NameThreshold int           // default 100, per name from all addresses
+	Base          time.Duration // default 1 minute
+	Max           time.Duration // default 1 hour
+	Window        time.Duration // default 24 hours
 }
 
 // Server is the authorization server. Its methods are safe for concurrent
