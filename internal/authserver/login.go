@@ -142,9 +142,8 @@ func (s *loginEndpoint) signIn(ctx context.Context, r *http.Request, name, passw
 	}
 	lock := s.cfg.Lockout.Threshold > 0
 	// The two counts: this name from this address, and this name from
-	// anywhere (see Lockout). A name holds no space, so the pair's key is
-	// unambiguous.
-	keys := [2]string{name + " " + s.clientIP(r), name}
+	// anywhere (see Lockout).
+	keys := [2]string{oauth.FailureKey(name, s.clientIP(r)), name}
 	thresholds := [2]int{s.cfg.Lockout.Threshold, s.cfg.Lockout.NameThreshold}
 	if lock {
 		for i, key := range keys {

@@ -54,6 +54,9 @@ type Users interface {
 // Lockouts counts failed sign-ins per name. It is apart from Users
 // because names without a user are counted too (see LoginFailures), and
 // because the count must hold across replicas, so it is stored.
+//
+// The key of a count is a user name (failures from every address), or
+// FailureKey(name, address) (failures to the name from one address).
 type Lockouts interface {
 	// LoginFailures returns the failure count for name; a name without
 	// failures yields a zero Count, not an error.
@@ -62,7 +65,8 @@ type Lockouts interface {
 	// the new count. A count whose last failure is before staleBefore
 	// starts again from one.
 	RecordLoginFailure(ctx context.Context, name string, at, staleBefore time.Time) (*LoginFailures, error)
-	// ClearLoginFailures forgets the failures for name.
+	// ClearLoginFailures forgets the failures for name, and for every
+	// FailureKey of name with an address.
 	ClearLoginFailures(ctx context.Context, name string) error
 }
 
@@ -192,3 +196,8 @@ type Store interface {
 	Tokens
 	Sweeper
 }
+
+// FailureKey is the key of the failed sign-ins to name from one address
+// (a rate-limit bucket: an IPv4 address, or an IPv6 /64). A user name
+// holds no space, so the key cannot be taken for another name's.
+func FailureKey(name, address string) string { return name + " " + address }

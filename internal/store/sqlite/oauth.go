@@ -247,9 +247,12 @@ func (db *DB) RecordLoginFailure(ctx context.Context, name string, at, staleBefo
 	return f, nil
 }
 
-// ClearLoginFailures forgets the failures for name.
+// ClearLoginFailures forgets the failures for name and for every
+// oauth.FailureKey of it. The prefix is compared exactly (substr, not
+// LIKE, in which the '_' names may hold is a wildcard).
 func (db *DB) ClearLoginFailures(ctx context.Context, name string) error {
-	if _, err := db.db.ExecContext(ctx, `DELETE FROM oauth_login_failures WHERE name = ?`, name); err != nil {
+	if _, err := db.db.ExecContext(ctx, `DELETE FROM oauth_login_failures
+		WHERE name = ?1 OR substr(name, 1, length(?1) + 1) = ?1 || ' '`, name); err != nil {
 		return fmt.Errorf("sqlite: clear login failures: %w", err)
 	}
 	return nil

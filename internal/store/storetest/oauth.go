@@ -414,11 +414,23 @@ func oauthLoginFailures(t *testing.T, s oauth.Store) {
 	if diff := cmp.Diff(&oauth.LoginFailures{Name: "ann", Count: 1, Last: later}, f); diff != "" {
 		t.Errorf("stale count did not restart (-want +got):\n%s", diff)
 	}
+	// Clearing a name clears its per-address counts too, and no other
+	// name's ("a_n" is no wildcard, "anna" no extension of "ann").
+	for _, key := range []string{oauth.FailureKey("ann", "198.51.100.1"), oauth.FailureKey("anna", "198.51.100.1"), oauth.FailureKey("a_n", "198.51.100.1")} {
+		_, err := s.RecordLoginFailure(ctx, key, later, later.Add(-24*time.Hour))
+		oauthMust(t, "RecordLoginFailure("+key+")", err)
+	}
 	oauthMust(t, "ClearLoginFailures", s.ClearLoginFailures(ctx, "ann"))
-	f, err = s.LoginFailures(ctx, "ann")
-	oauthMust(t, "LoginFailures after clear", err)
-	if f.Count != 0 {
-		t.Errorf("failures after clear: %d, want 0", f.Count)
+	for key, want := range map[string]int{"ann": 0, oauth.FailureKey("ann", "198.51.100.1"): 0,
+		oauth.FailureKey("anna", "198.51.100.1"): 1, oauth.FailureKey("a_n", "198.51.100.1"): 1} {
+		f, err = s.LoginFailures(ctx, key)
+		oauthMust(t, "LoginFailures after clear", err)
+		if f.Count != want {
+			t.Errorf("failures of %q after ClearLoginFailures(ann): %d, want %d", key, f.Count, want)
+		}
+	}
+	for _, key := range []string{oauth.FailureKey("anna", "198.51.100.1"), oauth.FailureKey("a_n", "198.51.100.1")} {
+		oauthMust(t, "ClearLoginFailures", s.ClearLoginFailures(ctx, key))
 	}
 	n, err := s.DeleteLoginFailures(ctx, oauthT0.Add(time.Second))
 	oauthMust(t, "DeleteLoginFailures", err)
