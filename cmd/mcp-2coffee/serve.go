@@ -44,6 +44,7 @@ func serveCommand() *command {
 			maxBody := fs.Int64("max-body-bytes", blog.MaxRequestBytes, "largest request body accepted")
 			trustedProxy := fs.String("trusted-proxy", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (for rate limits and logs), e.g. 127.0.0.1")
 			metricsAddr := fs.String("metrics-addr", "", "serve /metrics, /healthz and /readyz on this separate address too (keep it off the public network), and no longer /metrics on --addr, e.g. 127.0.0.1:9090")
+			secrets := fs.String("first-run-secrets", "auto", "where a first run's admin key and password go: auto (standard error when it is a terminal, else a 0600 file "+secretsFileName+" beside the database), stderr, or a file path")
 			grace := fs.Duration("shutdown-grace", 20*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 			return func(ctx context.Context, env *environment, args []string) error {
 				if len(args) > 0 {
@@ -116,13 +117,18 @@ func serveCommand() *command {
 					}
 					defer opsLn.Close()
 				}
+				secretsOut, secretsDone, err := secretsOutput(*secrets, c.database, env.stderr)
+				if err != nil {
+					return err
+				}
 				srv, err := buildServer(ctx, serverSetup{
 					clientIP: httpserver.ClientIP(proxies),
 					db:       db, public: pub, listenAddr: ln.Addr().String(), origins: extra,
 					apiKeys: *authMode == "apikey", oauth: *authMode == "apikey" && *oauthMode == "builtin",
-					refreshGrace: *refreshGrace, maxBody: *maxBody, logger: logger, out: env.stderr,
+					refreshGrace: *refreshGrace, maxBody: *maxBody, logger: logger, out: secretsOut,
 					separateOps: opsLn != nil,
 				})
+				secretsDone(logger)
 				if err != nil {
 					return err
 				}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -46,7 +47,9 @@ var (
 func startServe(t *testing.T, extra ...string) *liveServer {
 	t.Helper()
 	s := &liveServer{db: filepath.Join(t.TempDir(), "blog.db")}
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--database", s.db}, extra...)
+	// The tests read the first run's secrets where a person at a terminal
+	// would see them (TestServeFirstRunSecretsFile covers the file).
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--database", s.db, "--first-run-secrets", "stderr"}, extra...)
 	s.cmd = selfCommand(t, args...)
 	pipe, err := s.cmd.StderrPipe()
 	if err != nil {
@@ -466,7 +469,7 @@ func TestServeSecondRunPrintsNoSecret(t *testing.T) {
 	s := startServe(t)
 	s.cmd.Process.Signal(interruptSignal)
 	s.cmd.Wait()
-	again := selfCommand(t, "serve", "--addr", "127.0.0.1:0", "--database", s.db)
+	again := selfCommand(t, "serve", "--addr", "127.0.0.1:0", "--database", s.db, "--first-run-secrets", "stderr")
 	stderr, _ := again.StderrPipe()
 	if err := again.Start(); err != nil {
 		t.Fatal(err)
@@ -587,5 +590,47 @@ func TestServeMetricsAddr(t *testing.T) {
 		if body := get(t, u); !strings.Contains(body, "ok") && !strings.Contains(body, "ready") {
 			t.Errorf("GET %s = %q", u, body)
 		}
+	}
+}
+
+// TestServeFirstRunSecretsFile: when standard error is no terminal (a
+// journal, a container log), the first run's secrets go to a 0600 file
+// beside the database, never into the log, which names the file.
+func TestServeFirstRunSecretsFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "blog.db")
+	cmd := selfCommand(t, "serve", "--addr", "127.0.0.1:0", "--database", db)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	var logs strings.Builder
+	for sc.Scan() {
+		logs.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), "msg=serving") {
+			break
+		}
+	}
+	cmd.Process.Signal(interruptSignal)
+	cmd.Wait()
+	if strings.Contains(logs.String(), "m2c_") || strings.Contains(logs.String(), "shown only now") {
+		t.Errorf("a secret reached the log:\n%s", logs.String())
+	}
+	path := filepath.Join(dir, secretsFileName)
+	if !strings.Contains(logs.String(), path) {
+		t.Errorf("the log does not say where the secrets are:\n%s", logs.String())
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("%s has mode %04o, want 0600", path, st.Mode().Perm())
+	}
+	b, _ := os.ReadFile(path)
+	if !regexp.MustCompile(`m2c_[a-z0-9]+_[a-z0-9]+`).Match(b) || !strings.Contains(string(b), `created the user "admin"`) {
+		t.Errorf("the secrets file lacks the key or the password:\n%s", b)
 	}
 }

@@ -52,7 +52,9 @@ var (
 func startServe(t testing.TB, extra ...string) *server {
 	t.Helper()
 	s := &server{db: filepath.Join(t.TempDir(), "blog.db")}
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--database", s.db}, extra...)
+	// The tests read the first run's secrets where a person at a terminal
+	// would see them (TestServeFirstRunSecretsFile covers the file).
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--database", s.db, "--first-run-secrets", "stderr"}, extra...)
 	cmd := exec.Command(binary(t), args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
