@@ -84,7 +84,9 @@ func (s *introspectEndpoint) serveIntrospect(w http.ResponseWriter, r *http.Requ
 		writeError(w, newError(http.StatusServiceUnavailable, errTemporarilyUnavailable, "try again"))
 		return
 	}
-	if t == nil || t.RevokedAt != nil || !s.now().Before(t.ExpiresAt) || (onlyClient != "" && t.ClientID != onlyClient) {
+	// A rotated refresh token is spent, though the grace window still
+	// lets its client retry once: it is not active (RFC 7662 §2.2).
+	if t == nil || t.RevokedAt != nil || t.RotatedAt != nil || !s.now().Before(t.ExpiresAt) || (onlyClient != "" && t.ClientID != onlyClient) {
 		writeJSON(w, http.StatusOK, introspection{Active: false})
 		return
 	}

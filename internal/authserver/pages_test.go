@@ -434,6 +434,14 @@ func TestIntrospect(t *testing.T) {
 	if resp.StatusCode != 200 || m["active"] != true || m["token_type"] != "refresh_token" {
 		t.Errorf("introspect a refresh token: %d %v", resp.StatusCode, m)
 	}
+	// A rotated refresh token is spent, grace window or not.
+	rotID, rot := e.flow()
+	if resp, body := e.refresh(rotID, rot.RefreshToken, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("refresh: %d %s", resp.StatusCode, body)
+	}
+	if _, m := call(http.Header{"X-Api-Key": {key}}, url.Values{"token": {rot.RefreshToken}}); m["active"] != false {
+		t.Errorf("introspect a rotated refresh token within the grace window: %v, want inactive", m)
+	}
 	for _, tc := range []struct {
 		name   string
 		h      http.Header

@@ -255,7 +255,11 @@ func (s *tokenEndpoint) refresh(r *http.Request, c *oauth.Client, form url.Value
 		// is revoked) presented again: a reuse.
 		return nil, s.refreshReused(r, c, old)
 	case old.RevokedAt != nil:
-		return nil, errBadRefresh
+		// Revoked but never rotated: a sibling superseded when the other
+		// successor of a grace re-issue was used (revocation by the client
+		// revokes the whole family). Two parties hold this grant's
+		// chains; one of them is a thief, so the family ends.
+		return nil, s.refreshReused(r, c, old)
 	case !now.Before(old.ExpiresAt):
 		return nil, newError(http.StatusBadRequest, errInvalidGrant, "the refresh token has expired")
 	}
@@ -302,10 +306,11 @@ func (s *tokenEndpoint) refresh(r *http.Request, c *oauth.Client, form url.Value
 		// token: ReissueRefreshToken is a compare-and-set that revokes
 		// the rotated token, so a second reuse, even within the grace
 		// window, is refused and revokes the family. Without this each
-		// reuse in the window would start one more live chain. Revoking
-		// the first successors instead would let whoever replays a
-		// stolen token within the window cut off the legitimate client
-		// and keep the only live chain.
+		// reuse in the window would start one more live chain. The two
+		// successors do not both live on: using either revokes the other
+		// (RotateRefreshToken), and the revoked one presented later ends
+		// the family, so a thief who replays within the window holds a
+		// chain only until the client's next refresh.
 		err := s.tokens.ReissueRefreshToken(ctx, hash, at, toks...)
 		switch {
 		case err == nil:
@@ -326,14 +331,18 @@ func (s *tokenEndpoint) refresh(r *http.Request, c *oauth.Client, form url.Value
 }
 
 // refreshReused handles a rotated refresh token presented again after the
-// grace window, or after its one grace re-issue: the token was probably
-// stolen. It revokes the family, so the thief's and the client's tokens
+// grace window, or after its one grace re-issue, and a refresh token its
+// sibling superseded: the token was probably stolen. It revokes the family, so the thief's and the client's tokens
 // alike stop working and the user must approve again, and returns the
 // error to answer.
 func (s *tokenEndpoint) refreshReused(r *http.Request, c *oauth.Client, old *oauth.Token) *oauthError {
 	now := s.now()
-	s.fail(r, slog.LevelWarn, "refresh_token_reused", "client_id", c.ID, "user", old.User, "family", old.FamilyID,
-		"rotated_ago", now.Sub(*old.RotatedAt).Round(time.Second).String())
+	if old.RotatedAt != nil {
+		s.fail(r, slog.LevelWarn, "refresh_token_reused", "client_id", c.ID, "user", old.User, "family", old.FamilyID,
+			"rotated_ago", now.Sub(*old.RotatedAt).Round(time.Second).String())
+	} else {
+		s.fail(r, slog.LevelWarn, "refresh_token_superseded", "client_id", c.ID, "user", old.User, "family", old.FamilyID)
+	}
 	if err := s.tokens.RevokeFamily(r.Context(), old.FamilyID, now.UTC().Truncate(time.Second)); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		s.log.ErrorContext(r.Context(), "revoking a token family failed", "family", old.FamilyID, "err", err)
 	}

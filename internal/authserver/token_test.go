@@ -538,3 +538,30 @@ func TestRevoke(t *testing.T) {
 	decodeTokens(t, resp, body)
 	_ = other
 }
+
+// TestRefreshGraceCannotFork: a thief who replays a rotated refresh token
+// within the grace window gets a chain, but not one that lives beside the
+// client's: when the client next refreshes with its own successor, the
+// family ends, the thief's tokens with it.
+func TestRefreshGraceCannotFork(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "")
+	id, tk := e.flow()
+	resp, body := e.refresh(id, tk.RefreshToken, nil)
+	client := decodeTokens(t, resp, body) // the client's rotation
+	e.clock.Advance(5 * time.Second)
+	resp, body = e.refresh(id, tk.RefreshToken, nil)
+	thief := decodeTokens(t, resp, body) // a replay within the window
+	resp, body = e.refresh(id, thief.RefreshToken, nil)
+	thief = decodeTokens(t, resp, body) // the thief keeps refreshing
+	resp, body = e.refresh(id, client.RefreshToken, nil)
+	wantOAuthError(t, "the client's refresh after the thief's", resp, body, 400, "invalid_grant")
+	resp, body = e.refresh(id, thief.RefreshToken, nil)
+	wantOAuthError(t, "the thief's refresh once the fork was seen", resp, body, 400, "invalid_grant")
+	if _, err := e.verify(thief.AccessToken); !errors.Is(err, authserver.ErrTokenRevoked) {
+		t.Errorf("the thief's access token after the fork was seen: %v, want ErrTokenRevoked", err)
+	}
+	if !strings.Contains(e.logs.String(), "reason=refresh_token_superseded") {
+		t.Errorf("the superseded token was not logged")
+	}
+}

@@ -127,8 +127,12 @@ type Tokens interface {
 	// resource, and RevokedAt set when the token or its family is
 	// revoked; or errdefs.ErrNotFound.
 	TokenByHash(ctx context.Context, hash []byte) (*Token, error)
-	// RotateRefreshToken marks the refresh token rotated at at and
-	// stores tokens in its family, in one transaction. Exactly one of any
+	// RotateRefreshToken marks the refresh token rotated at at, revokes
+	// every other live (neither rotated nor revoked) refresh token of its
+	// family, and stores tokens in its family, in one transaction: a
+	// family holds one valid refresh token, so the sibling a grace
+	// re-issue made dies when either of the two is used (RFC 9700
+	// §4.14.2). Exactly one of any
 	// number of concurrent calls wins; when the token was already
 	// rotated, or it or its family is revoked, it reports
 	// errdefs.ErrConflict and stores nothing. An unknown token is

@@ -149,13 +149,14 @@ func (db *DB) TokenByHash(ctx context.Context, hash []byte) (*oauth.Token, error
 	return &t, nil
 }
 
-// RotateRefreshToken marks a live refresh token rotated and stores its
-// successors, in one transaction; the conditional UPDATE lets exactly one
-// caller win.
+// RotateRefreshToken marks a live refresh token rotated, revokes every
+// other live refresh token of its family (the sibling a grace re-issue
+// made), and stores its successors, in one transaction; the conditional
+// UPDATE lets exactly one caller win.
 func (db *DB) RotateRefreshToken(ctx context.Context, hash []byte, at time.Time, tokens ...*oauth.Token) error {
 	return db.replaceRefreshToken(ctx, "rotate refresh token",
 		`UPDATE oauth_tokens SET rotated_at = ? WHERE hash = ? AND rotated_at IS NULL AND revoked_at IS NULL`,
-		"refresh token already rotated or revoked", hash, at, tokens)
+		"refresh token already rotated or revoked", hash, at, tokens, true)
 }
 
 // ReissueRefreshToken spends the one grace re-issue of a rotated refresh
@@ -165,7 +166,7 @@ func (db *DB) RotateRefreshToken(ctx context.Context, hash []byte, at time.Time,
 func (db *DB) ReissueRefreshToken(ctx context.Context, hash []byte, at time.Time, tokens ...*oauth.Token) error {
 	return db.replaceRefreshToken(ctx, "re-issue refresh token",
 		`UPDATE oauth_tokens SET revoked_at = ? WHERE hash = ? AND rotated_at IS NOT NULL AND revoked_at IS NULL`,
-		"refresh token not rotated, already re-issued or revoked", hash, at, tokens)
+		"refresh token not rotated, already re-issued or revoked", hash, at, tokens, false)
 }
 
 // replaceRefreshToken runs update (a conditional UPDATE of the refresh
@@ -173,7 +174,9 @@ func (db *DB) ReissueRefreshToken(ctx context.Context, hash []byte, at time.Time
 // family is live, and stores tokens in that family, in one transaction.
 // When the update changes no row, another caller won or the token is not
 // in the state update requires: ErrConflict with lost as the message.
-func (db *DB) replaceRefreshToken(ctx context.Context, op, update, lost string, hash []byte, at time.Time, tokens []*oauth.Token) error {
+// With siblings, every other live refresh token of the family is revoked
+// too, so the family keeps one.
+func (db *DB) replaceRefreshToken(ctx context.Context, op, update, lost string, hash []byte, at time.Time, tokens []*oauth.Token, siblings bool) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var family string
 		err := tx.QueryRowContext(ctx, `SELECT family_id FROM oauth_tokens WHERE hash = ? AND kind = 'refresh'`, hash).Scan(&family)
@@ -193,6 +196,13 @@ func (db *DB) replaceRefreshToken(ctx context.Context, op, update, lost string, 
 			return err
 		} else if n == 0 {
 			return fmt.Errorf("%s: %w", lost, errdefs.ErrConflict)
+		}
+		if siblings {
+			if _, err := tx.ExecContext(ctx, `UPDATE oauth_tokens SET revoked_at = ?
+				WHERE family_id = ? AND kind = 'refresh' AND hash != ? AND rotated_at IS NULL AND revoked_at IS NULL`,
+				at.Unix(), family, hash); err != nil {
+				return err
+			}
 		}
 		return oauthInsertTokens(ctx, tx, family, tokens)
 	})

@@ -46,6 +46,7 @@ func RunOAuth(t *testing.T, open func(t *testing.T) oauth.Store) {
 		{"RotateConcurrent", oauthRotateConcurrent},
 		{"RotateRevoked", oauthRotateRevoked},
 		{"ReissueOnce", oauthReissueOnce},
+		{"OneLiveRefreshPerFamily", oauthOneLiveRefresh},
 		{"ReissueConcurrent", oauthReissueConcurrent},
 		{"RevokeUserTokens", oauthRevokeUserTokens},
 		{"RevokeFamily", oauthRevokeFamily},

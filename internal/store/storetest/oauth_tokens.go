@@ -244,6 +244,34 @@ func oauthReissueOnce(t *testing.T, s oauth.Store) {
 	oauthWantErr(t, "ReissueRefreshToken(unknown)", s.ReissueRefreshToken(ctx, oauthHash("nope"), at), errdefs.ErrNotFound)
 }
 
+// oauthOneLiveRefresh: a grace re-issue leaves two successors of one
+// token; rotating either revokes the other, so a family never keeps two
+// live chains (one may be a thief's).
+func oauthOneLiveRefresh(t *testing.T, s oauth.Store) {
+	ctx := context.Background()
+	for _, use := range []string{"first", "second"} {
+		fam := "fam-" + use
+		_, refresh := oauthFamily(t, s, fam, "ann", "cl")
+		at := oauthT0.Add(time.Hour)
+		first := oauthNewToken(fam+" first", oauth.KindRefresh, fam)
+		oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, at, first))
+		second := oauthNewToken(fam+" second", oauth.KindRefresh, fam)
+		oauthMust(t, "ReissueRefreshToken", s.ReissueRefreshToken(ctx, refresh.Hash, at.Add(time.Second), second))
+		used, other := first, second
+		if use == "second" {
+			used, other = second, first
+		}
+		next := oauthNewToken(fam+" next", oauth.KindRefresh, fam)
+		oauthMust(t, "RotateRefreshToken of the "+use+" successor", s.RotateRefreshToken(ctx, used.Hash, at.Add(2*time.Second), next))
+		if got := oauthGetToken(t, s, other.Hash); got.RevokedAt == nil || got.RotatedAt != nil {
+			t.Errorf("the other successor after the %s was used: RevokedAt %v RotatedAt %v; want revoked, not rotated", use, got.RevokedAt, got.RotatedAt)
+		}
+		if got := oauthGetToken(t, s, next.Hash); got.RevokedAt != nil {
+			t.Errorf("the successor of the used token is revoked: %v", got.RevokedAt)
+		}
+	}
+}
+
 func oauthReissueConcurrent(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	_, refresh := oauthFamily(t, s, "fam", "ann", "cl")
