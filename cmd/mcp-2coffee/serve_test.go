@@ -469,9 +469,19 @@ func TestServeSecondRunPrintsNoSecret(t *testing.T) {
 	s := startServe(t)
 	s.cmd.Process.Signal(interruptSignal)
 	s.cmd.Wait()
-	again := selfCommand(t, "serve", "--addr", "127.0.0.1:0", "--database", s.db, "--first-run-secrets", "stderr")
-	stderr, _ := again.StderrPipe()
-	if err := again.Start(); err != nil {
+	out := serveUntilServing(t, "--database", s.db, "--first-run-secrets", "stderr")
+	if strings.Contains(out, "m2c_") || strings.Contains(out, "First run") {
+		t.Errorf("second run printed a key:\n%s", out)
+	}
+}
+
+// serveUntilServing runs serve on 127.0.0.1:0 with args until it logs that
+// it serves, stops it, and returns what it wrote to standard error.
+func serveUntilServing(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := selfCommand(t, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	sc := bufio.NewScanner(stderr)
@@ -482,11 +492,9 @@ func TestServeSecondRunPrintsNoSecret(t *testing.T) {
 			break
 		}
 	}
-	again.Process.Signal(interruptSignal)
-	again.Wait()
-	if strings.Contains(out.String(), "m2c_") || strings.Contains(out.String(), "First run") {
-		t.Errorf("second run printed a key:\n%s", out.String())
-	}
+	cmd.Process.Signal(interruptSignal)
+	cmd.Wait()
+	return out.String()
 }
 
 func TestServeAuthNoneOnlyOnLoopback(t *testing.T) {
@@ -600,27 +608,13 @@ func TestServeFirstRunSecretsFile(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "blog.db")
-	cmd := selfCommand(t, "serve", "--addr", "127.0.0.1:0", "--database", db)
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stderr)
-	var logs strings.Builder
-	for sc.Scan() {
-		logs.WriteString(sc.Text() + "\n")
-		if strings.Contains(sc.Text(), "msg=serving") {
-			break
-		}
-	}
-	cmd.Process.Signal(interruptSignal)
-	cmd.Wait()
-	if strings.Contains(logs.String(), "m2c_") || strings.Contains(logs.String(), "shown only now") {
-		t.Errorf("a secret reached the log:\n%s", logs.String())
+	logs := serveUntilServing(t, "--database", db)
+	if strings.Contains(logs, "m2c_") || strings.Contains(logs, "shown only now") {
+		t.Errorf("a secret reached the log:\n%s", logs)
 	}
 	path := filepath.Join(dir, secretsFileName)
-	if !strings.Contains(logs.String(), path) {
-		t.Errorf("the log does not say where the secrets are:\n%s", logs.String())
+	if !strings.Contains(logs, path) {
+		t.Errorf("the log does not say where the secrets are:\n%s", logs)
 	}
 	st, err := os.Stat(path)
 	if err != nil {
