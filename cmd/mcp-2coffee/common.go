@@ -25,7 +25,13 @@ type commonFlags struct {
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.database, "database", defaultDatabase, "the database: a SQLite file path or file: URI (created on first use); postgres:// URLs are not supported yet")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error (logs go to stderr)")
-	fs.BoolVar(&c.noSample, "no-sample", false, "serve and stdio: do not load the bundled sample articles into a new, empty database")
+}
+
+// registerServing adds the flags of the commands that serve the blog
+// (serve, stdio), the ones that offer a new database the samples.
+func (c *commonFlags) registerServing(fs *flag.FlagSet) {
+	c.register(fs)
+	fs.BoolVar(&c.noSample, "no-sample", false, "do not load the bundled sample articles into a new, empty database")
 }
 
 // logger builds the stderr logger at the chosen level.

@@ -28,8 +28,6 @@ func importCommand() *command {
 				if err != nil {
 					return err
 				}
-				// An import is the owner's own content: no sample articles.
-				c.noSample = true
 				db, err := c.openStore(ctx, logger)
 				if err != nil {
 					return err

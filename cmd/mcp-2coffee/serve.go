@@ -34,7 +34,7 @@ func serveCommand() *command {
 		summary: "Serve MCP over Streamable HTTP at /mcp, the REST API at /api/v1, /healthz, /readyz and /metrics.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *environment, []string) error {
 			var c commonFlags
-			c.register(fs)
+			c.registerServing(fs)
 			addr := fs.String("addr", "127.0.0.1:3000", "address to listen on")
 			publicURL := fs.String("public-url", "", "the URL clients use to reach this server, e.g. https://blog.example.com (default: http://ADDR); required when listening beyond loopback")
 			origins := fs.String("allowed-origin", "", "comma-separated extra browser origins allowed to call, e.g. https://app.example.com")

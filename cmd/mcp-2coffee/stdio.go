@@ -29,7 +29,7 @@ func stdioCommand() *command {
 		summary: "Serve MCP on stdin/stdout, for a desktop client that starts this process (logs go to stderr).",
 		flags: func(fs *flag.FlagSet) func(context.Context, *environment, []string) error {
 			var c commonFlags
-			c.register(fs)
+			c.registerServing(fs)
 			apiURL := fs.String("api-url", "", "serve the blog of a remote mcp-2coffee through its REST API instead of the local database; the key comes from $X-API-KEY (or $MCP_2COFFEE_API_KEY)")
 			readOnly := fs.Bool("read-only", false, "leave out the tools that change articles")
 			return func(ctx context.Context, env *environment, args []string) error {
