@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
@@ -97,7 +98,13 @@ func (g *guard) hostOK(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// wrap checks Host and, when present, Origin.
+// wrap checks Host and, when present, Origin. A request from an allowed
+// origin gets the CORS headers a browser-based MCP client needs: the
+// origin allowed, and the headers it must read (a 401's challenge, the
+// session id) exposed. A CORS preflight from an allowed origin is
+// answered here, before authentication: the browser sends it without the
+// credential, which the real request carries. No cookie is involved, so
+// credentialed CORS is never allowed.
 func (g *guard) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !g.hostOK(w, r) {
@@ -109,9 +116,49 @@ func (g *guard) wrap(next http.Handler) http.Handler {
 				authn.WriteError(w, http.StatusForbidden, "forbidden_origin", "requests from the origin "+quoteForMessage(origin)+" are not allowed; add it with --allowed-origin")
 				return
 			}
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Add("Vary", "Origin")
+			h.Set("Access-Control-Expose-Headers", corsExposed)
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				preflight(w, r)
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// corsExposed are the response headers a browser-based MCP client reads:
+// the challenge of a 401 or 403 (its resource_metadata starts OAuth), the
+// session of a stateful server, the negotiated revision, and how long to
+// wait.
+const corsExposed = "WWW-Authenticate, Mcp-Session-Id, MCP-Protocol-Version, Retry-After"
+
+// corsRequestHeaders are the request headers MCP clients send. Mcp-Param-*
+// (SEP-2243) mirrors tool arguments, so any name under it is allowed.
+var corsRequestHeaders = []string{"accept", "authorization", "content-type", "last-event-id",
+	"mcp-method", "mcp-name", "mcp-protocol-version", "mcp-session-id", "x-api-key"}
+
+// preflight answers a CORS preflight: the methods of Streamable HTTP, and
+// those of the requested headers that MCP clients send (Authorization must
+// be named; a "*" would not cover it).
+func preflight(w http.ResponseWriter, r *http.Request) {
+	var allowed []string
+	for name := range strings.SplitSeq(r.Header.Get("Access-Control-Request-Headers"), ",") {
+		name = strings.ToLower(strings.TrimSpace(name))
+		if slices.Contains(corsRequestHeaders, name) || (strings.HasPrefix(name, "mcp-param-") && len(name) <= 128) {
+			allowed = append(allowed, name)
+		}
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
+	if len(allowed) > 0 {
+		h.Set("Access-Control-Allow-Headers", strings.Join(allowed, ", "))
+	}
+	h.Set("Access-Control-Max-Age", "600")
+	h.Add("Vary", "Access-Control-Request-Method, Access-Control-Request-Headers")
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // hostBehindProxy accepts the public host under either default port: a

@@ -201,3 +201,50 @@ func TestSeparateOps(t *testing.T) {
 		t.Errorf("the operations listener serves /mcp: %d", got.code)
 	}
 }
+
+// TestCORS: a browser-based client on an allowed origin can preflight
+// without a credential and read the challenge; another origin cannot.
+func TestCORS(t *testing.T) {
+	t.Parallel()
+	pub, _ := url.Parse("http://127.0.0.1:3000")
+	h, err := httpserver.New(httpserver.Config{PublicURL: pub, ListenAddr: "127.0.0.1:3000",
+		AllowedOrigins: []string{"https://app.example"},
+		MCP:            named("mcp"), REST: named("rest"), Authenticate: onlyKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(method, origin string, header map[string]string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, "http://127.0.0.1:3000/mcp", nil)
+		req.Header.Set("Origin", origin)
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	pre := send(http.MethodOptions, "https://app.example", map[string]string{
+		"Access-Control-Request-Method":  "POST",
+		"Access-Control-Request-Headers": "content-type, authorization, mcp-protocol-version, mcp-param-slug, x-evil",
+	})
+	if pre.Code != http.StatusNoContent || pre.Header().Get("Access-Control-Allow-Origin") != "https://app.example" {
+		t.Fatalf("preflight from an allowed origin: %d %v; want 204 allowing it (no credential needed)", pre.Code, pre.Header())
+	}
+	if got := pre.Header().Get("Access-Control-Allow-Headers"); got != "content-type, authorization, mcp-protocol-version, mcp-param-slug" {
+		t.Errorf("Access-Control-Allow-Headers = %q; want the MCP headers asked for, not x-evil", got)
+	}
+	if pre.Header().Get("Access-Control-Allow-Credentials") != "" {
+		t.Errorf("credentialed CORS allowed")
+	}
+	// The real request: a 401 whose challenge the page may read.
+	res := send(http.MethodPost, "https://app.example", nil)
+	if res.Code != http.StatusUnauthorized || res.Header().Get("Access-Control-Allow-Origin") != "https://app.example" ||
+		!strings.Contains(res.Header().Get("Access-Control-Expose-Headers"), "WWW-Authenticate") {
+		t.Errorf("request from an allowed origin: %d %v; want 401 with the challenge exposed", res.Code, res.Header())
+	}
+	for _, origin := range []string{"https://evil.example", "null"} {
+		if rec := send(http.MethodOptions, origin, map[string]string{"Access-Control-Request-Method": "POST"}); rec.Code != http.StatusForbidden || rec.Header().Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("preflight from %s: %d %v; want 403 without CORS headers", origin, rec.Code, rec.Header())
+		}
+	}
+}

@@ -601,3 +601,57 @@ func TestBrowserLoginConsent(t *testing.T) {
 		"code":           rr.byState(allow.state).Get("code"),
 	})
 }
+
+// TestBrowserCORS: a browser-based MCP client on an origin given with
+// --allowed-origin reaches /mcp from Chromium (its preflight answered
+// without a credential, the 401 challenge readable, a tools/list with a key
+// answered); a page on any other origin cannot.
+func TestBrowserCORS(t *testing.T) {
+	script := browserScript(t, "cors.mjs")
+	chromium := chromiumPath(t)
+	page := func() *httptest.Server {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			io.WriteString(w, "<!doctype html><title>A browser MCP client</title>")
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	allowed, blocked := page(), page()
+	s := startServe(t, "--allowed-origin", allowed.URL)
+	dir := t.TempDir()
+	cfg, _ := json.Marshal(map[string]string{
+		"allowedPage": allowed.URL, "blockedPage": blocked.URL, "mcpURL": s.mcpURL, "key": s.key,
+		"result": filepath.Join(dir, "record.json"),
+	})
+	cfgPath := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, command{args: []string{"node", script, cfgPath}, dir: moduleRoot(t), env: browserEnv(chromium), timeout: 2 * time.Minute})
+	raw, err := os.ReadFile(filepath.Join(dir, "record.json"))
+	type call struct {
+		Status    int    `json:"status"`
+		Challenge string `json:"challenge"`
+		Body      string `json:"body"`
+		Error     string `json:"error"`
+	}
+	var rec struct {
+		Allowed, Blocked struct{ Anonymous, WithKey call }
+		Error            string
+	}
+	if err != nil || json.Unmarshal(raw, &rec) != nil || r.err != nil || rec.Error != "" {
+		t.Fatalf("the browser script failed: %v %v\nstderr:\n%s\nrecord:\n%s", err, r.err, r.stderr, raw)
+	}
+	if a := rec.Allowed.Anonymous; a.Status != http.StatusUnauthorized || !strings.Contains(a.Challenge, "resource_metadata=") {
+		t.Errorf("allowed origin, no credential: %+v; want 401 with a readable challenge naming resource_metadata", a)
+	}
+	if a := rec.Allowed.WithKey; a.Status != http.StatusOK || !strings.Contains(a.Body, `"search_articles"`) {
+		t.Errorf("allowed origin, tools/list with a key: %+v; want 200 listing the tools", a)
+	}
+	for name, c := range map[string]call{"no credential": rec.Blocked.Anonymous, "with a key": rec.Blocked.WithKey} {
+		if c.Error == "" {
+			t.Errorf("another origin, %s: the page read a response %+v; want the browser to refuse it", name, c)
+		}
+	}
+}
