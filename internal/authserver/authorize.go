@@ -191,6 +191,15 @@ func verifierMatches(verifier, challenge string) bool {
 // redirect sends the browser back to the client with params, state and
 // iss (RFC 9207: on every authorization response, success or error).
 func (s *site) redirect(w http.ResponseWriter, req *authRequest, status int, params url.Values) {
+	h := w.Header()
+	h.Set("Location", s.redirectURL(req, params))
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "same-origin")
+	w.WriteHeader(status)
+}
+
+// redirectURL is the client's redirect URI with params, state and iss.
+func (s *site) redirectURL(req *authRequest, params url.Values) string {
 	if req.state != "" {
 		params.Set("state", req.state)
 	}
@@ -199,17 +208,33 @@ func (s *site) redirect(w http.ResponseWriter, req *authRequest, status int, par
 	if strings.Contains(req.redirectURI, "?") {
 		sep = "&"
 	}
-	h := w.Header()
-	h.Set("Location", req.redirectURI+sep+params.Encode())
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "same-origin")
-	w.WriteHeader(status)
+	return req.redirectURI + sep + params.Encode()
 }
 
-// redirectError sends an error to the client's redirect URI.
+// redirectError sends an error to the client's redirect URI. status 302
+// marks an answer to a GET nobody clicked: an automatic redirect, which
+// RFC 9700 §4.11.2 allows only to a redirect URI the server trusts.
+// Anyone may register a client (or publish a metadata document) with any
+// redirect URI, so for every client but one the owner registered, such an
+// error is shown on a page instead, with a link back the person may
+// follow; otherwise /authorize would be an open redirector for phishing.
+// Answers to a form the person posted (303) go back as usual.
 func (s *site) redirectError(w http.ResponseWriter, r *http.Request, req *authRequest, status int, e *oauthError) {
 	s.fail(r, slog.LevelInfo, "authorize_"+e.code, "client_id", req.client.ID, "detail", e.description)
-	s.redirect(w, req, status, url.Values{"error": {e.code}, "error_description": {e.description}})
+	params := url.Values{"error": {e.code}, "error_description": {e.description}}
+	if status == http.StatusFound && req.client.Kind != oauth.KindPreregistered {
+		s.render(w, r, http.StatusBadRequest, "error", &pageData{
+			Title:     "This application's request was refused",
+			Heading:   "This application's request was refused",
+			Message:   "The request of " + displayName(req.client) + " could not be accepted: " + e.description + " (" + e.code + ").",
+			Hint:      "You were not sent back to the application automatically, because this server cannot vouch for where it would send you.",
+			Alert:     true,
+			ReturnURL: s.redirectURL(req, params),
+			ReturnTo:  hostOf(req.redirectURI),
+		}, "")
+		return
+	}
+	s.redirect(w, req, status, params)
 }
 
 // serveAuthorize is GET /oauth/authorize: check the request, then sign

@@ -254,12 +254,20 @@ func TestAuthorizeRefusedAsPage(t *testing.T) {
 	}
 }
 
-// TestAuthorizeErrorsRedirect: once client and redirect URI are trusted,
-// problems go back to the client with error, state and iss.
+// TestAuthorizeErrorsRedirect: once client and redirect URI are known,
+// problems go back to a client the owner registered with error, state and
+// iss; for any other client (anyone can register one, with any redirect
+// URI) they are shown on a page with a link back, never redirected
+// automatically (RFC 9700 §4.11.2: no open redirector).
 func TestAuthorizeErrorsRedirect(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "")
-	id := e.register()
+	pre, _, err := e.srv.Admin().CreateClient(t.Context(), oauth.ClientSpec{Name: "Owner's app", RedirectURIs: []string{loopbackRedirect}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := pre.ID
+	dynamic := e.register()
 	p := newPKCE()
 	tests := []struct {
 		name string
@@ -295,6 +303,15 @@ func TestAuthorizeErrorsRedirect(t *testing.T) {
 			}
 			if tc.name != "repeated state" && got.Get("state") != q.Get("state") {
 				t.Errorf("state %q, want %q", got.Get("state"), q.Get("state"))
+			}
+
+			q.Set("client_id", dynamic)
+			pg = e.browser().get(e.authorizeURL(q))
+			if pg.StatusCode != http.StatusBadRequest || pg.Header.Get("Location") != "" {
+				t.Fatalf("self-registered client: %d Location %q, want 400 and no redirect", pg.StatusCode, pg.Header.Get("Location"))
+			}
+			if !strings.Contains(pg.body, tc.code) || !strings.Contains(pg.body, `href="`+loopbackRedirect+`?error=`+tc.code) {
+				t.Errorf("self-registered client: the page lacks the error %q or the link back:\n%s", tc.code, pg.body)
 			}
 		})
 	}

@@ -49,7 +49,11 @@ type pageData struct {
 	Heading string
 	Message string
 	Hint    string
-	Alert   bool
+	// ReturnURL, when set, is a link back to the client the person may
+	// follow (an error not redirected automatically), to ReturnTo.
+	ReturnURL string
+	ReturnTo  string
+	Alert     bool
 
 	// apps
 	Notice string

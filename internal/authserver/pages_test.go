@@ -621,8 +621,9 @@ func TestPrompt(t *testing.T) {
 	q = authParams(id, loopbackRedirect, newPKCE())
 	q.Set("prompt", "none")
 	q.Set("scope", "articles:write")
-	if got := b.redirectQuery(b.get(e.authorizeURL(q)), loopbackRedirect); got.Get("error") != "consent_required" {
-		t.Errorf("prompt=none for a new scope: %v, want consent_required", got)
+	// Not redirected automatically: the client registered itself.
+	if pg := b.get(e.authorizeURL(q)); pg.StatusCode != http.StatusBadRequest || !strings.Contains(pg.body, "consent_required") {
+		t.Errorf("prompt=none for a new scope: %d, want a page saying consent_required:\n%s", pg.StatusCode, pg.body)
 	}
 	q.Set("scope", "articles:read")
 	if got := b.redirectQuery(b.get(e.authorizeURL(q)), loopbackRedirect); got.Get("code") == "" {
