@@ -501,3 +501,78 @@ func postJSON(t *testing.T, u, body string) (*http.Response, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp, string(b)
 }
+
+// TestServeOAuthAudiences: the REST API is a resource of its own (RFC
+// 8707). A token for it opens it and not /mcp, a token for /mcp opens
+// /mcp and not it, and its challenge names metadata that describes it, so
+// a client following RFC 9728 asks for the right audience.
+func TestServeOAuthAudiences(t *testing.T) {
+	t.Parallel()
+	s := startServe(t)
+	base, restURL := s.base, s.base+"/api/v1"
+	resp, body := postJSON(t, base+"/oauth/register", `{"client_name":"audiences","redirect_uris":["`+callbackURL+`"],"token_endpoint_auth_method":"none"}`)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("register: %d %s", resp.StatusCode, body)
+	}
+	var reg struct {
+		ClientID string `json:"client_id"`
+	}
+	json.Unmarshal([]byte(body), &reg)
+	signIn := newSignIn(t, "admin", s.adminPassword(t))
+	token := func(resource string) string {
+		t.Helper()
+		verifier := strings.Repeat("w", 20) + "0123456789-._~abcdefghijklmnop"
+		sum := sha256.Sum256([]byte(verifier))
+		q := url.Values{
+			"response_type": {"code"}, "client_id": {reg.ClientID}, "redirect_uri": {callbackURL},
+			"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
+			"state": {"st"}, "scope": {"articles:read"}, "resource": {resource},
+		}
+		got := signIn.authorize(base + "/oauth/authorize?" + q.Encode())
+		return tokenRequest(t, base, url.Values{"grant_type": {"authorization_code"}, "code": {got.Get("code")},
+			"redirect_uri": {callbackURL}, "client_id": {reg.ClientID}, "code_verifier": {verifier}, "resource": {resource}}, http.StatusOK).AccessToken
+	}
+	restGet := func(tok string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, restURL+"/articles?limit=1", nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	forREST, forMCP := token(restURL), token(s.mcpURL)
+	if r := restGet(forREST); r.StatusCode != http.StatusOK {
+		t.Errorf("a token for the REST API on it: %d, want 200", r.StatusCode)
+	}
+	if status := bearerToolsList(t, s.mcpURL, forREST); status != http.StatusUnauthorized {
+		t.Errorf("a token for the REST API on /mcp: %d, want 401", status)
+	}
+	if status := bearerToolsList(t, s.mcpURL, forMCP); status != http.StatusOK {
+		t.Errorf("a token for /mcp on it: %d, want 200", status)
+	}
+	r := restGet(forMCP)
+	if c := challenge(t, r.Header.Get("WWW-Authenticate")); r.StatusCode != http.StatusUnauthorized || c["error"] != "invalid_token" {
+		t.Errorf("a token for /mcp on the REST API: %d %v, want 401 invalid_token", r.StatusCode, c)
+	}
+	// The challenge without a credential points at the REST API's own
+	// metadata, whose resource is the REST API.
+	c := challenge(t, restGet("").Header.Get("WWW-Authenticate"))
+	if c["resource_metadata"] != base+"/.well-known/oauth-protected-resource/api/v1" {
+		t.Fatalf("REST challenge resource_metadata %q, want the REST API's own", c["resource_metadata"])
+	}
+	var prm struct {
+		Resource             string   `json:"resource"`
+		AuthorizationServers []string `json:"authorization_servers"`
+	}
+	if err := json.Unmarshal([]byte(get(t, c["resource_metadata"])), &prm); err != nil {
+		t.Fatal(err)
+	}
+	if prm.Resource != restURL || len(prm.AuthorizationServers) != 1 || prm.AuthorizationServers[0] != base {
+		t.Errorf("the REST API's metadata: %+v, want resource %s and issuer %s", prm, restURL, base)
+	}
+}

@@ -195,11 +195,17 @@ func buildServer(ctx context.Context, s serverSetup) (*server, error) {
 	metrics := httpserver.NewMetrics()
 	auth := &authn.Authenticator{Logger: s.logger, OnFailure: metrics.AuthFailure, MaxBodyBytes: s.maxBody, ClientIP: s.clientIP}
 	authenticate := authn.Assume(authn.Anonymous)
+	// The REST API is a resource of its own (RFC 8707): a token for /mcp
+	// does not open it, and its challenges name its own metadata.
+	restURL := httpserver.ResourceURL(s.public, restapi.Prefix)
+	restAuth := *auth
+	authenticateREST := authenticate
 
 	keys := apikey.New(s.db, apikey.Options{Logger: s.logger})
 	var authServer *authserver.Server
 	if s.apiKeys {
 		auth.Verify = keys.Verify
+		restAuth.Verify = keys.Verify
 		if err := firstrun.AdminKey(ctx, keys, s.out, site); err != nil {
 			return nil, err
 		}
@@ -215,6 +221,7 @@ func buildServer(ctx context.Context, s serverSetup) (*server, error) {
 		authServer, err = authserver.New(authserver.Config{
 			Issuer:                s.public,
 			Resource:              mcpURL,
+			Resources:             []string{restURL},
 			Store:                 s.db,
 			MetadataFetcher:       cimdFetcher{fetcher},
 			IntrospectionVerifier: keys.Verify,
@@ -230,6 +237,8 @@ func buildServer(ctx context.Context, s serverSetup) (*server, error) {
 		// every request; a key is recognised by its prefix anyway.
 		auth.Verify = authn.Chain(authServer.VerifyAccessToken, keys.Verify)
 		auth.ResourceMetadataURL = httpserver.ResourceMetadataURL(s.public)
+		restAuth.Verify = authn.Chain(authServer.VerifierFor(restURL), keys.Verify)
+		restAuth.ResourceMetadataURL = httpserver.ResourceMetadataURLOf(s.public, restapi.Prefix)
 		if err := firstrun.AdminUser(ctx, authServer.Admin(), s.out, site); err != nil {
 			return nil, err
 		}
@@ -237,6 +246,7 @@ func buildServer(ctx context.Context, s serverSetup) (*server, error) {
 	}
 	if auth.Verify != nil {
 		authenticate = auth.Middleware
+		authenticateREST = restAuth.Middleware
 	}
 
 	articles := blog.NewService(s.db, nil)
@@ -259,17 +269,19 @@ func buildServer(ctx context.Context, s serverSetup) (*server, error) {
 	api := restapi.New(articles, restapi.Options{Logger: s.logger, MaxBodyBytes: s.maxBody})
 
 	cfg := httpserver.Config{
-		PublicURL:      s.public,
-		ListenAddr:     s.listenAddr,
-		AllowedOrigins: s.origins,
-		MCP:            auth.RequireMCPScopes(mcpserver.Scopes())(mcpHandler),
-		REST:           auth.RequireScopeFor(restapi.Scope)(api),
-		Authenticate:   authenticate,
-		Ready:          s.db.Ping,
-		Logger:         s.logger,
-		Metrics:        metrics,
-		MaxBodyBytes:   s.maxBody,
-		SeparateOps:    s.separateOps,
+		PublicURL:        s.public,
+		ListenAddr:       s.listenAddr,
+		AllowedOrigins:   s.origins,
+		MCP:              auth.RequireMCPScopes(mcpserver.Scopes())(mcpHandler),
+		REST:             restAuth.RequireScopeFor(restapi.Scope)(api),
+		Authenticate:     authenticate,
+		AuthenticateREST: authenticateREST,
+		RESTPrefix:       restapi.Prefix,
+		Ready:            s.db.Ping,
+		Logger:           s.logger,
+		Metrics:          metrics,
+		MaxBodyBytes:     s.maxBody,
+		SeparateOps:      s.separateOps,
 	}
 	if authServer != nil { // a nil *authserver.Server in the interface would not be nil
 		cfg.AuthServer = authServer

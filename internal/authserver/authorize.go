@@ -39,6 +39,7 @@ type authRequest struct {
 	state       string
 	scopes      []string
 	challenge   string
+	resource    string // the one resource the tokens will be bound to
 	prompt      []string
 	// raw is the request as a query string, carried through the login
 	// and consent forms and checked again at each step.
@@ -126,10 +127,12 @@ func (s *site) parseAuthorize(ctx context.Context, clients *clientFinder, raw st
 		return bad(errInvalidRequest, "code_challenge must be the base64url SHA-256 of the verifier (43 characters)")
 	}
 	req.challenge = q.Get("code_challenge")
+	req.resource = s.resource
 	if rs, ok := q["resource"]; ok {
-		if len(rs) != 1 || rs[0] != s.resource {
-			return bad(errInvalidTarget, "resource must be "+s.resource+", the only resource this server issues tokens for")
+		if len(rs) != 1 || !slices.Contains(s.resources, rs[0]) {
+			return bad(errInvalidTarget, "resource must be one of "+strings.Join(s.resources, ", ")+", the resources this server issues tokens for (one per token)")
 		}
+		req.resource = rs[0]
 	}
 	scopes, err := parseScope(q.Get("scope"))
 	if err != nil {
@@ -333,7 +336,7 @@ func (s *authorizeEndpoint) approve(w http.ResponseWriter, r *http.Request, req 
 		User:        user,
 		RedirectURI: req.redirectURI,
 		Scopes:      req.scopes,
-		Resource:    s.resource,
+		Resource:    req.resource,
 		Challenge:   req.challenge,
 		CreatedAt:   now,
 		ExpiresAt:   now.Add(s.cfg.CodeLifetime),

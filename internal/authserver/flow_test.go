@@ -331,3 +331,43 @@ func TestAuthorizeErrorsRedirect(t *testing.T) {
 		}
 	})
 }
+
+// TestOneAudiencePerToken: with the REST API as a second resource, a
+// client gets a token for the resource it names, and each resource's
+// verifier refuses the other's tokens (RFC 8707: one audience per token).
+func TestOneAudiencePerToken(t *testing.T) {
+	t.Parallel()
+	var rest string
+	e := newEnv(t, "", func(c *authserver.Config) {
+		rest = strings.TrimSuffix(c.Resource, "/mcp") + "/api/v1"
+		c.Resources = []string{rest}
+	})
+	id := e.register()
+	token := func(resource string) string {
+		t.Helper()
+		p := newPKCE()
+		q := authParams(id, loopbackRedirect, p)
+		if resource != "" {
+			q.Set("resource", resource)
+		}
+		got := e.browser().authorize(q)
+		f := url.Values{"grant_type": {"authorization_code"}, "client_id": {id}, "code": {got.Get("code")},
+			"redirect_uri": {loopbackRedirect}, "code_verifier": {p.verifier}}
+		resp, body := e.postForm(authserver.PathToken, f, nil, nil)
+		return decodeTokens(t, resp, body).AccessToken
+	}
+	forREST, forMCP := token(rest), token("")
+	verifyREST := e.srv.VerifierFor(rest)
+	if _, err := verifyREST(t.Context(), forREST); err != nil {
+		t.Errorf("the REST verifier refused a token for the REST API: %v", err)
+	}
+	if _, err := e.verify(forREST); !errors.Is(err, authserver.ErrWrongAudience) {
+		t.Errorf("the MCP verifier on a token for the REST API: %v, want ErrWrongAudience", err)
+	}
+	if _, err := verifyREST(t.Context(), forMCP); !errors.Is(err, authserver.ErrWrongAudience) {
+		t.Errorf("the REST verifier on a token for /mcp: %v, want ErrWrongAudience", err)
+	}
+	if _, err := e.verify(forMCP); err != nil {
+		t.Errorf("the MCP verifier refused a token for /mcp: %v", err)
+	}
+}

@@ -43,9 +43,14 @@ type Config struct {
 	// protected resource metadata must name the same string.
 	Issuer *url.URL
 	// Resource is the canonical URL of the MCP endpoint (RFC 8707), e.g.
-	// http://127.0.0.1:3000/mcp. Every code and token is bound to it, and
-	// VerifyAccessToken refuses tokens bound to anything else.
+	// http://127.0.0.1:3000/mcp: the resource of a request that names
+	// none. Every code and token is bound to one resource, and
+	// VerifyAccessToken refuses tokens bound to anything but this one.
 	Resource string
+	// Resources are the other resources this server issues tokens for,
+	// each a token's single audience when a client names it (RFC 8707):
+	// the REST API. A request without resource gets Resource.
+	Resources []string
 	// Store keeps clients, users, sessions, grants, codes and tokens.
 	// New hands each endpoint only the capabilities it uses.
 	Store oauth.Store
@@ -175,14 +180,15 @@ type Server struct {
 // cleared), so an endpoint reaches stored records only through the
 // capabilities it was given.
 type site struct {
-	cfg      Config
-	log      *slog.Logger
-	now      func() time.Time
-	issuer   string // Config.Issuer without a trailing slash
-	origin   string // scheme://host of the issuer, for Origin checks
-	base     string // path of the issuer, "" or "/blog": prefix of page URLs
-	resource string
-	secure   bool
+	cfg       Config
+	log       *slog.Logger
+	now       func() time.Time
+	issuer    string   // Config.Issuer without a trailing slash
+	origin    string   // scheme://host of the issuer, for Origin checks
+	base      string   // path of the issuer, "" or "/blog": prefix of page URLs
+	resource  string   // the default resource (the MCP endpoint)
+	resources []string // every resource tokens may be bound to, resource first
+	secure    bool
 
 	pages    map[string]*template.Template
 	styleURL string
@@ -199,8 +205,10 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkResource(cfg.Resource); err != nil {
-		return nil, err
+	for _, r := range append([]string{cfg.Resource}, cfg.Resources...) {
+		if err := checkResource(r); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -223,14 +231,15 @@ func New(cfg Config) (*Server, error) {
 	cfg.Store = nil
 	u, _ := url.Parse(issuer)
 	s := &site{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		now:      cfg.Now,
-		issuer:   issuer,
-		origin:   webaddr.Origin(u),
-		base:     u.Path,
-		resource: cfg.Resource,
-		secure:   cfg.SecureCookies || u.Scheme == "https",
+		cfg:       cfg,
+		log:       cfg.Logger,
+		now:       cfg.Now,
+		issuer:    issuer,
+		origin:    webaddr.Origin(u),
+		base:      u.Path,
+		resource:  cfg.Resource,
+		resources: append([]string{cfg.Resource}, cfg.Resources...),
+		secure:    cfg.SecureCookies || u.Scheme == "https",
 		limits: map[string]*limiter{
 			"login":     newLimiter(cfg.RateLimits.Login, Limit{Burst: 10, Interval: 6 * time.Second}),
 			"login_all": newLimiter(cfg.RateLimits.LoginAll, Limit{Burst: 40, Interval: 100 * time.Millisecond}),

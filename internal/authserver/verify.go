@@ -29,7 +29,16 @@ var (
 // call, so revocation takes effect at once on every replica. The token
 // must be bound to Config.Resource (RFC 8707 audience).
 func (s *Server) VerifyAccessToken(ctx context.Context, token string) (*authn.Principal, error) {
-	return s.verifier.verify(ctx, token)
+	return s.verifier.verify(ctx, token, s.verifier.resource)
+}
+
+// VerifierFor is VerifyAccessToken for another of the resources in
+// Config.Resources: tokens bound to anything else are refused, so a token
+// for the MCP endpoint does not open the REST API, nor the reverse.
+func (s *Server) VerifierFor(resource string) authn.Verifier {
+	return func(ctx context.Context, token string) (*authn.Principal, error) {
+		return s.verifier.verify(ctx, token, resource)
+	}
 }
 
 // verifier is the resource server's side: it only looks tokens up.
@@ -38,7 +47,7 @@ type verifier struct {
 	tokens oauth.Tokens
 }
 
-func (s *verifier) verify(ctx context.Context, token string) (*authn.Principal, error) {
+func (s *verifier) verify(ctx context.Context, token, resource string) (*authn.Principal, error) {
 	if !oauth.WellFormed(token, oauth.PrefixAccessToken) {
 		return nil, ErrNotAccessToken
 	}
@@ -59,7 +68,7 @@ func (s *verifier) verify(ctx context.Context, token string) (*authn.Principal, 
 		return nil, ErrTokenRevoked
 	case !s.now().Before(t.ExpiresAt):
 		return nil, ErrTokenExpired
-	case t.Resource != s.resource:
+	case t.Resource != resource:
 		return nil, ErrWrongAudience
 	}
 	return &authn.Principal{Subject: "user:" + t.User, Scopes: slices.Clone(t.Scopes), Method: "oauth"}, nil

@@ -53,8 +53,14 @@ type Config struct {
 	MCP, REST http.Handler
 	// Authenticate puts the caller's principal in the request context or
 	// answers the request itself (authn.Authenticator.Middleware, or
-	// authn.Assume for serve --auth=none).
-	Authenticate func(http.Handler) http.Handler
+	// authn.Assume for serve --auth=none). AuthenticateREST, when set,
+	// does it for the REST API instead: its tokens have their own
+	// audience and its challenges their own resource metadata.
+	Authenticate, AuthenticateREST func(http.Handler) http.Handler
+	// RESTPrefix is where the REST API lives under the public URL
+	// (restapi.Prefix); with an AuthServer it gets protected resource
+	// metadata of its own there. Empty: none.
+	RESTPrefix string
 	// AuthServer is the built-in authorization server, mounted at
 	// /oauth/ and its metadata paths, and named by the protected
 	// resource metadata; nil when OAuth is off.
@@ -78,19 +84,26 @@ const MCPPath = "/mcp"
 
 // MCPURL is the URL of the MCP endpoint under the public URL: the resource
 // tokens are bound to (RFC 8707) and the one clients are configured with.
-func MCPURL(public *url.URL) string {
-	return public.Scheme + "://" + public.Host + pathPrefix(public) + MCPPath
-}
+func MCPURL(public *url.URL) string { return ResourceURL(public, MCPPath) }
 
 // ResourceMetadataURL is where the RFC 9728 protected resource metadata of
 // the MCP endpoint lives: for https://host/p/mcp it is
 // https://host/.well-known/oauth-protected-resource/p/mcp.
-func ResourceMetadataURL(public *url.URL) string {
-	return public.Scheme + "://" + public.Host + resourceMetadataPath(public)
+func ResourceMetadataURL(public *url.URL) string { return ResourceMetadataURLOf(public, MCPPath) }
+
+// ResourceURL is the URL of the resource at path under the public URL.
+func ResourceURL(public *url.URL, path string) string {
+	return public.Scheme + "://" + public.Host + pathPrefix(public) + path
 }
 
-func resourceMetadataPath(public *url.URL) string {
-	return "/.well-known/oauth-protected-resource" + pathPrefix(public) + MCPPath
+// ResourceMetadataURLOf is where the protected resource metadata of the
+// resource at path lives (RFC 9728 §3.1: inserted after the host).
+func ResourceMetadataURLOf(public *url.URL, path string) string {
+	return public.Scheme + "://" + public.Host + resourceMetadataPath(public, path)
+}
+
+func resourceMetadataPath(public *url.URL, path string) string {
+	return "/.well-known/oauth-protected-resource" + pathPrefix(public) + path
 }
 
 func pathPrefix(public *url.URL) string { return strings.TrimSuffix(public.Path, "/") }
@@ -123,7 +136,11 @@ func New(cfg Config) (http.Handler, error) {
 		return g.wrap(limitBody(cfg.MaxBodyBytes, cfg.Authenticate(h)))
 	}
 	route(MCPPath, protect(cfg.MCP))
-	route("/api/", protect(cfg.REST))
+	authREST := cfg.AuthenticateREST
+	if authREST == nil {
+		authREST = cfg.Authenticate
+	}
+	route("/api/", g.wrap(limitBody(cfg.MaxBodyBytes, authREST(cfg.REST))))
 	// The operational routes answer only to the public Host too: a page
 	// on a rebinding name must not read the metrics (route patterns,
 	// tool names, failure counts) or probe readiness.
@@ -159,8 +176,12 @@ func New(cfg Config) (http.Handler, error) {
 		root.Handle(pattern, cfg.Metrics.instrument(pattern, h))
 	}
 	// The path form, then the root form clients fall back to.
-	rootRoute("GET "+resourceMetadataPath(cfg.PublicURL), prm)
+	rootRoute("GET "+resourceMetadataPath(cfg.PublicURL, MCPPath), prm)
 	rootRoute("GET /.well-known/oauth-protected-resource", prm)
+	if cfg.RESTPrefix != "" {
+		rootRoute("GET "+resourceMetadataPath(cfg.PublicURL, cfg.RESTPrefix),
+			g.wrapHost(protectedResourceMetadata(ResourceURL(cfg.PublicURL, cfg.RESTPrefix), as.Issuer())))
+	}
 	if prefix != "" {
 		rootRoute("GET "+as.MetadataPath(), g.wrapHost(as.MetadataHandler()))
 	}
