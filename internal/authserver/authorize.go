@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,6 +42,9 @@ type authRequest struct {
 	challenge   string
 	resource    string // the one resource the tokens will be bound to
 	prompt      []string
+	// maxAge is the oldest sign-in the client accepts (OpenID Connect
+	// max_age); negative when it set none.
+	maxAge time.Duration
 	// raw is the request as a query string, carried through the login
 	// and consent forms and checked again at each step.
 	raw string
@@ -57,7 +61,7 @@ type pageProblem struct {
 
 // singleParams may appear at most once (RFC 6749 §3.1).
 var singleParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state",
-	"code_challenge", "code_challenge_method", "response_mode", "prompt"}
+	"code_challenge", "code_challenge_method", "response_mode", "prompt", "max_age"}
 
 // parseAuthorize checks an authorization request in the order that keeps
 // redirects safe: client and redirect URI first (a problem there is a
@@ -152,6 +156,17 @@ func (s *site) parseAuthorize(ctx context.Context, clients *clientFinder, raw st
 		return bad("request_uri_not_supported", "request_uri is not supported")
 	}
 	req.prompt = strings.Fields(q.Get("prompt"))
+	if slices.Contains(req.prompt, "none") && len(req.prompt) > 1 {
+		return bad(errInvalidRequest, "prompt=none cannot be combined with other prompt values")
+	}
+	req.maxAge = -1
+	if v, ok := q["max_age"]; ok {
+		n, err := strconv.ParseUint(v[0], 10, 31)
+		if err != nil {
+			return bad(errInvalidRequest, "max_age must be a number of seconds")
+		}
+		req.maxAge = time.Duration(n) * time.Second
+	}
 	return req, nil, nil
 }
 
@@ -257,21 +272,55 @@ func (s *authorizeEndpoint) serveAuthorize(w http.ResponseWriter, r *http.Reques
 		s.redirectError(w, r, req, http.StatusFound, oe)
 		return
 	}
-	user, err := s.sessions.user(r)
+	user, signedInAt, err := s.sessions.signedIn(r)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "reading session failed", "err", err)
 		s.errorPage(w, r, http.StatusServiceUnavailable, "Something went wrong", "Your sign-in could not be checked.")
 		return
 	}
+	if user != "" && !req.signInFresh(signedInAt, s.now()) {
+		user = "" // prompt=login or max_age: this sign-in is too old
+	}
 	if user == "" {
 		if slices.Contains(req.prompt, "none") {
-			s.redirectError(w, r, req, http.StatusFound, newError(0, errLoginRequired, "the user is not signed in"))
+			s.redirectError(w, r, req, http.StatusFound, newError(0, errLoginRequired, "the user must sign in"))
 			return
 		}
 		s.loginPage(w, r, http.StatusOK, req, "", "")
 		return
 	}
 	s.decide(w, r, req, user, http.StatusFound)
+}
+
+// freshSignIn is how recent a sign-in satisfies prompt=login (or a
+// max_age shorter than it): long enough for the redirect from the sign-in
+// form back to /authorize, which carries the same request.
+const freshSignIn = 10 * time.Second
+
+// signInFresh reports whether a sign-in at at satisfies the request's
+// prompt=login and max_age at now. A max_age below freshSignIn counts as
+// freshSignIn, or no sign-in could ever satisfy max_age=0.
+func (req *authRequest) signInFresh(at, now time.Time) bool {
+	limit := time.Duration(-1) // none
+	if slices.Contains(req.prompt, "login") {
+		limit = freshSignIn
+	}
+	if req.maxAge >= 0 {
+		if m := max(req.maxAge, freshSignIn); limit < 0 || m < limit {
+			limit = m
+		}
+	}
+	return limit < 0 || now.Sub(at) <= limit
+}
+
+// identityAssured reports whether a redirect to the request's URI reaches
+// only the client it names: for a client the owner registered, and for an
+// https redirect URI, which only that host can receive. A loopback or a
+// private-use scheme redirect does not (RFC 8252 §8.6): any program on the
+// machine may listen on the port or claim the scheme, so a remembered
+// approval must not hand it a code without the person seeing who asks.
+func identityAssured(req *authRequest) bool {
+	return req.client.Kind == oauth.KindPreregistered || strings.HasPrefix(req.redirectURI, "https://")
 }
 
 // decide issues a code at once when a remembered grant covers the request
@@ -284,7 +333,8 @@ func (s *authorizeEndpoint) decide(w http.ResponseWriter, r *http.Request, req *
 		s.errorPage(w, r, http.StatusServiceUnavailable, "Something went wrong", "Your earlier approvals could not be read.")
 		return
 	}
-	if g != nil && covers(g.Scopes, req.scopes) && !slices.Contains(req.prompt, "consent") {
+	remembered := g != nil && covers(g.Scopes, req.scopes)
+	if remembered && !slices.Contains(req.prompt, "consent") && identityAssured(req) {
 		s.approve(w, r, req, user, status)
 		return
 	}

@@ -625,9 +625,59 @@ func TestPrompt(t *testing.T) {
 	if pg := b.get(e.authorizeURL(q)); pg.StatusCode != http.StatusBadRequest || !strings.Contains(pg.body, "consent_required") {
 		t.Errorf("prompt=none for a new scope: %d, want a page saying consent_required:\n%s", pg.StatusCode, pg.body)
 	}
+	// A remembered grant does not assure a loopback client's identity
+	// (any local program may listen there): prompt=none needs consent.
 	q.Set("scope", "articles:read")
-	if got := b.redirectQuery(b.get(e.authorizeURL(q)), loopbackRedirect); got.Get("code") == "" {
-		t.Errorf("prompt=none with a remembered grant: %v, want a code", got)
+	if pg := b.get(e.authorizeURL(q)); pg.StatusCode != http.StatusBadRequest || !strings.Contains(pg.body, "consent_required") || pg.Header.Get("Location") != "" {
+		t.Errorf("prompt=none, loopback client with a remembered grant: %d, want a page saying consent_required:\n%s", pg.StatusCode, pg.body)
+	}
+
+	// An https redirect reaches only its host: there a remembered grant
+	// is enough, with prompt=none too.
+	const webRedirect = "https://app.example/callback"
+	web := e.register(webRedirect)
+	b.authorize(authParams(web, webRedirect, newPKCE()))
+	q = authParams(web, webRedirect, newPKCE())
+	q.Set("prompt", "none")
+	if got := b.redirectQuery(b.get(e.authorizeURL(q)), webRedirect); got.Get("code") == "" {
+		t.Errorf("prompt=none, https client with a remembered grant: %v, want a code", got)
+	}
+
+	// prompt=login asks for a new sign-in even with a session (one older
+	// than the few seconds a sign-in's own redirect takes); the sign-in
+	// then satisfies it, and the flow goes on.
+	e.clock.Advance(time.Minute)
+	q = authParams(web, webRedirect, newPKCE())
+	q.Set("prompt", "login")
+	pg := b.get(e.authorizeURL(q))
+	if !strings.Contains(pg.body, `action="`+e.issuerPath()+`/oauth/login"`) {
+		t.Fatalf("prompt=login with a session: %d, want the sign-in page:\n%s", pg.StatusCode, pg.body)
+	}
+	pg = b.get(b.resolve(b.login(pg, userName, password)))
+	if got := b.redirectQuery(pg, webRedirect); got.Get("code") == "" {
+		t.Errorf("after signing in again for prompt=login: %v, want a code", got)
+	}
+	// max_age: a sign-in older than it is asked again; a fresh one is not.
+	e.clock.Advance(10 * time.Minute)
+	q = authParams(web, webRedirect, newPKCE())
+	q.Set("max_age", "300")
+	if pg := b.get(e.authorizeURL(q)); !strings.Contains(pg.body, `action="`+e.issuerPath()+`/oauth/login"`) {
+		t.Errorf("max_age=300 with a 10-minute-old sign-in: %d, want the sign-in page", pg.StatusCode)
+	}
+	q.Set("max_age", "3600")
+	if got := b.redirectQuery(b.get(e.authorizeURL(q)), webRedirect); got.Get("code") == "" {
+		t.Errorf("max_age=3600 with a 10-minute-old sign-in: %v, want a code", got)
+	}
+	q.Set("max_age", "300")
+	q.Set("prompt", "none")
+	// (Errors of a self-registered client are shown, not redirected.)
+	if pg := b.get(e.authorizeURL(q)); pg.StatusCode != http.StatusBadRequest || !strings.Contains(pg.body, "login_required") {
+		t.Errorf("prompt=none with max_age past: %d, want a page saying login_required:\n%s", pg.StatusCode, pg.body)
+	}
+	q.Set("max_age", "soon")
+	q.Del("prompt")
+	if pg := b.get(e.authorizeURL(q)); pg.StatusCode != http.StatusBadRequest || !strings.Contains(pg.body, "max_age must be a number") {
+		t.Errorf("max_age=soon: %d, want a page saying max_age is malformed:\n%s", pg.StatusCode, pg.body)
 	}
 }
 

@@ -50,21 +50,28 @@ type browserSessions struct {
 // user returns the signed-in user of r, or "" when there is none (no
 // cookie, unknown or expired session). A store failure is returned.
 func (s *browserSessions) user(r *http.Request) (string, error) {
+	user, _, err := s.signedIn(r)
+	return user, err
+}
+
+// signedIn is user with the time the person signed in (each sign-in
+// starts a new session), for prompt=login and max_age.
+func (s *browserSessions) signedIn(r *http.Request) (string, time.Time, error) {
 	c, err := r.Cookie(s.sessionCookie())
 	if err != nil || !oauth.WellFormed(c.Value, "") {
-		return "", nil
+		return "", time.Time{}, nil
 	}
 	sess, err := s.store.SessionByHash(r.Context(), oauth.HashSecret(c.Value))
 	if errors.Is(err, errdefs.ErrNotFound) {
-		return "", nil
+		return "", time.Time{}, nil
 	}
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
 	if !s.now().Before(sess.ExpiresAt) {
-		return "", nil
+		return "", time.Time{}, nil
 	}
-	return sess.User, nil
+	return sess.User, sess.CreatedAt, nil
 }
 
 // start signs user in: a new session id every time, so an id an

@@ -182,7 +182,8 @@ type Session struct {
 
 // Grant is a remembered approval: User let Client have Scopes. A later
 // authorization request by the same client for a subset of these scopes
-// skips the consent page.
+// skips the consent page when the client's identity is assured (an
+// owner-registered client, or an https redirect URI); others see it again.
 type Grant struct {
 	User     string
 	ClientID string

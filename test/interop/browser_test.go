@@ -360,8 +360,9 @@ type walkRecord struct {
 		Landed         string `json:"landed"`
 	} `json:"deny"`
 	Again struct {
-		Landed string   `json:"landed"`
-		Hops   []string `json:"hops"`
+		Landed  string   `json:"landed"`
+		Hops    []string `json:"hops"`
+		Consent bool     `json:"consent"`
 	} `json:"again"`
 	Apps pageRecord `json:"apps"`
 }
@@ -544,7 +545,12 @@ func TestBrowserLoginConsent(t *testing.T) {
 		}
 	})
 
-	t.Run("approval remembered", func(t *testing.T) {
+	t.Run("approval remembered, consent shown again for a loopback client", func(t *testing.T) {
+		// RFC 8252 §8.6: a loopback redirect does not assure the
+		// client's identity, so the person sees who asks each time.
+		if !rec.Again.Consent {
+			t.Errorf("the second request of a loopback client skipped consent (hops %v)", rec.Again.Hops)
+		}
 		if rec.Again.Landed != redirectURI {
 			t.Errorf("second request of the approved application landed on %s, want %s (hops %v)", rec.Again.Landed, redirectURI, rec.Again.Hops)
 		}

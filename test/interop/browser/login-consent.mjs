@@ -2,7 +2,9 @@
 // login-consent.mjs CONFIG.json — walks the authorization server's pages in
 // Chromium as a person would, for TestBrowserLoginConsent: a wrong password,
 // the right one, consent with Allow; a second application denied; the first
-// one again (remembered: no consent page); the connected-apps page. It
+// one again (remembered, but its redirect is loopback, so the consent page
+// comes back, already signed in, and one click approves); the
+// connected-apps page. It
 // records what each page showed and screenshots it at a phone and a desktop
 // size. The Go test prepared the requests and judges the record; this script
 // fails (exit 1) only when a page does not let it go on.
@@ -144,16 +146,23 @@ try {
   record.deny.landed = pathOf(page.url());
   await shot(page, 'denied');
 
-  // 6. The first application again: remembered, so no page at all.
+  // 6. The first application again: remembered, but a loopback redirect
+  // does not assure who is asking, so consent is shown (no sign-in).
   const hops = [];
   const onRequest = (r) => {
     if (r.isNavigationRequest()) hops.push(pathOf(r.url()));
   };
   page.on('request', onRequest);
   await page.goto(cfg.againURL);
+  const allowAgain = page.getByRole('button', { name: 'Allow' });
+  const consentAgain = (await allowAgain.count()) > 0;
+  if (consentAgain) {
+    await shot(page, 'consent-again');
+    await submit(page, allowAgain, '/oauth/authorize');
+  }
   await page.waitForURL((u) => u.origin === cfg.redirectOrigin, { waitUntil: 'load' });
   page.off('request', onRequest);
-  record.again = { landed: pathOf(page.url()), hops };
+  record.again = { landed: pathOf(page.url()), hops, consent: consentAgain };
 
   // 7. The connected-apps page lists the approved application.
   resp = await page.goto(cfg.appsURL);
