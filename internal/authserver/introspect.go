@@ -41,16 +41,8 @@ type introspectEndpoint struct {
 // Public clients may not call it. Inactive, unknown, expired and revoked
 // tokens all answer {"active":false}.
 func (s *introspectEndpoint) serveIntrospect(w http.ResponseWriter, r *http.Request) {
-	// As for revocation: client authentication may fetch a metadata
-	// document, and an API key costs a lookup.
-	if limited, _ := s.limited(w, r, "token"); limited {
-		writeError(w, newError(http.StatusTooManyRequests, errTemporarilyUnavailable, "too many requests from this address; retry later"))
-		return
-	}
-	form, oe := readTokenForm(w, r)
-	if oe != nil {
-		s.fail(r, slog.LevelInfo, "bad_introspect_request", "detail", oe.description)
-		writeError(w, oe)
+	form, ok := s.limitedTokenForm(w, r, "introspect")
+	if !ok {
 		return
 	}
 	onlyClient := ""

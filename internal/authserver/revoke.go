@@ -39,16 +39,8 @@ type revokeEndpoint struct {
 // tokens issued with it included); revoking an access token revokes that
 // token.
 func (s *revokeEndpoint) serveRevoke(w http.ResponseWriter, r *http.Request) {
-	// Client authentication may fetch a metadata document at a URL the
-	// caller chose: the token endpoint's limit applies.
-	if limited, _ := s.limited(w, r, "token"); limited {
-		writeError(w, newError(http.StatusTooManyRequests, errTemporarilyUnavailable, "too many requests from this address; retry later"))
-		return
-	}
-	form, oe := readTokenForm(w, r)
-	if oe != nil {
-		s.fail(r, slog.LevelInfo, "bad_revoke_request", "detail", oe.description)
-		writeError(w, oe)
+	form, ok := s.limitedTokenForm(w, r, "revoke")
+	if !ok {
 		return
 	}
 	c, oe := s.clients.authenticate(r, form)

@@ -63,16 +63,29 @@ func readTokenForm(w http.ResponseWriter, r *http.Request) (url.Values, *oauthEr
 	return form, nil
 }
 
-// serveToken is POST /oauth/token.
-func (s *tokenEndpoint) serveToken(w http.ResponseWriter, r *http.Request) {
+// limitedTokenForm is the opening the token, revocation and
+// introspection endpoints share: the token limit (client authentication
+// may fetch a metadata document at a URL the caller chose, and an API key
+// costs a lookup), then the form. When it returns false it has answered;
+// what names the endpoint in the log.
+func (s *site) limitedTokenForm(w http.ResponseWriter, r *http.Request, what string) (url.Values, bool) {
 	if limited, _ := s.limited(w, r, "token"); limited {
-		writeError(w, newError(http.StatusTooManyRequests, errTemporarilyUnavailable, "too many token requests from this address; retry later"))
-		return
+		writeError(w, newError(http.StatusTooManyRequests, errTemporarilyUnavailable, "too many requests from this address; retry later"))
+		return nil, false
 	}
 	form, oe := readTokenForm(w, r)
 	if oe != nil {
-		s.fail(r, slog.LevelInfo, "bad_token_request", "detail", oe.description)
+		s.fail(r, slog.LevelInfo, "bad_"+what+"_request", "detail", oe.description)
 		writeError(w, oe)
+		return nil, false
+	}
+	return form, true
+}
+
+// serveToken is POST /oauth/token.
+func (s *tokenEndpoint) serveToken(w http.ResponseWriter, r *http.Request) {
+	form, ok := s.limitedTokenForm(w, r, "token")
+	if !ok {
 		return
 	}
 	// Authenticate before looking at the grant, so a failed attempt
