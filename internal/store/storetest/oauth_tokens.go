@@ -67,28 +67,10 @@ func oauthCodeExchangeConcurrent(t *testing.T, s oauth.Store) {
 	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
 	c := oauthNewCode("fam", "ann", "cl")
 	oauthMust(t, "CreateCode", s.CreateCode(ctx, c))
-	const n = 16
-	errs := make(chan error, n)
-	for i := range n {
-		go func() {
-			tok := oauthNewToken(fmt.Sprint("racer ", i), oauth.KindAccess, "fam")
-			errs <- s.ExchangeCode(ctx, c.Hash, oauthT0.Add(time.Second), tok)
-		}()
-	}
-	var won, lost int
-	for range n {
-		switch err := <-errs; {
-		case err == nil:
-			won++
-		case errors.Is(err, errdefs.ErrConflict):
-			lost++
-		default:
-			t.Errorf("ExchangeCode: unexpected error %v", err)
-		}
-	}
-	if won != 1 || lost != n-1 {
-		t.Errorf("%d concurrent exchanges: %d won, %d lost; want 1 and %d", n, won, lost, n-1)
-	}
+	oauthRace(t, "exchanges", func(i int) error {
+		tok := oauthNewToken(fmt.Sprint("racer ", i), oauth.KindAccess, "fam")
+		return s.ExchangeCode(ctx, c.Hash, oauthT0.Add(time.Second), tok)
+	})
 }
 
 // oauthCodeExchangeRevokedFamily: a code whose family was revoked
@@ -181,28 +163,10 @@ func oauthRotateOnce(t *testing.T, s oauth.Store) {
 func oauthRotateConcurrent(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	_, refresh := oauthFamily(t, s, "fam", "ann", "cl")
-	const n = 16
-	errs := make(chan error, n)
-	for i := range n {
-		go func() {
-			errs <- s.RotateRefreshToken(ctx, refresh.Hash, oauthT0.Add(time.Minute),
-				oauthNewToken(fmt.Sprint("racer ", i), oauth.KindRefresh, "fam"))
-		}()
-	}
-	var won, lost int
-	for range n {
-		switch err := <-errs; {
-		case err == nil:
-			won++
-		case errors.Is(err, errdefs.ErrConflict):
-			lost++
-		default:
-			t.Errorf("RotateRefreshToken: unexpected error %v", err)
-		}
-	}
-	if won != 1 || lost != n-1 {
-		t.Errorf("%d concurrent rotations: %d won, %d lost; want 1 and %d", n, won, lost, n-1)
-	}
+	oauthRace(t, "rotations", func(i int) error {
+		return s.RotateRefreshToken(ctx, refresh.Hash, oauthT0.Add(time.Minute),
+			oauthNewToken(fmt.Sprint("racer ", i), oauth.KindRefresh, "fam"))
+	})
 }
 
 func oauthRotateRevoked(t *testing.T, s oauth.Store) {
@@ -276,28 +240,10 @@ func oauthReissueConcurrent(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	_, refresh := oauthFamily(t, s, "fam", "ann", "cl")
 	oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, oauthT0.Add(time.Minute), oauthNewToken("next", oauth.KindRefresh, "fam")))
-	const n = 16
-	errs := make(chan error, n)
-	for i := range n {
-		go func() {
-			errs <- s.ReissueRefreshToken(ctx, refresh.Hash, oauthT0.Add(time.Minute),
-				oauthNewToken(fmt.Sprint("racer ", i), oauth.KindRefresh, "fam"))
-		}()
-	}
-	var won, lost int
-	for range n {
-		switch err := <-errs; {
-		case err == nil:
-			won++
-		case errors.Is(err, errdefs.ErrConflict):
-			lost++
-		default:
-			t.Errorf("ReissueRefreshToken: unexpected error %v", err)
-		}
-	}
-	if won != 1 || lost != n-1 {
-		t.Errorf("%d concurrent re-issues: %d won, %d lost; want 1 and %d", n, won, lost, n-1)
-	}
+	oauthRace(t, "re-issues", func(i int) error {
+		return s.ReissueRefreshToken(ctx, refresh.Hash, oauthT0.Add(time.Minute),
+			oauthNewToken(fmt.Sprint("racer ", i), oauth.KindRefresh, "fam"))
+	})
 }
 
 func oauthRevokeUserTokens(t *testing.T, s oauth.Store) {
@@ -386,4 +332,30 @@ func oauthDeleteExpiredTokens(t *testing.T, s oauth.Store) {
 		t.Errorf("second DeleteExpiredTokens deleted %d, want 1", n)
 	}
 	oauthWantErr(t, "RevokeFamily of a swept family", s.RevokeFamily(ctx, "fam", oauthT0), errdefs.ErrNotFound)
+}
+
+// oauthRace runs op from 16 goroutines at once (racer i passes i) and
+// checks that exactly one wins and every other loses with ErrConflict:
+// the promise of the store's atomic conditional updates.
+func oauthRace(t *testing.T, what string, op func(i int) error) {
+	t.Helper()
+	const n = 16
+	errs := make(chan error, n)
+	for i := range n {
+		go func() { errs <- op(i) }()
+	}
+	var won, lost int
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			won++
+		case errors.Is(err, errdefs.ErrConflict):
+			lost++
+		default:
+			t.Errorf("%s: unexpected error %v", what, err)
+		}
+	}
+	if won != 1 || lost != n-1 {
+		t.Errorf("%d concurrent %s: %d won, %d lost; want 1 and %d", n, what, won, lost, n-1)
+	}
 }
