@@ -25,8 +25,7 @@ func (s *appsEndpoint) serveApps(w http.ResponseWriter, r *http.Request) {
 func (s *appsEndpoint) appsPage(w http.ResponseWriter, r *http.Request, notice string) {
 	user, err := s.sessions.user(r)
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "reading session failed", "err", err)
-		s.errorPage(w, r, http.StatusServiceUnavailable, "Something went wrong", "Your sign-in could not be checked.")
+		s.sessionFailed(w, r, err)
 		return
 	}
 	if user == "" {

@@ -274,8 +274,7 @@ func (s *authorizeEndpoint) serveAuthorize(w http.ResponseWriter, r *http.Reques
 	}
 	user, signedInAt, err := s.sessions.signedIn(r)
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "reading session failed", "err", err)
-		s.errorPage(w, r, http.StatusServiceUnavailable, "Something went wrong", "Your sign-in could not be checked.")
+		s.sessionFailed(w, r, err)
 		return
 	}
 	if user != "" && !req.signInFresh(signedInAt, s.now()) {
@@ -421,8 +420,7 @@ func (s *authorizeEndpoint) serveConsent(w http.ResponseWriter, r *http.Request)
 	}
 	user, err := s.sessions.user(r)
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "reading session failed", "err", err)
-		s.errorPage(w, r, http.StatusServiceUnavailable, "Something went wrong", "Your sign-in could not be checked.")
+		s.sessionFailed(w, r, err)
 		return
 	}
 	if user == "" {

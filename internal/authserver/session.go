@@ -150,3 +150,10 @@ func readForm(w http.ResponseWriter, r *http.Request) error {
 	}
 	return nil
 }
+
+// sessionFailed answers a page request whose session could not be read
+// (the store failed): 503, and the cause logged.
+func (s *site) sessionFailed(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.ErrorContext(r.Context(), "reading session failed", "err", err)
+	s.errorPage(w, r, http.StatusServiceUnavailable, "Something went wrong", "Your sign-in could not be checked.")
+}
