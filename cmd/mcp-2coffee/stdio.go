@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -70,15 +72,42 @@ func stdioCommand() *command {
 					// enforces its key's scopes on its side.
 					Principal: func(context.Context) *authn.Principal { return authn.Local },
 				})
-				transport := &mcp.IOTransport{Reader: io.NopCloser(env.stdin), Writer: nopWriteCloser{env.stdout}}
-				err = server.Run(ctx, transport)
-				if err == nil || errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) {
-					logger.Info("stdio session ended")
-					return nil
-				}
-				return fmt.Errorf("stdio session: %w", err)
+				transport := mcpserver.StdioTransport(env.stdin, nopWriteCloser{env.stdout}, stdioDrain)
+				return runStdio(ctx, server, transport, logger)
 			}
 		},
+	}
+}
+
+// stdioDrain bounds how long stdio keeps answering the requests it has
+// read once the client has closed stdin.
+const stdioDrain = 30 * time.Second
+
+// runStdio serves one session on transport until the client closes its
+// side or ctx ends. A signal is how clients and supervisors stop a stdio
+// server (supergateway's stateless mode sends SIGTERM after every request),
+// so it is logged at INFO like the client hanging up; only a broken
+// session is an error. (mcp.Server.Run logs every cancellation at ERROR,
+// which is why this loop is ours.)
+func runStdio(ctx context.Context, server *mcp.Server, transport mcp.Transport, logger *slog.Logger) error {
+	ss, err := server.Connect(ctx, transport, nil)
+	if err != nil {
+		return fmt.Errorf("stdio session: %w", err)
+	}
+	ended := make(chan error, 1)
+	go func() { ended <- ss.Wait() }()
+	select {
+	case <-ctx.Done():
+		ss.Close()
+		<-ended
+		logger.Info("stdio session stopped", "reason", context.Cause(ctx).Error())
+		return nil
+	case err := <-ended:
+		if err == nil || errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) {
+			logger.Info("stdio session ended", "reason", "the client closed stdin")
+			return nil
+		}
+		return fmt.Errorf("stdio session: %w", err)
 	}
 }
 

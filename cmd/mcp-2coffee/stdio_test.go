@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -379,5 +381,110 @@ func TestStdioExitsWhenStdinCloses(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "stdio session ended") {
 		t.Errorf("stderr lacks the log lines: %q", stderr.String())
+	}
+}
+
+// TestStdioAnswersEveryRequestBeforeExit pipes requests into stdio and
+// closes stdin right after the last one, as `printf '…' | mcp-2coffee
+// stdio` does: every request gets its answer before the process exits.
+func TestStdioAnswersEveryRequestBeforeExit(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	const n = 40
+	var in strings.Builder
+	in.WriteString(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}` + "\n")
+	in.WriteString(`{"jsonrpc":"2.0","method":"notifications/initialized"}` + "\n")
+	want := []string{"0"}
+	for i := 1; i <= n; i++ {
+		switch i % 3 {
+		case 0:
+			fmt.Fprintf(&in, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"search_articles","arguments":{"query":"ca phe"}}}`+"\n", i)
+		case 1:
+			fmt.Fprintf(&in, `{"jsonrpc":"2.0","id":"r%d","method":"tools/call","params":{"name":"list_articles","arguments":{}}}`+"\n", i)
+		default:
+			fmt.Fprintf(&in, `{"jsonrpc":"2.0","id":%d,"method":"ping"}`+"\n", i)
+		}
+		if i%3 == 1 {
+			want = append(want, fmt.Sprintf("%q", fmt.Sprintf("r%d", i)))
+		} else {
+			want = append(want, fmt.Sprint(i))
+		}
+	}
+	for run := range 3 {
+		cmd := selfCommand(t, "stdio", "--database", filepath.Join(dir, "blog.db"))
+		cmd.Stdin = strings.NewReader(in.String())
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("run %d: %v\nstderr:\n%s", run, err, stderr.String())
+		}
+		var got []string
+		for line := range strings.Lines(string(out)) {
+			var msg struct {
+				ID     json.RawMessage `json:"id"`
+				Result json.RawMessage `json:"result"`
+			}
+			if err := json.Unmarshal([]byte(line), &msg); err != nil || msg.Result == nil {
+				t.Fatalf("run %d: not a result: %q (%v)", run, line, err)
+			}
+			got = append(got, string(msg.ID))
+		}
+		sort.Strings(got)
+		sorted := slices.Clone(want)
+		sort.Strings(sorted)
+		if diff := cmp.Diff(sorted, got); diff != "" {
+			t.Fatalf("run %d: answers by id (-want +got):\n%s\nstderr:\n%s", run, diff, stderr.String())
+		}
+	}
+}
+
+// TestStdioSignalIsANormalStop checks that SIGTERM, the way supervisors
+// and supergateway's stateless mode stop a stdio server, ends it with
+// status 0 and an INFO line, never an ERROR.
+func TestStdioSignalIsANormalStop(t *testing.T) {
+	t.Parallel()
+	cmd := selfCommand(t, "stdio", "--database", filepath.Join(t.TempDir(), "blog.db"))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder // read only once the process is gone
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(stdin, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`+"\n")
+	if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("reading the initialize result: %v\nstderr:\n%s", err, stderr.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { io.Copy(io.Discard, stdout); done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\nstderr:\n%s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("stdio did not stop on SIGTERM\nstderr:\n%s", stderr.String())
+	}
+	logs := stderr.String()
+	if strings.Contains(logs, "level=ERROR") {
+		t.Errorf("a SIGTERM stop logged an error:\n%s", logs)
+	}
+	if !strings.Contains(logs, `level=INFO msg="stdio session stopped" reason="terminated signal received"`) {
+		t.Errorf("no INFO line names the signal:\n%s", logs)
 	}
 }
