@@ -250,6 +250,20 @@ func TestServeWithAPIKeys(t *testing.T) {
 		}
 	})
 
+	t.Run("a malformed X-API-KEY is named as an API key", func(t *testing.T) {
+		for _, v := range []string{"not-a-key", "m2c_short"} {
+			resp, _ := post(t, s.mcpURL, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, map[string]string{"X-API-KEY": v})
+			c := challenge(t, resp.Header.Get("WWW-Authenticate"))
+			if resp.StatusCode != 401 || c["error"] != "invalid_token" || !strings.Contains(c["error_description"], "API key") || strings.Contains(c["error_description"], "access token") {
+				t.Errorf("X-API-KEY %q: status %d challenge %v, want 401 invalid_token about the API key", v, resp.StatusCode, c)
+			}
+		}
+		resp, _ := post(t, s.mcpURL, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, map[string]string{"Authorization": "Bearer not-a-token"})
+		if c := challenge(t, resp.Header.Get("WWW-Authenticate")); resp.StatusCode != 401 || !strings.Contains(c["error_description"], "access token") {
+			t.Errorf("Bearer: status %d challenge %v, want 401 about the access token", resp.StatusCode, c)
+		}
+	})
+
 	t.Run("key in the query string is refused", func(t *testing.T) {
 		resp, _ := post(t, s.mcpURL+"?api_key="+s.key, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, nil)
 		if resp.StatusCode != http.StatusBadRequest {

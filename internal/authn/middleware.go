@@ -1,6 +1,7 @@
 package authn
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -143,7 +144,7 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 				"credentials are not accepted in the URL; send the API key in the X-API-KEY header or the token in Authorization: Bearer", ScopeRead))
 			return
 		}
-		cred, problem := credential(r.Header)
+		cred, inKeyHeader, problem := credential(r.Header)
 		switch {
 		case problem != "":
 			a.fail(r, slog.LevelInfo, ReasonBadRequest, "problem", problem)
@@ -175,6 +176,12 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 		case err == nil:
 		case isInvalid(err):
 			reason, desc := reasonOf(err)
+			if inKeyHeader && errors.Is(err, ErrUnrecognized) {
+				// No verifier knows this form. The chain's answer names
+				// its first verifier's kind (an access token); the
+				// client sent it as an API key, so speak of one.
+				desc = "the X-API-KEY header does not carry an API key of this server"
+			}
 			a.fail(r, slog.LevelInfo, reason)
 			WriteChallenge(w, http.StatusUnauthorized, a.Challenge(CodeInvalidToken, desc, ScopeRead))
 			return
@@ -191,16 +198,17 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	})
 }
 
-// credential returns the credential a request carries, or a description
-// of why the request is malformed. It returns ("", "") when there is none.
-func credential(h http.Header) (cred, problem string) {
+// credential returns the credential a request carries and whether it came
+// in X-API-KEY, or a description of why the request is malformed. It
+// returns an empty cred and problem when there is none.
+func credential(h http.Header) (cred string, inKeyHeader bool, problem string) {
 	keys := h.Values(HeaderAPIKey)
 	auths := h.Values("Authorization")
 	if len(keys) > 1 {
-		return "", "send one X-API-KEY header"
+		return "", false, "send one X-API-KEY header"
 	}
 	if len(auths) > 1 {
-		return "", "send one Authorization header"
+		return "", false, "send one Authorization header"
 	}
 	var key, bearer string
 	if len(keys) == 1 {
@@ -214,17 +222,17 @@ func credential(h http.Header) (cred, problem string) {
 		if strings.EqualFold(scheme, "Bearer") {
 			bearer = strings.TrimSpace(rest)
 			if bearer == "" {
-				return "", "the Authorization: Bearer header carries no token"
+				return "", false, "the Authorization: Bearer header carries no token"
 			}
 		}
 	}
 	if key != "" && bearer != "" && key != bearer {
-		return "", "X-API-KEY and Authorization carry different credentials; send one"
+		return "", false, "X-API-KEY and Authorization carry different credentials; send one"
 	}
 	if key != "" {
-		return key, ""
+		return key, true, ""
 	}
-	return bearer, ""
+	return bearer, false, ""
 }
 
 // queryCredential reports whether the URL's query has a parameter whose

@@ -24,6 +24,7 @@ const (
 	revokedCred = "revoked-credential-0123456789"
 	brokenCred  = "store-down-credential-0123456789"
 	nilCred     = "nil-principal-credential-0123456789"
+	foreignCred = "foreign-form-credential-0123456789" // no verifier's form
 )
 
 var (
@@ -48,6 +49,8 @@ func (v *fakeVerifier) Verify(_ context.Context, cred string) (*authn.Principal,
 		return nil, errors.New("database is locked")
 	case nilCred:
 		return nil, nil
+	case foreignCred:
+		return nil, &authn.CredentialError{Reason: "malformed", Description: "the credential is not an access token of this server", Unrecognized: true}
 	}
 	return nil, &authn.CredentialError{Reason: "unknown", Description: "the API key is not valid"}
 }
@@ -204,6 +207,20 @@ func TestMiddlewareRefuses(t *testing.T) {
 			params: map[string]string{"realm": "mcp-2coffee", "scope": "articles:read", "error": "invalid_token", "error_description": "the API key has been revoked"},
 			body:   map[string]string{"error": "invalid_token", "error_description": "the API key has been revoked"},
 			reason: "revoked", verifyCall: true,
+		},
+		{
+			name:   "unrecognized form in X-API-KEY",
+			target: "/mcp", headers: map[string][]string{"X-API-KEY": {foreignCred}}, status: 401,
+			params: map[string]string{"realm": "mcp-2coffee", "scope": "articles:read", "error": "invalid_token", "error_description": "the X-API-KEY header does not carry an API key of this server"},
+			body:   map[string]string{"error": "invalid_token", "error_description": "the X-API-KEY header does not carry an API key of this server"},
+			reason: "malformed", verifyCall: true,
+		},
+		{
+			name:   "unrecognized form as Bearer",
+			target: "/mcp", headers: map[string][]string{"Authorization": {"Bearer " + foreignCred}}, status: 401,
+			params: map[string]string{"realm": "mcp-2coffee", "scope": "articles:read", "error": "invalid_token", "error_description": "the credential is not an access token of this server"},
+			body:   map[string]string{"error": "invalid_token", "error_description": "the credential is not an access token of this server"},
+			reason: "malformed", verifyCall: true,
 		},
 		{
 			name:   "credential too long",
