@@ -254,6 +254,7 @@ func buildServer(ctx context.Context, s serverSetup) (*server, error) {
 		Version:    version(),
 		Logger:     s.logger,
 		OnToolCall: metrics.ToolCall,
+		Stateless:  true, // as the handler below
 	})
 	mcpHandler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return mcpServer }, &mcp.StreamableHTTPOptions{
 		// Stateless: no session lives in this process, so any replica

@@ -38,9 +38,15 @@ func selfCommand(t *testing.T, args ...string) *exec.Cmd {
 // desktop client would.
 func connectStdio(t *testing.T, cmd *exec.Cmd) *mcp.ClientSession {
 	t.Helper()
+	return connectStdioWith(t, cmd, nil)
+}
+
+// connectStdioWith is connectStdio with the go-sdk client's options.
+func connectStdioWith(t *testing.T, cmd *exec.Cmd, opts *mcp.ClientOptions) *mcp.ClientSession {
+	t.Helper()
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
-	client := mcp.NewClient(&mcp.Implementation{Name: "stdio-test", Version: "1"}, nil)
+	client := mcp.NewClient(&mcp.Implementation{Name: "stdio-test", Version: "1"}, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
@@ -486,5 +492,33 @@ func TestStdioSignalIsANormalStop(t *testing.T) {
 	}
 	if !strings.Contains(logs, `level=INFO msg="stdio session stopped" reason="terminated signal received"`) {
 		t.Errorf("no INFO line names the signal:\n%s", logs)
+	}
+}
+
+// TestStdioAnnouncesArticleChanges checks a desktop client that caches
+// resources/list hears of the articles an assistant creates and deletes
+// over stdio.
+func TestStdioAnnouncesArticleChanges(t *testing.T) {
+	t.Parallel()
+	changed := make(chan struct{}, 16)
+	cs := connectStdioWith(t, selfCommand(t, "stdio", "--database", filepath.Join(t.TempDir(), "blog.db")), &mcp.ClientOptions{
+		ResourceListChangedHandler: func(context.Context, *mcp.ResourceListChangedRequest) { changed <- struct{}{} },
+	})
+	for _, call := range []*mcp.CallToolParams{
+		{Name: "create_article", Arguments: map[string]any{"title": "Announced post", "body": "x"}},
+		{Name: "delete_article", Arguments: map[string]any{"slug": "announced-post"}},
+	} {
+		res, err := cs.CallTool(t.Context(), call)
+		if err != nil || res.IsError {
+			t.Fatalf("%s: %v %+v", call.Name, err, res)
+		}
+		select {
+		case <-changed:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("no notifications/resources/list_changed after %s", call.Name)
+		}
+		for len(changed) > 0 {
+			<-changed
+		}
 	}
 }

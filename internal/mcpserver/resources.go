@@ -16,13 +16,23 @@ import (
 const resourcesPerPage = 20
 
 func (h *handlers) addResources(s *mcp.Server) {
-	s.AddResourceTemplate(&mcp.ResourceTemplate{
+	template := &mcp.ResourceTemplate{
 		Name:        "article",
 		Title:       "Blog article",
 		Description: "One article of the blog as Markdown, by slug.",
 		URITemplate: uriTemplate,
 		MIMEType:    "text/markdown",
-	}, h.readArticle)
+	}
+	s.AddResourceTemplate(template, h.readArticle)
+	// The go-sdk sends notifications/resources/list_changed only when a
+	// resource or template is added or removed; it has no call to announce
+	// a list it does not hold. Registering the same template again changes
+	// nothing a client can see but makes it notify every session, debounced
+	// (legacy sessions on their stream, 2026-07-28 ones that asked for it
+	// with subscriptions/listen).
+	if !h.opts.Stateless {
+		h.articlesChanged = func() { s.AddResourceTemplate(template, h.readArticle) }
+	}
 	// resources/list shows the articles themselves, newest first and paged
 	// with the store's cursor. The go-sdk lists only resources registered
 	// one by one, which would go stale as articles change, so the method

@@ -26,6 +26,11 @@ type Options struct {
 	Principal func(context.Context) *authn.Principal
 	// ReadOnly leaves out every tool that needs more than articles:read.
 	ReadOnly bool
+	// Stateless says no session outlives its request (serve's stateless
+	// Streamable HTTP with JSON responses, where replicas share nothing):
+	// a notification has no stream to reach the client on, so the server
+	// neither advertises listChanged nor sends it.
+	Stateless bool
 	// OnToolCall, when set, is told each tool call's name and outcome
 	// ("ok", "user_error", "unavailable", "cancelled", "error") for metrics.
 	OnToolCall func(tool, outcome string)
@@ -73,11 +78,28 @@ func newServer(articles blog.Articles, opts Options, table []tool) *mcp.Server {
 		Logger:            opts.Logger,
 		CompletionHandler: h.complete,
 		SetCacheable:      setCacheable,
+		Capabilities:      capabilities(!opts.ReadOnly && !opts.Stateless),
 	})
 	s.AddReceivingMiddleware(h.onlyTable(h.addTools(s, table)))
 	h.addResources(s)
 	h.addPrompts(s)
 	return s
+}
+
+// capabilities advertises only the notifications the server sends. Tools
+// and prompts are fixed for the life of a process, so their lists never
+// change. The resource list is the articles: it changes with every write
+// tool call, which announces it when announce is set (see
+// handlers.articlesChanged). A read-only server has no write tools, and a
+// stateless one no stream to announce on. Logging is the go-sdk's default
+// capability, kept.
+func capabilities(announce bool) *mcp.ServerCapabilities {
+	return &mcp.ServerCapabilities{
+		Logging:   &mcp.LoggingCapabilities{},
+		Tools:     &mcp.ToolCapabilities{ListChanged: false},
+		Prompts:   &mcp.PromptCapabilities{ListChanged: false},
+		Resources: &mcp.ResourceCapabilities{ListChanged: announce},
+	}
 }
 
 // Cache hints (protocol 2026-07-28): the lists of tools, prompts and
@@ -103,6 +125,9 @@ func setCacheable(_ context.Context, req mcp.Request, c *mcp.Cacheable) {
 type handlers struct {
 	articles blog.Articles
 	opts     Options
+	// articlesChanged tells the connected clients that resources/list
+	// has changed; set by addResources.
+	articlesChanged func()
 }
 
 // canWrite reports whether the caller may see drafts and change articles.

@@ -30,6 +30,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, p *authn.Principal, opts mcpserver.Options) *fixture {
 	t.Helper()
+	return newFixtureWith(t, p, opts, nil)
+}
+
+// newFixtureWith is newFixture with the go-sdk client's options.
+func newFixtureWith(t *testing.T, p *authn.Principal, opts mcpserver.Options, clientOpts *mcp.ClientOptions) *fixture {
+	t.Helper()
 	ctx := t.Context()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "blog.db"), nil)
 	if err != nil {
@@ -46,7 +52,7 @@ func newFixture(t *testing.T, p *authn.Principal, opts mcpserver.Options) *fixtu
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ss.Close() })
-	client := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil)
+	client := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, clientOpts)
 	cs, err := client.Connect(ctx, ct, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -315,6 +321,71 @@ func TestWriteTools(t *testing.T) {
 			t.Errorf("article still there after delete")
 		}
 	})
+}
+
+// TestWritesAnnounceTheResourceList checks the server keeps the promise
+// its capabilities make: every write tool call that changes the articles
+// is followed by notifications/resources/list_changed, so a client that
+// caches resources/list refreshes it; tools and prompts, which never
+// change, are not advertised as changing.
+func TestWritesAnnounceTheResourceList(t *testing.T) {
+	t.Parallel()
+	changed := make(chan struct{}, 16)
+	f := newFixtureWith(t, writer, mcpserver.Options{}, &mcp.ClientOptions{
+		ResourceListChangedHandler: func(context.Context, *mcp.ResourceListChangedRequest) { changed <- struct{}{} },
+	})
+	caps := f.session.InitializeResult().Capabilities
+	if caps.Resources == nil || !caps.Resources.ListChanged || caps.Tools == nil || caps.Tools.ListChanged || caps.Prompts == nil || caps.Prompts.ListChanged {
+		t.Fatalf("capabilities = resources %+v tools %+v prompts %+v; want listChanged on resources only", caps.Resources, caps.Tools, caps.Prompts)
+	}
+	announced := func(what string) {
+		t.Helper()
+		select {
+		case <-changed:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("no notifications/resources/list_changed after %s", what)
+		}
+		for len(changed) > 0 { // debounced notifications may merge or not
+			<-changed
+		}
+	}
+	listed := func() []string {
+		t.Helper()
+		var uris []string
+		for r, err := range f.session.Resources(t.Context(), nil) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			uris = append(uris, r.URI)
+		}
+		return uris
+	}
+	for _, step := range []struct {
+		tool string
+		args map[string]any
+		want []string
+	}{
+		{mcpserver.ToolCreate, map[string]any{"title": "Fresh post", "body": "x"}, []string{"blog://articles/fresh-post"}},
+		{mcpserver.ToolUpdate, map[string]any{"slug": "fresh-post", "title": "Renamed"}, []string{"blog://articles/fresh-post"}},
+		{mcpserver.ToolDelete, map[string]any{"slug": "fresh-post"}, nil},
+	} {
+		if res := f.call(t, step.tool, step.args); res.IsError {
+			t.Fatalf("%s: %s", step.tool, textOf(res))
+		}
+		announced(step.tool)
+		if got := listed(); !cmp.Equal(got, step.want) {
+			t.Errorf("resources/list after %s = %v, want %v", step.tool, got, step.want)
+		}
+	}
+
+	ro := newFixture(t, writer, mcpserver.Options{ReadOnly: true}).session.InitializeResult().Capabilities
+	if ro.Resources == nil || ro.Resources.ListChanged {
+		t.Errorf("read-only server: resources capability %+v, want no listChanged (it has no write tools)", ro.Resources)
+	}
+	sl := newFixture(t, writer, mcpserver.Options{Stateless: true}).session.InitializeResult().Capabilities
+	if sl.Resources == nil || sl.Resources.ListChanged {
+		t.Errorf("stateless server: resources capability %+v, want no listChanged (no stream to send it on)", sl.Resources)
+	}
 }
 
 func TestResourcesPromptsAndCompletion(t *testing.T) {

@@ -42,7 +42,9 @@ type toolFunc[In, Out any] func(h *handlers, ctx context.Context, in In) (string
 //     not pass the HTTP check (stdio, tests, a wiring mistake);
 //   - error mapping: errors from the blog become isError results a model
 //     can act on (toolError), unexpected ones are logged and hidden;
-//   - the outcome, reported to Options.OnToolCall.
+//   - the outcome, reported to Options.OnToolCall;
+//   - after a write tool succeeds, the resources/list_changed
+//     notification: every write tool changes the articles.
 func newTool[In, Out any](def *mcp.Tool, scope string, run toolFunc[In, Out]) tool {
 	t := tool{def: def, scope: scope}
 	t.add = func(s *mcp.Server, h *handlers) {
@@ -58,6 +60,9 @@ func newTool[In, Out any](def *mcp.Tool, scope string, run toolFunc[In, Out]) to
 			msg, out, err := run(h, ctx, in)
 			if err != nil {
 				return nil, zero, h.toolError(ctx, name, err)
+			}
+			if needs == authn.ScopeWrite && h.articlesChanged != nil {
+				h.articlesChanged()
 			}
 			h.record(name, "ok")
 			return &mcp.CallToolResult{Content: text(msg)}, out, nil
