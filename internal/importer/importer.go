@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -94,19 +92,18 @@ func (s *Summary) Write(w io.Writer) {
 	}
 }
 
-// source is one Markdown file to import.
-type source struct {
-	path    string // to open
-	name    string // relative to its root, for Parse
-	display string // for the summary: the root as given joined with name
-}
-
 // Import reads every Markdown file (.md, .markdown, .mdx) under roots, each
 // a file or a directory, and writes the articles to dst, BatchSize at a
 // time, one transaction per batch. Hidden directories and node_modules are
 // not entered. Files are taken in the order of roots and, within a
 // directory, in lexical order, so a run is repeatable: when two files give
 // the same slug the later one is skipped.
+//
+// Only regular files are read. Under a directory root nothing outside it
+// is reached: a symbolic link is followed only to a file inside the root,
+// never to a directory, and a file with several names there is imported
+// once, under the first in walk order. A link that leads outside is
+// skipped with the reason; a file named as a root is read wherever it is.
 //
 // Every file is parsed before anything is written; files that cannot be
 // articles end up in Summary.Skipped. When a batch fails, or ctx is
@@ -124,11 +121,13 @@ func Import(ctx context.Context, dst Upserter, roots []string, opts Options) (*S
 	}
 	sum := &Summary{}
 
-	files, err := collect(roots, sum, log)
+	t, err := collect(roots)
 	if err != nil {
 		return sum, err
 	}
-	sum.Files = len(files)
+	defer t.close()
+	files := t.files
+	sum.Files = t.count
 
 	var articles []*blog.Article
 	firstBySlug := map[string]string{}
@@ -136,7 +135,18 @@ func Import(ctx context.Context, dst Upserter, roots []string, opts Options) (*S
 		if err := ctx.Err(); err != nil {
 			return sum, fmt.Errorf("import cancelled while reading files: %w", err)
 		}
-		a, info, err := readFile(src)
+		if src.skip != nil {
+			log.Debug("skipping", "file", src.skip.File, "reason", src.skip.Reason)
+			sum.Skipped = append(sum.Skipped, *src.skip)
+			continue
+		}
+		a, info, dup, err := t.readFile(src)
+		if dup != "" {
+			sk := Skip{File: src.display, Benign: true, Reason: "the same file as " + dup + " (a symbolic link or a second root leads to it)"}
+			log.Debug("skipping file", "file", sk.File, "reason", sk.Reason)
+			sum.Skipped = append(sum.Skipped, sk)
+			continue
+		}
 		if err != nil {
 			sk := Skip{File: src.display, Reason: err.Error()}
 			var pe *ParseError
@@ -199,80 +209,4 @@ func isMarkdown(name string) bool {
 		return true
 	}
 	return false
-}
-
-// collect lists the files to import. A root that cannot be read fails the
-// whole import before anything is written (it is most likely a typo); a
-// directory inside a root that cannot be read is reported as skipped.
-func collect(roots []string, sum *Summary, log *slog.Logger) ([]source, error) {
-	var files []source
-	seen := map[string]bool{} // absolute paths, for overlapping roots
-	add := func(path, name, display string) {
-		abs, err := filepath.Abs(path)
-		if err != nil {
-			abs = path
-		}
-		if seen[abs] {
-			return
-		}
-		seen[abs] = true
-		files = append(files, source{path: path, name: name, display: display})
-	}
-	for _, root := range roots {
-		info, err := os.Stat(root)
-		if err != nil {
-			return nil, fmt.Errorf("import %s: %w", root, err)
-		}
-		if !info.IsDir() {
-			// Named explicitly, so taken whatever its extension.
-			p := filepath.ToSlash(filepath.Clean(root))
-			add(root, p, p)
-			continue
-		}
-		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if p == root {
-					return err
-				}
-				sk := Skip{File: filepath.ToSlash(p), Reason: "cannot read: " + err.Error()}
-				log.Debug("skipping", "file", sk.File, "reason", sk.Reason)
-				sum.Skipped = append(sum.Skipped, sk)
-				return nil
-			}
-			if p != root && (strings.HasPrefix(d.Name(), ".") || (d.IsDir() && d.Name() == "node_modules")) {
-				if d.IsDir() {
-					return fs.SkipDir
-				}
-				return nil // editor and OS droppings such as .#post.md
-			}
-			if d.IsDir() || !isMarkdown(d.Name()) {
-				return nil
-			}
-			rel, err := filepath.Rel(root, p)
-			if err != nil {
-				return err
-			}
-			add(p, filepath.ToSlash(rel), filepath.ToSlash(p))
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("import %s: %w", root, err)
-		}
-	}
-	return files, nil
-}
-
-// readFile reads and parses one file, refusing to read more than any
-// article could need.
-func readFile(src source) (*blog.Article, parseInfo, error) {
-	f, err := os.Open(src.path)
-	if err != nil {
-		return nil, parseInfo{}, fmt.Errorf("cannot read: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
-	if err != nil {
-		return nil, parseInfo{}, fmt.Errorf("cannot read: %w", err)
-	}
-	return parse(src.name, data)
 }
