@@ -21,7 +21,10 @@ type source struct {
 	path    string // to open: relative to root (slash-separated), or as given
 	name    string // relative to its root, for Parse
 	display string // for the summary: the root as given joined with name
-	link    bool   // the directory entry is a symbolic link
+	// mode is the type of the directory entry (not of a link's target);
+	// anything but a regular file or a link is skipped without opening it.
+	mode fs.FileMode
+	link bool // the directory entry is a symbolic link
 	// skip, when set, is no file but a directory entry found not to be
 	// importable while walking; it keeps its place in the walk order.
 	skip *Skip
@@ -122,7 +125,7 @@ func collect(roots []string) (*tree, error) {
 				}
 				return nil
 			}
-			add(source{root: r, rootDir: root, path: p, name: p, display: display(p), link: link})
+			add(source{root: r, rootDir: root, path: p, name: p, display: display(p), mode: d.Type(), link: link})
 			return nil
 		})
 		if err != nil {
@@ -172,11 +175,21 @@ func (e *errSkip) Error() string { return e.reason }
 // checks that it is a regular file no larger than any article could be,
 // before a byte is read. It reports a file already opened under another
 // name through dup (its display name).
+//
+// A FIFO, a device or a socket found in a directory is skipped from its
+// directory entry, unopened: opening a FIFO waits for a writer, forever,
+// and opening a device can have effects of its own. What a link or a root
+// named on the command line leads to is opened with O_NONBLOCK, which
+// returns at once for a FIFO, and refused from the opened file's own Stat,
+// so no check can be raced by a rename between it and the open.
 func (t *tree) open(src source) (f *os.File, dup string, err error) {
+	if !src.mode.IsRegular() && !src.link && src.root != nil {
+		return nil, "", &errSkip{reason: notRegular(src.mode)}
+	}
 	if src.root == nil {
-		f, err = os.OpenFile(src.path, os.O_RDONLY, 0)
+		f, err = os.OpenFile(src.path, os.O_RDONLY|openNonblock, 0)
 	} else {
-		f, err = src.root.OpenFile(src.path, os.O_RDONLY, 0)
+		f, err = src.root.OpenFile(src.path, os.O_RDONLY|openNonblock, 0)
 		if err != nil && src.link {
 			if f, err = t.openLink(src, err); err != nil {
 				return nil, "", err
@@ -228,7 +241,7 @@ func (t *tree) openLink(src source, openErr error) (*os.File, error) {
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
 		return nil, &errSkip{reason: "a symbolic link to " + filepath.ToSlash(target) + ", outside the import root: not followed (name that file as a root to import it)"}
 	}
-	f, err := src.root.OpenFile(filepath.ToSlash(rel), os.O_RDONLY, 0)
+	f, err := src.root.OpenFile(filepath.ToSlash(rel), os.O_RDONLY|openNonblock, 0)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read: %w", err)
 	}

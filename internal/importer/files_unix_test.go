@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -105,5 +107,64 @@ func TestImportDeviceNamedAsRoot(t *testing.T) {
 	want := &Summary{Files: 1, Skipped: []Skip{{File: "/dev/zero", Reason: "a character device, not a regular file: not read"}}}
 	if diff := cmp.Diff(want, sum); diff != "" {
 		t.Errorf("summary (-want +got):\n%s", diff)
+	}
+}
+
+// TestImportFIFO: a named pipe called post.md, found in a directory,
+// reached through a link or named as a root, is skipped without waiting
+// for a writer that never comes; the rest is imported.
+func TestImportFIFO(t *testing.T) {
+	t.Parallel()
+	root := writeTree(t, posts(2))
+	fifo := filepath.Join(root, "pipe.md")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	symlink(t, "pipe.md", root, "to-pipe.md")
+	named := filepath.Join(t.TempDir(), "named.md")
+	if err := syscall.Mkfifo(named, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	type result struct {
+		sum *Summary
+		err error
+	}
+	done := make(chan result, 1)
+	store := newMemStore()
+	go func() {
+		sum, err := Import(context.Background(), store, []string{root, fifo, named}, Options{})
+		done <- result{sum, err}
+	}()
+	var got result
+	select {
+	case got = <-done:
+	case <-time.After(30 * time.Second):
+		// Open the write end so the stuck open returns and the test
+		// process can end.
+		for _, p := range []string{fifo, named} {
+			if w, err := os.OpenFile(p, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+				w.Close()
+			}
+		}
+		t.Fatal("Import is still waiting on the FIFO after 30s")
+	}
+	if got.err != nil {
+		t.Fatal(got.err)
+	}
+	const reason = "a named pipe (FIFO), not a regular file: not read"
+	disp := func(name string) string { return filepath.ToSlash(filepath.Join(root, name)) }
+	// The FIFO named as a root after root is the same path as
+	// root/pipe.md: counted once.
+	want := &Summary{Files: 5, Created: 2, Skipped: []Skip{
+		{File: disp("pipe.md"), Reason: reason},
+		{File: disp("to-pipe.md"), Reason: reason},
+		{File: filepath.ToSlash(named), Reason: reason},
+	}}
+	if diff := cmp.Diff(want, got.sum); diff != "" {
+		t.Errorf("summary (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"p01", "p02"}, store.slugs()); diff != "" {
+		t.Errorf("stored (-want +got):\n%s", diff)
 	}
 }
