@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +41,7 @@ type tree struct {
 	// inode where the system has them), so a file reached twice, through
 	// a symbolic link or overlapping roots, is imported once.
 	seen map[fileID]string
+	buf  bytes.Buffer // what readFile reads into
 }
 
 func (t *tree) close() {
@@ -284,10 +286,11 @@ func (t *tree) readFile(src source) (a *blog.Article, info parseInfo, dup string
 		return nil, parseInfo{}, dup, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
-	if err != nil {
+	// One buffer serves every file: parse copies what it keeps.
+	t.buf.Reset()
+	if _, err := t.buf.ReadFrom(io.LimitReader(f, maxFileBytes+1)); err != nil {
 		return nil, parseInfo{}, "", fmt.Errorf("cannot read: %w", err)
 	}
-	a, info, err = parse(src.name, data)
+	a, info, err = parse(src.name, t.buf.Bytes())
 	return a, info, "", err
 }
