@@ -442,3 +442,46 @@ func BenchmarkImport(b *testing.B) {
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/files, "allocs/file")
 	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/files, "B/file")
 }
+
+// TestImportTranslations: Hugo's multilingual file names make one article
+// per language, with the language from the name and a translation key
+// shared by the set, instead of two files fighting over one slug.
+func TestImportTranslations(t *testing.T) {
+	t.Parallel()
+	dir := writeTree(t, map[string]string{
+		"posts/ca-phe.en.md":            "---\ntitle: Coffee\ndate: 2024-03-01\n---\n",
+		"posts/ca-phe.vi.md":            "---\ntitle: Cà phê\ndate: 2024-03-01\n---\n",
+		"posts/bundle/index.vi.md":      "---\ntitle: Gói\ndate: 2024-03-02\n---\n",
+		"posts/bundle/index.md":         "---\ntitle: Bundle\ndate: 2024-03-02\ntranslationKey: posts/bundle\n---\n",
+		"posts/2024-03-03-tea.zh-cn.md": "---\ntitle: 茶\n---\n",
+		"posts/named.vi.md":             "---\ntitle: Có slug\nslug: co-slug\nlang: vi-VN\ndate: 2024-03-04\n---\n",
+		"posts/notes.old.md":            "---\ntitle: Not a language\ndate: 2024-03-05\n---\n",
+		"posts/own-key.fr.md":           "---\ntitle: Clé\ndate: 2024-03-06\ntranslationKey: shared\n---\n",
+	})
+	store := newMemStore()
+	sum, err := Import(context.Background(), store, []string{dir}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (&Summary{Files: 8, Created: 8}); !cmp.Equal(want, sum) {
+		t.Fatalf("summary (-want +got):\n%s", cmp.Diff(want, sum))
+	}
+	type got struct{ Language, TranslationKey string }
+	want := map[string]got{
+		"ca-phe-en":  {"en", "posts/ca-phe"},
+		"ca-phe-vi":  {"vi", "posts/ca-phe"},
+		"bundle-vi":  {"vi", "posts/bundle"},
+		"bundle":     {"en", "posts/bundle"}, // the default language, joined by its front matter
+		"tea-zh-cn":  {"zh-CN", "posts/2024-03-03-tea"},
+		"co-slug":    {"vi-VN", "posts/named"}, // the front matter's slug and lang win
+		"notes-old":  {"en", ""},
+		"own-key-fr": {"fr", "shared"},
+	}
+	have := map[string]got{}
+	for slug, a := range store.articles {
+		have[slug] = got{a.Language, a.TranslationKey}
+	}
+	if diff := cmp.Diff(want, have); diff != "" {
+		t.Errorf("articles (-want +got):\n%s", diff)
+	}
+}
