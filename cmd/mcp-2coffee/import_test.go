@@ -30,7 +30,7 @@ func TestImportCommand(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}
 	}
-	if !strings.Contains(errOut, "imported 10/10") {
+	if !strings.Contains(errOut, "imported 21/21 files") {
 		t.Errorf("no progress on stderr with --batch-size 3:\n%s", errOut)
 	}
 	if strings.Contains(out, "level=") {

@@ -69,7 +69,16 @@ func commands() []*command {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal asks the command to stop cleanly (a server drains
+	// its requests, an import finishes its transaction and prints its
+	// summary); it also gives the signals back to their default handler,
+	// so a second one ends the process at once, whatever it was doing.
+	unwatch := context.AfterFunc(ctx, func() {
+		stop()
+		fmt.Fprintln(os.Stderr, "mcp-2coffee: stopping; interrupt again to quit at once")
+	})
 	code := run(ctx, os.Args[1:], &environment{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
+	unwatch()
 	stop()
 	os.Exit(code)
 }

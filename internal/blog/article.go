@@ -30,6 +30,9 @@ const (
 	DefaultPage     = 10
 	MaxPage         = 50
 	MaxLanguageLen  = 35 // BCP 47 tags are short; this is generous
+	// MaxTranslationKeyLen bounds a translation key (Hugo's
+	// translationKey; the importer derives one from a path).
+	MaxTranslationKeyLen = 200 // characters
 )
 
 // Article is one blog post. Body is Markdown. Times are UTC.
@@ -44,6 +47,10 @@ type Article struct {
 	PublishedAt time.Time `json:"published_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
 	Draft       bool      `json:"draft"`
+	// TranslationKey is shared by the articles that are one text in
+	// several languages (Hugo's translationKey); empty for an article
+	// with no translations.
+	TranslationKey string `json:"translation_key,omitempty"`
 }
 
 var (
@@ -73,6 +80,7 @@ func (a *Article) Normalize() {
 	a.Title = strings.TrimSpace(a.Title)
 	a.Summary = strings.TrimSpace(a.Summary)
 	a.Author = strings.TrimSpace(a.Author)
+	a.TranslationKey = strings.TrimSpace(a.TranslationKey)
 	a.Language = NormalizeLanguage(a.Language)
 	a.Tags = NormalizeTags(a.Tags)
 	a.PublishedAt = a.PublishedAt.UTC().Truncate(time.Second)
@@ -97,6 +105,18 @@ func NormalizeTags(tags []string) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// TagKey is the form in which tags are compared when filtering: the
+// normalised tag (see NormalizeTags), folded like search text (Fold), so
+// "ca-phe", "cà phê" and "Cà-Phê" all find an article tagged "cà phê".
+// Tags are stored and shown as written; every backend filters on this key.
+func TagKey(tag string) string {
+	ts := NormalizeTags([]string{tag})
+	if len(ts) == 0 {
+		return ""
+	}
+	return Fold(ts[0])
 }
 
 // NormalizeLanguage canonicalises a language tag the way people and tools
@@ -139,7 +159,7 @@ func (a *Article) Validate() error {
 	if len(a.Body) > MaxBodyBytes {
 		return errdefs.Invalid("body", "is %d bytes; the limit is %d", len(a.Body), MaxBodyBytes)
 	}
-	for _, f := range []struct{ name, text string }{{"title", a.Title}, {"summary", a.Summary}, {"body", a.Body}, {"author", a.Author}} {
+	for _, f := range []struct{ name, text string }{{"title", a.Title}, {"summary", a.Summary}, {"body", a.Body}, {"author", a.Author}, {"translation_key", a.TranslationKey}} {
 		if !utf8.ValidString(f.text) {
 			return errdefs.Invalid(f.name, "is not valid UTF-8")
 		}
@@ -149,6 +169,9 @@ func (a *Article) Validate() error {
 	}
 	if utf8.RuneCountInString(a.Author) > MaxAuthorLen {
 		return errdefs.Invalid("author", "is longer than %d characters", MaxAuthorLen)
+	}
+	if n := utf8.RuneCountInString(a.TranslationKey); n > MaxTranslationKeyLen {
+		return errdefs.Invalid("translation_key", "has %d characters; the limit is %d", n, MaxTranslationKeyLen)
 	}
 	if len(a.Tags) > MaxTags {
 		return errdefs.Invalid("tags", "has %d tags; the limit is %d", len(a.Tags), MaxTags)

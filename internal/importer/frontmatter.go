@@ -89,6 +89,7 @@ var knownKeys = map[string]bool{
 	"description": true, "summary": true, "excerpt": true, "subtitle": true,
 	"lang": true, "language": true, "locale": true,
 	"author": true, "authors": true,
+	"translationkey": true,
 }
 
 // maxValueNodes bounds the work of converting one YAML document. YAML

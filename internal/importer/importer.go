@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -30,8 +28,8 @@ type Options struct {
 	// BatchSize is how many articles go into one transaction; 0 or less
 	// means DefaultBatchSize.
 	BatchSize int
-	// Progress, if not nil, gets a line after every batch when the import
-	// takes more than one batch.
+	// Progress, if not nil, gets a line after every batch when there are
+	// more files than one batch holds.
 	Progress io.Writer
 	// Logger gets debug records about skipped files and batches; nil logs
 	// nothing.
@@ -94,13 +92,6 @@ func (s *Summary) Write(w io.Writer) {
 	}
 }
 
-// source is one Markdown file to import.
-type source struct {
-	path    string // to open
-	name    string // relative to its root, for Parse
-	display string // for the summary: the root as given joined with name
-}
-
 // Import reads every Markdown file (.md, .markdown, .mdx) under roots, each
 // a file or a directory, and writes the articles to dst, BatchSize at a
 // time, one transaction per batch. Hidden directories and node_modules are
@@ -108,11 +99,22 @@ type source struct {
 // directory, in lexical order, so a run is repeatable: when two files give
 // the same slug the later one is skipped.
 //
-// Every file is parsed before anything is written; files that cannot be
-// articles end up in Summary.Skipped. When a batch fails, or ctx is
-// cancelled, Import stops and returns the error with the summary so far:
-// earlier batches stay committed, later ones are not begun. Importing the
-// same files again reports them all unchanged.
+// Only regular files are read. Under a directory root nothing outside it
+// is reached: a symbolic link is followed only to a file inside the root,
+// never to a directory, and a file with several names there is imported
+// once, under the first in walk order. A link that leads outside is
+// skipped with the reason; a file named as a root is read wherever it is.
+//
+// Files are read as they are written, a batch at a time, so memory holds
+// one batch of articles, not the tree; files that cannot be articles end
+// up in Summary.Skipped, and a slug seen earlier in the run is still a
+// duplicate. When a batch fails, or ctx is cancelled, Import stops and
+// returns the error with the summary so far: earlier batches stay
+// committed, the failed one is not written (a transaction), later ones
+// are not begun. Importing the same files again reports them all
+// unchanged. Progress, when the files outnumber a batch, gets a line
+// "imported N/M files" after every batch: N files read (imported or
+// skipped) of the M found.
 func Import(ctx context.Context, dst Upserter, roots []string, opts Options) (*Summary, error) {
 	batch := opts.BatchSize
 	if batch <= 0 {
@@ -124,52 +126,29 @@ func Import(ctx context.Context, dst Upserter, roots []string, opts Options) (*S
 	}
 	sum := &Summary{}
 
-	files, err := collect(roots, sum, log)
+	t, err := collect(roots)
 	if err != nil {
 		return sum, err
 	}
-	sum.Files = len(files)
+	defer t.close()
+	sum.Files = t.count
 
-	var articles []*blog.Article
+	// Only the batch being filled holds articles; what is remembered of
+	// the whole tree is each slug's first file, to catch duplicates.
+	pending := make([]*blog.Article, 0, min(batch, t.count))
 	firstBySlug := map[string]string{}
-	for _, src := range files {
-		if err := ctx.Err(); err != nil {
-			return sum, fmt.Errorf("import cancelled while reading files: %w", err)
+	done, written := 0, 0 // files read (imported or skipped), articles sent
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
 		}
-		a, info, err := readFile(src)
+		first, last := written+1, written+len(pending)
+		outcomes, err := dst.UpsertArticles(ctx, pending)
 		if err != nil {
-			sk := Skip{File: src.display, Reason: err.Error()}
-			var pe *ParseError
-			if errors.As(err, &pe) {
-				sk.Line, sk.Reason = pe.Line, pe.Err.Error()
-			}
-			sk.Benign = errors.Is(err, ErrNotArticle)
-			log.Debug("skipping file", "file", sk.File, "line", sk.Line, "reason", sk.Reason)
-			sum.Skipped = append(sum.Skipped, sk)
-			continue
+			return fmt.Errorf("writing articles %d to %d: %w", first, last, err)
 		}
-		if first, dup := firstBySlug[a.Slug]; dup {
-			sk := Skip{File: src.display, Line: info.slugLine, Reason: fmt.Sprintf("slug %q is already used by %s", a.Slug, first)}
-			log.Debug("skipping file", "file", sk.File, "line", sk.Line, "reason", sk.Reason)
-			sum.Skipped = append(sum.Skipped, sk)
-			continue
-		}
-		firstBySlug[a.Slug] = src.display
-		articles = append(articles, a)
-	}
-
-	total := len(articles)
-	for start := 0; start < total; start += batch {
-		end := min(start+batch, total)
-		if err := ctx.Err(); err != nil {
-			return sum, fmt.Errorf("import cancelled after %d of %d articles: %w", start, total, err)
-		}
-		outcomes, err := dst.UpsertArticles(ctx, articles[start:end])
-		if err != nil {
-			return sum, fmt.Errorf("writing articles %d to %d of %d: %w", start+1, end, total, err)
-		}
-		if len(outcomes) != end-start {
-			return sum, fmt.Errorf("writing articles %d to %d of %d: the store reported %d outcomes for %d articles", start+1, end, total, len(outcomes), end-start)
+		if len(outcomes) != len(pending) {
+			return fmt.Errorf("writing articles %d to %d: the store reported %d outcomes for %d articles", first, last, len(outcomes), len(pending))
 		}
 		for i, o := range outcomes {
 			switch o {
@@ -180,15 +159,60 @@ func Import(ctx context.Context, dst Upserter, roots []string, opts Options) (*S
 			case blog.Unchanged:
 				sum.Unchanged++
 			default:
-				return sum, fmt.Errorf("writing articles %d to %d of %d: the store reported outcome %d for %q", start+1, end, total, int(o), articles[start+i].Slug)
+				return fmt.Errorf("writing articles %d to %d: the store reported outcome %d for %q", first, last, int(o), pending[i].Slug)
 			}
 		}
-		log.Debug("import batch committed", "first", start+1, "last", end, "total", total)
-		if opts.Progress != nil && total > batch {
-			fmt.Fprintf(opts.Progress, "imported %d/%d files\n", end, total)
+		written = last
+		clear(pending) // let the bodies go before the next batch is read
+		pending = pending[:0]
+		log.Debug("import batch committed", "first", first, "last", last, "files_read", done, "files", sum.Files)
+		if opts.Progress != nil && sum.Files > batch {
+			fmt.Fprintf(opts.Progress, "imported %d/%d files\n", done, sum.Files)
+		}
+		return nil
+	}
+	skip := func(sk Skip) {
+		log.Debug("skipping", "file", sk.File, "line", sk.Line, "reason", sk.Reason)
+		sum.Skipped = append(sum.Skipped, sk)
+	}
+
+	for _, src := range t.files {
+		if err := ctx.Err(); err != nil {
+			return sum, fmt.Errorf("import cancelled after %d of %d files: %w", done, sum.Files, err)
+		}
+		if src.skip != nil {
+			skip(*src.skip)
+			continue
+		}
+		done++
+		a, info, dup, err := t.readFile(src)
+		switch {
+		case dup != "":
+			skip(Skip{File: src.display, Benign: true, Reason: "the same file as " + dup + " (a symbolic link or a second root leads to it)"})
+		case err != nil:
+			sk := Skip{File: src.display, Reason: err.Error()}
+			var pe *ParseError
+			if errors.As(err, &pe) {
+				sk.Line, sk.Reason = pe.Line, pe.Err.Error()
+			}
+			sk.Benign = errors.Is(err, ErrNotArticle)
+			skip(sk)
+		case firstBySlug[a.Slug] != "":
+			skip(Skip{File: src.display, Line: info.slugLine, Reason: fmt.Sprintf("slug %q is already used by %s", a.Slug, firstBySlug[a.Slug])})
+		default:
+			firstBySlug[a.Slug] = src.display
+			pending = append(pending, a)
+		}
+		if len(pending) == batch {
+			if err := flush(); err != nil {
+				return sum, err
+			}
 		}
 	}
-	return sum, nil
+	if err := ctx.Err(); err != nil {
+		return sum, fmt.Errorf("import cancelled after %d of %d files: %w", done, sum.Files, err)
+	}
+	return sum, flush()
 }
 
 // isMarkdown reports whether a file name has one of the extensions Import
@@ -199,80 +223,4 @@ func isMarkdown(name string) bool {
 		return true
 	}
 	return false
-}
-
-// collect lists the files to import. A root that cannot be read fails the
-// whole import before anything is written (it is most likely a typo); a
-// directory inside a root that cannot be read is reported as skipped.
-func collect(roots []string, sum *Summary, log *slog.Logger) ([]source, error) {
-	var files []source
-	seen := map[string]bool{} // absolute paths, for overlapping roots
-	add := func(path, name, display string) {
-		abs, err := filepath.Abs(path)
-		if err != nil {
-			abs = path
-		}
-		if seen[abs] {
-			return
-		}
-		seen[abs] = true
-		files = append(files, source{path: path, name: name, display: display})
-	}
-	for _, root := range roots {
-		info, err := os.Stat(root)
-		if err != nil {
-			return nil, fmt.Errorf("import %s: %w", root, err)
-		}
-		if !info.IsDir() {
-			// Named explicitly, so taken whatever its extension.
-			p := filepath.ToSlash(filepath.Clean(root))
-			add(root, p, p)
-			continue
-		}
-		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if p == root {
-					return err
-				}
-				sk := Skip{File: filepath.ToSlash(p), Reason: "cannot read: " + err.Error()}
-				log.Debug("skipping", "file", sk.File, "reason", sk.Reason)
-				sum.Skipped = append(sum.Skipped, sk)
-				return nil
-			}
-			if p != root && (strings.HasPrefix(d.Name(), ".") || (d.IsDir() && d.Name() == "node_modules")) {
-				if d.IsDir() {
-					return fs.SkipDir
-				}
-				return nil // editor and OS droppings such as .#post.md
-			}
-			if d.IsDir() || !isMarkdown(d.Name()) {
-				return nil
-			}
-			rel, err := filepath.Rel(root, p)
-			if err != nil {
-				return err
-			}
-			add(p, filepath.ToSlash(rel), filepath.ToSlash(p))
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("import %s: %w", root, err)
-		}
-	}
-	return files, nil
-}
-
-// readFile reads and parses one file, refusing to read more than any
-// article could need.
-func readFile(src source) (*blog.Article, parseInfo, error) {
-	f, err := os.Open(src.path)
-	if err != nil {
-		return nil, parseInfo{}, fmt.Errorf("cannot read: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
-	if err != nil {
-		return nil, parseInfo{}, fmt.Errorf("cannot read: %w", err)
-	}
-	return parse(src.name, data)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -207,7 +208,7 @@ func TestImportBatchFailure(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("Import error = %v, want %v", err, boom)
 	}
-	if want := "writing articles 3 to 4 of 5: disk full"; err.Error() != want {
+	if want := "writing articles 3 to 4: disk full"; err.Error() != want {
 		t.Errorf("error = %q, want %q", err, want)
 	}
 	if want := (&Summary{Files: 5, Created: 2}); !cmp.Equal(want, sum) {
@@ -340,8 +341,8 @@ func TestImportBadOutcomes(t *testing.T) {
 		outcomes []blog.UpsertOutcome
 		want     string
 	}{
-		{"too few", []blog.UpsertOutcome{blog.Created}, "writing articles 1 to 2 of 2: the store reported 1 outcomes for 2 articles"},
-		{"unknown", []blog.UpsertOutcome{blog.Created, 0}, `writing articles 1 to 2 of 2: the store reported outcome 0 for "p02"`},
+		{"too few", []blog.UpsertOutcome{blog.Created}, "writing articles 1 to 2: the store reported 1 outcomes for 2 articles"},
+		{"unknown", []blog.UpsertOutcome{blog.Created, 0}, `writing articles 1 to 2: the store reported outcome 0 for "p02"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -376,5 +377,111 @@ func TestSummaryWrite(t *testing.T) {
 	}, "\n")
 	if got := out.String(); got != want {
 		t.Errorf("Write:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestImportStreams: each batch is written before the files after it are
+// read, so memory holds one batch, not the tree. The store changes a later
+// file while batch 1 commits; the import sees the change.
+func TestImportStreams(t *testing.T) {
+	t.Parallel()
+	dir := writeTree(t, posts(5))
+	store := newMemStore()
+	store.fail = func(call int) error {
+		if call == 1 {
+			return os.WriteFile(filepath.Join(dir, "p05.md"), []byte("---\ntitle: Read after batch 1\ndate: 2024-03-05\n---\n"), 0o644)
+		}
+		return nil
+	}
+	sum, err := Import(context.Background(), store, []string{dir}, Options{BatchSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (&Summary{Files: 5, Created: 5}); !cmp.Equal(want, sum) {
+		t.Errorf("summary = %+v, want %+v", sum, want)
+	}
+	if got := store.articles["p05"].Title; got != "Read after batch 1" {
+		t.Errorf("p05 was read before batch 1 was written: title %q", got)
+	}
+	if want := [][]string{{"p01", "p02"}, {"p03", "p04"}, {"p05"}}; !cmp.Equal(want, store.batches) {
+		t.Errorf("batches = %v, want %v", store.batches, want)
+	}
+}
+
+// BenchmarkImport imports a tree of 500 posts of about 8 KB into a store
+// that keeps nothing, and reports the allocations per file.
+func BenchmarkImport(b *testing.B) {
+	dir := b.TempDir()
+	body := strings.Repeat("Cà phê sữa đá is coffee with condensed milk, over ice. ", 150)
+	const n = 500
+	for i := range n {
+		text := fmt.Sprintf("---\ntitle: Post %d\ndate: 2024-03-01\ntags: [go, cà phê]\n---\n%s\n", i, body)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("p%04d.md", i)), []byte(text), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	discard := upsertFunc(func(_ context.Context, as []*blog.Article) ([]blog.UpsertOutcome, error) {
+		out := make([]blog.UpsertOutcome, len(as))
+		for i := range out {
+			out[i] = blog.Created
+		}
+		return out, nil
+	})
+	b.ReportAllocs()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	runs := 0
+	for b.Loop() {
+		if _, err := Import(context.Background(), discard, []string{dir}, Options{}); err != nil {
+			b.Fatal(err)
+		}
+		runs++
+	}
+	runtime.ReadMemStats(&after)
+	files := float64(runs * n)
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/files, "allocs/file")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/files, "B/file")
+}
+
+// TestImportTranslations: Hugo's multilingual file names make one article
+// per language, with the language from the name and a translation key
+// shared by the set, instead of two files fighting over one slug.
+func TestImportTranslations(t *testing.T) {
+	t.Parallel()
+	dir := writeTree(t, map[string]string{
+		"posts/ca-phe.en.md":            "---\ntitle: Coffee\ndate: 2024-03-01\n---\n",
+		"posts/ca-phe.vi.md":            "---\ntitle: Cà phê\ndate: 2024-03-01\n---\n",
+		"posts/bundle/index.vi.md":      "---\ntitle: Gói\ndate: 2024-03-02\n---\n",
+		"posts/bundle/index.md":         "---\ntitle: Bundle\ndate: 2024-03-02\ntranslationKey: posts/bundle\n---\n",
+		"posts/2024-03-03-tea.zh-cn.md": "---\ntitle: 茶\n---\n",
+		"posts/named.vi.md":             "---\ntitle: Có slug\nslug: co-slug\nlang: vi-VN\ndate: 2024-03-04\n---\n",
+		"posts/notes.old.md":            "---\ntitle: Not a language\ndate: 2024-03-05\n---\n",
+		"posts/own-key.fr.md":           "---\ntitle: Clé\ndate: 2024-03-06\ntranslationKey: shared\n---\n",
+	})
+	store := newMemStore()
+	sum, err := Import(context.Background(), store, []string{dir}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (&Summary{Files: 8, Created: 8}); !cmp.Equal(want, sum) {
+		t.Fatalf("summary (-want +got):\n%s", cmp.Diff(want, sum))
+	}
+	type got struct{ Language, TranslationKey string }
+	want := map[string]got{
+		"ca-phe-en":  {"en", "posts/ca-phe"},
+		"ca-phe-vi":  {"vi", "posts/ca-phe"},
+		"bundle-vi":  {"vi", "posts/bundle"},
+		"bundle":     {"en", "posts/bundle"}, // the default language, joined by its front matter
+		"tea-zh-cn":  {"zh-CN", "posts/2024-03-03-tea"},
+		"co-slug":    {"vi-VN", "posts/named"}, // the front matter's slug and lang win
+		"notes-old":  {"en", ""},
+		"own-key-fr": {"fr", "shared"},
+	}
+	have := map[string]got{}
+	for slug, a := range store.articles {
+		have[slug] = got{a.Language, a.TranslationKey}
+	}
+	if diff := cmp.Diff(want, have); diff != "" {
+		t.Errorf("articles (-want +got):\n%s", diff)
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/text/language"
+
 	"github.com/2coffee/mcp-2coffee/internal/blog"
 	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
@@ -81,13 +83,21 @@ func (f field) errorf(format string, args ...any) error {
 //	           (Jekyll's 2006-01-02-slug.md)
 //	updated:   updated, lastmod, updatedDate, modified, last_modified_at, else published
 //	summary:   description, summary, excerpt, subtitle
-//	language:  lang, language, locale
+//	language:  lang, language, locale, the file name (Hugo's post.vi.md)
+//	translation key: translationKey, the file name (post.vi.md and
+//	           post.en.md in one directory share "dir/post")
 //	author:    author, authors
 //
 // tags, categories and category are merged. draft: true, published: false
 // (Jekyll), eleventyExcludeFromCollections: true and a _drafts directory
 // (Jekyll) each make a draft.
 // Times without a zone are taken as UTC.
+//
+// A file named with a language, post.vi.md, gets the slug "post-vi" from its
+// name (a slug in the front matter wins), so each language is an article
+// of its own, linked to the others by the translation key. An unsuffixed
+// post.md beside them is "post" with no key: give it translationKey (or
+// name it post.en.md) to make it one of the set.
 func Parse(name string, data []byte) (*blog.Article, error) {
 	a, _, err := parse(name, data)
 	return a, err
@@ -108,8 +118,8 @@ func parse(name string, data []byte) (*blog.Article, parseInfo, error) {
 		return nil, parseInfo{}, &ParseError{File: name, Line: line, Err: err}
 	}
 
-	stem, fileDate, list := fileName(name)
-	if list {
+	ff := fileName(name)
+	if ff.list {
 		return fail(0, ErrNotArticle)
 	}
 	if len(data) > maxFileBytes {
@@ -127,7 +137,7 @@ func parse(name string, data []byte) (*blog.Article, parseInfo, error) {
 	if err != nil {
 		return fail(line, err)
 	}
-	a, info, err := fm.article(stem, fileDate)
+	a, info, err := fm.article(ff)
 	if err != nil {
 		return fail(fm.startLine, err)
 	}
@@ -141,27 +151,72 @@ func parse(name string, data []byte) (*blog.Article, parseInfo, error) {
 // jekyllName matches Jekyll's post file names, 2006-01-02-slug.
 var jekyllName = regexp.MustCompile(`^(\d{4}-\d{1,2}-\d{1,2})-(.+)$`)
 
-// fileName derives the slug stem and a date from a file name, and reports
-// whether it is a Hugo section list page.
-func fileName(name string) (stem string, date time.Time, list bool) {
+// fileFacts is what a file's path says about its article.
+type fileFacts struct {
+	stem string    // the slug falls back to it
+	date time.Time // Jekyll's 2006-01-02-slug.md
+	// lang is Hugo's language suffix (post.vi.md), lower case; key is the
+	// translation key the suffix implies: the path without extension and
+	// suffix ("posts/post"), which the other languages' files share.
+	lang, key string
+	list      bool // a Hugo section list page
+}
+
+// fileName derives the slug stem, a date and a language from a file name,
+// and reports whether it is a Hugo section list page.
+func fileName(name string) fileFacts {
 	base := path.Base(name)
-	stem = strings.TrimSuffix(base, path.Ext(base))
+	stem := strings.TrimSuffix(base, path.Ext(base))
 	if stem == "_index" || strings.HasPrefix(stem, "_index.") {
-		return "", time.Time{}, true
+		return fileFacts{list: true}
 	}
+	var ff fileFacts
+	stem, ff.lang = languageSuffix(stem)
+	dir := path.Dir(name)
+	ff.key = path.Join(dir, stem)
 	// A page bundle (Hugo, and the same habit in Astro and Eleventy) is a
 	// directory named after the post holding index.md and its images.
 	if stem == "index" {
-		if dir := path.Base(path.Dir(name)); dir != "." && dir != "/" && dir != ".." {
-			stem = dir
+		if d := path.Base(dir); d != "." && d != "/" && d != ".." {
+			stem, ff.key = d, dir
 		}
 	}
 	if m := jekyllName.FindStringSubmatch(stem); m != nil {
 		if t, err := time.Parse("2006-1-2", m[1]); err == nil {
-			return m[2], t, false
+			stem, ff.date = m[2], t
 		}
 	}
-	return stem, time.Time{}, false
+	ff.stem = stem
+	if ff.lang == "" {
+		ff.key = ""
+	} else {
+		// post.en.md and post.vi.md must not both be "post".
+		ff.stem = stem + "-" + ff.lang
+	}
+	return ff
+}
+
+// languageSuffix splits Hugo's language suffix off a file stem: "post.vi"
+// is "post" in "vi", "post.zh-cn" is "post" in "zh-cn". Only a known
+// two-letter ISO 639-1 code (with an optional region or script) counts,
+// so "notes.old" and "v1.2" are left whole.
+func languageSuffix(stem string) (string, string) {
+	i := strings.LastIndexByte(stem, '.')
+	if i <= 0 {
+		return stem, ""
+	}
+	code := strings.ToLower(stem[i+1:])
+	primary, rest, _ := strings.Cut(code, "-")
+	if len(primary) != 2 || !isASCIILetters(primary) {
+		return stem, ""
+	}
+	if rest != "" && (len(rest) < 2 || len(rest) > 4 || !isASCIILetters(rest)) {
+		return stem, ""
+	}
+	if _, err := language.ParseBase(primary); err != nil {
+		return stem, ""
+	}
+	return stem[:i], code
 }
 
 var (
@@ -171,7 +226,8 @@ var (
 )
 
 // article applies the field rules to the decoded front matter.
-func (fm *frontMatter) article(stem string, fileDate time.Time) (*blog.Article, parseInfo, error) {
+func (fm *frontMatter) article(ff fileFacts) (*blog.Article, parseInfo, error) {
+	stem, fileDate := ff.stem, ff.date
 	var info parseInfo
 	a := &blog.Article{Body: fm.body}
 	// Where each article field came from, so that a Validate error points
@@ -261,6 +317,15 @@ func (fm *frontMatter) article(stem string, fileDate time.Time) (*blog.Article, 
 		}
 		a.Language = canonicalLanguage(s)
 		src["language"] = f
+	} else if ff.lang != "" {
+		a.Language = canonicalLanguage(ff.lang)
+	}
+	a.TranslationKey = ff.key
+	if f, ok := fm.get("translationkey"); ok {
+		if a.TranslationKey, err = f.text(); err != nil {
+			return nil, info, err
+		}
+		src["translation_key"] = f
 	}
 	if f, ok := fm.get("author", "authors"); ok {
 		if a.Author, err = f.author(); err != nil {

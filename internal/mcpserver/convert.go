@@ -47,6 +47,8 @@ type Article struct {
 	Draft       bool     `json:"draft,omitempty"`
 	URI         string   `json:"uri"`
 	Body        string   `json:"body" jsonschema:"the article in Markdown"`
+	// TranslationKey links an article to its translations.
+	TranslationKey string `json:"translation_key,omitempty" jsonschema:"shared by the articles that are this text in other languages (Hugo's translationKey); absent when it has none"`
 }
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
@@ -73,6 +75,7 @@ func toArticle(a *blog.Article) *Article {
 		Language: a.Language, Author: a.Author,
 		PublishedAt: rfc3339(a.PublishedAt), UpdatedAt: rfc3339(a.UpdatedAt),
 		Draft: a.Draft, URI: ResourceURI(a.Slug), Body: a.Body,
+		TranslationKey: a.TranslationKey,
 	}
 }
 

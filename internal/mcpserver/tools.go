@@ -28,7 +28,7 @@ const (
 // SearchInput is the input of search_articles.
 type SearchInput struct {
 	Query    string `json:"query" jsonschema:"words to search for; \"quoted phrase\", prefix*; case and Vietnamese diacritics are ignored"`
-	Tag      string `json:"tag,omitempty" jsonschema:"only articles with this tag"`
+	Tag      string `json:"tag,omitempty" jsonschema:"only articles with this tag, compared without diacritics (ca-phe finds cà phê)"`
 	Language string `json:"language,omitempty" jsonschema:"only articles in this language, e.g. en or vi"`
 	// IncludeDrafts mirrors list_articles: drafts stay out of results
 	// unless asked for, even for a caller who may see them.
@@ -58,7 +58,7 @@ type GetInput struct {
 
 // ListInput is the input of list_articles.
 type ListInput struct {
-	Tag           string `json:"tag,omitempty" jsonschema:"only articles with this tag"`
+	Tag           string `json:"tag,omitempty" jsonschema:"only articles with this tag, compared without diacritics (ca-phe finds cà phê)"`
 	Language      string `json:"language,omitempty" jsonschema:"only articles in this language, e.g. en or vi"`
 	IncludeDrafts bool   `json:"include_drafts,omitempty" jsonschema:"also list drafts (needs write permission)"`
 	Limit         int    `json:"limit,omitempty" jsonschema:"articles per page (1-50, default 10)"`

@@ -51,6 +51,8 @@ type articleSummary struct {
 	PublishedAt time.Time `json:"published_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
 	Draft       bool      `json:"draft"`
+	// TranslationKey is blog.Article's.
+	TranslationKey string `json:"translation_key,omitempty"`
 }
 
 func summarize(a *blog.Article) articleSummary {
@@ -59,6 +61,7 @@ func summarize(a *blog.Article) articleSummary {
 		Slug: a.Slug, Title: a.Title, Summary: a.Summary, Tags: a.Tags,
 		Language: a.Language, Author: a.Author,
 		PublishedAt: a.PublishedAt, UpdatedAt: a.UpdatedAt, Draft: a.Draft,
+		TranslationKey: a.TranslationKey,
 	}
 }
 

@@ -19,7 +19,7 @@ var _ blog.Store = (*DB)(nil)
 // articleColumns are the columns scanArticle reads, in its order, from
 // articleTables.
 const articleColumns = `a.slug, a.title, a.summary, a.tags, a.language, a.author,
-	a.published_at, a.updated_at, a.draft, b.body`
+	a.published_at, a.updated_at, a.draft, a.translation_key, b.body`
 
 // articleTables joins each article to its body.
 const articleTables = `articles a JOIN article_bodies b ON b.article_id = a.id`
@@ -37,7 +37,7 @@ func scanArticle(s rowScanner, extra ...any) (*blog.Article, error) {
 		published, updated int64
 	)
 	dest := append([]any{&a.Slug, &a.Title, &a.Summary, &tags, &a.Language, &a.Author,
-		&published, &updated, &a.Draft, &a.Body}, extra...)
+		&published, &updated, &a.Draft, &a.TranslationKey, &a.Body}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func (f *filter) common(bf blog.Filter) {
 		f.add(`a.language = ?`, bf.Language)
 	}
 	if bf.Tag != "" {
-		f.add(`a.id IN (SELECT article_id FROM article_tags WHERE tag = ?)`, bf.Tag)
+		f.add(`a.id IN (SELECT article_id FROM article_tags WHERE tag_key = ?)`, blog.TagKey(bf.Tag))
 	}
 }
 
@@ -280,7 +280,8 @@ func sameArticle(old, a *blog.Article) bool {
 	return old.Slug == a.Slug && old.Title == a.Title && old.Summary == a.Summary &&
 		old.Body == a.Body && slices.Equal(old.Tags, tagsOf(a)) && old.Language == a.Language &&
 		old.Author == a.Author && old.PublishedAt.Unix() == a.PublishedAt.Unix() &&
-		old.UpdatedAt.Unix() == a.UpdatedAt.Unix() && old.Draft == a.Draft
+		old.UpdatedAt.Unix() == a.UpdatedAt.Unix() && old.Draft == a.Draft &&
+		old.TranslationKey == a.TranslationKey
 }
 
 // tagsOf returns a's tags, never nil, so nil and empty compare and store alike.
@@ -313,7 +314,7 @@ func articleArgs(a *blog.Article) ([]any, error) {
 		return nil, err
 	}
 	return []any{a.Slug, a.Title, a.Summary, string(tags), a.Language, a.Author,
-		a.PublishedAt.Unix(), a.UpdatedAt.Unix(), a.Draft}, nil
+		a.PublishedAt.Unix(), a.UpdatedAt.Unix(), a.Draft, a.TranslationKey}, nil
 }
 
 // insertArticle adds a new article with its tags and index entry, or fails
@@ -325,8 +326,8 @@ func insertArticle(ctx context.Context, tx *sql.Tx, a *blog.Article) (int64, err
 	}
 	var id int64
 	err = tx.QueryRowContext(ctx, `INSERT INTO articles
-		(slug, title, summary, tags, language, author, published_at, updated_at, draft)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		(slug, title, summary, tags, language, author, published_at, updated_at, draft, translation_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (slug) DO NOTHING RETURNING id`, args...).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("slug %q is taken: %w", a.Slug, errdefs.ErrConflict)
@@ -345,7 +346,7 @@ func replaceArticle(ctx context.Context, tx *sql.Tx, id int64, a *blog.Article) 
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE articles SET
 		slug = ?, title = ?, summary = ?, tags = ?, language = ?, author = ?,
-		published_at = ?, updated_at = ?, draft = ?
+		published_at = ?, updated_at = ?, draft = ?, translation_key = ?
 		WHERE id = ?`, append(args, id)...); err != nil {
 		return err
 	}
@@ -367,14 +368,19 @@ func writeTagsAndIndex(ctx context.Context, tx *sql.Tx, id int64, a *blog.Articl
 	}
 	tags := tagsOf(a)
 	if len(tags) > 0 {
-		js, err := json.Marshal(tags)
+		// Each tag with its folded key, which filters compare.
+		pairs := make([][2]string, len(tags))
+		for i, t := range tags {
+			pairs[i] = [2]string{t, blog.TagKey(t)}
+		}
+		js, err := json.Marshal(pairs)
 		if err != nil {
 			return err
 		}
 		// One statement for all tags; OR IGNORE tolerates tags that are
 		// not de-duplicated, which would otherwise fail the primary key.
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO article_tags (article_id, tag)
-			SELECT ?, value FROM json_each(?)`, id, string(js)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO article_tags (article_id, tag, tag_key)
+			SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)`, id, string(js)); err != nil {
 			return err
 		}
 	}

@@ -26,6 +26,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/2coffee/mcp-2coffee/internal/blog"
 )
 
 // migrationFS holds the schema, one file per version: NNNN_what.sql.
@@ -259,6 +261,40 @@ func (db *DB) migrate(ctx context.Context) error {
 // setupStepsVersion is the migration that added setup_steps.
 const setupStepsVersion = 4
 
+// migrationSteps are the parts of migrations that SQL cannot do, by
+// version; each runs in its migration's transaction, after the SQL.
+var migrationSteps = map[int]func(context.Context, *sql.Tx) error{
+	5: foldTagKeys,
+}
+
+// foldTagKeys fills article_tags.tag_key (migration 0005) for the tags
+// stored before it existed.
+func foldTagKeys(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT tag FROM article_tags`)
+	if err != nil {
+		return err
+	}
+	var tags []string
+	for rows.Next() {
+		var tag string
+		if err := rows.Scan(&tag); err != nil {
+			rows.Close()
+			return err
+		}
+		tags = append(tags, tag)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, tag := range tags {
+		if _, err := tx.ExecContext(ctx, `UPDATE article_tags SET tag_key = ? WHERE tag = ?`, blog.TagKey(tag), tag); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // apply runs one migration unless it is already recorded.
 func (db *DB) apply(ctx context.Context, m migration) (err error) {
 	text, err := migrationFS.ReadFile(path.Join("migrations", m.name))
@@ -283,6 +319,11 @@ func (db *DB) apply(ctx context.Context, m migration) (err error) {
 	}
 	if _, err := tx.ExecContext(ctx, string(text)); err != nil {
 		return err
+	}
+	if step := migrationSteps[m.version]; step != nil {
+		if err := step(ctx, tx); err != nil {
+			return err
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 		m.version, m.name, time.Now().Unix()); err != nil {

@@ -372,7 +372,7 @@ func TestUpgradeRemembersSamplesOffered(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Back to the schema before migration 0004.
-		if _, err := db.SQL().ExecContext(t.Context(), `DROP TABLE setup_steps; DELETE FROM schema_migrations WHERE version >= 4`); err != nil {
+		if _, err := db.SQL().ExecContext(t.Context(), undo0005+`DROP TABLE setup_steps; DELETE FROM schema_migrations WHERE version >= 4`); err != nil {
 			t.Fatal(err)
 		}
 		if tt.fill != "" {
@@ -390,6 +390,45 @@ func TestUpgradeRemembersSamplesOffered(t *testing.T) {
 		if err != nil || ran == tt.offered {
 			t.Errorf("%s: after the upgrade Once(sample-articles) ran = %v (%v); want %v", tt.name, ran, err, !tt.offered)
 		}
+	}
+}
+
+// undo0005 takes a database back to the schema before migration 0005.
+const undo0005 = `DROP INDEX articles_translation; DROP INDEX article_tags_key;
+	ALTER TABLE articles DROP COLUMN translation_key; ALTER TABLE article_tags DROP COLUMN tag_key;
+	DELETE FROM schema_migrations WHERE version >= 5;`
+
+// TestUpgradeFoldsStoredTags opens a database as the release before
+// migration 0005 left it, holding tagged articles: after the upgrade a
+// tag filter without diacritics finds them.
+func TestUpgradeFoldsStoredTags(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "blog.db")
+	db, err := Open(t.Context(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL().ExecContext(t.Context(), undo0005+`
+		INSERT INTO articles (id, slug, title, summary, tags, language, author, published_at, updated_at, draft)
+			VALUES (1, 'x', 'X', '', '["cà-phê","go"]', 'vi', '', 0, 0, 0);
+		INSERT INTO article_bodies (article_id, body) VALUES (1, 'Body');
+		INSERT INTO article_tags (article_id, tag) VALUES (1, 'cà-phê'), (1, 'go');`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = Open(t.Context(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, tag := range []string{"ca-phe", "cà-phê", "go"} {
+		as, err := db.ListArticles(t.Context(), blog.ListRange{Filter: blog.Filter{Tag: tag}, Limit: 10})
+		if err != nil || len(as) != 1 {
+			t.Errorf("after the upgrade, tag %q lists %d articles (%v); want 1", tag, len(as), err)
+		}
+	}
+	if a, err := db.GetArticle(t.Context(), "x"); err != nil || a.TranslationKey != "" {
+		t.Errorf("GetArticle after the upgrade = %+v, %v; want no translation key", a, err)
 	}
 }
 

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) blog.Store) {
 		{"ListOrderAndPaging", testListPaging},
 		{"FullPageAndOneMore", testFullPageAndOneMore},
 		{"ListFilters", testListFilters},
+		{"TagFiltersFoldDiacritics", testTagFolding},
 		{"ListTags", testListTags},
 		{"SearchHits", testSearchHits},
 		{"SearchRanking", testSearchRanking},
@@ -148,6 +149,8 @@ func testRoundTrip(t *testing.T, s blog.Store) {
 		PublishedAt: time.Date(2024, 5, 6, 7, 8, 9, 123456789, ict),
 		UpdatedAt:   time.Date(2024, 5, 7, 7, 8, 9, 987654321, ict),
 		Draft:       true,
+		// Hugo's translationKey, kept as written.
+		TranslationKey: " posts/Cà-phê notes ",
 	}
 	full.Normalize()
 	bare := article(t, "bare") // no summary, author or tags
@@ -165,6 +168,9 @@ func testRoundTrip(t *testing.T, s blog.Store) {
 		}
 	}
 	got := mustGet(t, s, "cafe-notes")
+	if want := "posts/Cà-phê notes"; got.TranslationKey != want {
+		t.Errorf("TranslationKey = %q, want %q (trimmed, otherwise as written)", got.TranslationKey, want)
+	}
 	if want := []string{"databases", "go", "machine-learning"}; !slices.Equal(got.Tags, want) {
 		t.Errorf("tags = %q, want normalised %q", got.Tags, want)
 	}
@@ -407,6 +413,57 @@ func testListFilters(t *testing.T, s blog.Store) {
 	}
 }
 
+// testTagFolding: a tag filter matches tags as blog.TagKey folds them, so
+// "ca-phe", "cà-phê" and "Cà-Phê" (normalised by the Service to "cà-phê")
+// find the same articles, in listings and searches alike. Tags are still
+// stored and counted as written.
+func testTagFolding(t *testing.T, s blog.Store) {
+	create(t, s,
+		article(t, "accented", tags("Cà phê"), published(1*time.Hour)),
+		article(t, "plain", tags("ca-phe"), published(2*time.Hour)),
+		article(t, "road", tags("đường"), body("Cà phê on the road."), published(3*time.Hour)),
+		article(t, "other", tags("cafe"), body("Cà phê elsewhere."), published(4*time.Hour)),
+	)
+	for _, tt := range []struct {
+		tag  string
+		want []string
+	}{
+		{"ca-phe", []string{"plain", "accented"}},
+		{"cà-phê", []string{"plain", "accented"}},
+		{blog.NormalizeTags([]string{"Cà-Phê"})[0], []string{"plain", "accented"}},
+		{"duong", []string{"road"}},
+		{"đường", []string{"road"}},
+		{"cafe", []string{"other"}},
+		{"ca", []string{}}, // a whole tag, not a prefix
+	} {
+		got := listAll(t, s, blog.ListRange{Filter: blog.Filter{Tag: tt.tag}, Limit: blog.MaxPage})
+		if got == nil {
+			got = []string{}
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("ListArticles(tag %q) (-want +got):\n%s", tt.tag, diff)
+		}
+	}
+	hits, err := s.SearchArticles(t.Context(), parse(t, "cà phê"), blog.SearchRange{Filter: blog.Filter{Tag: "duong"}, Limit: blog.MaxPage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"road"}, hitSlugs(hits)); diff != "" {
+		t.Errorf("SearchArticles(cà phê, tag duong) (-want +got):\n%s", diff)
+	}
+	if got := mustGet(t, s, "accented").Tags; !slices.Equal(got, []string{"cà-phê"}) {
+		t.Errorf("stored tags = %q, want them as written (normalised, not folded)", got)
+	}
+	counts, err := s.ListTags(t.Context(), blog.TagOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []blog.TagCount{{Tag: "ca-phe", Count: 1}, {Tag: "cafe", Count: 1}, {Tag: "cà-phê", Count: 1}, {Tag: "đường", Count: 1}}
+	if diff := cmp.Diff(want, counts); diff != "" {
+		t.Errorf("ListTags (-want +got):\n%s", diff)
+	}
+}
+
 func testListTags(t *testing.T, s blog.Store) {
 	got, err := s.ListTags(t.Context(), blog.TagOptions{})
 	if err != nil || len(got) != 0 {
@@ -485,6 +542,7 @@ func testUpsert(t *testing.T, s blog.Store) {
 		{"published", func(a *blog.Article) { a.PublishedAt = a.PublishedAt.Add(time.Second) }},
 		{"updated", func(a *blog.Article) { a.UpdatedAt = a.UpdatedAt.Add(time.Second) }},
 		{"draft", func(a *blog.Article) { a.Draft = true }},
+		{"translation-key", func(a *blog.Article) { a.TranslationKey = "changed" }},
 	}
 	var first []*blog.Article
 	var created, unchanged, updated []blog.UpsertOutcome
