@@ -73,9 +73,15 @@ func main() {
 	// its requests, an import finishes its transaction and prints its
 	// summary); it also gives the signals back to their default handler,
 	// so a second one ends the process at once, whatever it was doing.
+	// stdio gets no hint: its stderr is a client's log, and its client
+	// stops it by signal routinely (supergateway once per request); it
+	// logs the stop itself.
+	hint := len(os.Args) < 2 || os.Args[1] != "stdio"
 	unwatch := context.AfterFunc(ctx, func() {
 		stop()
-		fmt.Fprintln(os.Stderr, "mcp-2coffee: stopping; interrupt again to quit at once")
+		if hint {
+			fmt.Fprintln(os.Stderr, "mcp-2coffee: stopping; interrupt again to quit at once")
+		}
 	})
 	code := run(ctx, os.Args[1:], &environment{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
 	unwatch()

@@ -493,6 +493,11 @@ func TestStdioSignalIsANormalStop(t *testing.T) {
 	if !strings.Contains(logs, `level=INFO msg="stdio session stopped" reason="terminated signal received"`) {
 		t.Errorf("no INFO line names the signal:\n%s", logs)
 	}
+	for line := range strings.Lines(logs) {
+		if !strings.HasPrefix(line, "time=") {
+			t.Errorf("stderr has a line that is not a log record: %q", line)
+		}
+	}
 }
 
 // TestStdioAnnouncesArticleChanges checks a desktop client that caches
