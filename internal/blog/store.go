@@ -164,6 +164,8 @@ type Patch struct {
 	Author      *string    `json:"author,omitempty"`
 	PublishedAt *time.Time `json:"published_at,omitempty"`
 	Draft       *bool      `json:"draft,omitempty"`
+	// TranslationKey set to "" unlinks the article from its translations.
+	TranslationKey *string `json:"translation_key,omitempty"`
 }
 
 // Apply writes the set fields of p into a.
@@ -178,6 +180,7 @@ func (p Patch) Apply(a *Article) {
 	set(&a.Body, p.Body)
 	set(&a.Language, p.Language)
 	set(&a.Author, p.Author)
+	set(&a.TranslationKey, p.TranslationKey)
 	if p.Tags != nil {
 		a.Tags = append([]string(nil), (*p.Tags)...)
 	}

@@ -313,6 +313,22 @@ func TestWriteTools(t *testing.T) {
 		if res := f.call(t, mcpserver.ToolUpdate, map[string]any{"slug": "duong-den-go", "title": ""}); !res.IsError || !strings.Contains(textOf(res), "title") {
 			t.Errorf("empty title: isError=%v text=%q", res.IsError, textOf(res))
 		}
+		linked := decode[mcpserver.Article](t, f.call(t, mcpserver.ToolCreate, map[string]any{
+			"title": "The road to Go", "body": "Content", "language": "en", "translation_key": "road-to-go",
+		}))
+		if linked.TranslationKey != "road-to-go" {
+			t.Errorf("created with a translation key = %+v", linked)
+		}
+		vi := decode[mcpserver.Article](t, f.call(t, mcpserver.ToolUpdate, map[string]any{"slug": "duong-den-go", "translation_key": "road-to-go"}))
+		if vi.TranslationKey != "road-to-go" || vi.Summary != "Tóm tắt" {
+			t.Errorf("linked by update = %+v", vi)
+		}
+		if a, _ := f.svc.Get(t.Context(), "duong-den-go"); a.TranslationKey != "road-to-go" {
+			t.Errorf("stored after linking = %+v", a)
+		}
+		if res := f.call(t, mcpserver.ToolUpdate, map[string]any{"slug": "duong-den-go", "translation_key": ""}); res.IsError || decode[mcpserver.Article](t, res).TranslationKey != "" {
+			t.Errorf("unlinking: %s", textOf(res))
+		}
 		del := decode[mcpserver.DeleteOutput](t, f.call(t, mcpserver.ToolDelete, map[string]any{"slug": "duong-den-go"}))
 		if !del.Deleted {
 			t.Errorf("delete = %+v", del)

@@ -93,6 +93,8 @@ type CreateInput struct {
 	Author      string   `json:"author,omitempty"`
 	PublishedAt string   `json:"published_at,omitempty" jsonschema:"RFC 3339 time; default now"`
 	Draft       bool     `json:"draft,omitempty" jsonschema:"save as an unpublished draft"`
+	// TranslationKey links the new article to its translations.
+	TranslationKey string `json:"translation_key,omitempty" jsonschema:"the translation_key of the article this one translates, to link them"`
 }
 
 // UpdateInput is the input of update_article: fields left out stay as
@@ -107,6 +109,8 @@ type UpdateInput struct {
 	Author      *string   `json:"author,omitempty"`
 	PublishedAt *string   `json:"published_at,omitempty" jsonschema:"RFC 3339 time"`
 	Draft       *bool     `json:"draft,omitempty"`
+	// TranslationKey "" unlinks the article from its translations.
+	TranslationKey *string `json:"translation_key,omitempty" jsonschema:"links the article to the translations sharing this key; empty unlinks it"`
 }
 
 // DeleteOutput is the structured result of delete_article.
@@ -295,7 +299,7 @@ func parseTime(field, s string) (time.Time, error) {
 func (h *handlers) create(ctx context.Context, in CreateInput) (string, *Article, error) {
 	a := &blog.Article{
 		Slug: in.Slug, Title: in.Title, Summary: in.Summary, Body: in.Body, Tags: in.Tags,
-		Language: in.Language, Author: in.Author, Draft: in.Draft,
+		Language: in.Language, Author: in.Author, Draft: in.Draft, TranslationKey: in.TranslationKey,
 	}
 	if in.PublishedAt != "" {
 		t, err := parseTime("published_at", in.PublishedAt)
@@ -314,7 +318,7 @@ func (h *handlers) create(ctx context.Context, in CreateInput) (string, *Article
 func (h *handlers) update(ctx context.Context, in UpdateInput) (string, *Article, error) {
 	p := blog.Patch{
 		Title: in.Title, Summary: in.Summary, Body: in.Body, Tags: in.Tags,
-		Language: in.Language, Author: in.Author, Draft: in.Draft,
+		Language: in.Language, Author: in.Author, Draft: in.Draft, TranslationKey: in.TranslationKey,
 	}
 	if in.PublishedAt != nil {
 		t, err := parseTime("published_at", *in.PublishedAt)

@@ -189,7 +189,7 @@ func jsonKind(t reflect.Type) string {
 
 // decodePatch decodes a JSON merge patch (RFC 7396) into a blog.Patch. In a
 // merge patch, null removes a member: fields that may be empty (summary,
-// author, tags) are emptied; the others cannot be removed, and saying so
+// author, tags, translation_key) are emptied; the others cannot be removed, and saying so
 // beats silently keeping them.
 func decodePatch(b []byte) (blog.Patch, error) {
 	var p blog.Patch
@@ -213,6 +213,8 @@ func decodePatch(b []byte) (blog.Patch, error) {
 			p.Author = &empty
 		case "tags":
 			p.Tags = &[]string{}
+		case "translation_key":
+			p.TranslationKey = &empty
 		default:
 			return blog.Patch{}, &errdefs.ValidationError{Field: k, Message: "cannot be null: it cannot be removed, only changed"}
 		}

@@ -669,6 +669,15 @@ func TestUpdate(t *testing.T) {
 	if r.status != 200 || decode[blog.Article](t, r).Draft {
 		t.Errorf("application/json patch: status %d body %s", r.status, r.body)
 	}
+	// A translation key is set, then removed with null.
+	r = e.call(t, "PATCH", "/api/v1/articles/go-concurrency", writeKey, "application/merge-patch+json", `{"translation_key":"posts/concurrency"}`)
+	if r.status != 200 || e.mustGet(t, "go-concurrency").TranslationKey != "posts/concurrency" {
+		t.Errorf("setting translation_key: status %d body %s", r.status, r.body)
+	}
+	r = e.call(t, "PATCH", "/api/v1/articles/go-concurrency", writeKey, "application/merge-patch+json", `{"translation_key":null}`)
+	if got := e.mustGet(t, "go-concurrency"); r.status != 200 || got.TranslationKey != "" || got.Title != "Concurrency in Go, revised" {
+		t.Errorf("removing translation_key: status %d body %s, stored %+v", r.status, r.body, got)
+	}
 
 	before := e.mustGet(t, "go-concurrency")
 	long := strings.Repeat("t", blog.MaxTitleLen+1)
