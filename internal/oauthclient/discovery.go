@@ -29,6 +29,9 @@ type Challenge struct {
 	// Error is the Bearer challenge's error code, e.g. "invalid_token" or
 	// "insufficient_scope".
 	Error string
+	// Description is the challenge's error_description, for messages to
+	// the user.
+	Description string
 	// Scope lists the scopes the server asked for.
 	Scope []string
 	// ResourceMetadata is the protected resource metadata URL, if given.
@@ -50,6 +53,9 @@ func ParseChallenge(status int, h http.Header) Challenge {
 		}
 		if v := c.Params["error"]; v != "" && ch.Error == "" {
 			ch.Error = v
+		}
+		if v := c.Params["error_description"]; v != "" && ch.Description == "" {
+			ch.Description = v
 		}
 		if v := c.Params["scope"]; v != "" && ch.Scope == nil {
 			ch.Scope = strings.Fields(v)
