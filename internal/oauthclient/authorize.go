@@ -40,11 +40,15 @@ func (c *Client) AccessToken(ctx context.Context, serverURL string) (string, err
 		return tok.AccessToken, nil
 	}
 	if tok.RefreshToken != "" {
-		if err := c.refreshShared(ctx, st, tok.AccessToken); err == nil {
+		err := c.refreshShared(ctx, st, tok.AccessToken)
+		switch {
+		case err == nil:
 			return st.token().AccessToken, nil
-		} else {
-			c.log.Info("token refresh failed", "server", st.url, "error", err)
+		case errors.Is(err, tokencache.ErrLockBusy) || ctx.Err() != nil:
+			// Going on without a token would end in a sign-in.
+			return "", err
 		}
+		c.log.Info("token refresh failed", "server", st.url, "error", err)
 	}
 	if tok = st.token(); tok != nil && tok.Expiry.After(c.now()) {
 		return tok.AccessToken, nil

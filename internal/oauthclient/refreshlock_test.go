@@ -2,6 +2,7 @@ package oauthclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/2coffee/mcp-2coffee/internal/authserver"
 	"github.com/2coffee/mcp-2coffee/internal/oauth"
+	"github.com/2coffee/mcp-2coffee/internal/oauthclient/oauthtest"
 	"github.com/2coffee/mcp-2coffee/internal/store"
 	"github.com/2coffee/mcp-2coffee/internal/tokencache"
 )
@@ -357,5 +359,41 @@ func lockSupported(t *testing.T) {
 	case "linux", "darwin", "dragonfly", "freebsd", "netbsd", "openbsd", "illumos", "windows":
 	default:
 		t.Skipf("no cross-process lock on %s", runtime.GOOS)
+	}
+}
+
+// A refresh waits for another process's lock for a bounded time, then
+// fails: it neither refreshes without the lock nor opens the browser.
+func TestRefreshWaitForTheLockIsBounded(t *testing.T) {
+	lockSupported(t)
+	t.Parallel()
+	f := newFixture(t, oauthtest.ASOptions{ExpiresIn: 1}, oauthtest.RSOptions{}, Options{})
+	if status, err := f.do(f.c, "tools/list"); err != nil || status != http.StatusOK {
+		t.Fatalf("sign-in: %d %v", status, err)
+	}
+	_, _, tokensBefore := f.as.Counts()
+	other, err := tokencache.Open(f.store.Dir()) // another process's view
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := other.Lock(context.Background(), f.rs.URL(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Unlock()
+	c := f.newClient(Options{LockWait: 50 * time.Millisecond, OpenBrowser: func(context.Context, string) error {
+		t.Error("the browser was opened while another process held the lock")
+		return nil
+	}})
+	if tok, err := c.AccessToken(context.Background(), f.rs.URL()); !errors.Is(err, tokencache.ErrLockBusy) {
+		t.Fatalf("AccessToken while the lock is held = %q, %v; want ErrLockBusy", tok, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.AccessToken(ctx, f.rs.URL()); !errors.Is(err, context.Canceled) {
+		t.Fatalf("AccessToken with a cancelled context: %v, want context.Canceled", err)
+	}
+	if _, _, n := f.as.Counts(); n != tokensBefore {
+		t.Errorf("%d token requests while the lock was held, want none", n-tokensBefore)
 	}
 }
