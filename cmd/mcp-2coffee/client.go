@@ -32,6 +32,8 @@ func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 type clientFlags struct {
 	headers     repeated
 	headerFile  string
+	credentials repeated
+	stepUp      bool
 	clientID    string
 	secret      string
 	metadataURL string
@@ -45,6 +47,8 @@ type clientFlags struct {
 func (c *clientFlags) register(fs *flag.FlagSet) {
 	fs.Var(&c.headers, "header", `extra request header "Name: value" (repeatable; ${VAR} is taken from the environment, so secrets can live in a client config's "env")`)
 	fs.StringVar(&c.headerFile, "header-file", "", `file of "Name: value" lines, with ${VAR} expansion`)
+	fs.Var(&c.credentials, "credential-header", "name of a --header that carries a credential, besides Authorization and X-API-KEY (repeatable); a refused credential is reported, not answered with a sign-in")
+	fs.BoolVar(&c.stepUp, "oauth-step-up", false, "with a credential --header: sign in with OAuth when the server refuses it or asks for more scope, and send the token instead of it from then on")
 	fs.StringVar(&c.clientID, "client-id", "", "pre-registered OAuth client id")
 	fs.StringVar(&c.secret, "client-secret", "", "pre-registered OAuth client secret (${VAR} expanded: prefer ${MY_SECRET} with the value in env)")
 	fs.StringVar(&c.metadataURL, "client-metadata-url", "", "https URL of this client's Client ID Metadata Document, used when the server supports it")
@@ -82,13 +86,15 @@ func (c *clientFlags) newClient(env *environment, serverURL string, logger *slog
 		return nil, usageError("--client-secret: %v", err)
 	}
 	cl, err := bridge.New(bridge.Options{
-		ServerURL:  serverURL,
-		Headers:    c.headers,
-		HeaderFile: c.headerFile,
-		LookupEnv:  lookup,
-		ConfigDir:  c.configDir,
-		Logger:     logger,
-		Stderr:     env.stderr,
+		ServerURL:         serverURL,
+		Headers:           c.headers,
+		HeaderFile:        c.headerFile,
+		CredentialHeaders: c.credentials,
+		OAuthStepUp:       c.stepUp,
+		LookupEnv:         lookup,
+		ConfigDir:         c.configDir,
+		Logger:            logger,
+		Stderr:            env.stderr,
 		OAuth: oauthclient.Options{
 			ClientID:          c.clientID,
 			ClientSecret:      secret,

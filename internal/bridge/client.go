@@ -33,9 +33,23 @@ type Options struct {
 
 	// Headers are "Name: value" lines (--header, repeatable) with ${VAR}
 	// expansion; HeaderFile names a file of more such lines
-	// (--header-file). An Authorization header among them turns OAuth off.
+	// (--header-file). Among them, at most one may be a credential (see
+	// CredentialHeaders); a configured credential turns OAuth off unless
+	// OAuthStepUp is set.
 	Headers    []string
 	HeaderFile string
+	// CredentialHeaders names headers that carry a credential, besides
+	// Authorization and X-API-KEY, which always do (--credential-header).
+	// A configured credential is what the server authenticates the user
+	// by: when the server refuses it (401) or asks for more than it
+	// grants (403 insufficient_scope), the request fails with an error
+	// that says so, instead of a browser sign-in.
+	CredentialHeaders []string
+	// OAuthStepUp lets a configured credential give way to OAuth: when the
+	// server refuses it or asks for more scope, the user signs in, and
+	// from then on (while a token is cached) requests carry the token
+	// instead of the configured credential (--oauth-step-up).
+	OAuthStepUp bool
 	// LookupEnv resolves ${VAR}. Default os.LookupEnv.
 	LookupEnv LookupEnv
 
@@ -102,7 +116,11 @@ func New(opts Options) (*Client, error) {
 	}
 	c := &Client{url: canon, log: log, stderr: stderr}
 
-	needOAuth := !opts.DisableOAuth && header.Get("Authorization") == ""
+	credential, err := credentialHeader(header, opts.CredentialHeaders)
+	if err != nil {
+		return nil, err
+	}
+	needOAuth := !opts.DisableOAuth && (credential == "" || opts.OAuthStepUp)
 	oo := opts.OAuth
 	if oo.Store == nil {
 		store, err := tokencache.Open(opts.ConfigDir)
@@ -136,11 +154,11 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	at := &authTransport{base: base, header: header, serverURL: canon, server: cu}
+	at := &authTransport{base: base, header: header, credential: credential, oauthOff: opts.DisableOAuth, serverURL: canon, server: cu}
 	if needOAuth {
 		at.oauth = oc
 	} else if !opts.DisableOAuth {
-		log.Debug("an Authorization header is configured; OAuth is off")
+		log.Debug("a credential header is configured; OAuth is off (--oauth-step-up turns it on)", "header", credential)
 	}
 	c.http = &http.Client{Transport: recordingTransport{base: at}, CheckRedirect: sameOriginRedirects()}
 	return c, nil

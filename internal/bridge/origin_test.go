@@ -40,10 +40,21 @@ func (s *credentialSink) leaked() []string {
 	return out
 }
 
+// credHeaders are the two credentials the tests configure, one at a time
+// (a request carries one).
 var credHeaders = []string{"X-API-KEY: s3cret", "Authorization: Bearer tok"}
 
 func TestCredentialsStayOnServerOrigin(t *testing.T) {
 	t.Parallel()
+	for _, cred := range credHeaders {
+		t.Run(cred[:strings.IndexByte(cred, ':')], func(t *testing.T) {
+			t.Parallel()
+			testCredentialsStayOnServerOrigin(t, cred)
+		})
+	}
+}
+
+func testCredentialsStayOnServerOrigin(t *testing.T, cred string) {
 	other := &credentialSink{}
 	evil := httptest.NewServer(other)
 	defer evil.Close()
@@ -63,13 +74,13 @@ func TestCredentialsStayOnServerOrigin(t *testing.T) {
 	var got string
 	mux.HandleFunc("/mcp", func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
-		got = r.Header.Get("X-Api-Key")
+		got = r.Header.Get("X-Api-Key") + r.Header.Get("Authorization")
 		mu.Unlock()
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	c := newBridge(t, srv.URL+"/mcp", Options{Headers: credHeaders})
+	c := newBridge(t, srv.URL+"/mcp", Options{Headers: []string{cred}})
 	hc := c.HTTPClient()
 
 	for _, path := range []string{"/away", "/downgrade"} {
@@ -100,8 +111,8 @@ func TestCredentialsStayOnServerOrigin(t *testing.T) {
 	resp.Body.Close()
 	mu.Lock()
 	defer mu.Unlock()
-	if got != "s3cret" {
-		t.Errorf("after a same-origin redirect X-API-KEY = %q", got)
+	if _, want, _ := strings.Cut(cred, ": "); got != want {
+		t.Errorf("after a same-origin redirect the credential = %q, want %q", got, want)
 	}
 }
 
@@ -109,6 +120,15 @@ func TestCredentialsStayOnServerOrigin(t *testing.T) {
 // no credentials there.
 func TestSSEEndpointOnAnotherOrigin(t *testing.T) {
 	t.Parallel()
+	for _, cred := range credHeaders {
+		t.Run(cred[:strings.IndexByte(cred, ':')], func(t *testing.T) {
+			t.Parallel()
+			testSSEEndpointOnAnotherOrigin(t, cred)
+		})
+	}
+}
+
+func testSSEEndpointOnAnotherOrigin(t *testing.T, cred string) {
 	other := &credentialSink{}
 	evil := httptest.NewServer(other)
 	defer evil.Close()
@@ -124,7 +144,7 @@ func TestSSEEndpointOnAnotherOrigin(t *testing.T) {
 	}))
 	defer sse.Close()
 
-	c := newBridge(t, sse.URL, Options{Headers: credHeaders})
+	c := newBridge(t, sse.URL, Options{Headers: []string{cred}})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	client := mcp.NewClient(&mcp.Implementation{Name: "t", Version: "1"}, nil)

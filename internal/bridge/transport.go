@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/2coffee/mcp-2coffee/internal/oauthclient"
@@ -19,22 +21,120 @@ import (
 // decides whether to retry; such bodies are short.
 const maxErrorBody = 64 << 10
 
-// authTransport adds the configured headers and, unless an Authorization
+// authTransport adds the configured headers and, unless a credential
 // header is configured, the cached bearer token to every request to the MCP
 // server. On 401 it refreshes the token or signs in, on 403
 // insufficient_scope it steps up, and then it sends the request again;
 // each request may trigger at most oauthclient.MaxAuthorizations of these.
+//
+// A request carries one credential, never two: a server may refuse the
+// pair (ours answers 400), and a token cached beside a configured API key
+// would then break every request until logout. A configured credential
+// header is the user's choice of how to authenticate: a 401 or a 403
+// insufficient_scope for it becomes a credentialError saying what to do,
+// not a browser sign-in. With OAuthStepUp (oauth set although a credential
+// is configured) the sign-in runs instead, and the token, once there,
+// replaces the credential on every request.
 //
 // Headers and tokens go only to the server's own origin (scheme, host and
 // port of serverURL): a request anywhere else, such as one to an endpoint
 // named by a legacy SSE server or the next hop of a redirect, is refused
 // rather than sent with the credentials.
 type authTransport struct {
-	base      http.RoundTripper
-	header    http.Header
-	oauth     *oauthclient.Client // nil: no OAuth
+	base   http.RoundTripper
+	header http.Header
+	// credential is the canonical name of the configured credential
+	// header in header ("" for none); see credentialHeader.
+	credential string
+	oauth      *oauthclient.Client // nil: no OAuth
+	// oauthOff records that OAuth was turned off by the caller rather
+	// than by a configured credential (the error then does not suggest
+	// signing in).
+	oauthOff  bool
 	serverURL string
 	server    *url.URL // serverURL parsed, whose origin alone gets credentials
+}
+
+// alwaysCredentials are the headers that carry a credential whatever the
+// user declares: the two our server reads (X-API-KEY, Authorization).
+var alwaysCredentials = []string{"Authorization", "X-Api-Key"}
+
+// credentialHeader returns the name of the credential header configured in
+// h ("" for none): Authorization, X-API-KEY, or one of declared. More
+// than one credential (two names, or one name twice) is an error, since a
+// request carries one.
+func credentialHeader(h http.Header, declared []string) (string, error) {
+	names := slices.Clone(alwaysCredentials)
+	for _, d := range declared {
+		n := http.CanonicalHeaderKey(strings.TrimSpace(d))
+		if !validHeaderName(n) {
+			return "", fmt.Errorf("credential header %q: invalid name", d)
+		}
+		if len(h.Values(n)) == 0 {
+			return "", fmt.Errorf("credential header %s: no header of that name is configured (give it with --header)", n)
+		}
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	var found []string
+	for _, n := range names {
+		for range h.Values(n) {
+			found = append(found, n)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", nil
+	case 1:
+		return found[0], nil
+	}
+	return "", fmt.Errorf("more than one credential is configured (%s); a request carries one, so keep only one of these headers", strings.Join(found, ", "))
+}
+
+// credentialError is a 401 or 403 insufficient_scope answer to a request
+// that carried the configured credential: what the user sees instead of a
+// sign-in.
+type credentialError struct {
+	header    string // canonical name of the credential header
+	challenge oauthclient.Challenge
+	oauth     bool // signing in with OAuth is possible
+}
+
+func (e *credentialError) Error() string {
+	name := e.header
+	if name == "X-Api-Key" {
+		name = "X-API-KEY" // as the documentation and the users write it
+	}
+	detail := e.challenge.Error
+	if e.challenge.Description != "" {
+		if detail != "" {
+			detail += ": "
+		}
+		detail += e.challenge.Description
+	}
+	var b strings.Builder
+	if e.challenge.Status == http.StatusForbidden {
+		fmt.Fprintf(&b, "the configured %s lacks the scope", name)
+		if len(e.challenge.Scope) > 0 {
+			fmt.Fprintf(&b, " %s", strings.Join(e.challenge.Scope, " "))
+		}
+		b.WriteString(" that this request needs")
+		if d := e.challenge.Description; d != "" {
+			fmt.Fprintf(&b, " (%s)", d)
+		}
+		b.WriteString("; use one that has it")
+	} else {
+		fmt.Fprintf(&b, "the server refused the configured %s (%d", name, e.challenge.Status)
+		if detail != "" {
+			fmt.Fprintf(&b, " %s", detail)
+		}
+		b.WriteString("); check or replace it")
+	}
+	if e.oauth {
+		fmt.Fprintf(&b, ", or drop the %s header to sign in with OAuth instead, or add --oauth-step-up to sign in with OAuth when the server asks for it", name)
+	}
+	return b.String()
 }
 
 // originError is a request refused because it would carry the server's
@@ -88,11 +188,16 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 				return nil, err
 			}
 			if token != "" {
+				// The token replaces the configured credential
+				// (--oauth-step-up): one credential per request.
+				if t.credential != "" {
+					r.Header.Del(t.credential)
+				}
 				r.Header.Set("Authorization", "Bearer "+token)
 			}
 		}
 		resp, err := t.base.RoundTrip(r)
-		if err != nil || t.oauth == nil {
+		if err != nil {
 			return resp, err
 		}
 		if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden {
@@ -102,7 +207,17 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		ch := oauthclient.ParseChallenge(resp.StatusCode, resp.Header)
-		if resp.StatusCode == http.StatusForbidden && ch.Error != "insufficient_scope" || attempt >= oauthclient.MaxAuthorizations {
+		if resp.StatusCode == http.StatusForbidden && ch.Error != "insufficient_scope" {
+			return resp, nil // authorization cannot help
+		}
+		if token == "" && t.credential != "" && t.oauth == nil {
+			// The configured credential was refused, or is not enough:
+			// say so, rather than hand back a bare 401/403.
+			io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+			resp.Body.Close()
+			return nil, &credentialError{header: t.credential, challenge: ch, oauth: !t.oauthOff}
+		}
+		if t.oauth == nil || attempt >= oauthclient.MaxAuthorizations {
 			return resp, nil // authorization cannot help (any more)
 		}
 		// Keep the answer in memory: the sign-in may take minutes, and the

@@ -40,11 +40,15 @@ func (c *Client) AccessToken(ctx context.Context, serverURL string) (string, err
 		return tok.AccessToken, nil
 	}
 	if tok.RefreshToken != "" {
-		if err := c.refresh(ctx, st); err == nil {
+		err := c.refreshShared(ctx, st, tok.AccessToken)
+		switch {
+		case err == nil:
 			return st.token().AccessToken, nil
-		} else {
-			c.log.Info("token refresh failed", "server", st.url, "error", err)
+		case errors.Is(err, tokencache.ErrLockBusy) || ctx.Err() != nil:
+			// Going on without a token would end in a sign-in.
+			return "", err
 		}
+		c.log.Info("token refresh failed", "server", st.url, "error", err)
 	}
 	if tok = st.token(); tok != nil && tok.Expiry.After(c.now()) {
 		return tok.AccessToken, nil
@@ -106,12 +110,16 @@ func (c *Client) Authorize(ctx context.Context, serverURL string, ch Challenge, 
 	case http.StatusUnauthorized:
 		tok := st.token()
 		if sentToken != "" && tok != nil && tok.RefreshToken != "" && sentToken != st.refreshedToken {
-			if err := c.refresh(ctx, st); err == nil {
+			err := c.refreshShared(ctx, st, sentToken)
+			switch {
+			case err == nil:
 				st.unaccepted.Add(1)
 				return true, nil
-			} else {
-				c.log.Info("token refresh failed; signing in again", "server", st.url, "error", err)
+			case errors.Is(err, tokencache.ErrLockBusy) || ctx.Err() != nil:
+				// Signing in would not help a process stuck on the lock.
+				return false, err
 			}
+			c.log.Info("token refresh failed; signing in again", "server", st.url, "error", err)
 		}
 		if err := c.signIn(ctx, st, ch, nil); err != nil {
 			return false, err
@@ -135,6 +143,34 @@ func (c *Client) Accepted(serverURL string) {
 	if st != nil {
 		st.unaccepted.Store(0)
 	}
+}
+
+// refreshShared refreshes st's token while holding the server's lock in
+// the token cache, so that two processes never spend one refresh token
+// (an authorization server that rotates refresh tokens may take a second
+// use for theft and revoke the whole grant). After taking the lock it
+// re-reads the cache: when another process has refreshed meanwhile (the
+// cached token is not have and does not expire soon), that token is used
+// and no request is made. Without a Store there is no other process to
+// share with.
+func (c *Client) refreshShared(ctx context.Context, st *serverState, have string) error {
+	if c.opts.Store == nil {
+		return c.refresh(ctx, st)
+	}
+	l, err := c.opts.Store.Lock(ctx, st.url, c.opts.LockWait)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	if err := c.reload(st); err != nil {
+		c.log.Warn("cannot read the token cache", "error", err)
+	}
+	if tok := st.token(); tok != nil && tok.AccessToken != have && !c.expiresSoon(tok) {
+		c.log.Debug("another process refreshed the token; using it", "server", st.url)
+		st.refreshedToken = tok.AccessToken
+		return nil
+	}
+	return c.refresh(ctx, st)
 }
 
 // refresh uses the refresh token (RFC 6749 §6), with the resource

@@ -105,7 +105,12 @@ type Options struct {
 	// (see redirectPolicy). It never carries the bridge's custom headers.
 	HTTPClient *http.Client
 	// Store persists clients and tokens. Nil keeps them in memory only.
+	// Refreshes take the Store's per-server lock (tokencache.Store.Lock),
+	// so processes sharing its directory refresh one at a time.
 	Store *tokencache.Store
+	// LockWait bounds how long a refresh waits for another process's.
+	// Default tokencache.DefaultLockWait.
+	LockWait time.Duration
 	// Logger receives diagnostics; never secrets. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock (tests). Default time.Now.

@@ -9,10 +9,11 @@
 // sees half a token, and its name is a hash of the canonical server URL so
 // that no URL (which may carry a tenant name) shows in a directory listing.
 //
-// Two bridges for the same server may run at once. They do not lock the
-// file: the last writer wins, and a bridge re-reads the file before it
-// refreshes a token, which keeps rotating refresh tokens working in the
-// common case.
+// Two bridges for the same server may run at once. A refresh is made under
+// the server's lock (Store.Lock, an OS advisory lock on a file beside the
+// entry) and starts by re-reading the entry, so a rotating refresh token
+// is spent once however many processes share it; other writes (a sign-in)
+// replace the file, the last writer winning.
 package tokencache
 
 import (

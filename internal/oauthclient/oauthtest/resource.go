@@ -36,6 +36,10 @@ type RSOptions struct {
 	AlwaysForbid string
 	// RejectAll refuses every token as invalid.
 	RejectAll bool
+	// APIKeys are the X-API-KEY values accepted, with their scopes. Like
+	// mcp-2coffee's server, a request with both an X-API-KEY and an
+	// Authorization header is refused with 400.
+	APIKeys map[string][]string
 	// MountAS serves the authorization server's paths on the resource
 	// server (the 2025-03-26 layout); set the AuthServer's Server to the
 	// resource server's afterwards.
@@ -62,7 +66,9 @@ type RSRequest struct {
 	RPCMethod  string
 	Status     int
 	Token      string
-	Body       string
+	// APIKey is the X-API-KEY the request carried.
+	APIKey string
+	Body   string
 }
 
 // NewResourceServer starts a protected resource on 127.0.0.1 in front of
@@ -166,16 +172,29 @@ func (rs *ResourceServer) check(w http.ResponseWriter, r *http.Request, method s
 	auth := r.Header.Get("Authorization")
 	tok, ok := strings.CutPrefix(auth, "Bearer ")
 	rec.Token = tok
-	if !ok || tok == "" {
+	key := r.Header.Get("X-Api-Key")
+	rec.APIKey = key
+	var scopes []string
+	switch {
+	case key != "" && auth != "":
+		return challenge(http.StatusBadRequest, "invalid_request", rs.opts.ChallengeScope)
+	case key != "":
+		var known bool
+		if scopes, known = rs.opts.APIKeys[key]; !known {
+			return challenge(http.StatusUnauthorized, "invalid_token", rs.opts.ChallengeScope)
+		}
+	case !ok || tok == "":
 		return challenge(http.StatusUnauthorized, "", rs.opts.ChallengeScope)
-	}
-	resource := rs.URL()
-	if rs.opts.Resource != "" || rs.opts.PRMAt == "root" || rs.opts.PRMAt == "none" {
-		resource = "" // the resource the client chose is checked by the tests
-	}
-	scopes, valid := rs.AS.Verify(tok, resource)
-	if !valid || rs.opts.RejectAll {
-		return challenge(http.StatusUnauthorized, "invalid_token", rs.opts.ChallengeScope)
+	default:
+		resource := rs.URL()
+		if rs.opts.Resource != "" || rs.opts.PRMAt == "root" || rs.opts.PRMAt == "none" {
+			resource = "" // the resource the client chose is checked by the tests
+		}
+		var valid bool
+		scopes, valid = rs.AS.Verify(tok, resource)
+		if !valid || rs.opts.RejectAll {
+			return challenge(http.StatusUnauthorized, "invalid_token", rs.opts.ChallengeScope)
+		}
 	}
 	if rs.opts.AlwaysForbid != "" {
 		return challenge(http.StatusForbidden, "insufficient_scope", rs.opts.AlwaysForbid)
