@@ -150,7 +150,7 @@ func (c *Client) Accepted(serverURL string) {
 // (an authorization server that rotates refresh tokens may take a second
 // use for theft and revoke the whole grant). After taking the lock it
 // re-reads the cache: when another process has refreshed meanwhile (the
-// cached token is not have and does not expire soon), that token is used
+// cached token is not the one sent and does not expire soon), that token is used
 // and no request is made. Without a Store there is no other process to
 // share with.
 func (c *Client) refreshShared(ctx context.Context, st *serverState, have string) error {
