@@ -445,8 +445,8 @@ func (r *relay) cancelFlight(n *jsonrpc.Request) bool {
 	delete(r.flights, id)
 	r.changedLocked()
 	switch {
-	case f.gen == 0:
-		return true
+	case f.gen == 0 && !f.bodySent:
+		return true // not on its way, and now it will not be
 	case f.sending && !f.bodySent:
 		f.pendingCancel = n
 		return true
