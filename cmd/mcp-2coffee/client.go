@@ -141,6 +141,7 @@ func connectCommand() *command {
 			var c clientFlags
 			c.register(fs)
 			transport := fs.String("transport", "", "upstream transport: streamable or sse (default: try streamable, fall back to sse)")
+			drain := fs.Duration("drain-timeout", bridge.DefaultDrainTimeout, "after stdin closes, how long to wait for the answers still outstanding (a pending sign-in included)")
 			return func(ctx context.Context, env *environment, args []string) error {
 				if len(args) != 1 {
 					return usageError("want one server URL")
@@ -151,7 +152,7 @@ func connectCommand() *command {
 				}
 				defer done()
 				local := &mcp.IOTransport{Reader: io.NopCloser(env.stdin), Writer: nopWriteCloser{env.stdout}}
-				return ignoreCancel(cl.Relay(ctx, bridge.RelayOptions{Local: local, Transport: *transport}))
+				return ignoreCancel(cl.Relay(ctx, bridge.RelayOptions{Local: local, Transport: *transport, DrainTimeout: *drain}))
 			}
 		},
 	}

@@ -2,11 +2,13 @@ package bridge
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -17,18 +19,36 @@ import (
 // that broke.
 var errConnectionLost = errors.New("the connection to the MCP server was lost before it answered; try again")
 
-// flight is a client request sent upstream and not yet answered.
+// flight is a client request read and not yet answered or cancelled. The
+// fields after handed are guarded by relay.mu.
 type flight struct {
-	gen     int
-	sending bool // Write has not returned yet
+	method string
+	params json.RawMessage // kept for what learn records
+	// handed is closed once the request is on its way to the server (its
+	// HTTP request has been written out, or the first attempt is over).
+	handed   chan struct{}
+	handOnce sync.Once
+
+	gen      int  // the connection it was last written to; 0: not yet
+	sending  bool // Write has not returned yet
+	bodySent bool // the current Write's HTTP request has been written out
+	// pendingCancel is the client's notifications/cancelled for it, which
+	// arrived while a retry's body was not yet out: its sender sends it
+	// after the request.
+	pendingCancel *jsonrpc.Request
 }
+
+func (f *flight) hand() { f.handOnce.Do(func() { close(f.handed) }) }
 
 // send writes msg upstream, recovering from what can be recovered from: a
 // connection that already failed, a lost session, a network that is down,
-// a busy server, and a server without Streamable HTTP.
-func (r *relay) send(msg jsonrpc.Message, call bool) error {
+// a busy server, and a server without Streamable HTTP. f is the flight of
+// a request, nil for other messages; a request that is cancelled or
+// answered meanwhile is not (again) sent.
+func (r *relay) send(msg jsonrpc.Message, f *flight) error {
 	var id jsonrpc.ID
-	if req, ok := msg.(*jsonrpc.Request); ok {
+	req, _ := msg.(*jsonrpc.Request)
+	if req != nil {
 		id = req.ID
 	}
 	var stale, lost, busy int
@@ -43,14 +63,36 @@ func (r *relay) send(msg jsonrpc.Message, call bool) error {
 			continue
 		}
 		a := &attempt{}
-		if call {
+		ctx := withAttempt(r.ctx, a)
+		if f != nil {
 			r.mu.Lock()
-			r.flights[id] = &flight{gen: up.gen, sending: true}
+			if r.flights[id] != f {
+				r.mu.Unlock()
+				return nil // cancelled: the server must not get it now
+			}
+			f.gen, f.sending, f.bodySent = up.gen, true, false
 			r.mu.Unlock()
+			ctx = withWritten(ctx, func() {
+				r.mu.Lock()
+				f.bodySent = true
+				r.mu.Unlock()
+				f.hand()
+			})
+			if req.Method == methodToolsCall {
+				ctx = r.withParamHeaders(ctx, req)
+			}
 		}
-		err = up.conn.Write(withAttempt(r.ctx, a), msg)
-		if call {
-			r.afterWrite(id, up, err == nil)
+		err = up.conn.Write(ctx, msg)
+		if f != nil {
+			f.hand()
+			if cancel, cancelled := r.afterWrite(id, f, up, err == nil); cancelled {
+				if cancel != nil {
+					if cerr := r.send(cancel, nil); cerr != nil && r.ctx.Err() == nil {
+						r.log.Warn("could not forward a cancellation", "error", cerr)
+					}
+				}
+				return nil
+			}
 		}
 		if err == nil {
 			return nil
@@ -107,28 +149,33 @@ func isInitialize(msg jsonrpc.Message) bool {
 
 // afterWrite moves a flight out of "sending". A request written to a
 // connection that died meanwhile is answered with an error at once: its
-// response can no longer arrive.
-func (r *relay) afterWrite(id jsonrpc.ID, up *upstream, ok bool) {
+// response can no longer arrive. When the client cancelled the request
+// meanwhile, it reports cancelled, with the cancellation to send now that
+// the request is out (nil if it did not get out).
+func (r *relay) afterWrite(id jsonrpc.ID, f *flight, up *upstream, ok bool) (cancel *jsonrpc.Request, cancelled bool) {
 	r.mu.Lock()
-	f := r.flights[id]
-	if f == nil || f.gen != up.gen {
-		r.mu.Unlock()
-		return
-	}
-	if !ok {
-		delete(r.flights, id)
-		r.mu.Unlock()
-		return
-	}
 	f.sending = false
-	orphan := up.isDead()
-	if orphan {
-		delete(r.flights, id)
+	if cancel := f.pendingCancel; cancel != nil {
+		f.pendingCancel = nil
+		if !ok && !f.bodySent {
+			cancel = nil // the server never got the request
+		}
+		r.mu.Unlock()
+		return cancel, true
 	}
+	if !ok && f.gen == up.gen {
+		f.gen = 0 // on no connection: send retries it or gives up
+	}
+	if r.flights[id] != f || f.gen != up.gen || !ok {
+		r.mu.Unlock()
+		return nil, false
+	}
+	orphan := up.isDead()
 	r.mu.Unlock()
 	if orphan {
 		r.replyError(id, errConnectionLost)
 	}
+	return nil, false
 }
 
 // failFlights answers every request that was in flight on generation gen.
@@ -138,7 +185,6 @@ func (r *relay) failFlights(gen int) {
 	for id, f := range r.flights {
 		if f.gen == gen && !f.sending {
 			ids = append(ids, id)
-			delete(r.flights, id)
 		}
 	}
 	r.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"sync"
 	"time"
 )
@@ -124,3 +125,13 @@ func (r *relay) endSession() {
 
 // endSessionKey marks the relay's own DELETE request.
 type endSessionKey struct{}
+
+// withWritten returns ctx with an HTTP client trace that calls fn once a
+// request made with it has been written out (headers and body) to the
+// network: the relay waits for that before handing on the client's next
+// message, so that a notifications/cancelled leaves after its request.
+func withWritten(ctx context.Context, fn func()) context.Context {
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { fn() },
+	})
+}

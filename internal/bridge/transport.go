@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/2coffee/mcp-2coffee/internal/oauthclient"
+	"github.com/2coffee/mcp-2coffee/internal/paramheader"
 	"github.com/2coffee/mcp-2coffee/internal/webaddr"
 )
 
@@ -310,12 +311,14 @@ func (a *attempt) snapshot() (requests, status int, err error, retryAfter string
 	return a.requests, a.status, a.err, a.retryHint
 }
 
-// recordingTransport fills in the attempt found in a request's context.
+// recordingTransport fills in the attempt found in a request's context,
+// and sets the Mcp-Param-* headers the context carries (paramheader.With).
 type recordingTransport struct {
 	base http.RoundTripper
 }
 
 func (t recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = paramheader.Apply(req)
 	resp, err := t.base.RoundTrip(req)
 	if a := attemptFrom(req.Context()); a != nil {
 		a.record(resp, err)

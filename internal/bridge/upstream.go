@@ -200,38 +200,19 @@ func (r *relay) readUpstream(up *upstream) {
 }
 
 // replayHandshake repeats the client's initialize and
-// notifications/initialized on a new connection. The response to the
-// replayed initialize goes to us, not to the client, which already had
-// one.
+// notifications/initialized on a new connection, then what the client set
+// up (logging/setLevel, resources/subscribe). The responses to the
+// replayed requests go to us, not to the client, which already had them.
 func (r *relay) replayHandshake(up *upstream) error {
 	r.mu.Lock()
 	init, notify := r.initReq, r.initNotify
-	r.seq++
-	idText := "mcp-2coffee-reinit-" + strconv.Itoa(r.seq)
 	r.mu.Unlock()
 	if init == nil {
 		return nil // nothing to replay (2026-07-28 has no handshake)
 	}
-	id, _ := jsonrpc.MakeID(idText)
-	answer := make(chan *jsonrpc.Response, 1)
-	r.mu.Lock()
-	r.waiters[id] = answer
-	r.mu.Unlock()
-	defer func() {
-		r.mu.Lock()
-		delete(r.waiters, id)
-		r.mu.Unlock()
-	}()
-	if err := up.conn.Write(up.ctx, &jsonrpc.Request{ID: id, Method: init.Method, Params: init.Params}); err != nil {
+	resp, err := r.replayCall(up, init)
+	if err != nil {
 		return err
-	}
-	var resp *jsonrpc.Response
-	select {
-	case resp = <-answer:
-	case <-time.After(replayTimeout):
-		return errors.New("the server did not answer the replayed initialize")
-	case <-up.ctx.Done():
-		return up.ctx.Err()
 	}
 	if resp.Error != nil {
 		return fmt.Errorf("the server refused the replayed initialize: %w", resp.Error)
@@ -242,8 +223,46 @@ func (r *relay) replayHandshake(up *upstream) error {
 			return err
 		}
 	}
+	for _, req := range r.setupRequests() {
+		resp, err := r.replayCall(up, req)
+		if err != nil {
+			return err
+		}
+		if resp.Error != nil {
+			// The session works without it; the client hears no more
+			// of what it asked for, as it would from a server that forgot.
+			r.log.Warn("the server refused a replayed request", "method", req.Method, "error", resp.Error)
+		}
+	}
 	r.log.Info("initialised a new session", "server", r.c.url)
 	return nil
+}
+
+// replayCall sends req (method and params) with an ID of our own on up and
+// waits for its answer.
+func (r *relay) replayCall(up *upstream, req *jsonrpc.Request) (*jsonrpc.Response, error) {
+	r.mu.Lock()
+	r.seq++
+	id, _ := jsonrpc.MakeID("mcp-2coffee-reinit-" + strconv.Itoa(r.seq))
+	answer := make(chan *jsonrpc.Response, 1)
+	r.waiters[id] = answer
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		delete(r.waiters, id)
+		r.mu.Unlock()
+	}()
+	if err := up.conn.Write(up.ctx, &jsonrpc.Request{ID: id, Method: req.Method, Params: req.Params}); err != nil {
+		return nil, err
+	}
+	select {
+	case resp := <-answer:
+		return resp, nil
+	case <-time.After(replayTimeout):
+		return nil, fmt.Errorf("the server did not answer the replayed %s", req.Method)
+	case <-up.ctx.Done():
+		return nil, up.ctx.Err()
+	}
 }
 
 func (r *relay) deliverToWaiter(resp *jsonrpc.Response) bool {

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 
 	"github.com/2coffee/mcp-2coffee/internal/bridge"
+	"github.com/2coffee/mcp-2coffee/internal/paramheader"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -91,10 +92,6 @@ func Command(ctx context.Context, argv []string, req Request, opts Options) (*Re
 	return Do(ctx, cs, req)
 }
 
-// firstParamHeaderVersion is the first protocol revision in which a client
-// mirrors x-mcp-header arguments into Mcp-Param-* headers (SEP-2243).
-const firstParamHeaderVersion = "2026-07-28"
-
 // maxListItems bounds what one list call gathers across pages: the go-sdk
 // follows nextCursor as long as the server hands one out, so a server that
 // repeats a cursor would otherwise keep call running and growing forever.
@@ -130,13 +127,25 @@ func Do(ctx context.Context, cs *mcp.ClientSession, req Request) (*Result, error
 		if args == nil {
 			args = map[string]any{}
 		}
-		if ir := cs.InitializeResult(); ir != nil && ir.ProtocolVersion >= firstParamHeaderVersion {
+		callCtx := ctx
+		if ir := cs.InitializeResult(); ir != nil && ir.ProtocolVersion >= paramheader.FirstVersion {
 			// From 2026-07-28 a client mirrors the arguments a tool marks
-			// with x-mcp-header into Mcp-Param-* headers (SEP-2243); the
-			// go-sdk does so for tools it has listed in this session.
-			collect(cs.Tools(ctx, nil)) // errors show on the call itself
+			// with x-mcp-header into Mcp-Param-* headers (SEP-2243): list
+			// the tools to learn the marks. The bridge's transport sets
+			// the headers (paramheader.Apply).
+			tools, _ := collect(cs.Tools(ctx, nil)) // errors show on the call itself
+			for _, t := range tools {
+				if t.Name == req.Name {
+					raw, err := json.Marshal(args)
+					if err != nil {
+						return nil, err
+					}
+					callCtx = paramheader.With(ctx, paramheader.For(ir.ProtocolVersion, t.InputSchema, raw))
+					break
+				}
+			}
 		}
-		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: req.Name, Arguments: args})
+		res, err := cs.CallTool(callCtx, &mcp.CallToolParams{Name: req.Name, Arguments: args})
 		if err != nil {
 			return nil, err
 		}
