@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"os"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // reservedHeaders are set by the MCP transport itself; a --header must not
@@ -71,7 +73,7 @@ func parseHeaderLine(line string, lookup LookupEnv) (name, value string, err err
 		return "", "", fmt.Errorf("header %q: want \"Name: value\"", redactLine(line))
 	}
 	name = strings.TrimSpace(n)
-	if !validHeaderName(name) {
+	if !httpguts.ValidHeaderFieldName(name) {
 		return "", "", fmt.Errorf("header %q: invalid name", name)
 	}
 	name = http.CanonicalHeaderKey(name)
@@ -140,23 +142,6 @@ func validEnvName(s string) bool {
 		switch {
 		case c == '_', c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z':
 		case c >= '0' && c <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// validHeaderName reports whether s is an RFC 9110 token.
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
 		default:
 			return false
 		}

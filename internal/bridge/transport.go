@@ -16,6 +16,7 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/oauthclient"
 	"github.com/2coffee/mcp-2coffee/internal/paramheader"
 	"github.com/2coffee/mcp-2coffee/internal/webaddr"
+	"golang.org/x/net/http/httpguts"
 )
 
 // maxErrorBody bounds how much of a 401/403 body is kept while the client
@@ -68,7 +69,7 @@ func credentialHeader(h http.Header, declared []string) (string, error) {
 	names := slices.Clone(alwaysCredentials)
 	for _, d := range declared {
 		n := http.CanonicalHeaderKey(strings.TrimSpace(d))
-		if !validHeaderName(n) {
+		if !httpguts.ValidHeaderFieldName(n) {
 			return "", fmt.Errorf("credential header %q: invalid name", d)
 		}
 		if len(h.Values(n)) == 0 {

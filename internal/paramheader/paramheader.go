@@ -19,6 +19,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // FirstVersion is the first protocol revision with Mcp-Param-* headers.
@@ -102,7 +104,7 @@ func marksOf(schema any) ([]mark, bool) {
 			path := append(append([]string(nil), prefix...), name)
 			if p.Header != nil {
 				var header string
-				if json.Unmarshal(p.Header, &header) != nil || !isToken(header) || seen[strings.ToLower(header)] {
+				if json.Unmarshal(p.Header, &header) != nil || !httpguts.ValidHeaderFieldName(header) || seen[strings.ToLower(header)] {
 					return false
 				}
 				var typ string
@@ -190,23 +192,6 @@ func needsEncoding(s string) bool {
 		}
 	}
 	return strings.HasPrefix(s, "=?base64?") && strings.HasSuffix(s, "?=")
-}
-
-// isToken reports an RFC 9110 token, the syntax of a header name.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 type headersKey struct{}
