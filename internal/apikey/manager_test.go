@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/2coffee/mcp-2coffee/internal/testkit"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/2coffee/mcp-2coffee/internal/apikey"
@@ -105,26 +107,8 @@ type fixture struct {
 	db    *sqlite.DB
 	spy   *spyStore
 	clock *clock
-	logs  *syncBuffer
+	logs  *testkit.Buffer
 	m     *apikey.Manager
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of slog.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -135,7 +119,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatalf("sqlite.Open: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
-	f := &fixture{dir: dir, db: db, spy: &spyStore{Store: db}, clock: &clock{now: t0}, logs: &syncBuffer{}}
+	f := &fixture{dir: dir, db: db, spy: &spyStore{Store: db}, clock: &clock{now: t0}, logs: &testkit.Buffer{}}
 	f.m = f.manager()
 	return f
 }

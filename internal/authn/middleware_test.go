@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/2coffee/mcp-2coffee/internal/testkit"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
@@ -77,12 +79,12 @@ type env struct {
 	srv      *httptest.Server
 	verifier *fakeVerifier
 	failures *failures
-	logs     *syncBuffer
+	logs     *testkit.Buffer
 }
 
 func newEnv(t *testing.T, resourceMetadata string, wrap func(*authn.Authenticator, http.Handler) http.Handler) *env {
 	t.Helper()
-	e := &env{verifier: &fakeVerifier{}, failures: &failures{}, logs: &syncBuffer{}}
+	e := &env{verifier: &fakeVerifier{}, failures: &failures{}, logs: &testkit.Buffer{}}
 	opts := &authn.Authenticator{
 		Verify:              e.verifier.Verify,
 		ResourceMetadataURL: resourceMetadata,

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/2coffee/mcp-2coffee/internal/testkit"
+
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -22,26 +24,6 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/oauthclient"
 	"github.com/2coffee/mcp-2coffee/internal/oauthclient/oauthtest"
 )
-
-// lockedBuffer is the relay's stdout in these tests.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) Close() error { return nil }
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 type sleepIn struct {
 	MS int `json:"ms"`
@@ -107,7 +89,7 @@ func answers(t *testing.T, out string) map[int64]*jsonrpc.Response {
 // has returned.
 func runScript(t *testing.T, c *Client, opts RelayOptions, input string) string {
 	t.Helper()
-	out := &lockedBuffer{}
+	out := &testkit.Buffer{}
 	opts.Local = &mcp.IOTransport{Reader: io.NopCloser(strings.NewReader(input)), Writer: out}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/2coffee/mcp-2coffee/internal/testkit"
+
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -55,7 +57,7 @@ func TestStdioTransportServesTheSDK(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "done"}}}, nil
 	})
-	var out lockedBuffer
+	var out testkit.Buffer
 	in := `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}` + "\n" +
 		`{"jsonrpc":"2.0","method":"notifications/initialized"}` + "\n" +
 		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow","arguments":{}}}` + "\n" +

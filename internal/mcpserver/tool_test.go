@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/2coffee/mcp-2coffee/internal/testkit"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -177,24 +179,6 @@ func (fakeArticles) Get(ctx context.Context, slug string) (*blog.Article, error)
 	return &blog.Article{Slug: slug, Title: "T", Body: "b", Language: "en"}, nil
 }
 
-// lockedBuffer collects log output written from the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestWrapper checks what the shared wrapper does around every tool: the
 // error mapping, the outcome reported to OnToolCall, and the in-tool
 // scope check.
@@ -203,7 +187,7 @@ func TestWrapper(t *testing.T) {
 	var (
 		mu       sync.Mutex
 		outcomes []string
-		logs     lockedBuffer
+		logs     testkit.Buffer
 	)
 	opts := Options{
 		Principal: as(readPrincipal),

@@ -1,7 +1,6 @@
 package oauthclient
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/2coffee/mcp-2coffee/internal/testkit"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/2coffee/mcp-2coffee/internal/oauthclient/oauthtest"
@@ -27,24 +28,6 @@ var okMCP = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, `{"jsonrpc":"2.0","id":1,"result":{}}`)
 })
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type fixture struct {
 	t       *testing.T
 	as      *oauthtest.AuthServer
@@ -52,12 +35,12 @@ type fixture struct {
 	c       *Client
 	store   *tokencache.Store
 	browser *oauthtest.Browser
-	stderr  *syncBuffer
+	stderr  *testkit.Buffer
 }
 
 func newFixture(t *testing.T, aso oauthtest.ASOptions, rso oauthtest.RSOptions, o Options) *fixture {
 	t.Helper()
-	f := &fixture{t: t, browser: &oauthtest.Browser{}, stderr: &syncBuffer{}}
+	f := &fixture{t: t, browser: &oauthtest.Browser{}, stderr: &testkit.Buffer{}}
 	f.as = oauthtest.NewAuthServer(t, aso)
 	f.rs = oauthtest.NewResourceServer(t, f.as, okMCP, rso)
 	store, err := tokencache.Open(t.TempDir())
@@ -758,7 +741,7 @@ func TestLegacyFallback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, as: as, rs: rs, c: c, store: store, browser: b, stderr: &syncBuffer{}}
+	f := &fixture{t: t, as: as, rs: rs, c: c, store: store, browser: b, stderr: &testkit.Buffer{}}
 	if status, err := f.do(c, "tools/list"); err != nil || status != http.StatusOK {
 		t.Fatalf("status %d, err %v", status, err)
 	}
@@ -781,7 +764,7 @@ func TestLegacyMetadataWithSubpathIssuer(t *testing.T) {
 	store, _ := tokencache.Open(t.TempDir())
 	b := &oauthtest.Browser{}
 	c, _ := New(Options{Store: store, OpenBrowser: b.Open, Stderr: io.Discard, Timeout: 10 * time.Second})
-	f := &fixture{t: t, as: as, rs: rs, c: c, store: store, browser: b, stderr: &syncBuffer{}}
+	f := &fixture{t: t, as: as, rs: rs, c: c, store: store, browser: b, stderr: &testkit.Buffer{}}
 	if status, err := f.do(c, "tools/list"); err != nil || status != http.StatusOK {
 		t.Fatalf("status %d, err %v", status, err)
 	}

@@ -78,6 +78,12 @@ func TestImportRules(t *testing.T) {
 			}
 		}
 	}
+	// The shared test helpers never reach a binary.
+	for name, p := range pkgs {
+		if slices.Contains(p.deps, internal("testkit")) {
+			t.Errorf("%s links %s outside its tests; only _test.go files may import it", name, internal("testkit"))
+		}
+	}
 	// Of the project, the article domain imports only the shared errors,
 	// and the two leaves nothing at all.
 	for name, allowed := range map[string][]string{
