@@ -148,29 +148,39 @@ func TestConnectWithHeader(t *testing.T) {
 	}
 }
 
-// TestConnectOAuth: the bridge signs in through the browser, a restarted
-// bridge reuses the cached token without the browser, and after the
-// server revokes the approval the bridge signs in again.
-func TestConnectOAuth(t *testing.T) {
-	t.Parallel()
-	s := startServe(t)
+// browserEnv is the environment of a client command whose $BROWSER signs
+// in to s as admin (see fakeBrowser), with its own token cache, and a
+// count of the times a browser was opened.
+func browserEnv(t *testing.T, s *liveServer) (env []string, opened func() int) {
+	t.Helper()
 	dir := t.TempDir()
 	browserLog := filepath.Join(dir, "browser.log")
 	script := filepath.Join(dir, "browser.sh")
 	// The script marks its child as the browser; the bridge itself must
 	// not inherit that mark.
-	os.WriteFile(script, []byte("#!/bin/sh\nMCP_2COFFEE_TEST_BROWSER=1 exec \""+os.Args[0]+"\" \"$@\"\n"), 0o700)
-	env := []string{
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nMCP_2COFFEE_TEST_BROWSER=1 exec \""+os.Args[0]+"\" \"$@\"\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	env = []string{
 		"MCP_2COFFEE_CONFIG_DIR=" + filepath.Join(dir, "config"),
 		"BROWSER=" + script,
 		"MCP_2COFFEE_TEST_USER=admin",
 		"MCP_2COFFEE_TEST_PASSWORD=" + s.adminPassword(t),
 		"MCP_2COFFEE_TEST_BROWSER_LOG=" + browserLog,
 	}
-	opened := func() int {
+	return env, func() int {
 		b, _ := os.ReadFile(browserLog)
 		return strings.Count(string(b), "opened")
 	}
+}
+
+// TestConnectOAuth: the bridge signs in through the browser, a restarted
+// bridge reuses the cached token without the browser, and after the
+// server revokes the approval the bridge signs in again.
+func TestConnectOAuth(t *testing.T) {
+	t.Parallel()
+	s := startServe(t)
+	env, opened := browserEnv(t, s)
 
 	cs, _ := bridgeSession(t, env, s.mcpURL)
 	if got := searchSlugs(t, cs, "semaphore"); len(got) != 2 {
@@ -185,7 +195,7 @@ func TestConnectOAuth(t *testing.T) {
 	if !strings.Contains(out, s.base) || strings.Contains(out, "m2ca_") || strings.Contains(out, "m2cr_") {
 		t.Errorf("auth status:\n%s", out)
 	}
-	info, err := os.Stat(filepath.Join(dir, "config"))
+	info, err := os.Stat(strings.TrimPrefix(env[0], "MCP_2COFFEE_CONFIG_DIR="))
 	if err != nil || info.Mode().Perm() != 0o700 {
 		t.Errorf("token cache directory mode %v (%v), want 0700", info.Mode().Perm(), err)
 	}

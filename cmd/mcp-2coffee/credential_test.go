@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -19,22 +17,8 @@ func TestCallWithAReadOnlyKey(t *testing.T) {
 	t.Parallel()
 	s := startServe(t)
 	readKey := s.cli(t, "keys", "create", "--name", "reader", "--scope", "articles:read")
-	dir := t.TempDir()
-	browserLog := filepath.Join(dir, "browser.log")
-	script := filepath.Join(dir, "browser.sh")
-	os.WriteFile(script, []byte("#!/bin/sh\nMCP_2COFFEE_TEST_BROWSER=1 exec \""+os.Args[0]+"\" \"$@\"\n"), 0o700)
-	env := []string{
-		"MCP_2COFFEE_CONFIG_DIR=" + filepath.Join(dir, "config"),
-		"BROWSER=" + script,
-		"MCP_2COFFEE_TEST_USER=admin",
-		"MCP_2COFFEE_TEST_PASSWORD=" + s.adminPassword(t),
-		"MCP_2COFFEE_TEST_BROWSER_LOG=" + browserLog,
-		"BLOG_KEY=" + readKey,
-	}
-	opened := func() int {
-		b, _ := os.ReadFile(browserLog)
-		return strings.Count(string(b), "opened")
-	}
+	env, opened := browserEnv(t, s)
+	env = append(env, "BLOG_KEY="+readKey)
 	create := func(title string, extra ...string) (string, string, int) {
 		args := append([]string{"call", "--header", "X-API-KEY: ${BLOG_KEY}"}, extra...)
 		args = append(args, s.mcpURL, "tools/call", "create_article", "title="+title, "body=Written through call.")
