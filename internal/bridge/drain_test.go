@@ -427,7 +427,7 @@ func TestRelayMirrorsHeaderParams(t *testing.T) {
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, &mcp.StreamableHTTPOptions{Stateless: true})
 	var mu sync.Mutex
 	var got []string
-	srv := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := testkit.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Mcp-Method") == "tools/call" {
 			mu.Lock()
 			got = append(got, r.Header.Get("Mcp-Param-Region"))

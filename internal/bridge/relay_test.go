@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/2coffee/mcp-2coffee/internal/testkit"
+
 	"github.com/2coffee/mcp-2coffee/internal/bridge/bridgetest"
 	"github.com/google/go-cmp/cmp"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -367,7 +369,7 @@ func TestRelayReinitialisesExpiredSession(t *testing.T) {
 
 func TestRelaySSEFallback(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t, mcp.NewSSEHandler(func(*http.Request) *mcp.Server { return bridgetest.NewMCPServer() }, nil))
+	srv := testkit.Serve(t, mcp.NewSSEHandler(func(*http.Request) *mcp.Server { return bridgetest.NewMCPServer() }, nil))
 	for _, mode := range []string{TransportAuto, TransportSSE} {
 		t.Run("mode="+mode, func(t *testing.T) {
 			transport, wait := relayTo(t, newBridge(t, srv.URL, Options{DisableOAuth: true}), RelayOptions{Transport: mode})
@@ -470,7 +472,7 @@ func TestRelayWithHeaders(t *testing.T) {
 	var mu sync.Mutex
 	var keys []string
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return bridgetest.NewMCPServer() }, nil)
-	srv := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := testkit.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		keys = append(keys, r.Header.Get("X-Api-Key"))
 		mu.Unlock()
@@ -597,7 +599,7 @@ func rawJSON(v any) string {
 
 func TestRelayOpensNotificationStreamBeforeFirstRequest(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t, &getOnlyServer{answers: make(chan string, 1)})
+	srv := testkit.Serve(t, &getOnlyServer{answers: make(chan string, 1)})
 	transport, wait := relayTo(t, newBridge(t, srv.URL+"/mcp", Options{DisableOAuth: true}), RelayOptions{})
 	cs, err := (&observer{}).client().Connect(context.Background(), transport, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
 	if err != nil {
@@ -622,7 +624,7 @@ func TestRelayRetriesBusyServer(t *testing.T) {
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return bridgetest.NewMCPServer() }, nil)
 	var mu sync.Mutex
 	busy := 2
-	srv := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := testkit.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		refuse := r.Method == http.MethodPost && busy > 0
 		if refuse {

@@ -5,12 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/2coffee/mcp-2coffee/internal/testkit"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -106,24 +107,11 @@ func (sr *serverRecorder) lastSessionID() string {
 	return ""
 }
 
-// startServer serves h on 127.0.0.1.
-func startServer(t *testing.T, h http.Handler) *httptest.Server {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &httptest.Server{Listener: ln, Config: &http.Server{Handler: h}}
-	s.Start()
-	t.Cleanup(s.Close)
-	return s
-}
-
 // streamableServer starts a stateful Streamable HTTP server.
 func streamableServer(t *testing.T, s *mcp.Server, opts *mcp.StreamableHTTPOptions) (*httptest.Server, *serverRecorder) {
 	t.Helper()
 	rec := &serverRecorder{next: mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, opts)}
-	return startServer(t, rec), rec
+	return testkit.Serve(t, rec), rec
 }
 
 // recordingTransport records the messages a client reads.

@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/2coffee/mcp-2coffee/internal/testkit"
 )
 
 // TestResourceMustBeTheServer pins RFC 9728 §3.3 on real discovery: the
@@ -45,7 +45,7 @@ func TestResourceMustBeTheServer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var origin string
-			srv := loopbackServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			srv := testkit.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if r.URL.Path != tc.at {
 					http.NotFound(w, r)
 					return
@@ -88,16 +88,4 @@ func TestResourceMustBeTheServer(t *testing.T) {
 			}
 		})
 	}
-}
-
-func loopbackServer(t *testing.T, h http.Handler) *httptest.Server {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &httptest.Server{Listener: ln, Config: &http.Server{Handler: h}}
-	s.Start()
-	t.Cleanup(s.Close)
-	return s
 }

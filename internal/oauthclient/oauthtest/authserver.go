@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/2coffee/mcp-2coffee/internal/testkit"
 )
 
 // ASOptions shapes an AuthServer.
@@ -117,7 +118,7 @@ type AuthServer struct {
 // NewAuthServer starts an AuthServer on 127.0.0.1.
 func NewAuthServer(t testing.TB, opts ASOptions) *AuthServer {
 	as := NewAuthServerHandler(opts)
-	as.Server = newLoopbackServer(t, as)
+	as.Server = testkit.Serve(t, as)
 	return as
 }
 
@@ -145,17 +146,6 @@ func NewAuthServerHandler(opts ASOptions) *AuthServer {
 		as.clients[id] = &client{secret: secret, method: method}
 	}
 	return as
-}
-
-func newLoopbackServer(t testing.TB, h http.Handler) *httptest.Server {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &httptest.Server{Listener: ln, Config: &http.Server{Handler: h}}
-	s.Start()
-	t.Cleanup(s.Close)
-	return s
 }
 
 // Issuer is the issuer identifier.

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/2coffee/mcp-2coffee/internal/testkit"
 )
 
 // RSOptions shapes a protected resource.
@@ -78,7 +80,7 @@ func NewResourceServer(t testing.TB, as *AuthServer, next http.Handler, opts RSO
 		opts.MCPPath = "/mcp"
 	}
 	rs := &ResourceServer{AS: as, opts: opts, next: next}
-	rs.Server = newLoopbackServer(t, rs)
+	rs.Server = testkit.Serve(t, rs)
 	return rs
 }
 
