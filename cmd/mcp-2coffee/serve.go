@@ -206,7 +206,7 @@ func buildServer(ctx context.Context, s serverSetup) (*server, error) {
 	if s.apiKeys {
 		auth.Verify = keys.Verify
 		restAuth.Verify = keys.Verify
-		if err := firstrun.AdminKey(ctx, keys, s.out, site); err != nil {
+		if err := firstrun.AdminKey(ctx, s.db, keys, s.out, site); err != nil {
 			return nil, err
 		}
 	} else {
@@ -239,7 +239,7 @@ func buildServer(ctx context.Context, s serverSetup) (*server, error) {
 		auth.ResourceMetadataURL = httpserver.ResourceMetadataURL(s.public)
 		restAuth.Verify = authn.Chain(authServer.VerifierFor(restURL), keys.Verify)
 		restAuth.ResourceMetadataURL = httpserver.ResourceMetadataURLOf(s.public, restapi.Prefix)
-		if err := firstrun.AdminUser(ctx, authServer.Admin(), s.out, site); err != nil {
+		if err := firstrun.AdminUser(ctx, s.db, authServer.Admin(), s.out, site); err != nil {
 			return nil, err
 		}
 		go authServer.RunCleanup(ctx, time.Hour)

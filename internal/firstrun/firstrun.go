@@ -63,6 +63,14 @@ func Samples(ctx context.Context, db SampleStore, load bool) (int, error) {
 	return n, err
 }
 
+// Locker runs fn while no other process sharing the database runs a
+// section of the same name; store.Backend implements it. The admin key and
+// user are "none exists, so create one", which two replicas starting on a
+// new shared database must not both do.
+type Locker interface {
+	Exclusive(ctx context.Context, name string, fn func(context.Context) error) error
+}
+
 // Keys is what AdminKey needs of the API keys.
 type Keys interface {
 	List(ctx context.Context) ([]*apikey.Key, error)
@@ -79,14 +87,22 @@ type Site struct {
 // AdminKey creates an admin key when serve runs with API keys on a
 // database that has none at all, and writes it to w once, with configs
 // ready to paste. While any key exists (revoked ones included) it writes
-// nothing.
-func AdminKey(ctx context.Context, keys Keys, w io.Writer, site Site) error {
-	existing, err := keys.List(ctx)
-	if err != nil || len(existing) > 0 {
+// nothing. Of several processes starting at once on one database, one
+// creates the key and prints it.
+func AdminKey(ctx context.Context, lock Locker, keys Keys, w io.Writer, site Site) error {
+	var (
+		plain string
+		k     *apikey.Key
+	)
+	err := lock.Exclusive(ctx, "admin-api-key", func(ctx context.Context) error {
+		existing, err := keys.List(ctx)
+		if err != nil || len(existing) > 0 {
+			return err
+		}
+		plain, k, err = keys.Create(ctx, "admin", []string{authn.ScopeWrite}, 0)
 		return err
-	}
-	plain, k, err := keys.Create(ctx, "admin", []string{authn.ScopeWrite}, 0)
-	if err != nil {
+	})
+	if err != nil || k == nil {
 		return err
 	}
 	fmt.Fprintf(w, "\nFirst run: created the API key %q (id %s, scope %s). It is shown only now; store it safely.\n\n    %s\n\n",
@@ -107,14 +123,23 @@ type Users interface {
 // AdminUser creates the user "admin" with a random password when serve
 // runs with OAuth on a database that has no user at all (without one
 // nobody could complete the OAuth sign-in), and writes the password to w
-// once.
-func AdminUser(ctx context.Context, users Users, w io.Writer, site Site) error {
-	existing, err := users.ListUsers(ctx)
-	if err != nil || len(existing) > 0 {
-		return err
-	}
-	password := rand.Text()
-	if err := users.CreateUser(ctx, "admin", password); err != nil {
+// once. Of several processes starting at once on one database, one
+// creates the user and prints its password.
+func AdminUser(ctx context.Context, lock Locker, users Users, w io.Writer, site Site) error {
+	var password string
+	err := lock.Exclusive(ctx, "admin-user", func(ctx context.Context) error {
+		existing, err := users.ListUsers(ctx)
+		if err != nil || len(existing) > 0 {
+			return err
+		}
+		p := rand.Text()
+		if err := users.CreateUser(ctx, "admin", p); err != nil {
+			return err
+		}
+		password = p
+		return nil
+	})
+	if err != nil || password == "" {
 		return err
 	}
 	fmt.Fprintf(w, "First run: created the user \"admin\" for OAuth sign-in at %s/oauth/login. Its password is shown only now:\n\n    %s\n\n", site.BaseURL, password)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/2coffee/mcp-2coffee/internal/apikey"
@@ -118,7 +119,7 @@ func TestAdminKeyPrintedOnce(t *testing.T) {
 	keys := apikey.New(db, apikey.Options{})
 	site := firstrun.Site{MCPURL: "http://127.0.0.1:3000/mcp", BaseURL: "http://127.0.0.1:3000"}
 	var out strings.Builder
-	if err := firstrun.AdminKey(t.Context(), keys, &out, site); err != nil {
+	if err := firstrun.AdminKey(t.Context(), db, keys, &out, site); err != nil {
 		t.Fatal(err)
 	}
 	key := keyRE.FindString(out.String())
@@ -144,7 +145,7 @@ func TestAdminKeyPrintedOnce(t *testing.T) {
 	db.Close()
 	db = open(t, path)
 	out.Reset()
-	if err := firstrun.AdminKey(t.Context(), apikey.New(db, apikey.Options{}), &out, site); err != nil || out.Len() != 0 {
+	if err := firstrun.AdminKey(t.Context(), db, apikey.New(db, apikey.Options{}), &out, site); err != nil || out.Len() != 0 {
 		t.Errorf("second run: %v, printed:\n%s", err, out.String())
 	}
 }
@@ -157,7 +158,7 @@ func TestAdminKeyNotMadeBesideExistingKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	if err := firstrun.AdminKey(t.Context(), keys, &out, firstrun.Site{}); err != nil || out.Len() != 0 {
+	if err := firstrun.AdminKey(t.Context(), db, keys, &out, firstrun.Site{}); err != nil || out.Len() != 0 {
 		t.Errorf("AdminKey beside an existing key: %v, printed:\n%s", err, out.String())
 	}
 	if ks, _ := keys.List(t.Context()); len(ks) != 1 {
@@ -171,7 +172,7 @@ func TestAdminUserPrintedOnce(t *testing.T) {
 	admin := oauth.NewAdmin(db, oauth.AdminOptions{})
 	site := firstrun.Site{BaseURL: "http://127.0.0.1:3000"}
 	var out strings.Builder
-	if err := firstrun.AdminUser(t.Context(), admin, &out, site); err != nil {
+	if err := firstrun.AdminUser(t.Context(), db, admin, &out, site); err != nil {
 		t.Fatal(err)
 	}
 	m := regexp.MustCompile(`shown only now:\s*\n\s+(\S+)\s*\n`).FindStringSubmatch(out.String())
@@ -183,7 +184,7 @@ func TestAdminUserPrintedOnce(t *testing.T) {
 		t.Fatalf("users after the first run: %+v, %v", users, err)
 	}
 	out.Reset()
-	if err := firstrun.AdminUser(t.Context(), admin, &out, site); err != nil || out.Len() != 0 {
+	if err := firstrun.AdminUser(t.Context(), db, admin, &out, site); err != nil || out.Len() != 0 {
 		t.Errorf("second run: %v, printed:\n%s", err, out.String())
 	}
 	// With the last user removed nobody could sign in: the next start
@@ -192,10 +193,52 @@ func TestAdminUserPrintedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	out.Reset()
-	if err := firstrun.AdminUser(t.Context(), admin, &out, site); err != nil || !strings.Contains(out.String(), "shown only now") {
+	if err := firstrun.AdminUser(t.Context(), db, admin, &out, site); err != nil || !strings.Contains(out.String(), "shown only now") {
 		t.Errorf("run after the last user was removed: %v, printed:\n%s", err, out.String())
 	}
 	if users, err := admin.ListUsers(t.Context()); err != nil || len(users) != 1 {
 		t.Errorf("users after that run: %+v, %v; want a new admin", users, err)
+	}
+}
+
+// Several serve processes starting on one new database: each opens its
+// own handle, and between them they create exactly one admin key and one
+// admin user, each printed by one process only.
+func TestAdminKeyAndUserOnceAcrossStarts(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "blog.db")
+	open(t, path) // create the file, as the first of them would
+	const starts = 6
+	outs := make([]strings.Builder, starts)
+	var wg sync.WaitGroup
+	for i := range starts {
+		db := open(t, path)
+		wg.Go(func() {
+			site := firstrun.Site{MCPURL: "http://127.0.0.1:3000/mcp", BaseURL: "http://127.0.0.1:3000"}
+			if err := firstrun.AdminKey(t.Context(), db, apikey.New(db, apikey.Options{}), &outs[i], site); err != nil {
+				t.Errorf("AdminKey: %v", err)
+			}
+			if err := firstrun.AdminUser(t.Context(), db, oauth.NewAdmin(db, oauth.AdminOptions{}), &outs[i], site); err != nil {
+				t.Errorf("AdminUser: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	var keys, users int
+	for i := range outs {
+		keys += len(keyRE.FindAllString(outs[i].String(), 1))
+		users += strings.Count(outs[i].String(), `created the user "admin"`)
+	}
+	db := open(t, path)
+	ks, err := apikey.New(db, apikey.Options{}).List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	us, err := oauth.NewAdmin(db, oauth.AdminOptions{}).ListUsers(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ks) != 1 || keys != 1 || len(us) != 1 || users != 1 {
+		t.Errorf("%d starts made %d keys (%d printed) and %d users (%d printed); want one of each, printed once", starts, len(ks), keys, len(us), users)
 	}
 }

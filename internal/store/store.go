@@ -38,6 +38,12 @@ type Backend interface {
 	// first admin key), records it, and reports whether fn ran. A failed
 	// fn records nothing, so fn must be safe to run again.
 	Once(ctx context.Context, step string, fn func(context.Context) error) (bool, error)
+	// Exclusive runs fn while no other process using this database runs
+	// an Exclusive section (or a Once step) of the same name: the
+	// first-run admin key and user are "none exists, so create one",
+	// which replicas starting together must not both do. Sections do not
+	// nest.
+	Exclusive(ctx context.Context, name string, fn func(context.Context) error) error
 	// Ping reports whether the database answers, for readiness checks.
 	Ping(ctx context.Context) error
 	// Close releases the database.

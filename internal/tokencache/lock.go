@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
+
+	"github.com/2coffee/mcp-2coffee/internal/filelock"
 )
 
 // DefaultLockWait is how long Lock waits for another process by default: a
@@ -20,12 +21,9 @@ const lockSuffix = ".lock"
 // the whole wait.
 var ErrLockBusy = errors.New("tokencache: another mcp-2coffee process holds the token lock for this server")
 
-// errWouldBlock is what tryLock returns while another holder has the lock.
-var errWouldBlock = errors.New("lock held elsewhere")
-
 // A Lock is a held per-server lock; see Store.Lock.
 type Lock struct {
-	f *os.File
+	l *filelock.Lock
 }
 
 // Lock takes serverURL's lock, which serialises token refreshes across
@@ -35,15 +33,10 @@ type Lock struct {
 // since another process may have refreshed in the meantime, and saves
 // before it unlocks.
 //
-// It is an advisory lock held by the operating system on a file beside
-// the entry (flock on Unix, LockFileEx on Windows), so a process that dies
+// It is a filelock on a file beside the entry, so a process that dies
 // releases it. Lock waits at most wait (DefaultLockWait when zero or
 // negative), then returns ErrLockBusy; it returns ctx's error as soon as
-// ctx ends. The lock files are never deleted: removing one while another
-// process waits on it would let two processes hold "the" lock.
-//
-// On platforms without such locks (see lock_other.go) Lock returns a Lock
-// that excludes nothing.
+// ctx ends. The lock files are never deleted.
 func (s *Store) Lock(ctx context.Context, serverURL string, wait time.Duration) (*Lock, error) {
 	p, err := s.Path(serverURL)
 	if err != nil {
@@ -52,52 +45,25 @@ func (s *Store) Lock(ctx context.Context, serverURL string, wait time.Duration) 
 	if err := s.ensureDir(); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(strings.TrimSuffix(p, fileSuffix)+lockSuffix, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("tokencache: %w", err)
-	}
 	if wait <= 0 {
 		wait = DefaultLockWait
 	}
-	deadline := time.NewTimer(wait)
-	defer deadline.Stop()
-	delay := 5 * time.Millisecond
-	for {
-		err := tryLock(f)
-		if err == nil {
-			return &Lock{f: f}, nil
-		}
-		if !errors.Is(err, errWouldBlock) {
-			f.Close()
-			return nil, fmt.Errorf("tokencache: locking %s: %w", f.Name(), err)
-		}
-		// Polling rather than a blocking call: a blocked flock cannot be
-		// interrupted by a context.
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			f.Close()
-			return nil, ctx.Err()
-		case <-deadline.C:
-			t.Stop()
-			f.Close()
-			return nil, fmt.Errorf("%w (waited %s)", ErrLockBusy, wait)
-		case <-t.C:
-		}
-		delay = min(2*delay, 100*time.Millisecond)
+	l, err := filelock.Acquire(ctx, strings.TrimSuffix(p, fileSuffix)+lockSuffix, wait)
+	switch {
+	case errors.Is(err, filelock.ErrBusy):
+		return nil, fmt.Errorf("%w (waited %s)", ErrLockBusy, wait)
+	case err != nil && ctx.Err() != nil:
+		return nil, ctx.Err()
+	case err != nil:
+		return nil, fmt.Errorf("tokencache: %w", err)
 	}
+	return &Lock{l: l}, nil
 }
 
 // Unlock releases the lock. It is safe to call more than once.
 func (l *Lock) Unlock() error {
-	if l == nil || l.f == nil {
+	if l == nil {
 		return nil
 	}
-	err := unlock(l.f)
-	if cerr := l.f.Close(); err == nil {
-		err = cerr
-	}
-	l.f = nil
-	return err
+	return l.l.Unlock()
 }

@@ -4,15 +4,45 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/2coffee/mcp-2coffee/internal/filelock"
 )
 
 // Once runs fn unless step is recorded as done in this database, then
 // records it, and reports whether fn ran. A failed fn records nothing, so
 // the next start tries again; fn must therefore be safe to repeat (the
-// sample articles are an idempotent upsert, the first-run key and user
-// check that none exists). Two processes opening one file at once may both
-// run fn; what fn writes decides whether that matters.
+// sample articles are an idempotent upsert). It runs under Exclusive, so
+// of two processes opening one new file at once only one runs fn.
 func (db *DB) Once(ctx context.Context, step string, fn func(context.Context) error) (bool, error) {
+	var ran bool
+	err := db.Exclusive(ctx, "setup step "+step, func(ctx context.Context) error {
+		var err error
+		ran, err = db.once(ctx, step, fn)
+		return err
+	})
+	return ran, err
+}
+
+// setupLockWait bounds how long Exclusive waits for another process: a
+// setup step loads at most the sample articles.
+const setupLockWait = time.Minute
+
+// Exclusive runs fn while holding a lock on a file beside the database
+// (NAME.db-setup.lock), so no other process using this file runs a
+// setup step or an Exclusive section at the same time: the first-run
+// admin key and user check that none exists and then create one. One lock
+// serves every name, since these sections are few, short and run at
+// start. The lock file stays (see filelock).
+func (db *DB) Exclusive(ctx context.Context, name string, fn func(context.Context) error) error {
+	l, err := filelock.Acquire(ctx, db.file+"-setup.lock", setupLockWait)
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", name, err)
+	}
+	defer l.Unlock()
+	return fn(ctx)
+}
+
+func (db *DB) once(ctx context.Context, step string, fn func(context.Context) error) (bool, error) {
 	var done bool
 	if err := db.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM setup_steps WHERE step = ?)`, step).Scan(&done); err != nil {
 		return false, fmt.Errorf("sqlite: setup step %q: %w", step, err)

@@ -45,6 +45,9 @@ const busyTimeout = 5 * time.Second
 type DB struct {
 	db     *sql.DB
 	logger *slog.Logger
+	// file is the database file's absolute path; setup steps lock a file
+	// beside it (see Exclusive).
+	file string
 
 	// stmts caches prepared read statements by their SQL text. The text of
 	// every statement is assembled from a fixed set of fragments (never
@@ -84,7 +87,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*DB, error) {
 	sqldb.SetMaxOpenConns(conns)
 	sqldb.SetMaxIdleConns(conns)
 
-	db := &DB{db: sqldb, logger: logger, stmts: map[string]*sql.Stmt{}}
+	db := &DB{db: sqldb, logger: logger, file: abs, stmts: map[string]*sql.Stmt{}}
 	if err := sqldb.PingContext(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)

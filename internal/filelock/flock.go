@@ -1,6 +1,6 @@
 //go:build linux || darwin || dragonfly || freebsd || netbsd || openbsd || illumos
 
-package tokencache
+package filelock
 
 import (
 	"errors"
@@ -9,8 +9,8 @@ import (
 )
 
 // tryLock takes an exclusive flock without waiting. flock locks belong to
-// the open file description, so two Stores in one process exclude each
-// other as two processes do.
+// the open file description, so two Acquire calls in one process
+// exclude each other as two processes do.
 func tryLock(f *os.File) error {
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)

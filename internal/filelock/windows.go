@@ -1,6 +1,6 @@
 //go:build windows
 
-package tokencache
+package filelock
 
 import (
 	"errors"
