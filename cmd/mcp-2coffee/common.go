@@ -17,14 +17,17 @@ const defaultDatabase = "data/mcp-2coffee.db"
 
 // commonFlags are the flags every subcommand that touches the blog has.
 type commonFlags struct {
-	database string
-	logLevel string
-	noSample bool
+	database  string
+	logLevel  string
+	maxConns  int
+	noSample  bool
+	noMigrate bool
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.database, "database", defaultDatabase, "the database: a SQLite file path or file: URI (created on first use); postgres:// URLs are not supported yet")
+	fs.StringVar(&c.database, "database", defaultDatabase, "the database: a SQLite file path or file: URI (created on first use), or PostgreSQL as a postgres:// URL or libpq keyword string (\"host=db dbname=blog\"; PG* variables and ~/.pgpass apply)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error (logs go to stderr)")
+	fs.IntVar(&c.maxConns, "db-max-conns", 0, "PostgreSQL: the most connections this process opens (0: the data source name's pool_max_conns, else the larger of 4 and the CPUs)")
 }
 
 // registerServing adds the flags of the commands that serve the blog
@@ -32,6 +35,7 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 func (c *commonFlags) registerServing(fs *flag.FlagSet) {
 	c.register(fs)
 	fs.BoolVar(&c.noSample, "no-sample", false, "do not load the bundled sample articles into a new, empty database")
+	fs.BoolVar(&c.noMigrate, "no-migrate", false, "PostgreSQL: leave the schema as it is and refuse to start if it is behind (run \"mcp-2coffee migrate\" first); SQLite always migrates")
 }
 
 // logger builds the stderr logger at the chosen level.
@@ -47,7 +51,10 @@ func (c *commonFlags) logger(w io.Writer) (*slog.Logger, error) {
 // the sample articles are a step of serve and stdio (seedSamples), so
 // "keys list" on a new path makes an empty database, not a sample blog.
 func (c *commonFlags) openStore(ctx context.Context, logger *slog.Logger) (store.Backend, error) {
-	db, err := store.Open(ctx, c.database, store.Options{Logger: logger})
+	if c.maxConns < 0 {
+		return nil, usageError("--db-max-conns %d: want 0 or more", c.maxConns)
+	}
+	db, err := store.Open(ctx, c.database, store.Options{Logger: logger, MaxConns: c.maxConns, NoMigrate: c.noMigrate})
 	if err != nil {
 		return nil, fmt.Errorf("opening the database: %w", err)
 	}

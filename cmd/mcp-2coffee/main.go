@@ -53,6 +53,7 @@ func commands() []*command {
 	return []*command{
 		stdioCommand(),
 		importCommand(),
+		migrateCommand(),
 		serveCommand(),
 		keysCommand(),
 		usersCommand(),
@@ -124,7 +125,7 @@ func run(ctx context.Context, args []string, env *environment) int {
 			if f.DefValue != "" && f.DefValue != "false" {
 				def = fmt.Sprintf(" (default %q)", f.DefValue)
 			}
-			fmt.Fprintf(env.stderr, "  --%s  [$%s]%s\n      %s\n", f.Name, envName(f.Name), def, f.Usage)
+			fmt.Fprintf(env.stderr, "  --%s  [$%s]%s\n      %s\n", f.Name, strings.Join(envNames(f.Name), ", $"), def, f.Usage)
 		})
 	}
 	if err := applyEnv(fs, env.getenv); err != nil {
@@ -188,13 +189,30 @@ func envName(flagName string) string {
 func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
-		if v := getenv(envName(f.Name)); v != "" && err == nil {
-			if e := f.Value.Set(v); e != nil {
-				err = fmt.Errorf("$%s: %w", envName(f.Name), e)
+		for _, name := range envNames(f.Name) {
+			v := getenv(name)
+			if v == "" {
+				continue
 			}
+			if e := f.Value.Set(v); e != nil && err == nil {
+				err = fmt.Errorf("$%s: %w", name, e)
+			}
+			break
 		}
 	})
 	return err
+}
+
+// envFallbacks are the conventional variables a flag also reads, after
+// its own: DATABASE_URL is what platforms (Heroku, Render, Fly.io,
+// Railway) set for an attached PostgreSQL.
+var envFallbacks = map[string][]string{
+	"database": {"DATABASE_URL"},
+}
+
+// envNames lists the variables a flag reads, first one set wins.
+func envNames(flagName string) []string {
+	return append([]string{envName(flagName)}, envFallbacks[flagName]...)
 }
 
 func printUsage(w io.Writer, cmds []*command) {

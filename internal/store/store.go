@@ -61,6 +61,13 @@ type Options struct {
 	// Logger receives the backend's own records (migrations applied,
 	// maintenance on close). Nil discards.
 	Logger *slog.Logger
+	// MaxConns caps a PostgreSQL pool's connections (0: the data source
+	// name's pool_max_conns, else pgx's default).
+	MaxConns int
+	// NoMigrate makes Open of a PostgreSQL database fail when its schema
+	// is behind rather than migrate it, for deployments that migrate in a
+	// step of their own. SQLite, one process's file, always migrates.
+	NoMigrate bool
 }
 
 // ErrUnsupported is returned by Open for a data source name that names a
