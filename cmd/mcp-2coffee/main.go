@@ -54,6 +54,7 @@ func commands() []*command {
 		stdioCommand(),
 		importCommand(),
 		migrateCommand(),
+		copyCommand(),
 		serveCommand(),
 		keysCommand(),
 		usersCommand(),

@@ -1,0 +1,146 @@
+package store_test
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/2coffee/mcp-2coffee/internal/apikey"
+	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
+	"github.com/2coffee/mcp-2coffee/internal/store"
+)
+
+// backends opens a new, empty database of each kind this test run has.
+var backends = map[string]func(t *testing.T) string{
+	"sqlite": func(t *testing.T) string { return filepath.Join(t.TempDir(), "blog.db") },
+}
+
+func openDSN(t *testing.T, dsn string) store.Backend {
+	t.Helper()
+	db, err := store.Open(t.Context(), dsn, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// A blog moved with Copy keeps everyone's access: the API keys people hold
+// verify, revoked ones stay revoked, users sign in with their passwords,
+// clients keep their secrets, approvals are remembered, and every article,
+// drafts included, arrives intact.
+func TestCopy(t *testing.T) {
+	for from, newFrom := range backends {
+		for to, newTo := range backends {
+			t.Run(from+"-to-"+to, func(t *testing.T) {
+				t.Parallel()
+				testCopy(t, openDSN(t, newFrom(t)), openDSN(t, newTo(t)))
+			})
+		}
+	}
+}
+
+func testCopy(t *testing.T, src, dst store.Backend) {
+	ctx := t.Context()
+	keys := apikey.New(src, apikey.Options{})
+	plain, _, err := keys.Create(ctx, "laptop", []string{"articles:write"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked, rk, err := keys.Create(ctx, "old", []string{"articles:read"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keys.Revoke(ctx, rk.ID); err != nil {
+		t.Fatal(err)
+	}
+	admin := oauth.NewAdmin(src, oauth.AdminOptions{})
+	if err := admin.CreateUser(ctx, "ngoc", "a long enough password"); err != nil {
+		t.Fatal(err)
+	}
+	secret := sha256.Sum256([]byte("client secret"))
+	client := &oauth.Client{ID: "c1", Name: "CI bot", Kind: oauth.KindPreregistered, AuthMethod: oauth.AuthSecretBasic,
+		SecretHash: secret[:], RedirectURIs: []string{"https://ci.example/cb"}, GrantTypes: []string{oauth.GrantAuthorizationCode},
+		ResponseTypes: []string{"code"}, Scopes: []string{"articles:read"}, CreatedAt: time.Unix(1_700_000_000, 0).UTC()}
+	if err := src.CreateClient(ctx, client); err != nil {
+		t.Fatal(err)
+	}
+	grant := &oauth.Grant{User: "ngoc", ClientID: "c1", ClientName: "CI bot", Scopes: []string{"articles:read"},
+		CreatedAt: time.Unix(1_700_000_100, 0).UTC(), UpdatedAt: time.Unix(1_700_000_200, 0).UTC()}
+	if err := src.SaveGrant(ctx, grant); err != nil {
+		t.Fatal(err)
+	}
+	// More articles than one batch of Copy, some published in the same
+	// second (the keyset must not skip them), one a draft.
+	var as []*blog.Article
+	for i := range 1203 {
+		a := &blog.Article{Slug: fmt.Sprintf("post-%04d", i), Title: fmt.Sprintf("Cà phê %d", i), Body: "Body.",
+			Tags: []string{"cà-phê"}, PublishedAt: time.Unix(1_600_000_000+int64(i/3), 0), Draft: i == 7}
+		a.Normalize()
+		as = append(as, a)
+	}
+	if _, err := src.UpsertArticles(ctx, as); err != nil {
+		t.Fatal(err)
+	}
+
+	copied, err := store.Copy(ctx, dst, src)
+	if err != nil {
+		t.Fatalf("Copy: %v", err)
+	}
+	if want := (store.Copied{Articles: 1203, Keys: 2, Users: 1, Clients: 1, Grants: 1}); copied != want {
+		t.Errorf("Copy reported %+v, want %+v", copied, want)
+	}
+
+	dkeys := apikey.New(dst, apikey.Options{})
+	if p, err := dkeys.Verify(ctx, plain); err != nil || !p.Has("articles:write") {
+		t.Errorf("the key held before the move does not verify after it: %+v, %v", p, err)
+	}
+	if _, err := dkeys.Verify(ctx, revoked); err == nil {
+		t.Errorf("a key revoked before the move verifies after it")
+	}
+	u, err := dst.UserByName(ctx, "ngoc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, err := oauth.CheckPassword(u.PasswordHash, "a long enough password", oauth.DefaultPasswordParams); !ok || err != nil {
+		t.Errorf("the user's password does not check after the move: %v, %v", ok, err)
+	}
+	gotClient, err := dst.ClientByID(ctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(client, gotClient); diff != "" {
+		t.Errorf("client after the move (-before +after):\n%s", diff)
+	}
+	if !gotClient.SecretMatches("client secret") {
+		t.Errorf("the client's secret does not match after the move")
+	}
+	if g, err := dst.GrantFor(ctx, "ngoc", "c1"); err != nil || !cmp.Equal(g, grant) {
+		t.Errorf("grant after the move = %+v, %v; want %+v", g, err, grant)
+	}
+	for _, slug := range []string{"post-0000", "post-0007", "post-1202"} {
+		want, _ := src.GetArticle(ctx, slug)
+		got, err := dst.GetArticle(ctx, slug)
+		if err != nil || !cmp.Equal(want, got) {
+			t.Errorf("article %s after the move = %+v, %v; want %+v", slug, got, err, want)
+		}
+	}
+	if n, _ := dst.CountArticles(ctx); n != 1203 {
+		t.Errorf("%d articles after the move, want 1203", n)
+	}
+	q, _ := blog.ParseQuery("ca phe")
+	if hits, err := dst.SearchArticles(ctx, q, blog.SearchRange{Limit: 5}); err != nil || len(hits) != 5 {
+		t.Errorf("search of the moved blog: %d hits, %v", len(hits), err)
+	}
+
+	// A second copy would mix two blogs.
+	if _, err := store.Copy(ctx, dst, src); !errors.Is(err, store.ErrNotEmpty) {
+		t.Errorf("Copy into a database holding a blog = %v, want ErrNotEmpty", err)
+	}
+}
