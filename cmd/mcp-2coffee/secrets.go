@@ -64,6 +64,22 @@ type lazyFile struct {
 func (l *lazyFile) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if err := l.openLocked(); err != nil {
+		return 0, err
+	}
+	return l.f.Write(p)
+}
+
+// Prepare creates the file now: firstrun calls it before it makes a
+// secret, so a file that cannot be written stops serve with nothing
+// created, rather than after a key exists that nobody will ever see.
+func (l *lazyFile) Prepare() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.openLocked()
+}
+
+func (l *lazyFile) openLocked() error {
 	if l.f == nil && l.err == nil {
 		l.f, l.err = os.OpenFile(l.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if l.err == nil {
@@ -72,9 +88,9 @@ func (l *lazyFile) Write(p []byte) (int, error) {
 		}
 	}
 	if l.err != nil {
-		return 0, fmt.Errorf("first-run secrets file: %w", l.err)
+		return fmt.Errorf("first-run secrets file (choose another with --first-run-secrets): %w", l.err)
 	}
-	return l.f.Write(p)
+	return nil
 }
 
 func (l *lazyFile) close() error {

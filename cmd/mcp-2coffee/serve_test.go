@@ -22,6 +22,7 @@ import (
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
 	"github.com/2coffee/mcp-2coffee/internal/mcpserver"
+	"github.com/2coffee/mcp-2coffee/internal/testkit"
 )
 
 // liveServer is a real "mcp-2coffee serve" child process on a free
@@ -641,4 +642,52 @@ func TestServeFirstRunSecretsFile(t *testing.T) {
 	if !regexp.MustCompile(`m2c_[a-z0-9]+_[a-z0-9]+`).Match(b) || !strings.Contains(string(b), `created the user "admin"`) {
 		t.Errorf("the secrets file lacks the key or the password:\n%s", b)
 	}
+}
+
+// A first-run secrets file that cannot be written stops serve before it
+// makes a key or a user nobody would ever see; fixed, the next start
+// makes and shows them.
+func TestServeFirstRunSecretsFileUnwritable(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "blog.db")
+	cmd := selfCommand(t, "serve", "--addr", "127.0.0.1:0", "--database", db, "--first-run-secrets", filepath.Join(dir, "missing", "secrets.txt"))
+	var out testkit.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err == nil || !strings.Contains(out.String(), "first-run secrets file") {
+			t.Fatalf("serve with an unwritable secrets file: %v\n%s", err, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		<-exited
+		t.Fatalf("serve kept running with an unwritable secrets file:\n%s", out.String())
+	}
+	if keys := runOK(t, "keys", "list", "--json", "--database", db); keys != "[]" {
+		t.Errorf("keys after the refused start = %s, want none", keys)
+	}
+	logs := serveUntilServing(t, "--database", db, "--first-run-secrets", filepath.Join(dir, "secrets.txt"))
+	b, _ := os.ReadFile(filepath.Join(dir, "secrets.txt"))
+	if !strings.Contains(string(b), "m2c_") {
+		t.Errorf("the next start wrote no key to the secrets file:\n%s\nlogs:\n%s", b, logs)
+	}
+}
+
+// runOK runs an mcp-2coffee command and returns its trimmed stdout.
+func runOK(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := selfCommand(t, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v: %v\n%s", args, err, stderr.String())
+	}
+	return strings.TrimSpace(string(out))
 }

@@ -71,6 +71,20 @@ type Locker interface {
 	Exclusive(ctx context.Context, name string, fn func(context.Context) error) error
 }
 
+// Preparer is a writer that may fail to open (a file): AdminKey and
+// AdminUser call Prepare before they create a secret, so a secret is
+// never made that could not be shown.
+type Preparer interface {
+	Prepare() error
+}
+
+func prepare(w io.Writer) error {
+	if p, ok := w.(Preparer); ok {
+		return p.Prepare()
+	}
+	return nil
+}
+
 // Keys is what AdminKey needs of the API keys.
 type Keys interface {
 	List(ctx context.Context) ([]*apikey.Key, error)
@@ -97,6 +111,9 @@ func AdminKey(ctx context.Context, lock Locker, keys Keys, w io.Writer, site Sit
 	err := lock.Exclusive(ctx, "admin-api-key", func(ctx context.Context) error {
 		existing, err := keys.List(ctx)
 		if err != nil || len(existing) > 0 {
+			return err
+		}
+		if err := prepare(w); err != nil {
 			return err
 		}
 		plain, k, err = keys.Create(ctx, "admin", []string{authn.ScopeWrite}, 0)
@@ -130,6 +147,9 @@ func AdminUser(ctx context.Context, lock Locker, users Users, w io.Writer, site 
 	err := lock.Exclusive(ctx, "admin-user", func(ctx context.Context) error {
 		existing, err := users.ListUsers(ctx)
 		if err != nil || len(existing) > 0 {
+			return err
+		}
+		if err := prepare(w); err != nil {
 			return err
 		}
 		p := rand.Text()
