@@ -7,9 +7,11 @@
 -- in one query, no join); article_tags is the copy that filters and
 -- counts use. PostgreSQL moves a long body out of line by itself (TOAST),
 -- so unlike SQLite no separate body table is needed to keep rows small.
+-- Slugs and tags are COLLATE "C": listings and tag counts order them by
+-- byte, as SQLite does, whatever the database's locale.
 CREATE TABLE articles (
     id              bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    slug            text        NOT NULL UNIQUE CHECK (slug <> ''),
+    slug            text        COLLATE "C" NOT NULL UNIQUE CHECK (slug <> ''),
     title           text        NOT NULL CHECK (title <> ''),
     summary         text        NOT NULL DEFAULT '',
     tags            text[]      NOT NULL DEFAULT '{}',
@@ -32,9 +34,9 @@ CREATE INDEX articles_search ON articles USING gin (search);
 
 CREATE TABLE article_tags (
     article_id bigint NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
-    tag        text   NOT NULL,
+    tag        text   COLLATE "C" NOT NULL,
     -- blog.TagKey(tag): filters compare it ("ca-phe" finds "cà-phê").
-    tag_key    text   NOT NULL,
+    tag_key    text   COLLATE "C" NOT NULL,
     PRIMARY KEY (article_id, tag)
 );
 
