@@ -37,8 +37,12 @@ const (
 	// maxPositions is how many positions PostgreSQL keeps per lexeme
 	// (MAXNUMPOS); later ones are dropped here rather than there.
 	maxPositions = 256
-	// maxVectorBytes bounds the bytes of all distinct lexemes of one
-	// vector together (MAXSTRPOS, 1 MiB less a byte).
+	// maxVectorBytes bounds the size of a vector's lexemes and positions
+	// together (MAXSTRPOS, 1 MiB less a byte). PostgreSQL counts each
+	// lexeme's bytes and, for one with positions, 2 bytes per position
+	// and 2 for their count, after aligning to an even offset;
+	// vectorBuilder counts an alignment byte for every such lexeme, so it
+	// never comes short.
 	maxVectorBytes = 1<<20 - 1
 )
 
@@ -84,8 +88,16 @@ type vectorBuilder struct {
 	byWord map[string]*lexeme
 	order  []*lexeme
 	next   int // the position of the next word
-	bytes  int // of the distinct lexemes so far
+	size   int // of the vector so far, as maxVectorBytes counts it
 }
+
+// positionCost is what one more position adds to a vector's size, and
+// positionsCost what a lexeme's first position adds besides (the count and
+// an alignment byte).
+const (
+	positionCost  = 2
+	positionsCost = 3
+)
 
 // add records the words of one part. A gap of one position is left after
 // it, so a phrase (<->, adjacent positions) never matches the end of one
@@ -95,10 +107,12 @@ type vectorBuilder struct {
 // fit, while the whole text is still stored: words past position 16383
 // are kept without a position (a plain word query finds them, a phrase
 // does not, and they rank as body words); a word's positions past its
-// 256th are dropped (they would only add to its rank); and once the
-// distinct words reach 1 MiB together, words not seen before are no
-// longer indexed. Title, tags and summary come first, so only the far end
-// of a very long body is ever affected.
+// 256th are dropped (they would only add to its rank); and once the vector
+// reaches 1 MiB, further positions are dropped and words not seen before
+// are no longer indexed. Title, tags and summary come first, so only the
+// far end of a very long body is ever affected. Within blog.MaxBodyBytes
+// that takes a body made almost wholly of distinct words averaging a
+// dozen letters or more; real text repeats its words and stays far below.
 func (v *vectorBuilder) add(words []string, weight byte) {
 	if len(words) == 0 {
 		return
@@ -109,16 +123,24 @@ func (v *vectorBuilder) add(words []string, weight byte) {
 		v.next++
 		lx, ok := v.byWord[w]
 		if !ok {
-			if v.bytes+len(w) > maxVectorBytes {
+			if v.size+len(w) > maxVectorBytes {
 				continue
 			}
 			lx = &lexeme{word: w}
 			v.byWord[w] = lx
 			v.order = append(v.order, lx)
-			v.bytes += len(w)
+			v.size += len(w)
 		}
-		if pos <= maxPosition && len(lx.positions) < maxPositions {
+		if pos > maxPosition || len(lx.positions) == maxPositions {
+			continue
+		}
+		cost := positionCost
+		if len(lx.positions) == 0 {
+			cost += positionsCost
+		}
+		if v.size+cost <= maxVectorBytes {
 			lx.positions = append(lx.positions, vectorPos{pos: uint16(pos), weight: weight})
+			v.size += cost
 		}
 	}
 	v.next++
@@ -128,7 +150,7 @@ func (v *vectorBuilder) add(words []string, weight byte) {
 // (weight D, the default, is left out).
 func (v *vectorBuilder) String() string {
 	var b strings.Builder
-	b.Grow(v.bytes + 8*len(v.order))
+	b.Grow(v.size + 8*len(v.order))
 	for i, lx := range v.order {
 		if i > 0 {
 			b.WriteByte(' ')
