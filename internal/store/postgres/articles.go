@@ -364,17 +364,18 @@ func tagKeys(tags []string) []string {
 	return keys
 }
 
-// articleSet assigns every column but id from articleArgs' $1…$12.
+// articleSet assigns every column but id from articleArgs' $1…$13.
 const articleSet = `slug = $1, title = $2, summary = $3, tags = $4, language = $5, author = $6,
 	published_at = $7, updated_at = $8, draft = $9, translation_key = $10, body = $11,
-	search = $12::tsvector`
+	search = $12::tsvector, head = $13::tsvector`
 
-// articleArgs are the values of the columns after id, as $1…$12 of
+// articleArgs are the values of the columns after id, as $1…$13 of
 // articleSet and insertArticle.
 func articleArgs(a *blog.Article) []any {
+	search, head := searchVectors(a)
 	return []any{a.Slug, a.Title, a.Summary, tagsOf(a), a.Language, a.Author,
 		stamp(a.PublishedAt), stamp(a.UpdatedAt), a.Draft, a.TranslationKey, a.Body,
-		searchVector(a)}
+		search, head}
 }
 
 // querier is a pool or a transaction.
@@ -394,13 +395,13 @@ func insertArticle(ctx context.Context, q querier, a *blog.Article) (int64, erro
 	var id int64
 	err := q.QueryRow(ctx, `WITH a AS (
 			INSERT INTO articles (slug, title, summary, tags, language, author,
-				published_at, updated_at, draft, translation_key, body, search)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::tsvector)
+				published_at, updated_at, draft, translation_key, body, search, head)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::tsvector, $13::tsvector)
 			ON CONFLICT (slug) DO NOTHING
 			RETURNING id
 		), t AS (
 			INSERT INTO article_tags (article_id, tag, tag_key)
-			SELECT a.id, u.tag, u.tag_key FROM a, unnest($13::text[], $14::text[]) AS u (tag, tag_key)
+			SELECT a.id, u.tag, u.tag_key FROM a, unnest($14::text[], $15::text[]) AS u (tag, tag_key)
 			ON CONFLICT DO NOTHING
 		)
 		SELECT id FROM a`, args...).Scan(&id)
