@@ -3,7 +3,7 @@
 // empty store; the suite then checks, as a user of the blog would notice
 // them, the round trip of every field, errors, listing order and paging,
 // filters, tag counts, search ranking, Vietnamese text with and without
-// diacritics, and upserts.
+// diacritics, upserts, the longest body, and writes racing each other.
 //
 // Articles are built the way the blog.Service builds them (normalised,
 // valid), because that is the only input a Store ever receives.
@@ -50,6 +50,11 @@ func Run(t *testing.T, open func(t *testing.T) blog.Store) {
 		{"SearchPaging", testSearchPaging},
 		{"SearchFollowsUpdateAndDelete", testSearchFollowsWrites},
 		{"Upsert", testUpsert},
+		{"LongBody", testLongBody},
+		{"ConcurrentCreateOneSlug", testConcurrentCreate},
+		{"ConcurrentUpdates", testConcurrentUpdates},
+		{"ConcurrentUpdateAndDelete", testConcurrentUpdateDelete},
+		{"ConcurrentUpserts", testConcurrentUpserts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,9 +7,11 @@
 -- in one query, no join); article_tags is the copy that filters and
 -- counts use. PostgreSQL moves a long body out of line by itself (TOAST),
 -- so unlike SQLite no separate body table is needed to keep rows small.
+-- Slugs and tags are COLLATE "C": listings and tag counts order them by
+-- byte, as SQLite does, whatever the database's locale.
 CREATE TABLE articles (
     id              bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    slug            text        NOT NULL UNIQUE CHECK (slug <> ''),
+    slug            text        COLLATE "C" NOT NULL UNIQUE CHECK (slug <> ''),
     title           text        NOT NULL CHECK (title <> ''),
     summary         text        NOT NULL DEFAULT '',
     tags            text[]      NOT NULL DEFAULT '{}',
@@ -22,19 +24,27 @@ CREATE TABLE articles (
     body            text        NOT NULL,
     -- The folded words of title, tags, summary and body (blog.Words,
     -- computed in Go) with weights A, B, C and D; see search.go.
-    search          tsvector    NOT NULL
+    search          tsvector    NOT NULL,
+    -- The part of search for title, tags and summary: what ranking reads.
+    -- It is small enough to stay in the row, where search (kilobytes)
+    -- is moved out of line and compressed, and costs microseconds to read.
+    head            tsvector    NOT NULL
 );
 
 -- Listings go newest first with a keyset cursor on (published_at, slug).
 CREATE INDEX articles_published ON articles (published_at DESC, slug);
 CREATE INDEX articles_translation ON articles (translation_key) WHERE translation_key <> '';
-CREATE INDEX articles_search ON articles USING gin (search);
+-- fastupdate off: each write updates the index itself instead of queuing
+-- entries in a pending list that every search must then read through (up
+-- to 4 MB of it after an import, until a vacuum merges it). A blog writes
+-- rarely; it searches often.
+CREATE INDEX articles_search ON articles USING gin (search) WITH (fastupdate = off);
 
 CREATE TABLE article_tags (
     article_id bigint NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
-    tag        text   NOT NULL,
+    tag        text   COLLATE "C" NOT NULL,
     -- blog.TagKey(tag): filters compare it ("ca-phe" finds "cà-phê").
-    tag_key    text   NOT NULL,
+    tag_key    text   COLLATE "C" NOT NULL,
     PRIMARY KEY (article_id, tag)
 );
 

@@ -1,0 +1,432 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
+)
+
+var _ blog.Store = (*DB)(nil)
+
+// articleColumns are the columns scanArticle reads, in its order, from the
+// articles table aliased "a".
+const articleColumns = `a.slug, a.title, a.summary, a.tags, a.language, a.author,
+	a.published_at, a.updated_at, a.draft, a.translation_key, a.body`
+
+// scanArticle reads articleColumns, then any extra columns into extra.
+func scanArticle(row pgx.Row, extra ...any) (*blog.Article, error) {
+	var a blog.Article
+	dest := append([]any{&a.Slug, &a.Title, &a.Summary, &a.Tags, &a.Language, &a.Author,
+		&a.PublishedAt, &a.UpdatedAt, &a.Draft, &a.TranslationKey, &a.Body}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	if a.Tags == nil {
+		a.Tags = []string{} // as blog.NormalizeTags makes them: "tags": [] rather than null
+	}
+	// pgx gives timestamptz in the local zone; the schema keeps whole
+	// seconds already.
+	a.PublishedAt = a.PublishedAt.UTC()
+	a.UpdatedAt = a.UpdatedAt.UTC()
+	return &a, nil
+}
+
+// GetArticle returns the article with this slug, drafts included.
+func (db *DB) GetArticle(ctx context.Context, slug string) (*blog.Article, error) {
+	a, err := scanArticle(db.pool.QueryRow(ctx, `SELECT `+articleColumns+` FROM articles a WHERE a.slug = $1`, slug))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("article %q: %w", slug, errdefs.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: get article %q: %w", slug, err)
+	}
+	return a, nil
+}
+
+// filter collects the WHERE conditions and arguments that listings,
+// searches and tag counts share, numbering the placeholders as it goes.
+type filter struct {
+	conds []string
+	args  []any
+}
+
+// arg adds v to the arguments and returns its placeholder.
+func (f *filter) arg(v any) string {
+	f.args = append(f.args, v)
+	return fmt.Sprintf("$%d", len(f.args))
+}
+
+// common adds the tag, language and draft filters on the articles table
+// aliased "a".
+func (f *filter) common(bf blog.Filter) {
+	if !bf.IncludeDrafts {
+		f.conds = append(f.conds, `NOT a.draft`)
+	}
+	if bf.Language != "" {
+		f.conds = append(f.conds, `a.language = `+f.arg(bf.Language))
+	}
+	if bf.Tag != "" {
+		f.conds = append(f.conds, `a.id IN (SELECT article_id FROM article_tags WHERE tag_key = `+f.arg(blog.TagKey(bf.Tag))+`)`)
+	}
+}
+
+// where returns the conditions as a WHERE clause, or "" when there are none.
+func (f *filter) where() string {
+	if len(f.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(f.conds, " AND ")
+}
+
+// ListArticles returns up to r.Limit articles after r.After, newest first,
+// by publication time and then slug.
+func (db *DB) ListArticles(ctx context.Context, r blog.ListRange) ([]*blog.Article, error) {
+	var f filter
+	f.common(r.Filter)
+	if r.After != nil {
+		// After (p, s) in (published_at DESC, slug ASC) order. The first
+		// condition is redundant but is the one the index can seek on.
+		p, s := f.arg(stamp(r.After.PublishedAt)), f.arg(r.After.Slug)
+		f.conds = append(f.conds, `a.published_at <= `+p+` AND (a.published_at < `+p+` OR a.slug > `+s+`)`)
+	}
+	query := `SELECT ` + articleColumns + ` FROM articles a` + f.where() +
+		` ORDER BY a.published_at DESC, a.slug LIMIT ` + f.arg(r.Limit)
+	rows, err := db.pool.Query(ctx, query, f.args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list articles: %w", err)
+	}
+	defer rows.Close()
+	as := make([]*blog.Article, 0, min(r.Limit, blog.MaxPage+1))
+	for rows.Next() {
+		a, err := scanArticle(rows)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: list articles: %w", err)
+		}
+		as = append(as, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: list articles: %w", err)
+	}
+	return as, nil
+}
+
+// ListTags returns every tag with the number of articles carrying it, most
+// used first, then in byte order (the tag column is COLLATE "C", as SQLite
+// compares text).
+func (db *DB) ListTags(ctx context.Context, opts blog.TagOptions) ([]blog.TagCount, error) {
+	var f filter
+	f.common(blog.Filter{Language: opts.Language, IncludeDrafts: opts.IncludeDrafts})
+	query := `SELECT t.tag, count(*) AS n FROM article_tags t JOIN articles a ON a.id = t.article_id` +
+		f.where() + ` GROUP BY t.tag ORDER BY n DESC, t.tag`
+	rows, err := db.pool.Query(ctx, query, f.args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list tags: %w", err)
+	}
+	defer rows.Close()
+	tags := []blog.TagCount{}
+	for rows.Next() {
+		var tc blog.TagCount
+		if err := rows.Scan(&tc.Tag, &tc.Count); err != nil {
+			return nil, fmt.Errorf("postgres: list tags: %w", err)
+		}
+		tags = append(tags, tc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: list tags: %w", err)
+	}
+	return tags, nil
+}
+
+// CountArticles returns how many articles are stored, drafts included.
+func (db *DB) CountArticles(ctx context.Context) (int, error) {
+	var n int
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM articles`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("postgres: count articles: %w", err)
+	}
+	return n, nil
+}
+
+// CreateArticle stores a new article; the slug must be free. The article
+// and its tags go in in one statement, so it needs no transaction.
+func (db *DB) CreateArticle(ctx context.Context, a *blog.Article) error {
+	if _, err := insertArticle(ctx, db.pool, a); err != nil {
+		return fmt.Errorf("postgres: create article %q: %w", a.Slug, err)
+	}
+	return nil
+}
+
+// UpdateArticle replaces every field of the stored article with a.Slug.
+func (db *DB) UpdateArticle(ctx context.Context, a *blog.Article) error {
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		var id int64
+		// The UPDATE locks the row before the tags are touched, so a
+		// concurrent update of the same article waits for this one, and
+		// one that deleted it meanwhile leaves no row to update.
+		err := tx.QueryRow(ctx, `UPDATE articles SET `+articleSet+` WHERE slug = $1 RETURNING id`,
+			articleArgs(a)...).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errdefs.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		return replaceTags(ctx, tx, id, a)
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: update article %q: %w", a.Slug, err)
+	}
+	return nil
+}
+
+// DeleteArticle removes the article with this slug, and its tags by the
+// foreign key's cascade; its search entry is a column of its row.
+func (db *DB) DeleteArticle(ctx context.Context, slug string) error {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM articles WHERE slug = $1`, slug)
+	if err != nil {
+		return fmt.Errorf("postgres: delete article %q: %w", slug, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: delete article %q: %w", slug, errdefs.ErrNotFound)
+	}
+	return nil
+}
+
+// UpsertArticles creates or replaces every article in one transaction and
+// says, per article, what it did. An article equal in every field to the
+// stored one is left alone, so re-importing the same files writes nothing.
+//
+// Articles are written in slug order (outcomes are still reported in the
+// order given), and the stored ones are locked up front in that order: two
+// imports of overlapping batches running at once then take their row locks
+// in the same order and wait for each other instead of deadlocking. A
+// slug given twice is written twice, in the order given, as SQLite does.
+func (db *DB) UpsertArticles(ctx context.Context, as []*blog.Article) ([]blog.UpsertOutcome, error) {
+	outcomes := make([]blog.UpsertOutcome, len(as))
+	if len(as) == 0 {
+		return outcomes, nil
+	}
+	order := make([]int, len(as))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int { return strings.Compare(as[i].Slug, as[j].Slug) })
+	slugs := make([]string, 0, len(as))
+	for _, i := range order {
+		slugs = append(slugs, as[i].Slug)
+	}
+	slugs = slices.Compact(slugs)
+
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		stored, err := lockArticles(ctx, tx, slugs)
+		if err != nil {
+			return err
+		}
+		for _, i := range order {
+			// A large import should stop promptly when asked to.
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			a := as[i]
+			o, err := upsertArticle(ctx, tx, stored, a)
+			if err != nil {
+				return fmt.Errorf("article %q: %w", a.Slug, err)
+			}
+			outcomes[i] = o
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: upsert articles: %w", err)
+	}
+	return outcomes, nil
+}
+
+// storedArticle is an article as it is in the database, with its row id.
+type storedArticle struct {
+	id int64
+	a  *blog.Article
+}
+
+// lockArticles reads the stored articles with these slugs (sorted) and
+// locks their rows until the transaction ends.
+func lockArticles(ctx context.Context, tx pgx.Tx, slugs []string) (map[string]storedArticle, error) {
+	rows, err := tx.Query(ctx, `SELECT `+articleColumns+`, a.id FROM articles a
+		WHERE a.slug = ANY($1) ORDER BY a.slug FOR UPDATE`, slugs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	stored := make(map[string]storedArticle)
+	for rows.Next() {
+		var id int64
+		a, err := scanArticle(rows, &id)
+		if err != nil {
+			return nil, err
+		}
+		stored[a.Slug] = storedArticle{id: id, a: a}
+	}
+	return stored, rows.Err()
+}
+
+// maxUpsertTries bounds how often upsertArticle goes round when other
+// processes keep creating and deleting the same slug under it.
+const maxUpsertTries = 3
+
+// upsertArticle writes a and records it in stored (what this transaction
+// has locked or written, by slug).
+func upsertArticle(ctx context.Context, tx pgx.Tx, stored map[string]storedArticle, a *blog.Article) (blog.UpsertOutcome, error) {
+	for range maxUpsertTries {
+		old, ok := stored[a.Slug]
+		if !ok {
+			id, err := insertArticle(ctx, tx, a)
+			if errors.Is(err, errdefs.ErrConflict) {
+				// Another process created the slug after lockArticles
+				// looked (READ COMMITTED: each statement sees what was
+				// committed before it began). The insert waited for that
+				// transaction to commit, so it can be read and locked now.
+				if err := lockOne(ctx, tx, stored, a.Slug); err != nil {
+					return 0, err
+				}
+				continue
+			}
+			if err != nil {
+				return 0, err
+			}
+			stored[a.Slug] = storedArticle{id: id, a: a.Clone()}
+			return blog.Created, nil
+		}
+		if sameArticle(old.a, a) {
+			return blog.Unchanged, nil
+		}
+		// The row is locked, so it is still there: the UPDATE by id
+		// cannot miss.
+		args := append(articleArgs(a), old.id)
+		if _, err := tx.Exec(ctx, `UPDATE articles SET `+articleSet+` WHERE id = $`+fmt.Sprint(len(args)), args...); err != nil {
+			return 0, err
+		}
+		if err := replaceTags(ctx, tx, old.id, a); err != nil {
+			return 0, err
+		}
+		stored[a.Slug] = storedArticle{id: old.id, a: a.Clone()}
+		return blog.Updated, nil
+	}
+	return 0, fmt.Errorf("slug %q was created and deleted by others %d times during the upsert", a.Slug, maxUpsertTries)
+}
+
+// lockOne reads and locks the article with slug into stored, or removes it
+// from stored when no such article exists (any more).
+func lockOne(ctx context.Context, tx pgx.Tx, stored map[string]storedArticle, slug string) error {
+	var id int64
+	a, err := scanArticle(tx.QueryRow(ctx, `SELECT `+articleColumns+`, a.id FROM articles a
+		WHERE a.slug = $1 FOR UPDATE`, slug), &id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		delete(stored, slug)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	stored[slug] = storedArticle{id: id, a: a}
+	return nil
+}
+
+// sameArticle reports whether storing a over old would change nothing.
+// Times compare as the whole seconds they are stored as.
+func sameArticle(old, a *blog.Article) bool {
+	return old.Slug == a.Slug && old.Title == a.Title && old.Summary == a.Summary &&
+		old.Body == a.Body && slices.Equal(old.Tags, tagsOf(a)) && old.Language == a.Language &&
+		old.Author == a.Author && stamp(old.PublishedAt).Equal(stamp(a.PublishedAt)) &&
+		stamp(old.UpdatedAt).Equal(stamp(a.UpdatedAt)) && old.Draft == a.Draft &&
+		old.TranslationKey == a.TranslationKey
+}
+
+// tagsOf returns a's tags, never nil, so nil and empty compare and store alike.
+func tagsOf(a *blog.Article) []string {
+	if a.Tags == nil {
+		return []string{}
+	}
+	return a.Tags
+}
+
+// tagKeys returns blog.TagKey of every tag, in order.
+func tagKeys(tags []string) []string {
+	keys := make([]string, len(tags))
+	for i, t := range tags {
+		keys[i] = blog.TagKey(t)
+	}
+	return keys
+}
+
+// articleSet assigns every column but id from articleArgs' $1…$13.
+const articleSet = `slug = $1, title = $2, summary = $3, tags = $4, language = $5, author = $6,
+	published_at = $7, updated_at = $8, draft = $9, translation_key = $10, body = $11,
+	search = $12::tsvector, head = $13::tsvector`
+
+// articleArgs are the values of the columns after id, as $1…$13 of
+// articleSet and insertArticle.
+func articleArgs(a *blog.Article) []any {
+	search, head := searchVectors(a)
+	return []any{a.Slug, a.Title, a.Summary, tagsOf(a), a.Language, a.Author,
+		stamp(a.PublishedAt), stamp(a.UpdatedAt), a.Draft, a.TranslationKey, a.Body,
+		search, head}
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// insertArticle adds a new article with its tags in one statement, or
+// fails with errdefs.ErrConflict when the slug is taken. ON CONFLICT DO
+// NOTHING makes a concurrent insert of the same slug wait for the other
+// transaction and then insert nothing (or insert after all, if the other
+// rolled back), so two creates racing end in one article and one
+// ErrConflict, never in a unique_violation.
+func insertArticle(ctx context.Context, q querier, a *blog.Article) (int64, error) {
+	tags := tagsOf(a)
+	args := append(articleArgs(a), tags, tagKeys(tags))
+	var id int64
+	err := q.QueryRow(ctx, `WITH a AS (
+			INSERT INTO articles (slug, title, summary, tags, language, author,
+				published_at, updated_at, draft, translation_key, body, search, head)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::tsvector, $13::tsvector)
+			ON CONFLICT (slug) DO NOTHING
+			RETURNING id
+		), t AS (
+			INSERT INTO article_tags (article_id, tag, tag_key)
+			SELECT a.id, u.tag, u.tag_key FROM a, unnest($14::text[], $15::text[]) AS u (tag, tag_key)
+			ON CONFLICT DO NOTHING
+		)
+		SELECT id FROM a`, args...).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) || isUniqueViolation(err, "articles_slug_key") {
+		return 0, fmt.Errorf("slug %q is taken: %w", a.Slug, errdefs.ErrConflict)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// replaceTags makes the rows of article_tags for the article id those of
+// a's tags. The caller holds the article's row lock (every writer takes it
+// first), so the statement's snapshot, taken after the lock, sees every
+// earlier writer's tags. Deleting only the tags that went and inserting
+// the new ones keeps both in one statement without it meeting a row it
+// deletes itself. ON CONFLICT DO NOTHING keeps the tags that stay.
+func replaceTags(ctx context.Context, tx pgx.Tx, id int64, a *blog.Article) error {
+	tags := tagsOf(a)
+	_, err := tx.Exec(ctx, `WITH gone AS (
+			DELETE FROM article_tags WHERE article_id = $1 AND tag <> ALL ($2::text[])
+		)
+		INSERT INTO article_tags (article_id, tag, tag_key)
+		SELECT $1, u.tag, u.tag_key FROM unnest($2::text[], $3::text[]) AS u (tag, tag_key)
+		ON CONFLICT DO NOTHING`, id, tags, tagKeys(tags))
+	return err
+}
