@@ -51,30 +51,49 @@ func oauthOnlyWinnerStored(t *testing.T, s oauth.Store, winner int) {
 // anything the other needs deadlocks here, and the database fails one
 // with an error instead of a conflict.
 func oauthRotateSiblingsConcurrent(t *testing.T, s oauth.Store) {
+	// The window in which the two rotations can meet is short, so the
+	// race is run in several families, one after the other.
+	for round := range 8 {
+		oauthRotateSiblingsRound(t, s, fmt.Sprint("fam ", round))
+	}
+}
+
+// oauthRotateSiblingsRound is one round of oauthRotateSiblingsConcurrent,
+// in a new family fam.
+func oauthRotateSiblingsRound(t *testing.T, s oauth.Store, fam string) {
 	ctx := context.Background()
-	_, refresh := oauthFamily(t, s, "fam", "ann", "cl")
+	_, refresh := oauthFamily(t, s, fam, "ann", "cl")
 	at := oauthT0.Add(time.Hour)
-	first := oauthNewToken("first", oauth.KindRefresh, "fam")
+	first := oauthNewToken(fam+" first", oauth.KindRefresh, fam)
 	oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, at, first))
-	second := oauthNewToken("second", oauth.KindRefresh, "fam")
+	second := oauthNewToken(fam+" second", oauth.KindRefresh, fam)
 	oauthMust(t, "ReissueRefreshToken", s.ReissueRefreshToken(ctx, refresh.Hash, at, second))
 	successors := []*oauth.Token{first, second}
+	racer := func(i int) string { return fmt.Sprintf("%s racer %d", fam, i) }
 	w := oauthRace(t, "rotations of two siblings", func(i int) error {
-		return s.RotateRefreshToken(ctx, successors[i%2].Hash, at.Add(time.Second), oauthNewToken(oauthRacer(i), oauth.KindRefresh, "fam"))
+		return s.RotateRefreshToken(ctx, successors[i%2].Hash, at.Add(time.Second), oauthNewToken(racer(i), oauth.KindRefresh, fam))
 	})
 	if w < 0 {
 		return
 	}
-	oauthOnlyWinnerStored(t, s, w)
+	for i := range 16 {
+		_, err := s.TokenByHash(ctx, oauthHash("token "+racer(i)))
+		switch {
+		case i == w && err != nil:
+			t.Errorf("%s: the winner's token: %v", fam, err)
+		case i != w && !errors.Is(err, errdefs.ErrNotFound):
+			t.Errorf("%s: racer %d lost, but its token is there (error %v)", fam, i, err)
+		}
+	}
 	used, other := successors[w%2], successors[1-w%2]
 	if got := oauthGetToken(t, s, used.Hash); got.RotatedAt == nil || got.RevokedAt != nil {
-		t.Errorf("the winner's successor: RotatedAt %v RevokedAt %v; want rotated, not revoked", got.RotatedAt, got.RevokedAt)
+		t.Errorf("%s: the winner's successor: RotatedAt %v RevokedAt %v; want rotated, not revoked", fam, got.RotatedAt, got.RevokedAt)
 	}
 	if got := oauthGetToken(t, s, other.Hash); got.RevokedAt == nil || got.RotatedAt != nil {
-		t.Errorf("the other successor: RotatedAt %v RevokedAt %v; want revoked, not rotated", got.RotatedAt, got.RevokedAt)
+		t.Errorf("%s: the other successor: RotatedAt %v RevokedAt %v; want revoked, not rotated", fam, got.RotatedAt, got.RevokedAt)
 	}
-	if got := oauthGetToken(t, s, oauthHash("token "+oauthRacer(w))); got.RevokedAt != nil || got.RotatedAt != nil {
-		t.Errorf("the winner's new refresh token: RotatedAt %v RevokedAt %v; want live", got.RotatedAt, got.RevokedAt)
+	if got := oauthGetToken(t, s, oauthHash("token "+racer(w))); got.RevokedAt != nil || got.RotatedAt != nil {
+		t.Errorf("%s: the winner's new refresh token: RotatedAt %v RevokedAt %v; want live", fam, got.RotatedAt, got.RevokedAt)
 	}
 }
 
@@ -228,20 +247,34 @@ func oauthRevokeRacesIssuance(t *testing.T, s oauth.Store) {
 // violation.
 func oauthDeleteClientRacesIssuance(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
-	oauthMust(t, "CreateClient", s.CreateClient(ctx, oauthNewClient("gone", oauthT0)))
 	oauthMust(t, "CreateClient", s.CreateClient(ctx, oauthNewClient("kept", oauthT0)))
-	live := "gone live"
-	access, refresh := oauthFamily(t, s, live, "ann", "gone")
 	keptAccess, _ := oauthFamily(t, s, "kept live", "ann", "kept")
-	pending := oauthNewCode("gone pending", "ann", "gone")
+	// The window in which a deletion and an issuance meet is short, so
+	// the race is run for several clients, one after the other.
+	for round := range 4 {
+		oauthDeleteClientRound(t, s, fmt.Sprint("gone-", round))
+	}
+	if got := oauthGetToken(t, s, keptAccess.Hash); got.RevokedAt != nil {
+		t.Errorf("another client's token was revoked")
+	}
+}
+
+// oauthDeleteClientRound is one round of oauthDeleteClientRacesIssuance,
+// deleting a new client gone.
+func oauthDeleteClientRound(t *testing.T, s oauth.Store, gone string) {
+	ctx := context.Background()
+	oauthMust(t, "CreateClient", s.CreateClient(ctx, oauthNewClient(gone, oauthT0)))
+	live := gone + " live"
+	access, refresh := oauthFamily(t, s, live, "ann", gone)
+	pending := oauthNewCode(gone+" pending", "ann", gone)
 	oauthMust(t, "CreateCode", s.CreateCode(ctx, pending))
 
 	var deleted atomic.Bool
-	issuers := oauthIssuers(s, "delete", pending, live, refresh)
+	issuers := oauthIssuers(s, gone, pending, live, refresh)
 	after := make([]bool, len(issuers))
 	errs := atOnce(1+len(issuers), func(i int) error {
 		if i == 0 {
-			err := s.DeleteClient(ctx, "gone")
+			err := s.DeleteClient(ctx, gone)
 			deleted.Store(err == nil)
 			return err
 		}
@@ -253,9 +286,9 @@ func oauthDeleteClientRacesIssuance(t *testing.T, s oauth.Store) {
 		r := issuers[i]
 		switch {
 		case after[i] && !errors.Is(err, errdefs.ErrNotFound):
-			t.Errorf("%s started after DeleteClient returned: got error %v, want ErrNotFound", r.what, err)
+			t.Errorf("%s: %s started after DeleteClient returned: got error %v, want ErrNotFound", gone, r.what, err)
 		case err != nil && !errors.Is(err, errdefs.ErrNotFound) && !errors.Is(err, errdefs.ErrConflict):
-			t.Errorf("%s: got error %v, want nil, ErrConflict or ErrNotFound", r.what, err)
+			t.Errorf("%s: %s: got error %v, want nil, ErrConflict or ErrNotFound", gone, r.what, err)
 		}
 		for _, name := range r.names {
 			_, err := s.TokenByHash(ctx, oauthHash("token "+name))
@@ -264,11 +297,8 @@ func oauthDeleteClientRacesIssuance(t *testing.T, s oauth.Store) {
 	}
 	for _, h := range [][]byte{access.Hash, refresh.Hash} {
 		_, err := s.TokenByHash(ctx, h)
-		oauthWantErr(t, "a token of the deleted client", err, errdefs.ErrNotFound)
+		oauthWantErr(t, gone+": a token of the deleted client", err, errdefs.ErrNotFound)
 	}
 	_, err := s.CodeByHash(ctx, pending.Hash)
-	oauthWantErr(t, "the deleted client's code", err, errdefs.ErrNotFound)
-	if got := oauthGetToken(t, s, keptAccess.Hash); got.RevokedAt != nil {
-		t.Errorf("another client's token was revoked")
-	}
+	oauthWantErr(t, gone+": the deleted client's code", err, errdefs.ErrNotFound)
 }
