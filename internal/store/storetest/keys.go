@@ -28,6 +28,7 @@ func RunKeys(t *testing.T, open func(t *testing.T) apikey.Store) {
 		{"ListEmpty", keysListEmpty},
 		{"Revoke", keysRevoke},
 		{"Touch", keysTouch},
+		{"TouchConcurrent", keysTouchConcurrent},
 		{"TimesAreUTC", keysTimesAreUTC},
 	}
 	for _, tt := range tests {
@@ -229,6 +230,30 @@ func keysTouch(t *testing.T, s apikey.Store) {
 		if diff := cmp.Diff(k, got, keysCmp); diff != "" {
 			t.Errorf("step %d: TouchKey changed other fields (-want +got):\n%s", i, diff)
 		}
+	}
+}
+
+// keysTouchConcurrent: replicas record uses of one key at once, in any
+// order; the recorded time ends at the latest, whichever commits last.
+// A store that reads the time, compares and writes it back in separate
+// steps loses to a race here.
+func keysTouchConcurrent(t *testing.T, s apikey.Store) {
+	ctx := context.Background()
+	k := keysNew("vvvvvvvvvvvv", keysT0)
+	keysCreate(t, s, k)
+	const n = 16
+	for i, err := range atOnce(n, func(i int) error {
+		// Racer i reports a use i minutes after keysT0, the later ones
+		// first, so arriving in order would be the exception.
+		return s.TouchKey(ctx, k.ID, keysT0.Add(time.Duration(n-1-i)*time.Minute))
+	}) {
+		if err != nil {
+			t.Errorf("racer %d: TouchKey: %v", i, err)
+		}
+	}
+	want := keysT0.Add((n - 1) * time.Minute)
+	if got := keysGet(t, s, k.ID).LastUsedAt; got == nil || !got.Equal(want) {
+		t.Errorf("LastUsedAt after %d concurrent touches: got %v, want the latest, %v", n, got, want)
 	}
 }
 

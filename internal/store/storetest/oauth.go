@@ -26,6 +26,7 @@ func RunOAuth(t *testing.T, open func(t *testing.T) oauth.Store) {
 		{"ClientConflictAndNotFound", oauthClientConflictAndNotFound},
 		{"ClientList", oauthClientList},
 		{"ClientTouch", oauthClientTouch},
+		{"ClientTouchConcurrent", oauthClientTouchConcurrent},
 		{"ClientDeleteTakesItsRows", oauthClientDelete},
 		{"DeleteUnusedClients", oauthDeleteUnusedClients},
 		{"UserRoundTrip", oauthUserRoundTrip},
@@ -48,6 +49,9 @@ func RunOAuth(t *testing.T, open func(t *testing.T) oauth.Store) {
 		{"ReissueOnce", oauthReissueOnce},
 		{"OneLiveRefreshPerFamily", oauthOneLiveRefresh},
 		{"ReissueConcurrent", oauthReissueConcurrent},
+		{"RotateSiblingsConcurrent", oauthRotateSiblingsConcurrent},
+		{"RevokeRacesIssuance", oauthRevokeRacesIssuance},
+		{"DeleteClientRacesIssuance", oauthDeleteClientRacesIssuance},
 		{"RevokeUserTokens", oauthRevokeUserTokens},
 		{"RevokeFamily", oauthRevokeFamily},
 		{"RevokeToken", oauthRevokeToken},
@@ -251,6 +255,27 @@ func oauthClientTouch(t *testing.T, s oauth.Store) {
 		if c.LastUsedAt == nil || !c.LastUsedAt.Equal(st.want) {
 			t.Errorf("step %d: LastUsedAt %v, want %v", i, c.LastUsedAt, st.want)
 		}
+	}
+}
+
+// oauthClientTouchConcurrent: the last use of a client decides when the
+// sweeper deletes it, so uses recorded at once by several replicas must
+// leave the latest, never an earlier one that committed last.
+func oauthClientTouchConcurrent(t *testing.T, s oauth.Store) {
+	ctx := context.Background()
+	oauthMust(t, "CreateClient", s.CreateClient(ctx, oauthNewClient("t", oauthT0)))
+	const n = 16
+	for i, err := range atOnce(n, func(i int) error {
+		return s.TouchClient(ctx, "t", oauthT0.Add(time.Duration(n-1-i)*time.Minute))
+	}) {
+		if err != nil {
+			t.Errorf("racer %d: TouchClient: %v", i, err)
+		}
+	}
+	c, err := s.ClientByID(ctx, "t")
+	oauthMust(t, "ClientByID", err)
+	if want := oauthT0.Add((n - 1) * time.Minute); c.LastUsedAt == nil || !c.LastUsedAt.Equal(want) {
+		t.Errorf("LastUsedAt after %d concurrent touches: %v, want the latest, %v", n, c.LastUsedAt, want)
 	}
 }
 

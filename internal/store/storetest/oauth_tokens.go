@@ -3,7 +3,6 @@ package storetest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -67,10 +66,11 @@ func oauthCodeExchangeConcurrent(t *testing.T, s oauth.Store) {
 	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("ann")))
 	c := oauthNewCode("fam", "ann", "cl")
 	oauthMust(t, "CreateCode", s.CreateCode(ctx, c))
-	oauthRace(t, "exchanges", func(i int) error {
-		tok := oauthNewToken(fmt.Sprint("racer ", i), oauth.KindAccess, "fam")
+	w := oauthRace(t, "exchanges", func(i int) error {
+		tok := oauthNewToken(oauthRacer(i), oauth.KindAccess, "fam")
 		return s.ExchangeCode(ctx, c.Hash, oauthT0.Add(time.Second), tok)
 	})
+	oauthOnlyWinnerStored(t, s, w)
 }
 
 // oauthCodeExchangeRevokedFamily: a code whose family was revoked
@@ -163,10 +163,11 @@ func oauthRotateOnce(t *testing.T, s oauth.Store) {
 func oauthRotateConcurrent(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	_, refresh := oauthFamily(t, s, "fam", "ann", "cl")
-	oauthRace(t, "rotations", func(i int) error {
+	w := oauthRace(t, "rotations", func(i int) error {
 		return s.RotateRefreshToken(ctx, refresh.Hash, oauthT0.Add(time.Minute),
-			oauthNewToken(fmt.Sprint("racer ", i), oauth.KindRefresh, "fam"))
+			oauthNewToken(oauthRacer(i), oauth.KindRefresh, "fam"))
 	})
+	oauthOnlyWinnerStored(t, s, w)
 }
 
 func oauthRotateRevoked(t *testing.T, s oauth.Store) {
@@ -240,10 +241,11 @@ func oauthReissueConcurrent(t *testing.T, s oauth.Store) {
 	ctx := context.Background()
 	_, refresh := oauthFamily(t, s, "fam", "ann", "cl")
 	oauthMust(t, "RotateRefreshToken", s.RotateRefreshToken(ctx, refresh.Hash, oauthT0.Add(time.Minute), oauthNewToken("next", oauth.KindRefresh, "fam")))
-	oauthRace(t, "re-issues", func(i int) error {
+	w := oauthRace(t, "re-issues", func(i int) error {
 		return s.ReissueRefreshToken(ctx, refresh.Hash, oauthT0.Add(time.Minute),
-			oauthNewToken(fmt.Sprint("racer ", i), oauth.KindRefresh, "fam"))
+			oauthNewToken(oauthRacer(i), oauth.KindRefresh, "fam"))
 	})
+	oauthOnlyWinnerStored(t, s, w)
 }
 
 func oauthRevokeUserTokens(t *testing.T, s oauth.Store) {
@@ -336,26 +338,26 @@ func oauthDeleteExpiredTokens(t *testing.T, s oauth.Store) {
 
 // oauthRace runs op from 16 goroutines at once (racer i passes i) and
 // checks that exactly one wins and every other loses with ErrConflict:
-// the promise of the store's atomic conditional updates.
-func oauthRace(t *testing.T, what string, op func(i int) error) {
+// the promise of the store's atomic conditional updates. It returns the
+// winner, or -1.
+func oauthRace(t *testing.T, what string, op func(i int) error) int {
 	t.Helper()
 	const n = 16
-	errs := make(chan error, n)
-	for i := range n {
-		go func() { errs <- op(i) }()
-	}
-	var won, lost int
-	for range n {
-		switch err := <-errs; {
+	winner, won, lost := -1, 0, 0
+	for i, err := range atOnce(n, op) {
+		switch {
 		case err == nil:
+			winner = i
 			won++
 		case errors.Is(err, errdefs.ErrConflict):
 			lost++
 		default:
-			t.Errorf("%s: unexpected error %v", what, err)
+			t.Errorf("%s: racer %d: unexpected error %v", what, i, err)
 		}
 	}
 	if won != 1 || lost != n-1 {
 		t.Errorf("%d concurrent %s: %d won, %d lost; want 1 and %d", n, what, won, lost, n-1)
+		return -1
 	}
+	return winner
 }
