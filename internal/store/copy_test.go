@@ -14,11 +14,13 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/blog"
 	"github.com/2coffee/mcp-2coffee/internal/oauth"
 	"github.com/2coffee/mcp-2coffee/internal/store"
+	"github.com/2coffee/mcp-2coffee/internal/store/postgres/pgtest"
 )
 
 // backends opens a new, empty database of each kind this test run has.
 var backends = map[string]func(t *testing.T) string{
-	"sqlite": func(t *testing.T) string { return filepath.Join(t.TempDir(), "blog.db") },
+	"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "blog.db") },
+	"postgres": func(t *testing.T) string { return pgtest.Schema(t) },
 }
 
 func openDSN(t *testing.T, dsn string) store.Backend {

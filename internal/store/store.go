@@ -1,8 +1,9 @@
 // Package store is the storage seam: what every backend shares. Open picks
 // the backend from a data source name; Backend is the one interface every
 // backend implements (the article, API key and OAuth stores, plus the
-// lifecycle: Once, Ping, Close). The backends are subpackages (sqlite, the
-// embedded default); storetest is the behaviour suite they all pass.
+// lifecycle: Once, Exclusive, Ping, Close). The backends are subpackages
+// (sqlite, the embedded default; postgres, shared by replicas); storetest
+// is the behaviour suite they all pass.
 //
 // The sentinel errors the stores return (errdefs.ErrNotFound,
 // errdefs.ErrConflict) live in internal/errdefs rather than here: the
@@ -16,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/url"
 	"regexp"
 	"strings"
@@ -23,6 +25,7 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/apikey"
 	"github.com/2coffee/mcp-2coffee/internal/blog"
 	"github.com/2coffee/mcp-2coffee/internal/oauth"
+	"github.com/2coffee/mcp-2coffee/internal/store/postgres"
 	"github.com/2coffee/mcp-2coffee/internal/store/sqlite"
 )
 
@@ -188,6 +191,20 @@ func Open(ctx context.Context, dsn string, opts Options) (Backend, error) {
 			return nil, err
 		}
 		return db, nil
+	case KindPostgres:
+		if opts.MaxConns > math.MaxInt32 {
+			return nil, fmt.Errorf("database %s: a pool of %d connections is too many", d, opts.MaxConns)
+		}
+		db, err := postgres.Open(ctx, d.raw, postgres.Options{Logger: opts.Logger, MaxConns: int32(opts.MaxConns), NoMigrate: opts.NoMigrate})
+		if err != nil {
+			return nil, fmt.Errorf("database %s: %w", d, err)
+		}
+		return db, nil
 	}
-	return nil, fmt.Errorf("database %s: %w: PostgreSQL is not supported yet; give a SQLite file path", d, ErrUnsupported)
+	return nil, fmt.Errorf("database %s: %w", d, ErrUnsupported)
 }
+
+var (
+	_ Backend = (*sqlite.DB)(nil)
+	_ Backend = (*postgres.DB)(nil)
+)

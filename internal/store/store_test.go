@@ -1,13 +1,13 @@
 package store_test
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/2coffee/mcp-2coffee/internal/store"
+	"github.com/2coffee/mcp-2coffee/internal/store/postgres/pgtest"
 )
 
 func TestParseDSN(t *testing.T) {
@@ -92,11 +92,24 @@ func TestOpenSQLite(t *testing.T) {
 	}
 }
 
-func TestOpenRefusesPostgresForNow(t *testing.T) {
+// A postgres:// name opens the PostgreSQL backend; when it cannot connect
+// (nothing listens on port 1) or cannot parse, the error says so without
+// the password.
+func TestOpenPostgres(t *testing.T) {
 	t.Parallel()
-	_, err := store.Open(t.Context(), "postgres://postgres:secret@127.0.0.1:5432/test", store.Options{})
-	if !errors.Is(err, store.ErrUnsupported) || strings.Contains(err.Error(), "secret") {
-		t.Errorf("Open(postgres://…) = %v, want ErrUnsupported without the password", err)
+	db := openDSN(t, pgtest.Schema(t))
+	if err := db.Ping(t.Context()); err != nil {
+		t.Errorf("Ping: %v", err)
+	}
+	for _, dsn := range []string{
+		"postgres://postgres:secret@127.0.0.1:1/test?connect_timeout=5",
+		"host=127.0.0.1 port=1 password=secret connect_timeout=5",
+		"postgres://postgres:secret@127.0.0.1/test?sslmode=bogus",
+	} {
+		_, err := store.Open(t.Context(), dsn, store.Options{})
+		if err == nil || strings.Contains(err.Error(), "secret") {
+			t.Errorf("Open(%q) = %v, want an error without the password", store.Redact(dsn), err)
+		}
 	}
 }
 
