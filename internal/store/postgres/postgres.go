@@ -182,12 +182,24 @@ func (db *DB) migrate(ctx context.Context, apply bool) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+lockKey+`)`, db.schema, "mcp-2coffee migrations"); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version    integer     PRIMARY KEY,
-			name       text        NOT NULL,
-			applied_at timestamptz NOT NULL DEFAULT now()
-		)`); err != nil {
+		// The table is created only when missing, and only when allowed
+		// to migrate: a role that may read and write the tables but not
+		// create any can run serve --no-migrate.
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT to_regclass(quote_ident($1) || '.schema_migrations') IS NOT NULL`, db.schema).Scan(&exists); err != nil {
 			return err
+		}
+		if !exists && !apply {
+			return fmt.Errorf("%w (schema %q has no mcp-2coffee tables yet)", ErrSchemaBehind, db.schema)
+		}
+		if !exists {
+			if _, err := tx.Exec(ctx, `CREATE TABLE schema_migrations (
+				version    integer     PRIMARY KEY,
+				name       text        NOT NULL,
+				applied_at timestamptz NOT NULL DEFAULT now()
+			)`); err != nil {
+				return err
+			}
 		}
 		var newest int
 		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&newest); err != nil {

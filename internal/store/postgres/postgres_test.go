@@ -1,6 +1,11 @@
 package postgres_test
 
 import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/2coffee/mcp-2coffee/internal/store/postgres"
@@ -22,4 +27,107 @@ func openTest(t testing.TB) *postgres.DB {
 func TestSetup(t *testing.T) {
 	t.Parallel()
 	storetest.RunSetup(t, func(t *testing.T) storetest.Setup { return openTest(t) })
+}
+
+func open(t *testing.T, dsn string, opts postgres.Options) (*postgres.DB, error) {
+	t.Helper()
+	db, err := postgres.Open(t.Context(), dsn, opts)
+	if err == nil {
+		t.Cleanup(func() { db.Close() })
+	}
+	return db, err
+}
+
+// Ten replicas starting at once on a new database: every one opens, and
+// the migrations are applied once (a second application would fail on
+// CREATE TABLE, and would record a version twice).
+func TestMigrateTogether(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.Schema(t)
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			if _, err := open(t, dsn, postgres.Options{MaxConns: 2}); err != nil {
+				t.Errorf("Open: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	db, err := open(t, dsn, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows, newest int
+	if err := db.Pool().QueryRow(t.Context(), `SELECT count(*), max(version) FROM schema_migrations`).Scan(&rows, &newest); err != nil {
+		t.Fatal(err)
+	}
+	if newest != postgres.SchemaVersion() || rows != newest {
+		t.Errorf("schema_migrations holds %d rows up to version %d, want one per version up to %d", rows, newest, postgres.SchemaVersion())
+	}
+}
+
+// A program must not write to a schema it does not know: one a newer
+// release migrated is refused, with what to do.
+func TestRefusesNewerSchema(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.Schema(t)
+	db, err := open(t, dsn, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool().Exec(t.Context(), `INSERT INTO schema_migrations (version, name) VALUES ($1, 'from_the_future.sql')`, postgres.SchemaVersion()+1); err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []postgres.Options{{}, {NoMigrate: true}} {
+		if _, err := open(t, dsn, opts); err == nil || !strings.Contains(err.Error(), "newer than this program") || !strings.Contains(err.Error(), "upgrade") {
+			t.Errorf("Open(%+v) of a newer schema = %v, want it refused", opts, err)
+		}
+	}
+}
+
+// --no-migrate leaves the schema alone: a new database is refused (and
+// left without tables), an up-to-date one opens, even for a role that may
+// use the tables but create nothing, as a least-privilege serve runs.
+func TestNoMigrate(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.Schema(t)
+	if _, err := open(t, dsn, postgres.Options{NoMigrate: true}); !errors.Is(err, postgres.ErrSchemaBehind) {
+		t.Fatalf("Open --no-migrate of a new schema = %v, want ErrSchemaBehind", err)
+	}
+	owner, err := open(t, dsn, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema string
+	if err := owner.Pool().QueryRow(t.Context(), `SELECT current_schema()`).Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	role := schema + "_app"
+	for _, stmt := range []string{
+		`CREATE ROLE ` + role + ` LOGIN`,
+		`GRANT USAGE ON SCHEMA ` + schema + ` TO ` + role,
+		`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ` + schema + ` TO ` + role,
+	} {
+		if _, err := owner.Pool().Exec(t.Context(), stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		owner.Pool().Exec(ctx, `REVOKE ALL ON ALL TABLES IN SCHEMA `+schema+` FROM `+role)
+		owner.Pool().Exec(ctx, `REVOKE ALL ON SCHEMA `+schema+` FROM `+role)
+		owner.Pool().Exec(ctx, `DROP ROLE `+role)
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(role)
+	app, err := open(t, u.String(), postgres.Options{NoMigrate: true})
+	if err != nil {
+		t.Fatalf("Open --no-migrate as a role without CREATE: %v", err)
+	}
+	if n, err := app.CountArticles(t.Context()); err != nil || n != 0 {
+		t.Errorf("CountArticles as that role = %d, %v", n, err)
+	}
 }
