@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 
@@ -62,21 +61,13 @@ func BenchmarkSearch(b *testing.B) {
 		}
 		b.Logf("%s: %q matches %d articles", bm.Name, bm.Query, matches)
 		b.Run(bm.Name, func(b *testing.B) {
-			// The median beside the mean: a shared machine's stalls
-			// inflate the mean, and the goal is stated as a p50. It is
-			// measured at the client, so it bounds the server's time
-			// from above (a round trip on loopback and the decoding of
+			// Measured at the client, the median bounds the server's
+			// time from above (a loopback round trip and the decoding of
 			// a page are in it).
-			var took []time.Duration
-			for b.Loop() {
-				start := time.Now()
-				if _, err := db.SearchArticles(b.Context(), q, r); err != nil {
-					b.Fatal(err)
-				}
-				took = append(took, time.Since(start))
-			}
-			slices.Sort(took)
-			b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+			storetest.LoopWithMedian(b, func() error {
+				_, err := db.SearchArticles(b.Context(), q, r)
+				return err
+			})
 		})
 	}
 }

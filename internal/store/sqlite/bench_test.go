@@ -59,11 +59,10 @@ func BenchmarkSearch(b *testing.B) {
 		}
 		b.Logf("%s: %q matches %d articles", bm.Name, bm.Query, matches)
 		b.Run(bm.Name, func(b *testing.B) {
-			for b.Loop() {
-				if _, err := db.SearchArticles(b.Context(), q, r); err != nil {
-					b.Fatal(err)
-				}
-			}
+			storetest.LoopWithMedian(b, func() error {
+				_, err := db.SearchArticles(b.Context(), q, r)
+				return err
+			})
 		})
 	}
 }

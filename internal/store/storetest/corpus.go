@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"testing"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -236,4 +237,22 @@ func (c *corpus) article(i int) *blog.Article {
 	}
 	a.Normalize()
 	return a
+}
+
+// LoopWithMedian runs fn for every iteration of b and reports, beside
+// the mean b reports, the median time as "p50-ms": a shared machine's
+// stalls inflate a mean, and speed goals are stated as medians.
+func LoopWithMedian(b *testing.B, fn func() error) {
+	var took []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if err := fn(); err != nil {
+			b.Fatal(err)
+		}
+		took = append(took, time.Since(start))
+	}
+	if len(took) > 0 {
+		slices.Sort(took)
+		b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+	}
 }
