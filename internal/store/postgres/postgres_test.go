@@ -7,7 +7,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/2coffee/mcp-2coffee/internal/blog"
 	"github.com/2coffee/mcp-2coffee/internal/store/postgres"
 	"github.com/2coffee/mcp-2coffee/internal/store/postgres/pgtest"
 	"github.com/2coffee/mcp-2coffee/internal/store/storetest"
@@ -127,7 +129,12 @@ func TestNoMigrate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open --no-migrate as a role without CREATE: %v", err)
 	}
-	if n, err := app.CountArticles(t.Context()); err != nil || n != 0 {
+	a := &blog.Article{Slug: "hello", Title: "Hello", Body: "Body.", PublishedAt: time.Unix(1_700_000_000, 0)}
+	a.Normalize()
+	if err := app.CreateArticle(t.Context(), a); err != nil {
+		t.Errorf("CreateArticle as that role: %v", err)
+	}
+	if n, err := app.CountArticles(t.Context()); err != nil || n != 1 {
 		t.Errorf("CountArticles as that role = %d, %v", n, err)
 	}
 }
