@@ -92,7 +92,10 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*DB, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
-	if err := db.migrate(ctx); err != nil {
+	// Processes opening one new file at once migrate it in turn: one that
+	// read the schema version while another was half way would take the
+	// file for a database of an older release (see migrate).
+	if err := db.Exclusive(ctx, "migrations", db.migrate); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("sqlite: migrate %q: %w", path, err)
 	}
