@@ -459,7 +459,14 @@ type tokenResponse struct {
 
 func tokenRequestRaw(t *testing.T, base string, form url.Values, wantStatus int) string {
 	t.Helper()
-	resp, err := http.PostForm(base+"/oauth/token", form)
+	return tokenRequestWith(t, http.DefaultClient, base, form, wantStatus)
+}
+
+// tokenRequestWith posts form to the token endpoint through hc and
+// returns the answer's body, failing the test on any other status.
+func tokenRequestWith(t *testing.T, hc *http.Client, base string, form url.Values, wantStatus int) string {
+	t.Helper()
+	resp, err := hc.PostForm(base+"/oauth/token", form)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -476,8 +483,14 @@ func tokenRequestRaw(t *testing.T, base string, form url.Values, wantStatus int)
 
 func tokenRequest(t *testing.T, base string, form url.Values, wantStatus int) tokenResponse {
 	t.Helper()
+	return decodeTokens(t, tokenRequestRaw(t, base, form, wantStatus))
+}
+
+// decodeTokens reads a successful token response.
+func decodeTokens(t *testing.T, raw string) tokenResponse {
+	t.Helper()
 	var tr tokenResponse
-	if err := json.Unmarshal([]byte(tokenRequestRaw(t, base, form, wantStatus)), &tr); err != nil || tr.AccessToken == "" || tr.TokenType != "Bearer" {
+	if err := json.Unmarshal([]byte(raw), &tr); err != nil || tr.AccessToken == "" || tr.TokenType != "Bearer" {
 		t.Fatalf("token response %+v: %v", tr, err)
 	}
 	return tr

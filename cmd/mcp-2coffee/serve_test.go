@@ -25,14 +25,16 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/testkit"
 )
 
-// liveServer is a real "mcp-2coffee serve" child process on a free
-// loopback port.
+// liveServer is a real "mcp-2coffee serve" child process on a loopback
+// port.
 type liveServer struct {
 	base   string // http://127.0.0.1:PORT
 	mcpURL string
 	key    string // the admin key printed on first run
 	db     string
 	cmd    *exec.Cmd
+	ready  chan struct{} // closed when serve logs that it serves
+	exited chan struct{} // closed when its standard error reaches EOF
 
 	mu     sync.Mutex
 	stderr strings.Builder
@@ -43,14 +45,37 @@ var (
 	keyRE     = regexp.MustCompile(`^\s+(m2c_[a-z0-9]+_[a-z0-9]+)\s*$`)
 )
 
+// serveOptions say how launchServe runs serve.
+type serveOptions struct {
+	db   string   // the --database; "" is a new SQLite file of the test's own
+	addr string   // the --addr; "" is 127.0.0.1:0
+	args []string // further flags
+}
+
 // startServe runs serve with extra args on 127.0.0.1:0 over a new database
 // and waits until it listens.
 func startServe(t *testing.T, extra ...string) *liveServer {
 	t.Helper()
-	s := &liveServer{db: filepath.Join(t.TempDir(), "blog.db")}
+	s := launchServe(t, serveOptions{args: extra})
+	s.waitServing(t)
+	return s
+}
+
+// launchServe starts serve as opts say and returns at once, so a test can
+// start several before waiting for any (waitServing). The process is
+// stopped when the test ends, and its log is printed if the test failed.
+func launchServe(t *testing.T, opts serveOptions) *liveServer {
+	t.Helper()
+	if opts.db == "" {
+		opts.db = filepath.Join(t.TempDir(), "blog.db")
+	}
+	if opts.addr == "" {
+		opts.addr = "127.0.0.1:0"
+	}
+	s := &liveServer{db: opts.db, ready: make(chan struct{}), exited: make(chan struct{})}
 	// The tests read the first run's secrets where a person at a terminal
 	// would see them (TestServeFirstRunSecretsFile covers the file).
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--database", s.db, "--first-run-secrets", "stderr"}, extra...)
+	args := append([]string{"serve", "--addr", opts.addr, "--database", s.db, "--first-run-secrets", "stderr"}, opts.args...)
 	s.cmd = selfCommand(t, args...)
 	pipe, err := s.cmd.StderrPipe()
 	if err != nil {
@@ -59,8 +84,8 @@ func startServe(t *testing.T, extra ...string) *liveServer {
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ready := make(chan struct{})
 	go func() {
+		defer close(s.exited)
 		sc := bufio.NewScanner(pipe)
 		signalled := false
 		for sc.Scan() {
@@ -74,7 +99,7 @@ func startServe(t *testing.T, extra ...string) *liveServer {
 				s.mcpURL = m[1]
 				s.base = strings.TrimSuffix(m[1], "/mcp")
 				signalled = true
-				close(ready)
+				close(s.ready)
 			}
 			s.mu.Unlock()
 		}
@@ -82,22 +107,40 @@ func startServe(t *testing.T, extra ...string) *liveServer {
 	t.Cleanup(func() {
 		s.cmd.Process.Signal(interruptSignal)
 		done := make(chan struct{})
-		go func() { s.cmd.Wait(); close(done) }()
+		go func() { s.wait(); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(20 * time.Second):
 			s.cmd.Process.Kill()
+			<-done
 		}
 		if t.Failed() {
-			t.Logf("serve stderr:\n%s", s.logs())
+			t.Logf("serve %s stderr:\n%s", s.base, s.logs())
 		}
 	})
+	return s
+}
+
+// waitServing waits until s logs that it serves, failing the test if it
+// exits or takes more than 30 seconds.
+func (s *liveServer) waitServing(t *testing.T) {
+	t.Helper()
 	select {
-	case <-ready:
+	case <-s.ready:
+	case <-s.exited:
+		s.wait()
+		t.Fatalf("serve exited before serving (%v):\n%s", s.cmd.ProcessState, s.logs())
 	case <-time.After(30 * time.Second):
 		t.Fatalf("serve did not start:\n%s", s.logs())
 	}
-	return s
+}
+
+// wait reaps the process once its standard error is read to the end, so
+// the log holds its last lines (exec.Cmd.Wait closes the pipe). A second
+// call returns at once.
+func (s *liveServer) wait() {
+	<-s.exited
+	s.cmd.Wait()
 }
 
 func (s *liveServer) logs() string {
@@ -483,7 +526,7 @@ func TestServeSecondRunPrintsNoSecret(t *testing.T) {
 	t.Parallel()
 	s := startServe(t)
 	s.cmd.Process.Signal(interruptSignal)
-	s.cmd.Wait()
+	s.wait()
 	out := serveUntilServing(t, "--database", s.db, "--first-run-secrets", "stderr")
 	if strings.Contains(out, "m2c_") || strings.Contains(out, "First run") {
 		t.Errorf("second run printed a key:\n%s", out)

@@ -88,13 +88,25 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*DB, error) {
 	sqldb.SetMaxIdleConns(conns)
 
 	db := &DB{db: sqldb, logger: logger, file: abs, stmts: map[string]*sql.Stmt{}}
-	if err := sqldb.PingContext(ctx); err != nil {
+	// Processes opening one new file at once take turns with the first
+	// connection and the migrations. The first connection turns a new
+	// file to WAL, which SQLite may refuse with SQLITE_BUSY at once,
+	// without waiting out the busy timeout, while another connection does
+	// the same. And one that read the schema version while another was
+	// half way through migrating would take the file for a database of an
+	// older release (see migrate).
+	err = db.Exclusive(ctx, "open", func(ctx context.Context) error {
+		if err := sqldb.PingContext(ctx); err != nil {
+			return fmt.Errorf("sqlite: open %q: %w", path, err)
+		}
+		if err := db.migrate(ctx); err != nil {
+			return fmt.Errorf("sqlite: migrate %q: %w", path, err)
+		}
+		return nil
+	})
+	if err != nil {
 		sqldb.Close()
-		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
-	}
-	if err := db.migrate(ctx); err != nil {
-		sqldb.Close()
-		return nil, fmt.Errorf("sqlite: migrate %q: %w", path, err)
+		return nil, err
 	}
 	return db, nil
 }
