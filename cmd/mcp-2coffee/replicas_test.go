@@ -32,31 +32,19 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/testkit"
 )
 
-// pgReady says whether serve on this branch accepts a PostgreSQL
-// database. Until the PostgreSQL backend is merged, store.Open refuses a
-// postgres:// URL ("PostgreSQL is not supported yet"), so the PostgreSQL
-// case of TestReplicas skips. Whoever merges the backend sets this to
-// true; the case then runs against pgtest.Schema (and, like every pgtest
-// user, skips without a server unless CI=true).
-const pgReady = false
-
 // replicaBackends are the shared databases TestReplicas runs on: each
 // gives a new, empty database that several processes may open at once.
 var replicaBackends = []struct {
 	name string
 	dsn  func(t *testing.T) string
 }{
+	// What scale-out is for: replicas sharing one PostgreSQL database
+	// (skipped without a server, except under CI=true).
+	{"postgres", func(t *testing.T) string { return pgtest.Schema(t) }},
 	// Several processes on one SQLite file (WAL, a busy timeout, the
-	// setup lock beside it) stand in for a shared server until PostgreSQL
-	// is merged, and stay the cheap case afterwards.
+	// setup lock beside it): one machine's replicas, or serve beside
+	// stdio and the CLI.
 	{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "blog.db") }},
-	// The PostgreSQL case plugs in here.
-	{"postgres", func(t *testing.T) string {
-		if !pgReady {
-			t.Skip("serve refuses PostgreSQL until the backend is merged; set pgReady")
-		}
-		return pgtest.Schema(t)
-	}},
 }
 
 // replicaCount is how many serve processes share the database.
