@@ -25,7 +25,7 @@ import (
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	msqlite "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/2coffee/mcp-2coffee/internal/blog"
 )
@@ -88,15 +88,28 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*DB, error) {
 	sqldb.SetMaxIdleConns(conns)
 
 	db := &DB{db: sqldb, logger: logger, file: abs, stmts: map[string]*sql.Stmt{}}
-	// Processes opening one new file at once take turns with the first
-	// connection and the migrations. The first connection turns a new
-	// file to WAL, which SQLite may refuse with SQLITE_BUSY at once,
-	// without waiting out the busy timeout, while another connection does
-	// the same. And one that read the schema version while another was
-	// half way through migrating would take the file for a database of an
-	// older release (see migrate).
+	// Processes opening one file at once take turns with turning it to
+	// WAL and with the migrations. One that read the schema version while
+	// another was half way through migrating would take the file for a
+	// database of an older release (see migrate).
 	err = db.Exclusive(ctx, "open", func(ctx context.Context) error {
-		if err := sqldb.PingContext(ctx); err != nil {
+		// WAL is a property of the file, set here once rather than by
+		// every new connection: switching the journal mode takes locks
+		// that SQLite may refuse with SQLITE_BUSY at once, without the
+		// busy timeout, while another process's connection opens, writes
+		// or closes. Those refusals are retried for as long as the busy
+		// timeout would have waited.
+		err := retryBusy(ctx, func() error {
+			var mode string
+			if err := sqldb.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil {
+				return err
+			}
+			if mode != "wal" {
+				return fmt.Errorf("the file stays in journal mode %q, not WAL (a file system without shared memory?)", mode)
+			}
+			return nil
+		})
+		if err != nil {
 			return fmt.Errorf("sqlite: open %q: %w", path, err)
 		}
 		if err := db.migrate(ctx); err != nil {
@@ -135,6 +148,30 @@ func ownerOnly(abs string, logger *slog.Logger) error {
 	return nil
 }
 
+// retryBusy runs fn until it returns something other than SQLITE_BUSY,
+// for at most busyTimeout.
+func retryBusy(ctx context.Context, fn func() error) error {
+	deadline := time.Now().Add(busyTimeout)
+	delay := 5 * time.Millisecond
+	for {
+		err := fn()
+		var se *msqlite.Error
+		if !errors.As(err, &se) || se.Code()&0xff != sqliteBusy || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 100*time.Millisecond)
+	}
+}
+
+// sqliteBusy is SQLITE_BUSY, the primary result code of every "database
+// is locked" (the extended codes keep it in their low byte).
+const sqliteBusy = 5
+
 // dataSourceName builds the modernc.org/sqlite DSN for the file at abs. The
 // pragmas run on every new connection; _txlock=immediate makes BEGIN take
 // the write lock at once, so two writers queue on the busy timeout instead
@@ -144,7 +181,7 @@ func dataSourceName(abs string) string {
 	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(abs))
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(busyTimeout.Milliseconds(), 10)+")")
-	q.Add("_pragma", "journal_mode(WAL)")
+	// No journal_mode here: WAL is set once, by Open, and kept by the file.
 	// NORMAL is durable across application crashes in WAL mode and skips
 	// an fsync per commit; a power cut may lose only the last commits.
 	q.Add("_pragma", "synchronous(NORMAL)")

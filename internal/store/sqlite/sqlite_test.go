@@ -3,6 +3,7 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"os"
@@ -523,4 +524,38 @@ func TestWarnsOfAReadableDatabase(t *testing.T) {
 	if !strings.Contains(logs.String(), "readable by other users") || !strings.Contains(logs.String(), "mode=0644") {
 		t.Errorf("no warning about a 0644 database:\n%s", logs.String())
 	}
+}
+
+// Open waits for another process that holds the file's lock (here a
+// plain SQLite connection in an exclusive transaction, as a backup tool
+// or a replica's checkpoint may hold it) instead of failing with
+// "database is locked".
+func TestOpenWaitsForALockedFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "blog.db")
+	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	other.SetMaxOpenConns(1)
+	tx, err := other.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`CREATE TABLE held (x)`); err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan struct{})
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		tx.Commit()
+		close(released)
+	}()
+	db, err := Open(t.Context(), path, nil)
+	if err != nil {
+		t.Fatalf("Open while another connection held the lock for 300ms: %v", err)
+	}
+	db.Close()
+	<-released
 }
