@@ -17,14 +17,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"path"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/2coffee/mcp-2coffee/internal/store/schema"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -124,35 +121,8 @@ func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 // hashtext, a 32-bit value widened to the bigint the lock functions take.
 const lockKey = `hashtext($1 || ' ' || $2)::bigint`
 
-// migration is one embedded schema change.
-type migration struct {
-	version int
-	name    string
-}
-
 // migrations lists the embedded migrations in version order.
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range entries {
-		prefix, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(prefix)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %q: name must look like 0001_what.sql", e.Name())
-		}
-		ms = append(ms, migration{version: v, name: e.Name()})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("migrations %q and %q share version %d", ms[i-1].name, ms[i].name, ms[i].version)
-		}
-	}
-	return ms, nil
-}
+func migrations() ([]schema.Migration, error) { return schema.List(migrationFS) }
 
 // SchemaVersion is the newest migration this program knows.
 func SchemaVersion() int {
@@ -160,7 +130,7 @@ func SchemaVersion() int {
 	if err != nil || len(ms) == 0 {
 		return 0
 	}
-	return ms[len(ms)-1].version
+	return ms[len(ms)-1].Version
 }
 
 // ErrSchemaBehind is returned by Open with Options.NoMigrate when the
@@ -177,7 +147,7 @@ func (db *DB) migrate(ctx context.Context, apply bool) error {
 	if err != nil {
 		return err
 	}
-	known := ms[len(ms)-1].version
+	known := ms[len(ms)-1].Version
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+lockKey+`)`, db.schema, "mcp-2coffee migrations"); err != nil {
 			return err
@@ -213,20 +183,20 @@ func (db *DB) migrate(ctx context.Context, apply bool) error {
 			return fmt.Errorf("%w (database at version %d, program at %d)", ErrSchemaBehind, newest, known)
 		}
 		for _, m := range ms {
-			if m.version <= newest {
+			if m.Version <= newest {
 				continue
 			}
-			text, err := migrationFS.ReadFile(path.Join("migrations", m.name))
+			text, err := migrationFS.ReadFile(path.Join("migrations", m.Name))
 			if err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, string(text)); err != nil {
-				return fmt.Errorf("%s: %w", m.name, err)
+				return fmt.Errorf("%s: %w", m.Name, err)
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name); err != nil {
-				return fmt.Errorf("%s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, err)
 			}
-			db.logger.InfoContext(ctx, "applied database migration", "version", m.version, "name", m.name, "schema", db.schema)
+			db.logger.InfoContext(ctx, "applied database migration", "version", m.Version, "name", m.Name, "schema", db.schema)
 		}
 		return nil
 	})

@@ -19,7 +19,6 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +27,7 @@ import (
 	msqlite "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/store/schema"
 )
 
 // migrationFS holds the schema, one file per version: NNNN_what.sql.
@@ -233,37 +233,8 @@ func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	return s, nil
 }
 
-// migration is one embedded schema change.
-type migration struct {
-	version int
-	name    string // file name, for logs and the schema_migrations table
-}
-
-// migrations lists the embedded migrations in version order. A file name
-// must start with its version number; two files with the same version are
-// a build mistake and fail loudly.
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range entries {
-		prefix, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(prefix)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %q: name must look like 0001_what.sql", e.Name())
-		}
-		ms = append(ms, migration{version: v, name: e.Name()})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("migrations %q and %q share version %d", ms[i-1].name, ms[i].name, ms[i].version)
-		}
-	}
-	return ms, nil
-}
+// migrations lists the embedded migrations in version order.
+func migrations() ([]schema.Migration, error) { return schema.List(migrationFS) }
 
 // migrate applies every embedded migration the database has not recorded
 // yet, each in its own transaction together with its record, so a failed
@@ -287,14 +258,14 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err := db.db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&newest); err != nil {
 		return err
 	}
-	if len(ms) > 0 && newest > ms[len(ms)-1].version {
+	if len(ms) > 0 && newest > ms[len(ms)-1].Version {
 		// An older binary must not write to a schema it does not know.
 		return fmt.Errorf("database schema version %d is newer than this program knows (%d); upgrade mcp-2coffee",
-			newest, ms[len(ms)-1].version)
+			newest, ms[len(ms)-1].Version)
 	}
 	for _, m := range ms {
 		if err := db.apply(ctx, m); err != nil {
-			return fmt.Errorf("%s: %w", m.name, err)
+			return fmt.Errorf("%s: %w", m.Name, err)
 		}
 	}
 	if newest > 0 && newest < setupStepsVersion {
@@ -348,8 +319,8 @@ func foldTagKeys(ctx context.Context, tx *sql.Tx) error {
 }
 
 // apply runs one migration unless it is already recorded.
-func (db *DB) apply(ctx context.Context, m migration) (err error) {
-	text, err := migrationFS.ReadFile(path.Join("migrations", m.name))
+func (db *DB) apply(ctx context.Context, m schema.Migration) (err error) {
+	text, err := migrationFS.ReadFile(path.Join("migrations", m.Name))
 	if err != nil {
 		return err
 	}
@@ -363,7 +334,7 @@ func (db *DB) apply(ctx context.Context, m migration) (err error) {
 		}
 	}()
 	var done bool
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)`, m.version).Scan(&done); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)`, m.Version).Scan(&done); err != nil {
 		return err
 	}
 	if done {
@@ -372,19 +343,19 @@ func (db *DB) apply(ctx context.Context, m migration) (err error) {
 	if _, err := tx.ExecContext(ctx, string(text)); err != nil {
 		return err
 	}
-	if step := migrationSteps[m.version]; step != nil {
+	if step := migrationSteps[m.Version]; step != nil {
 		if err := step(ctx, tx); err != nil {
 			return err
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-		m.version, m.name, time.Now().Unix()); err != nil {
+		m.Version, m.Name, time.Now().Unix()); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	db.logger.InfoContext(ctx, "applied database migration", "version", m.version, "name", m.name)
+	db.logger.InfoContext(ctx, "applied database migration", "version", m.Version, "name", m.Name)
 	return nil
 }
 
