@@ -51,7 +51,7 @@ func TestImportRules(t *testing.T) {
 	}{
 		{"internal/httpserver", []string{internal("mcpserver"), internal("restapi"), internal("authserver"), "github.com/modelcontextprotocol/go-sdk/mcp"},
 			"httpserver receives handlers; cmd builds them", true, true},
-		{"cmd/mcp-2coffee", []string{internal("store/sqlite")},
+		{"cmd/mcp-2coffee", []string{internal("store/sqlite"), internal("store/postgres")},
 			"cmd opens the database through store.Open, whatever the backend", false, true},
 		{"internal/store/sqlite", []string{internal("authserver"), internal("httpserver"), internal("mcpserver"), internal("restapi"),
 			internal("bridge"), internal("oauthclient"), internal("remote"), internal("cimd"), "net/http/httptest"},
@@ -59,6 +59,11 @@ func TestImportRules(t *testing.T) {
 		// Through apikey → authn net/http is still linked; directly, a
 		// backend speaks SQL, not HTTP.
 		{"internal/store/sqlite", []string{"net/http"}, "a backend speaks SQL, not HTTP", false, false},
+		{"internal/store/postgres", []string{internal("authserver"), internal("httpserver"), internal("mcpserver"), internal("restapi"),
+			internal("bridge"), internal("oauthclient"), internal("remote"), internal("cimd"), internal("store/sqlite"), "net/http/httptest"},
+			"a backend stores the domain's records; the endpoints, the client side and the other backend are elsewhere", true, false},
+		{"internal/store/postgres", []string{"net/http"}, "a backend speaks SQL, not HTTP", false, false},
+		{"internal/store/sqlite", []string{internal("store/postgres")}, "the backends do not know each other", true, false},
 	} {
 		p, ok := pkgs[tt.pkg]
 		if !ok {
@@ -84,8 +89,10 @@ func TestImportRules(t *testing.T) {
 		if strings.HasSuffix(name, "test") {
 			continue
 		}
-		if slices.Contains(p.deps, internal("testkit")) {
-			t.Errorf("%s links %s outside its tests; only _test.go files may import it", name, internal("testkit"))
+		for _, helper := range []string{internal("testkit"), internal("store/postgres/pgtest")} {
+			if slices.Contains(p.deps, helper) {
+				t.Errorf("%s links %s outside its tests; only _test.go files may import it", name, helper)
+			}
 		}
 	}
 	// Of the project, the article domain imports only the shared errors,
