@@ -115,6 +115,9 @@ func testReplicas(t *testing.T, dsn string) {
 	t.Run("OAuth hops between replicas at every step", func(t *testing.T) {
 		testReplicasOAuth(t, rs, password)
 	})
+	t.Run("a grant revoked and a password changed through the CLI end tokens on all at once", func(t *testing.T) {
+		testReplicasRevokedByCLI(t, rs, password)
+	})
 	t.Run("an API key from the CLI holds and is revoked on all at once", func(t *testing.T) {
 		readKey := rs.cli(t, "keys", "create", "--name", "replicas", "--scope", authn.ScopeRead)
 		for i := range replicaCount {
@@ -171,28 +174,29 @@ func (rs *replicaSet) toolsList(t *testing.T, i int, header map[string]string) i
 	return resp.StatusCode
 }
 
-// testReplicasOAuth registers a client, signs in and redeems the code
-// with each step on another replica than the one before, so every piece
-// of state the flow carries (the pending authorization, the session, the
-// consent form's CSRF token, the code, the tokens) must come from the
-// database.
-func testReplicasOAuth(t *testing.T, rs *replicaSet, password string) {
+// replicaClient is a client registered through the balancer.
+type replicaClient struct {
+	ClientID string `json:"client_id"`
+}
+
+// oauthToken registers a public client named name on replica register,
+// walks the browser's four requests (the authorization page, the sign-in,
+// the consent form, the approval) on the replicas of browserSteps, and
+// redeems the code on replica token.
+func (rs *replicaSet) oauthToken(t *testing.T, name, password string, register int, browserSteps []int, token int) (replicaClient, tokenResponse) {
+	t.Helper()
 	lb := rs.lb
-	mark := lb.mark()
-	resp, err := lb.client(0).Post(lb.url+"/oauth/register", "application/json", strings.NewReader(
-		`{"client_name":"replicas e2e","redirect_uris":["`+callbackURL+`"],"token_endpoint_auth_method":"none","grant_types":["authorization_code","refresh_token"]}`))
+	resp, err := lb.client(register).Post(lb.url+"/oauth/register", "application/json", strings.NewReader(
+		`{"client_name":"`+name+`","redirect_uris":["`+callbackURL+`"],"token_endpoint_auth_method":"none","grant_types":["authorization_code","refresh_token"]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	var reg struct {
-		ClientID string `json:"client_id"`
-	}
+	var reg replicaClient
 	if resp.StatusCode != http.StatusCreated || json.Unmarshal(body, &reg) != nil || reg.ClientID == "" {
 		t.Fatalf("register: %d %s", resp.StatusCode, body)
 	}
-
 	verifier := strings.Repeat("r", 20) + "0123456789-._~abcdefghijklmnop"
 	sum := sha256.Sum256([]byte(verifier))
 	mcpURL := lb.url + "/mcp"
@@ -202,16 +206,57 @@ func testReplicasOAuth(t *testing.T, rs *replicaSet, password string) {
 		"state": {"st-r"}, "scope": {authn.ScopeRead}, "resource": {mcpURL},
 	}
 	browser := newSignIn(t, "admin", password)
-	// The browser's four requests: the authorization page (which asks to
-	// sign in), the sign-in, the authorization page again (now the
-	// consent form) and the approval.
-	browser.client.Transport = lb.sequence(t, 1, 2, 0, 1)
+	browser.client.Transport = lb.sequence(t, browserSteps...)
 	got := browser.authorize(lb.url + "/oauth/authorize?" + q.Encode())
 	if got.Get("code") == "" || got.Get("state") != "st-r" || got.Get("iss") != lb.url {
 		t.Fatalf("redirect query %v: want a code, state st-r and iss %s", got, lb.url)
 	}
-	tok := decodeTokens(t, tokenRequestWith(t, lb.client(2), lb.url, url.Values{"grant_type": {"authorization_code"}, "code": {got.Get("code")},
+	tok := decodeTokens(t, tokenRequestWith(t, lb.client(token), lb.url, url.Values{"grant_type": {"authorization_code"}, "code": {got.Get("code")},
 		"redirect_uri": {callbackURL}, "client_id": {reg.ClientID}, "code_verifier": {verifier}, "resource": {mcpURL}}, http.StatusOK))
+	return reg, tok
+}
+
+// tokenEverywhere checks that every replica answers a request with the
+// access token with want: 200 while it holds, 401 from the first request
+// after a revocation anywhere.
+func (rs *replicaSet) tokenEverywhere(t *testing.T, token string, want int) {
+	t.Helper()
+	for i := range replicaCount {
+		if status := rs.toolsList(t, i, map[string]string{"Authorization": "Bearer " + token}); status != want {
+			t.Errorf("the access token on replica %d: %d, want %d", i, status, want)
+		}
+	}
+}
+
+// testReplicasRevokedByCLI: an operator's revocation through the CLI (a
+// grant revoked, a password changed) ends the tokens on every replica at
+// once.
+func testReplicasRevokedByCLI(t *testing.T, rs *replicaSet, password string) {
+	reg, tok := rs.oauthToken(t, "grant to revoke", password, 1, []int{2, 0, 1, 2}, 0)
+	rs.tokenEverywhere(t, tok.AccessToken, http.StatusOK)
+	rs.cli(t, "grants", "revoke", "admin", reg.ClientID)
+	rs.tokenEverywhere(t, tok.AccessToken, http.StatusUnauthorized)
+
+	_, tok = rs.oauthToken(t, "password change", password, 2, []int{0, 1, 2, 0}, 1)
+	rs.tokenEverywhere(t, tok.AccessToken, http.StatusOK)
+	cmd := selfCommand(t, "users", "passwd", "admin", "--database", rs.dsn)
+	cmd.Stdin = strings.NewReader("a brand new password for admin\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("users passwd: %v\n%s", err, out)
+	}
+	rs.tokenEverywhere(t, tok.AccessToken, http.StatusUnauthorized)
+}
+
+// testReplicasOAuth registers a client, signs in and redeems the code
+// with each step on another replica than the one before, so every piece
+// of state the flow carries (the pending authorization, the session, the
+// consent form's CSRF token, the code, the tokens) must come from the
+// database.
+func testReplicasOAuth(t *testing.T, rs *replicaSet, password string) {
+	lb := rs.lb
+	mark := lb.mark()
+	reg, tok := rs.oauthToken(t, "replicas e2e", password, 0, []int{1, 2, 0, 1}, 2)
+	mcpURL := lb.url + "/mcp"
 	want := []route{
 		{"POST", "/oauth/register", 0},
 		{"GET", "/oauth/authorize", 1},
@@ -244,7 +289,7 @@ func testReplicasOAuth(t *testing.T, rs *replicaSet, password string) {
 	// tokens included. The other replicas must refuse them on the very
 	// next request: each looks the token up, none remembers it.
 	mark = lb.mark()
-	resp, err = lb.client(1).PostForm(lb.url+"/oauth/revoke", url.Values{"token": {second.RefreshToken}, "client_id": {reg.ClientID}})
+	resp, err := lb.client(1).PostForm(lb.url+"/oauth/revoke", url.Values{"token": {second.RefreshToken}, "client_id": {reg.ClientID}})
 	if err != nil {
 		t.Fatal(err)
 	}
