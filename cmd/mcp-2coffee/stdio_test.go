@@ -22,6 +22,7 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/blog"
 	"github.com/2coffee/mcp-2coffee/internal/mcpserver"
 	"github.com/2coffee/mcp-2coffee/internal/sample"
+	"github.com/2coffee/mcp-2coffee/internal/store/postgres/pgtest"
 )
 
 // selfCommand returns a command that runs this test binary as
@@ -98,10 +99,23 @@ func callTool(t *testing.T, cs *mcp.ClientSession, name string, args map[string]
 // TestStdioAgainstBundledSample drives the real stdio server as a child
 // process with the go-sdk client and checks every tool, resource and prompt
 // against the bundled sample articles.
+// TestStdioAgainstBundledSample drives the whole MCP surface over stdio,
+// on each backend: what a desktop client sees must not depend on where
+// the blog is kept.
 func TestStdioAgainstBundledSample(t *testing.T) {
-	t.Parallel()
-	dbPath := filepath.Join(t.TempDir(), "data", "blog.db")
-	cs := connectStdio(t, selfCommand(t, "stdio", "--database", dbPath))
+	for name, database := range map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "data", "blog.db") },
+		"postgres": func(t *testing.T) string { return pgtest.Schema(t) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testStdioAgainstBundledSample(t, database(t))
+		})
+	}
+}
+
+func testStdioAgainstBundledSample(t *testing.T, database string) {
+	cs := connectStdio(t, selfCommand(t, "stdio", "--database", database))
 	all := samples(t)
 	var published []*blog.Article
 	for _, a := range all {

@@ -188,7 +188,7 @@ type Sweeper interface {
 }
 
 // Store is everything the authorization server keeps: what a backend
-// implements. Implementations: internal/store/sqlite;
+// implements. Implementations: internal/store/sqlite and internal/store/postgres;
 // internal/store/storetest.RunOAuth is the behaviour every one must show.
 type Store interface {
 	Clients
