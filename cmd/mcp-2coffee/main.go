@@ -62,6 +62,7 @@ func commands() []*command {
 		grantsCommand(),
 		connectCommand(),
 		callCommand(),
+		benchCommand(),
 		loginCommand("login"),
 		loginCommand("logout"),
 		authCommand(),

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+
+	"github.com/2coffee/mcp-2coffee/internal/sse"
 )
 
 // getStreamWait bounds how long the first GET of the standalone stream may
@@ -95,18 +97,18 @@ func (r *relay) keepGetStream(up *upstream, opened chan struct{}) {
 			return
 		}
 		progressed := false
-		err = readEvents(resp.Body, func(ev sseEvent) error {
-			if ev.id != "" {
-				lastID = ev.id
+		err = sse.Read(resp.Body, func(ev sse.Event) error {
+			if ev.ID != "" {
+				lastID = ev.ID
 				progressed = true
 			}
-			if ev.retry > 0 {
-				delay = ev.retry
+			if ev.Retry > 0 {
+				delay = ev.Retry
 			}
-			if len(ev.data) == 0 || (ev.name != "" && ev.name != "message") {
+			if len(ev.Data) == 0 || (ev.Name != "" && ev.Name != "message") {
 				return nil
 			}
-			msg, err := jsonrpc.DecodeMessage(ev.data)
+			msg, err := jsonrpc.DecodeMessage(ev.Data)
 			if err != nil {
 				r.log.Warn("ignoring an undecodable message on the notification stream", "error", err)
 				return nil

@@ -64,6 +64,11 @@ func TestImportRules(t *testing.T) {
 			"a backend stores the domain's records; the endpoints, the client side and the other backend are elsewhere", true, false},
 		{"internal/store/postgres", []string{"net/http"}, "a backend speaks SQL, not HTTP", false, false},
 		{"internal/store/sqlite", []string{internal("store/postgres")}, "the backends do not know each other", true, false},
+		// The load generator is a lean client of its own: it links neither
+		// the go-sdk's client (a call must be one request, timed alone) nor
+		// the server side it measures.
+		{"internal/loadgen", []string{"github.com/modelcontextprotocol/go-sdk/mcp", internal("bridge"), internal("mcpserver"), internal("httpserver"), internal("store")},
+			"the load generator speaks MCP by hand and measures a server from outside", true, false},
 	} {
 		p, ok := pkgs[tt.pkg]
 		if !ok {

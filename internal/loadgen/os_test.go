@@ -1,0 +1,5 @@
+package loadgen
+
+import "runtime"
+
+func isLinux() bool { return runtime.GOOS == "linux" }
