@@ -395,8 +395,11 @@ func TestUpgradeRemembersSamplesOffered(t *testing.T) {
 	}
 }
 
+// undo0006 takes a database back to the schema before migration 0006.
+const undo0006 = `DROP TABLE articles_head_fts; DELETE FROM schema_migrations WHERE version >= 6;`
+
 // undo0005 takes a database back to the schema before migration 0005.
-const undo0005 = `DROP INDEX articles_translation; DROP INDEX article_tags_key;
+const undo0005 = undo0006 + `DROP INDEX articles_translation; DROP INDEX article_tags_key;
 	ALTER TABLE articles DROP COLUMN translation_key; ALTER TABLE article_tags DROP COLUMN tag_key;
 	DELETE FROM schema_migrations WHERE version >= 5;`
 
