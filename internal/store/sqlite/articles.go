@@ -220,7 +220,10 @@ func (db *DB) DeleteArticle(ctx context.Context, slug string) error {
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM articles_fts WHERE rowid = ?`, id)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM articles_fts WHERE rowid = ?`, id); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM articles_head_fts WHERE rowid = ?`, id)
 		return err
 	})
 	if err != nil {
@@ -384,9 +387,19 @@ func writeTagsAndIndex(ctx context.Context, tx *sql.Tx, id int64, a *blog.Articl
 			return err
 		}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO articles_fts (rowid, title, tags, summary, body)
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO articles_fts (rowid, title, tags, summary, body)
 		VALUES (?, ?, ?, ?, ?)`,
-		id, indexText(a.Title), indexText(strings.Join(tags, " ")), indexText(a.Summary), indexText(a.Body))
+		id, indexText(a.Title), indexText(strings.Join(tags, " ")), indexText(a.Summary), indexText(a.Body)); err != nil {
+		return err
+	}
+	return indexHead(ctx, tx, id, a.Title, tags, a.Summary)
+}
+
+// indexHead writes the head of article id (its title, tags and summary)
+// to articles_head_fts, the index search ranks with.
+func indexHead(ctx context.Context, tx *sql.Tx, id int64, title string, tags []string, summary string) error {
+	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO articles_head_fts (rowid, title, tags, summary) VALUES (?, ?, ?, ?)`,
+		id, indexText(title), indexText(strings.Join(tags, " ")), indexText(summary))
 	return err
 }
 

@@ -10,6 +10,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -288,6 +289,47 @@ const setupStepsVersion = 4
 // version; each runs in its migration's transaction, after the SQL.
 var migrationSteps = map[int]func(context.Context, *sql.Tx) error{
 	5: foldTagKeys,
+	6: indexHeads,
+}
+
+// indexHeads fills the head index (migration 0006) for the articles
+// stored before it existed.
+func indexHeads(ctx context.Context, tx *sql.Tx) error {
+	type head struct {
+		id             int64
+		title, summary string
+		tags           []string
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, title, tags, summary FROM articles`)
+	if err != nil {
+		return err
+	}
+	var heads []head
+	for rows.Next() {
+		var (
+			h    head
+			tags string
+		)
+		if err := rows.Scan(&h.id, &h.title, &tags, &h.summary); err != nil {
+			rows.Close()
+			return err
+		}
+		if err := json.Unmarshal([]byte(tags), &h.tags); err != nil {
+			rows.Close()
+			return fmt.Errorf("article %d: stored tags: %w", h.id, err)
+		}
+		heads = append(heads, h)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, h := range heads {
+		if err := indexHead(ctx, tx, h.id, h.title, h.tags, h.summary); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // foldTagKeys fills article_tags.tag_key (migration 0005) for the tags

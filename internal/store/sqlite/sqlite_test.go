@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -395,8 +396,11 @@ func TestUpgradeRemembersSamplesOffered(t *testing.T) {
 	}
 }
 
+// undo0006 takes a database back to the schema before migration 0006.
+const undo0006 = `DROP TABLE articles_head_fts; DELETE FROM schema_migrations WHERE version >= 6;`
+
 // undo0005 takes a database back to the schema before migration 0005.
-const undo0005 = `DROP INDEX articles_translation; DROP INDEX article_tags_key;
+const undo0005 = undo0006 + `DROP INDEX articles_translation; DROP INDEX article_tags_key;
 	ALTER TABLE articles DROP COLUMN translation_key; ALTER TABLE article_tags DROP COLUMN tag_key;
 	DELETE FROM schema_migrations WHERE version >= 5;`
 
@@ -431,6 +435,55 @@ func TestUpgradeFoldsStoredTags(t *testing.T) {
 	}
 	if a, err := db.GetArticle(t.Context(), "x"); err != nil || a.TranslationKey != "" {
 		t.Errorf("GetArticle after the upgrade = %+v, %v; want no translation key", a, err)
+	}
+}
+
+// TestUpgradeIndexesHeads opens a database as the release before migration
+// 0006 left it, holding articles: after the upgrade search finds and ranks
+// them by the head index the migration built.
+func TestUpgradeIndexesHeads(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "blog.db")
+	db, err := Open(t.Context(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []*blog.Article{
+		{Slug: "in-body", Title: "Notes", Body: "Tuning the kettle.", Language: "en",
+			PublishedAt: time.Unix(2000, 0), UpdatedAt: time.Unix(2000, 0)},
+		{Slug: "in-title", Title: "The kettle", Tags: []string{"cà-phê"}, Body: "Boiling.", Language: "en",
+			PublishedAt: time.Unix(1000, 0), UpdatedAt: time.Unix(1000, 0)},
+	} {
+		a.Normalize()
+		if err := db.CreateArticle(t.Context(), a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.SQL().ExecContext(t.Context(), undo0006); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = Open(t.Context(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for query, want := range map[string][]string{
+		"kettle": {"in-title", "in-body"}, // the newer body-only match below the title match
+		"ca phe": {"in-title"},
+	} {
+		q, err := blog.ParseQuery(query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hits, err := db.SearchArticles(t.Context(), q, blog.SearchRange{Limit: 10})
+		var got []string
+		for _, h := range hits {
+			got = append(got, h.Article.Slug)
+		}
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("after the upgrade, search %q = %q (%v); want %q", query, got, err, want)
+		}
 	}
 }
 

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) blog.Store) {
 		{"SearchFilters", testSearchFilters},
 		{"SearchPaging", testSearchPaging},
 		{"SearchFollowsUpdateAndDelete", testSearchFollowsWrites},
+		{"SearchRankingOnCorpus", testSearchRankingOnCorpus},
 		{"Upsert", testUpsert},
 		{"LongBody", testLongBody},
 		{"ConcurrentCreateOneSlug", testConcurrentCreate},
