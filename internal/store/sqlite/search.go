@@ -179,6 +179,10 @@ func compareRanked(a, b ranked) int {
 //  3. when the page runs past the head matches, the body-only matches fill
 //     it in listing order (bodyOnly).
 func (db *DB) searchHeads(ctx context.Context, q blog.Query, match string, r blog.SearchRange) ([]blog.SearchHit, error) {
+	// Deferred calls run last first: the statements this search ran
+	// unprepared are prepared after its transaction has let go of its
+	// connection.
+	defer db.prepareMissed(ctx)
 	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, err
@@ -405,20 +409,19 @@ func (db *DB) readHits(ctx context.Context, tx *sql.Tx, page []ranked) ([]blog.S
 	return hits, nil
 }
 
-// query runs a cached prepared statement in tx.
+// query runs query in tx, through its cached prepared statement when
+// there is one, else as text on tx's own connection (see txStmt).
 func (db *DB) query(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
-	stmt, err := db.prepared(ctx, query)
-	if err != nil {
-		return nil, err
+	if stmt := db.txStmt(ctx, tx, query); stmt != nil {
+		return stmt.QueryContext(ctx, args...)
 	}
-	return tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+	return tx.QueryContext(ctx, query, args...)
 }
 
 // queryRow is query for a single row.
 func (db *DB) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
-	stmt, err := db.prepared(ctx, query)
-	if err != nil {
-		return tx.QueryRowContext(ctx, query, args...) // reports the same error
+	if stmt := db.txStmt(ctx, tx, query); stmt != nil {
+		return stmt.QueryRowContext(ctx, args...)
 	}
-	return tx.StmtContext(ctx, stmt).QueryRowContext(ctx, args...)
+	return tx.QueryRowContext(ctx, query, args...)
 }

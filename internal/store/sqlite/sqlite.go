@@ -55,6 +55,8 @@ type DB struct {
 	// from input), so the map stays small.
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
+	// missed holds statements a transaction ran unprepared (txStmt).
+	missed map[string]struct{}
 }
 
 // Open opens (creating if needed) the SQLite database at path and brings its
@@ -88,7 +90,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*DB, error) {
 	sqldb.SetMaxOpenConns(conns)
 	sqldb.SetMaxIdleConns(conns)
 
-	db := &DB{db: sqldb, logger: logger, file: abs, stmts: map[string]*sql.Stmt{}}
+	db := &DB{db: sqldb, logger: logger, file: abs, stmts: map[string]*sql.Stmt{}, missed: map[string]struct{}{}}
 	// Processes opening one file at once take turns with turning it to
 	// WAL and with the migrations. One that read the schema version while
 	// another was half way through migrating would take the file for a
@@ -219,19 +221,65 @@ func (db *DB) Close() error {
 
 // prepared returns a cached prepared statement for query, preparing it on
 // first use. database/sql re-prepares it on each pooled connection as
-// needed.
+// needed. Preparing waits for a free connection, so it happens without
+// holding mu (a caller holding a connection, such as a transaction, must
+// never queue behind it), and a caller inside a transaction must not call
+// it at all: see txQuery.
 func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	if s, ok := db.stmts[query]; ok {
+	if s := db.cached(query); s != nil {
 		return s, nil
 	}
 	s, err := db.db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if old, ok := db.stmts[query]; ok {
+		s.Close() // another caller prepared it meanwhile
+		return old, nil
+	}
 	db.stmts[query] = s
 	return s, nil
+}
+
+// cached returns the cached statement for query, or nil.
+func (db *DB) cached(query string) *sql.Stmt {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.stmts[query]
+}
+
+// txStmt returns the cached statement for query bound to tx, or nil when
+// there is none yet. It never prepares through the pool: that waits for a
+// free connection while tx holds one, and with every connection held by
+// such a transaction nobody would ever get one. A miss is remembered, and
+// prepareMissed prepares it once the transaction has ended.
+func (db *DB) txStmt(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
+	if s := db.cached(query); s != nil {
+		return tx.StmtContext(ctx, s)
+	}
+	db.mu.Lock()
+	db.missed[query] = struct{}{}
+	db.mu.Unlock()
+	return nil
+}
+
+// prepareMissed prepares the statements transactions ran unprepared. Call
+// it with no transaction open; a failure only leaves them unprepared.
+func (db *DB) prepareMissed(ctx context.Context) {
+	db.mu.Lock()
+	var queries []string
+	for q := range db.missed {
+		queries = append(queries, q)
+	}
+	clear(db.missed)
+	db.mu.Unlock()
+	for _, q := range queries {
+		if _, err := db.prepared(ctx, q); err != nil {
+			db.logger.DebugContext(ctx, "sqlite: preparing a statement failed", "err", err)
+		}
+	}
 }
 
 // migrations lists the embedded migrations in version order.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -611,4 +612,36 @@ func TestOpenWaitsForALockedFile(t *testing.T) {
 	}
 	db.Close()
 	<-released
+}
+
+// More searches at once than the pool has connections, on a database
+// whose statement cache is cold: each holds a connection in its read
+// transaction, so none may wait for another connection to prepare a
+// statement (that wait never ended, and stdio clients sending requests
+// concurrently saw their searches hang).
+func TestConcurrentSearchesOnAColdCache(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	var as []*blog.Article
+	for i := range 30 {
+		a := &blog.Article{Slug: fmt.Sprintf("cafe-%02d", i), Title: "Cà phê " + strconv.Itoa(i), Body: "Sữa đá and more coffee.",
+			PublishedAt: time.Unix(1_700_000_000+int64(i), 0)}
+		a.Normalize()
+		as = append(as, a)
+	}
+	if _, err := db.UpsertArticles(t.Context(), as); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range 32 {
+		wg.Go(func() {
+			q, _ := blog.ParseQuery([]string{"ca phe", "coffee", "sua da", "more"}[i%4])
+			if _, err := db.SearchArticles(ctx, q, blog.SearchRange{Limit: 5, Offset: i % 3}); err != nil {
+				t.Errorf("search %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
 }
