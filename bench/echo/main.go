@@ -45,9 +45,13 @@ func main() {
 	defer stop()
 
 	if *stdio {
-		if err := newServer().Run(ctx, &mcp.StdioTransport{}); err != nil && !errors.Is(err, context.Canceled) {
-			log.Fatal(err)
+		// Run returns when stdin ends or the connection fails; say which,
+		// so that a benchmark that sees the output close can tell why.
+		err := newServer().Run(ctx, &mcp.StdioTransport{})
+		if err != nil && !errors.Is(err, context.Canceled) {
+			log.Fatalf("stdio: %v", err)
 		}
+		log.Printf("stdio: connection ended (%v)", err)
 		return
 	}
 
