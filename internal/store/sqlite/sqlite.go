@@ -303,9 +303,16 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var newest int
-	if err := db.db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&newest); err != nil {
+	// One query for what is recorded, so that opening a current database
+	// (every start of stdio and serve) costs no transaction per migration;
+	// apply checks again inside its transaction before it changes anything.
+	recorded, err := db.recordedVersions(ctx)
+	if err != nil {
 		return err
+	}
+	newest := 0
+	for v := range recorded {
+		newest = max(newest, v)
 	}
 	if len(ms) > 0 && newest > ms[len(ms)-1].Version {
 		// An older binary must not write to a schema it does not know.
@@ -313,6 +320,9 @@ func (db *DB) migrate(ctx context.Context) error {
 			newest, ms[len(ms)-1].Version)
 	}
 	for _, m := range ms {
+		if recorded[m.Version] {
+			continue
+		}
 		if err := db.apply(ctx, m); err != nil {
 			return fmt.Errorf("%s: %w", m.Name, err)
 		}
@@ -328,6 +338,24 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// recordedVersions returns the versions schema_migrations records.
+func (db *DB) recordedVersions(ctx context.Context) (map[int]bool, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	recorded := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		recorded[v] = true
+	}
+	return recorded, rows.Err()
 }
 
 // setupStepsVersion is the migration that added setup_steps.
