@@ -3,6 +3,8 @@ package mcpserver
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"sync"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -50,7 +52,7 @@ func newTool[In, Out any](def *mcp.Tool, scope string, run toolFunc[In, Out]) to
 	t.add = func(s *mcp.Server, h *handlers) {
 		name, needs := def.Name, t.needs()
 		full := *def // the table's definition stays as declared
-		full.InputSchema = inputSchema[In]()
+		full.InputSchema = cachedInputSchema[In]()
 		mcp.AddTool(s, &full, func(ctx context.Context, _ *mcp.CallToolRequest, in In) (*mcp.CallToolResult, Out, error) {
 			var zero Out
 			if !h.opts.Principal(ctx).Has(needs) {
@@ -155,6 +157,22 @@ func (h *handlers) onlyTable(known map[string]bool) mcp.Middleware {
 			return next(ctx, method, req)
 		}
 	}
+}
+
+// inputSchemas holds each input type's schema (reflect.Type to
+// *jsonschema.Schema), made once per process: the tool table is fixed, and
+// one pointer per type is what lets schemaCache find the resolved schema
+// again. The schemas are never changed once stored.
+var inputSchemas sync.Map
+
+// cachedInputSchema returns inputSchema[T], inferring it on first use.
+func cachedInputSchema[T any]() *jsonschema.Schema {
+	t := reflect.TypeFor[T]()
+	if s, ok := inputSchemas.Load(t); ok {
+		return s.(*jsonschema.Schema)
+	}
+	s, _ := inputSchemas.LoadOrStore(t, inputSchema[T]())
+	return s.(*jsonschema.Schema)
 }
 
 // inputSchema infers the schema of T and bounds its limit field, which the
