@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -53,9 +54,11 @@ type Article struct {
 	TranslationKey string `json:"translation_key,omitempty"`
 }
 
+// The patterns are compiled on first use rather than at start: a process
+// may answer its first request before it validates any article.
 var (
-	slugRE = regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`)
-	langRE = regexp.MustCompile(`^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$`)
+	slugRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`) })
+	langRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$`) })
 )
 
 // ValidateSlug reports whether s is a well-formed slug: lower-case ASCII
@@ -66,7 +69,7 @@ func ValidateSlug(s string) error {
 		return errdefs.Invalid("slug", "must not be empty")
 	case len(s) > MaxSlugLen:
 		return errdefs.Invalid("slug", "is longer than %d characters", MaxSlugLen)
-	case !slugRE.MatchString(s):
+	case !slugRE().MatchString(s):
 		return errdefs.Invalid("slug", "%q must be lower-case letters, digits and single hyphens (like %q)", s, "my-first-post")
 	}
 	return nil
@@ -184,7 +187,7 @@ func (a *Article) Validate() error {
 			return errdefs.Invalid("tags", "tag %q contains a comma or invalid text", t)
 		}
 	}
-	if len(a.Language) > MaxLanguageLen || !langRE.MatchString(a.Language) {
+	if len(a.Language) > MaxLanguageLen || !langRE().MatchString(a.Language) {
 		return errdefs.Invalid("language", "%q is not a language tag such as \"en\" or \"vi\"", a.Language)
 	}
 	if a.PublishedAt.IsZero() {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/errdefs"
@@ -167,7 +168,9 @@ type syntaxError struct {
 func (e *syntaxError) Error() string { return "invalid " + e.format + " front matter: " + e.msg }
 func (e *syntaxError) Unwrap() error { return e.err }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): `)
+// yamlLineRE is compiled on first use: only a failed import needs it, and
+// every command of the binary would otherwise compile it at start.
+var yamlLineRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): `) })
 
 // yamlErrorLine returns the front-matter line (1-based) a yaml.v3 error
 // names and its message without the "yaml: line N:" prefix.
@@ -179,7 +182,7 @@ var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): `)
 // Correcting for that points users at the line they have to fix.
 func yamlErrorLine(err error) (int, string) {
 	msg := err.Error()
-	m := yamlLineRE.FindStringSubmatch(msg)
+	m := yamlLineRE().FindStringSubmatch(msg)
 	if m == nil {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 		for _, p := range []string{"did not find expected", "found ", "could not find expected", "mapping values", "block sequence entries", "block mapping entries"} {

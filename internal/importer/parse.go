@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -149,7 +150,9 @@ func parse(name string, data []byte) (*blog.Article, parseInfo, error) {
 }
 
 // jekyllName matches Jekyll's post file names, 2006-01-02-slug.
-var jekyllName = regexp.MustCompile(`^(\d{4}-\d{1,2}-\d{1,2})-(.+)$`)
+// It is compiled on first use: only import needs it, and every command of
+// the binary would otherwise compile it at start.
+var jekyllName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(\d{4}-\d{1,2}-\d{1,2})-(.+)$`) })
 
 // fileFacts is what a file's path says about its article.
 type fileFacts struct {
@@ -181,7 +184,7 @@ func fileName(name string) fileFacts {
 			stem, ff.key = d, dir
 		}
 	}
-	if m := jekyllName.FindStringSubmatch(stem); m != nil {
+	if m := jekyllName().FindStringSubmatch(stem); m != nil {
 		if t, err := time.Parse("2006-1-2", m[1]); err == nil {
 			stem, ff.date = m[2], t
 		}

@@ -134,18 +134,24 @@ func (cs *callbackServer) wait(ctx context.Context, timeout time.Duration) (call
 	}
 }
 
-var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
+// pageTemplate is parsed on first use: only a sign-in shows it, and every
+// command of the binary would otherwise parse it at start.
+var pageTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Parse(pageHTML))
+})
+
+const pageHTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>mcp-2coffee: {{if .OK}}signed in{{else}}sign-in failed{{end}}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.4rem}.ok{color:#1a7f37}.fail{color:#b42318}</style></head>
 <body><h1 class="{{if .OK}}ok{{else}}fail{{end}}">{{if .OK}}Signed in{{else}}Sign-in failed{{end}}</h1>
 <p>{{.Message}}</p></body></html>
-`))
+`
 
 func writePage(w http.ResponseWriter, status int, ok bool, msg string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	pageTemplate.Execute(w, struct {
+	pageTemplate().Execute(w, struct {
 		OK      bool
 		Message string
 	}{ok, msg})

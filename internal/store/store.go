@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/2coffee/mcp-2coffee/internal/apikey"
 	"github.com/2coffee/mcp-2coffee/internal/blog"
@@ -140,10 +141,14 @@ func (d DSN) String() string { return Redact(d.raw) }
 var keywordDSN = regexp.MustCompile(`^(?i)(host|hostaddr|port|dbname|user|password|passfile|service|sslmode|connect_timeout|application_name|options)\s*=`)
 
 // The passwords a data source name may carry: a keyword/value pair (the
-// value quoted or not), and a URL query parameter.
+// value quoted or not), and a URL query parameter. They are compiled on
+// first use rather than at start: most runs redact only a file path,
+// which needs neither.
 var (
-	keywordPassword = regexp.MustCompile(`(?i)\b((?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)`)
-	queryPassword   = regexp.MustCompile(`(?i)([?&](?:ssl)?password=)[^&#]*`)
+	keywordPassword = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)\b((?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)`)
+	})
+	queryPassword = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)([?&](?:ssl)?password=)[^&#]*`) })
 )
 
 // Redact returns dsn with every password it may carry replaced by
@@ -154,7 +159,7 @@ var (
 // keyword/value string.
 func Redact(dsn string) string {
 	if keywordDSN.MatchString(strings.TrimSpace(dsn)) {
-		return keywordPassword.ReplaceAllString(dsn, "${1}xxxxx")
+		return keywordPassword().ReplaceAllString(dsn, "${1}xxxxx")
 	}
 	scheme, rest, ok := strings.Cut(dsn, "://")
 	if !ok {
@@ -174,7 +179,7 @@ func Redact(dsn string) string {
 			rest = user + ":xxxxx" + rest[at:]
 		}
 	}
-	return queryPassword.ReplaceAllString(scheme+"://"+rest, "${1}xxxxx")
+	return queryPassword().ReplaceAllString(scheme+"://"+rest, "${1}xxxxx")
 }
 
 // Open opens (creating it if needed) the database dsn names and brings its
