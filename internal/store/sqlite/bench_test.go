@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -83,6 +84,45 @@ func BenchmarkListArticles(b *testing.B) {
 	for b.Loop() {
 		if _, err := db.ListArticles(b.Context(), blog.ListRange{Limit: 11}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkOpen opens a database whose schema is current and closes it:
+// what every start of stdio and serve pays before its first answer.
+func BenchmarkOpen(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "open.db")
+	db, err := Open(b.Context(), path, nil)
+	if err != nil {
+		b.Fatalf("Open: %v", err)
+	}
+	db.Close()
+	for b.Loop() {
+		db, err := Open(b.Context(), path, nil)
+		if err != nil {
+			b.Fatalf("Open: %v", err)
+		}
+		b.StopTimer()
+		db.Close()
+		b.StartTimer()
+	}
+}
+
+// BenchmarkOnceDone is a setup step already recorded, as on every start
+// after the first.
+func BenchmarkOnceDone(b *testing.B) {
+	db, err := Open(b.Context(), filepath.Join(b.TempDir(), "once.db"), nil)
+	if err != nil {
+		b.Fatalf("Open: %v", err)
+	}
+	defer db.Close()
+	nothing := func(context.Context) error { return nil }
+	if _, err := db.Once(b.Context(), "bench", nothing); err != nil {
+		b.Fatalf("Once: %v", err)
+	}
+	for b.Loop() {
+		if ran, err := db.Once(b.Context(), "bench", nothing); err != nil || ran {
+			b.Fatalf("Once = %v, %v; want false, nil", ran, err)
 		}
 	}
 }
