@@ -14,6 +14,12 @@ import (
 // sample articles are an idempotent upsert). It runs under Exclusive, so
 // of two processes opening one new file at once only one runs fn.
 func (db *DB) Once(ctx context.Context, step string, fn func(context.Context) error) (bool, error) {
+	// A recorded step is never unrecorded, so one found done needs no
+	// lock: every start after the first ends here, without the lock
+	// file. One not found is checked again under the lock.
+	if done, err := db.stepDone(ctx, step); err != nil || done {
+		return false, err
+	}
 	var ran bool
 	err := db.Exclusive(ctx, "setup step "+step, func(ctx context.Context) error {
 		var err error
@@ -42,13 +48,18 @@ func (db *DB) Exclusive(ctx context.Context, name string, fn func(context.Contex
 	return fn(ctx)
 }
 
-func (db *DB) once(ctx context.Context, step string, fn func(context.Context) error) (bool, error) {
+// stepDone reports whether step is recorded as done.
+func (db *DB) stepDone(ctx context.Context, step string) (bool, error) {
 	var done bool
 	if err := db.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM setup_steps WHERE step = ?)`, step).Scan(&done); err != nil {
 		return false, fmt.Errorf("sqlite: setup step %q: %w", step, err)
 	}
-	if done {
-		return false, nil
+	return done, nil
+}
+
+func (db *DB) once(ctx context.Context, step string, fn func(context.Context) error) (bool, error) {
+	if done, err := db.stepDone(ctx, step); err != nil || done {
+		return false, err
 	}
 	if err := fn(ctx); err != nil {
 		return false, err
