@@ -56,19 +56,7 @@ func (db *DB) ListKeys(ctx context.Context) ([]*apikey.Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list keys: %w", err)
 	}
-	defer rows.Close()
-	keys := []*apikey.Key{}
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("postgres: list keys: %w", err)
-		}
-		keys = append(keys, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: list keys: %w", err)
-	}
-	return keys, nil
+	return oauthCollect(rows, "list keys", scanKey)
 }
 
 // RevokeKey marks the key revoked at at, keeping an earlier revocation
@@ -76,7 +64,7 @@ func (db *DB) ListKeys(ctx context.Context) ([]*apikey.Key, error) {
 // the row as it is when the UPDATE locks it, so of two revocations at
 // once the first to commit keeps its time.
 func (db *DB) RevokeKey(ctx context.Context, id string, at time.Time) error {
-	return db.updateKey(ctx, "revoke", id,
+	return oauthUpdate(ctx, db.pool, "revoke key "+id, "key "+id,
 		`UPDATE api_keys SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2`, stamp(at), id)
 }
 
@@ -85,22 +73,8 @@ func (db *DB) RevokeKey(ctx context.Context, id string, at time.Time) error {
 // latest. A concurrent UPDATE of the row makes this one wait and then
 // recompute from the committed value, so no touch is lost or undone.
 func (db *DB) TouchKey(ctx context.Context, id string, at time.Time) error {
-	return db.updateKey(ctx, "touch", id,
+	return oauthUpdate(ctx, db.pool, "touch key "+id, "key "+id,
 		`UPDATE api_keys SET last_used_at = greatest(last_used_at, $1) WHERE id = $2`, stamp(at), id)
-}
-
-// updateKey runs an UPDATE of one key and turns "no row" into
-// errdefs.ErrNotFound. PostgreSQL counts every row the UPDATE matched,
-// changed or not, so zero means no such key.
-func (db *DB) updateKey(ctx context.Context, what, id, query string, args ...any) error {
-	tag, err := db.pool.Exec(ctx, query, args...)
-	if err != nil {
-		return fmt.Errorf("postgres: %s key %s: %w", what, id, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("key %s: %w", id, errdefs.ErrNotFound)
-	}
-	return nil
 }
 
 // scanKey reads keyColumns.
