@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
+	"sync"
 	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/store/schema"
@@ -54,6 +55,11 @@ type DB struct {
 	// that exists), which names the advisory locks so two blogs in two
 	// schemas of one database never wait for each other.
 	schema string
+	// setup lets one Once or Exclusive of this process at a time hold a
+	// connection while it waits for the database's advisory lock. The
+	// holder's fn writes through the pool; were every connection held by a
+	// waiter, it would never get one.
+	setup sync.Mutex
 }
 
 // Open connects to the database dsn names (a postgres:// URL or a libpq
@@ -208,6 +214,8 @@ func (db *DB) migrate(ctx context.Context, apply bool) error {
 // among replicas starting together exactly one runs fn and the others find
 // it done. A failed fn records nothing.
 func (db *DB) Once(ctx context.Context, step string, fn func(context.Context) error) (bool, error) {
+	db.setup.Lock()
+	defer db.setup.Unlock()
 	ran := false
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+lockKey+`)`, db.schema, "setup step "+step); err != nil {
@@ -248,6 +256,8 @@ func (e stepError) Error() string { return e.err.Error() }
 // same time. The first-run admin key and user use it: check that none
 // exists, then create one, without two replicas both creating.
 func (db *DB) Exclusive(ctx context.Context, name string, fn func(context.Context) error) error {
+	db.setup.Lock()
+	defer db.setup.Unlock()
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("postgres: lock %q: %w", name, err)
