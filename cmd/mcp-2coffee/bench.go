@@ -55,7 +55,7 @@ func benchCommand() *command {
 						return usageError("--stdio needs the command after --, e.g. bench --stdio --tool get_article -- mcp-2coffee stdio")
 					}
 					if len(headers) > 0 || *bearer != "" || *pid != 0 {
-						return usageError("--header, --bearer and --pid are for HTTP; give a bridge command its own flags")
+						return usageError("--header, --bearer and --pid are for HTTP; give a bridge command its own flags, with a credential as a ${VAR} reference (connect --header 'X-API-KEY: ${KEY}')")
 					}
 					pairs = args
 				} else {

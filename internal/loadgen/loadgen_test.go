@@ -380,12 +380,16 @@ func TestSummarize(t *testing.T) {
 func TestRunStdio(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	// The argument stands for a bridge's credential; the child ignores it.
 	r, err := RunStdio(ctx, StdioOptions{
-		Argv: []string{os.Args[0]}, Env: append(os.Environ(), "LOADGEN_TEST_STDIO=1"),
+		Argv: []string{os.Args[0], "--header", "X-API-KEY: m2c_secretid_secretsecret"}, Env: append(os.Environ(), "LOADGEN_TEST_STDIO=1"),
 		Tool: "echo", Arguments: json.RawMessage(`{"a":1}`), Runs: 3, Requests: 20,
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if b, _ := json.Marshal(r); strings.Contains(string(b), "secret") || !strings.Contains(r.Target, "2 arguments") {
+		t.Errorf("report target %q: want the program and argument count, never the arguments", r.Target)
 	}
 	if r.Runs != 3 || r.Requests != 20 || r.OK != 20 || r.Startup == nil || r.Startup.Max <= 0 {
 		t.Errorf("report %+v: want 3 runs, 20 ok calls and a start-up time", r)

@@ -16,7 +16,8 @@ import (
 type Report struct {
 	// Mode is "http" or "stdio".
 	Mode string `json:"mode"`
-	// Target is the URL (without user information) or the command line.
+	// Target is the URL (without user information), or the command's
+	// program name and argument count (arguments may hold credentials).
 	Target string `json:"target"`
 	Tool   string `json:"tool"`
 	// ProtocolVersion is the revision the clients spoke: the one the

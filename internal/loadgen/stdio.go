@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -61,7 +62,7 @@ func RunStdio(ctx context.Context, opts StdioOptions) (*Report, error) {
 		opts.Runs = 1
 	}
 	info := clientInfo{Name: "mcp-2coffee-bench", Version: opts.ClientVersion}
-	r := &Report{Mode: "stdio", Target: strings.Join(opts.Argv, " "), Tool: o.Tool, ProtocolVersion: o.ProtocolVersion,
+	r := &Report{Mode: "stdio", Target: commandName(opts.Argv), Tool: o.Tool, ProtocolVersion: o.ProtocolVersion,
 		Concurrency: 1, Runs: opts.Runs, Server: &ProcStats{}}
 	var startups []time.Duration
 	t := newTally()
@@ -276,4 +277,18 @@ func (t *tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.buf)
+}
+
+// commandName is what a report says of the spawned command: its program
+// and how many arguments it had, never the arguments, which may hold a
+// bridge's credential (connect URL --header "X-API-KEY: …").
+func commandName(argv []string) string {
+	if len(argv) == 0 {
+		return ""
+	}
+	name := filepath.Base(argv[0])
+	if n := len(argv) - 1; n > 0 {
+		name += fmt.Sprintf(" (and %d arguments)", n)
+	}
+	return name
 }
