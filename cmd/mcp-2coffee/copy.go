@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 
 	"github.com/2coffee/mcp-2coffee/internal/firstrun"
 	"github.com/2coffee/mcp-2coffee/internal/store"
@@ -31,6 +32,13 @@ func copyCommand() *command {
 				}
 				if *from == *to {
 					return usageError("--from and --to name the same database")
+				}
+				// Opening a SQLite path creates the file: a mistyped --from
+				// would copy an empty new blog and leave it behind.
+				if d, err := store.ParseDSN(*from); err == nil && d.Kind == store.KindSQLite {
+					if _, err := os.Stat(d.Path); err != nil {
+						return usageError("--from %s: no such database file", store.Redact(*from))
+					}
 				}
 				logger, err := c.logger(env.stderr)
 				if err != nil {

@@ -78,6 +78,13 @@ func TestCopyCommand(t *testing.T) {
 	if _, stderr, code := cli("copy", "--from", src, "--to", dst); code == 0 || !strings.Contains(stderr, "not empty") {
 		t.Errorf("copy into a database holding a blog: exit %d, %s", code, stderr)
 	}
+	missing := filepath.Join(dir, "typo.db")
+	if _, stderr, code := cli("copy", "--from", missing, "--to", filepath.Join(dir, "other.db")); code != 2 || !strings.Contains(stderr, "no such database") {
+		t.Errorf("copy from a missing file: exit %d, %s", code, stderr)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Errorf("copy from a missing file created it")
+	}
 	if _, stderr, code := cli("copy", "--from", src, "--to", src); code != 2 {
 		t.Errorf("copy onto itself: exit %d, %s", code, stderr)
 	}

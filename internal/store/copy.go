@@ -23,8 +23,9 @@ func (c Copied) String() string {
 // blog: copying into it would mix two blogs' keys and users.
 var ErrNotEmpty = errors.New("the destination database is not empty")
 
-// copyBatch is how many articles one transaction of Copy writes.
-const copyBatch = 500
+// copyBatch is how many articles one transaction of Copy writes: the most
+// a store is asked to list at once (blog.ListRange.Limit).
+const copyBatch = blog.MaxPage + 1
 
 // Copy copies a whole blog from src into dst, which must be empty: every
 // article (drafts too), every API key (its hash: the keys people hold keep
