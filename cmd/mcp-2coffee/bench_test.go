@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/2coffee/mcp-2coffee/internal/apikey"
 	"github.com/2coffee/mcp-2coffee/internal/authn"
@@ -49,21 +52,50 @@ func benchServer(b *testing.B, withAuth bool) (mcpURL, key string) {
 
 const getArticle = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_article","arguments":{"slug":"a-semaphore-with-a-buffered-channel"}}}`
 
+// echoServer starts what bench/echo serves: the bare go-sdk, stateless
+// with JSON responses, answering one echo tool. It is the in-process
+// reference the issue's targets are ratios of.
+func echoServer(b *testing.B) string {
+	type echoArgs struct {
+		Text string `json:"text"`
+	}
+	s := mcp.NewServer(&mcp.Implementation{Name: "bench-echo", Version: "1.0.0"}, nil)
+	mcp.AddTool(s, &mcp.Tool{Name: "echo", Description: "Return the text given."},
+		func(_ context.Context, _ *mcp.CallToolRequest, in echoArgs) (*mcp.CallToolResult, any, error) {
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: in.Text}}}, nil, nil
+		})
+	ts := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s },
+		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true}))
+	b.Cleanup(ts.Close)
+	return ts.URL
+}
+
+const echoCall = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"a-semaphore-with-a-buffered-channel"}}}`
+
 // BenchmarkGetArticleHTTP measures one stateless tools/call get_article
 // over loopback HTTP, with an API key and without authentication, so the
-// cost of authentication shows as the difference.
+// cost of authentication shows as the difference; echo is the bare go-sdk
+// answering a tool that does nothing, run in the same process and way, so
+// the ratios compare like with like.
 func BenchmarkGetArticleHTTP(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		auth bool
-	}{{"apikey", true}, {"noauth", false}} {
+		echo bool
+	}{{"apikey", true, false}, {"noauth", false, false}, {"echo", false, true}} {
 		b.Run(tc.name, func(b *testing.B) {
-			mcpURL, key := benchServer(b, tc.auth)
+			call, want := getArticle, `"slug":"a-semaphore-with-a-buffered-channel"`
+			var mcpURL, key string
+			if tc.echo {
+				mcpURL, call, want = echoServer(b), echoCall, `"text":"a-semaphore-with-a-buffered-channel"`
+			} else {
+				mcpURL, key = benchServer(b, tc.auth)
+			}
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				req, _ := http.NewRequest(http.MethodPost, mcpURL, strings.NewReader(getArticle))
+				req, _ := http.NewRequest(http.MethodPost, mcpURL, strings.NewReader(call))
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Accept", "application/json, text/event-stream")
 				req.Header.Set("MCP-Protocol-Version", "2025-11-25")
@@ -76,7 +108,7 @@ func BenchmarkGetArticleHTTP(b *testing.B) {
 				}
 				body, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"slug":"a-semaphore-with-a-buffered-channel"`) {
+				if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
 					b.Fatalf("status %d: %.200s", resp.StatusCode, body)
 				}
 			}

@@ -79,19 +79,12 @@ func newServer(articles blog.Articles, opts Options, table []tool) *mcp.Server {
 		CompletionHandler: h.complete,
 		SetCacheable:      setCacheable,
 		Capabilities:      capabilities(!opts.ReadOnly && !opts.Stateless),
-		SchemaCache:       schemaCache,
 	})
 	s.AddReceivingMiddleware(h.onlyTable(h.addTools(s, table)))
 	h.addResources(s)
 	h.addPrompts(s)
 	return s
 }
-
-// schemaCache is shared by every server of the process, so the go-sdk
-// infers and resolves each tool's schemas once rather than on every New:
-// that work is most of what New costs (about 3 ms for the table), and
-// serve, the tests and a stdio start would otherwise repeat it.
-var schemaCache = mcp.NewSchemaCache()
 
 // capabilities advertises only the notifications the server sends. Tools
 // and prompts are fixed for the life of a process, so their lists never

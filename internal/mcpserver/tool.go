@@ -2,6 +2,8 @@ package mcpserver
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"sync"
@@ -40,37 +42,85 @@ type toolFunc[In, Out any] func(h *handlers, ctx context.Context, in In) (string
 // handler. The handler is registered through one wrapper that does what
 // every tool needs around its own work, so no handler repeats it:
 //
+//   - the arguments checked against the input schema and decoded (see
+//     toolIO.decode);
 //   - the in-tool scope check, defence in depth for every path that does
 //     not pass the HTTP check (stdio, tests, a wiring mistake);
 //   - error mapping: errors from the blog become isError results a model
 //     can act on (toolError), unexpected ones are logged and hidden;
 //   - the outcome, reported to Options.OnToolCall;
 //   - after a write tool succeeds, the resources/list_changed
-//     notification: every write tool changes the articles.
+//     notification: every write tool changes the articles;
+//   - the structured result, marshalled once.
+//
+// It registers with the go-sdk's untyped Server.AddTool rather than the
+// generic mcp.AddTool, which leaves validating the arguments and the
+// result to the caller: mcp.AddTool decodes the arguments twice with a
+// fresh decoder each time, then marshals the result, decodes it again and
+// re-marshals it to check it against the output schema. For a result
+// holding a whole article that was a third of a call's cost
+// (docs/BENCHMARKS.md). The wrapper checks the arguments with the same
+// resolved schema and the same library; the result is a value of the Go
+// type its schema was inferred from, so checking it on every call checked
+// the code against itself, and TestToolResultsMatchTheirOutputSchemas
+// checks it once per tool instead.
 func newTool[In, Out any](def *mcp.Tool, scope string, run toolFunc[In, Out]) tool {
 	t := tool{def: def, scope: scope}
 	t.add = func(s *mcp.Server, h *handlers) {
 		name, needs := def.Name, t.needs()
+		io := ioOf[In, Out]()
 		full := *def // the table's definition stays as declared
-		full.InputSchema = cachedInputSchema[In]()
-		mcp.AddTool(s, &full, func(ctx context.Context, _ *mcp.CallToolRequest, in In) (*mcp.CallToolResult, Out, error) {
-			var zero Out
+		full.InputSchema = io.input
+		if io.output != nil {
+			full.OutputSchema = io.output
+		}
+		s.AddTool(&full, func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			var in In
+			if err := io.decode(req.Params.Arguments, &in); err != nil {
+				// The go-sdk's wording, which clients already show.
+				h.record(name, "user_error")
+				return errorResult(fmt.Errorf("validating \"arguments\": %w", err)), nil
+			}
 			if !h.opts.Principal(ctx).Has(needs) {
 				err := fmt.Errorf("this needs the %s scope: %w", needs, errdefs.ErrForbidden)
-				return nil, zero, h.toolError(ctx, name, err)
+				return toolResult(h.toolError(ctx, name, err))
 			}
 			msg, out, err := run(h, ctx, in)
 			if err != nil {
-				return nil, zero, h.toolError(ctx, name, err)
+				return toolResult(h.toolError(ctx, name, err))
 			}
 			if needs == authn.ScopeWrite && h.articlesChanged != nil {
 				h.articlesChanged()
 			}
+			res := &mcp.CallToolResult{Content: text(msg)}
+			if io.output != nil {
+				structured, err := json.Marshal(out)
+				if err != nil {
+					return nil, fmt.Errorf("marshalling the result of %s: %w", name, err)
+				}
+				res.StructuredContent = json.RawMessage(structured)
+			}
 			h.record(name, "ok")
-			return &mcp.CallToolResult{Content: text(msg)}, out, nil
+			return res, nil
 		})
 	}
 	return t
+}
+
+// toolResult turns the error toolError made into what the go-sdk sends:
+// a JSON-RPC error stays a protocol error, any other becomes a tool
+// result with isError set.
+func toolResult(err error) (*mcp.CallToolResult, error) {
+	if wire, ok := errors.AsType[*jsonrpc.Error](err); ok {
+		return nil, wire
+	}
+	return errorResult(err), nil
+}
+
+func errorResult(err error) *mcp.CallToolResult {
+	res := &mcp.CallToolResult{}
+	res.SetError(err)
+	return res
 }
 
 // needs returns the scope a call of t needs: its declared scope when that
@@ -159,20 +209,117 @@ func (h *handlers) onlyTable(known map[string]bool) mcp.Middleware {
 	}
 }
 
-// inputSchemas holds each input type's schema (reflect.Type to
-// *jsonschema.Schema), made once per process: the tool table is fixed, and
-// one pointer per type is what lets schemaCache find the resolved schema
-// again. The schemas are never changed once stored.
-var inputSchemas sync.Map
+// toolIO is what a tool's wrapper knows of its input and output types:
+// the schemas tools/list shows and the input schema resolved for
+// checking arguments. One is made per pair of types per process (ioOf),
+// since the tool table is fixed; none is changed once made.
+type toolIO struct {
+	input  *jsonschema.Schema
+	output *jsonschema.Schema // nil when the tool's result is untyped (any)
 
-// cachedInputSchema returns inputSchema[T], inferring it on first use.
-func cachedInputSchema[T any]() *jsonschema.Schema {
-	t := reflect.TypeFor[T]()
-	if s, ok := inputSchemas.Load(t); ok {
-		return s.(*jsonschema.Schema)
+	// The input schema is resolved on the first call, not at start-up:
+	// a stdio server answers initialize before any tool runs, and most
+	// sessions call a few of the tools.
+	resolveOnce sync.Once
+	resolved    *jsonschema.Resolved
+	defaults    bool // the input schema gives some property a default
+	resolveErr  error
+}
+
+// ioTypes keys toolIOs (*toolIO) by the pair of types.
+type ioTypes struct{ in, out reflect.Type }
+
+var toolIOs sync.Map
+
+// ioOf returns the toolIO of In and Out, inferring the schemas on first
+// use. The output schema is inferred as the go-sdk infers it: from the
+// pointed-to type for a pointer.
+func ioOf[In, Out any]() *toolIO {
+	key := ioTypes{reflect.TypeFor[In](), reflect.TypeFor[Out]()}
+	if io, ok := toolIOs.Load(key); ok {
+		return io.(*toolIO)
 	}
-	s, _ := inputSchemas.LoadOrStore(t, inputSchema[T]())
-	return s.(*jsonschema.Schema)
+	io := &toolIO{input: inputSchema[In]()}
+	if out := key.out; out != reflect.TypeFor[any]() {
+		if out.Kind() == reflect.Pointer {
+			out = out.Elem()
+		}
+		s, err := jsonschema.ForType(out, &jsonschema.ForOptions{})
+		if err != nil {
+			panic(fmt.Sprintf("mcpserver: output schema for %v: %v", out, err)) // a programming error, caught by tests
+		}
+		io.output = s
+	}
+	stored, _ := toolIOs.LoadOrStore(key, io)
+	return stored.(*toolIO)
+}
+
+func (io *toolIO) resolve() error {
+	io.resolveOnce.Do(func() {
+		io.resolved, io.resolveErr = io.input.Resolve(&jsonschema.ResolveOptions{ValidateDefaults: true})
+		io.defaults = hasDefault(io.input)
+	})
+	return io.resolveErr
+}
+
+// decode checks a call's arguments against the input schema, as the
+// go-sdk's mcp.AddTool does, and decodes them into in. Absent arguments
+// are an empty object, so that required properties are still demanded.
+// Defaults the schema declares are applied before decoding.
+//
+// The decoding is encoding/json's, which matches keys to fields ignoring
+// case. That is safe because the schemas of In are closed
+// (additionalProperties false, TestInputSchemasAreClosed): a key that is
+// not a property exactly has already been refused.
+func (io *toolIO) decode(args json.RawMessage, in any) error {
+	if err := io.resolve(); err != nil {
+		return err
+	}
+	if len(args) == 0 {
+		args = json.RawMessage("{}")
+	}
+	var v map[string]any
+	if err := json.Unmarshal(args, &v); err != nil {
+		return fmt.Errorf("unmarshaling arguments: %w", err)
+	}
+	if v == nil { // "null"
+		v = map[string]any{}
+		args = json.RawMessage("{}")
+	}
+	if io.defaults {
+		if err := io.resolved.ApplyDefaults(&v); err != nil {
+			return fmt.Errorf("applying schema defaults: %w", err)
+		}
+	}
+	if err := io.resolved.Validate(v); err != nil {
+		return err
+	}
+	if io.defaults {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		args = b
+	}
+	return json.Unmarshal(args, in)
+}
+
+// hasDefault reports whether s or a schema within it declares a
+// default. It walks what jsonschema.For makes of a Go type: properties,
+// items and additional properties.
+func hasDefault(s *jsonschema.Schema) bool {
+	if s == nil {
+		return false
+	}
+	if s.Default != nil || hasDefault(s.Items) || hasDefault(s.AdditionalProperties) {
+		return true
+	}
+	for _, p := range s.Properties {
+		if hasDefault(p) {
+			return true
+		}
+	}
+	return false
 }
 
 // inputSchema infers the schema of T and bounds its limit field, which the

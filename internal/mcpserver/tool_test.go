@@ -2,6 +2,7 @@ package mcpserver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/testkit"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
@@ -237,5 +239,43 @@ func TestWrapper(t *testing.T) {
 	}
 	if l := logs.String(); !strings.Contains(l, "disk on fire") || !strings.Contains(l, "tool=get_article") {
 		t.Errorf("the unexpected error is not in the log:\n%s", l)
+	}
+}
+
+// TestDecodeAppliesDefaults: no input of the table declares a default
+// today, so the wrapper's path for one is tested on a schema made here.
+func TestDecodeAppliesDefaults(t *testing.T) {
+	ten := json.RawMessage("10")
+	schema := &jsonschema.Schema{
+		Type:                 "object",
+		Properties:           map[string]*jsonschema.Schema{"limit": {Type: "integer", Default: ten}, "tag": {Type: "string"}},
+		AdditionalProperties: &jsonschema.Schema{Not: &jsonschema.Schema{}},
+	}
+	io := &toolIO{input: schema}
+	type in struct {
+		Limit int    `json:"limit"`
+		Tag   string `json:"tag"`
+	}
+	for _, tt := range []struct {
+		args string
+		want in
+	}{
+		{``, in{Limit: 10}},
+		{`null`, in{Limit: 10}},
+		{`{"tag":"go"}`, in{Limit: 10, Tag: "go"}},
+		{`{"limit":3}`, in{Limit: 3}},
+	} {
+		var got in
+		if err := io.decode(json.RawMessage(tt.args), &got); err != nil {
+			t.Errorf("decode(%q): %v", tt.args, err)
+			continue
+		}
+		if got != tt.want {
+			t.Errorf("decode(%q) = %+v, want %+v", tt.args, got, tt.want)
+		}
+	}
+	var got in
+	if err := io.decode(json.RawMessage(`{"limit":"3"}`), &got); err == nil {
+		t.Errorf("decode of a string limit succeeded: %+v", got)
 	}
 }
