@@ -18,6 +18,7 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/blog"
 	"github.com/2coffee/mcp-2coffee/internal/cimd"
 	"github.com/2coffee/mcp-2coffee/internal/firstrun"
+	"github.com/2coffee/mcp-2coffee/internal/gcfloor"
 	"github.com/2coffee/mcp-2coffee/internal/httpserver"
 	"github.com/2coffee/mcp-2coffee/internal/mcpserver"
 	"github.com/2coffee/mcp-2coffee/internal/oauth"
@@ -45,6 +46,7 @@ func serveCommand() *command {
 			trustedProxy := fs.String("trusted-proxy", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (for rate limits and logs), e.g. 127.0.0.1")
 			metricsAddr := fs.String("metrics-addr", "", "serve /metrics, /healthz and /readyz on this separate address too (keep it off the public network), and no longer /metrics on --addr, e.g. 127.0.0.1:9090")
 			secrets := fs.String("first-run-secrets", "auto", "where a first run's admin key and password go: auto (standard error when it is a terminal, else a 0600 file "+secretsFileName+" beside the database), stderr, or a file path")
+			gcFloor := fs.String("gc-floor", "20MiB", "let the Go memory of the process grow to this much before collecting while the live heap is small (fewer collections under load); 0 turns it off, as does setting GOGC or GOMEMLIMIT")
 			grace := fs.Duration("shutdown-grace", 20*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 			return func(ctx context.Context, env *environment, args []string) error {
 				if len(args) > 0 {
@@ -53,6 +55,15 @@ func serveCommand() *command {
 				logger, err := c.logger(env.stderr)
 				if err != nil {
 					return err
+				}
+				floor, err := gcfloor.ParseSize(*gcFloor)
+				if err != nil {
+					return usageError("--gc-floor: %v", err)
+				}
+				// An operator who set GOGC or GOMEMLIMIT has chosen how the
+				// collector runs; the floor stays out of the way.
+				if floor > 0 && env.getenv("GOGC") == "" && env.getenv("GOMEMLIMIT") == "" {
+					defer gcfloor.Floor(floor, 100)()
 				}
 				host, _, err := net.SplitHostPort(*addr)
 				if err != nil {
