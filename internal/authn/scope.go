@@ -185,59 +185,101 @@ const MaxBatch = 100
 // error stops the scan but keeps what was found: a malformed tail never
 // lowers the requirement of the requests before it. Responses (no method)
 // yield nothing.
+//
+// It is one pass over the body's tokens: a message's members are looked
+// at as they come, and values of no interest (the arguments, which may be
+// the bulk of the body) are skipped whole without being kept.
 func scanCalls(body []byte) ([]call, int) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, 0
 	}
-	var calls []call
-	messages := 1
 	switch tok {
 	case json.Delim('['):
-		messages = 0
+		var calls []call
+		messages := 0
 		for dec.More() && messages <= MaxBatch {
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
+			tok, err := dec.Token()
+			if err != nil {
+				break
+			}
+			if tok != json.Delim('{') {
+				// Not a message: skip it, still a member of the batch.
+				if d, ok := tok.(json.Delim); ok && !skipRest(dec, d) {
+					break
+				}
+				messages++
+				continue
+			}
+			cs, whole := scanMessage(dec)
+			calls = append(calls, cs...)
+			if !whole {
 				break
 			}
 			messages++
-			calls = append(calls, messageCalls(raw)...)
 		}
+		return calls, messages
 	case json.Delim('{'):
-		// Re-decode the first value whole: simpler than resuming a
-		// token stream, and the value is already bounded.
-		dec := json.NewDecoder(bytes.NewReader(body))
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			// A truncated object: scan what there is.
-			return messageCalls(body), 1
-		}
-		calls = messageCalls(raw)
+		calls, _ := scanMessage(dec)
+		return calls, 1
 	}
-	return calls, messages
+	return nil, 1
 }
 
-// messageCalls returns the calls one JSON-RPC message could make: every
-// string value of a key equal to "method" ignoring case, and for
-// tools/call every string value of a "name" key (ignoring case) in every
-// "params" object. Going through tokens rather than a struct sees
-// duplicate keys, which a struct would collapse to one. A tools/call with
-// no name, or whose message or params stop at a syntax error (a name may
-// follow the error), also yields the call with an empty tool name.
-func messageCalls(raw []byte) []call {
-	methods, _ := stringValues(raw, "method")
-	if len(methods) == 0 {
-		return nil
-	}
-	var names []string
-	paramsValues, whole := rawValues(raw, "params")
-	for _, params := range paramsValues {
-		ns, ok := stringValues(params, "name")
-		names = append(names, ns...)
-		whole = whole && ok
-	}
-	var calls []call
+// scanMessage reads the members of one message, whose opening brace dec
+// has just returned, and returns the calls it could make: every string
+// value of a key equal to "method" ignoring case, and for tools/call
+// every string value of a "name" key (ignoring case) in every "params"
+// object. Going through tokens rather than a struct sees duplicate keys,
+// which a struct would collapse to one. A tools/call with no name, or
+// whose message stops at a syntax error before its end (a name may follow
+// the error), also yields the call with an empty tool name. whole reports
+// that the message was read to its closing brace.
+func scanMessage(dec *json.Decoder) (calls []call, whole bool) {
+	var methods, names []string
+	whole = func() bool {
+		for {
+			tok, err := dec.Token()
+			if err != nil {
+				return false
+			}
+			if tok == json.Delim('}') {
+				return true
+			}
+			key, _ := tok.(string)
+			switch {
+			case strings.EqualFold(key, "method"):
+				s, ok, err := stringValue(dec)
+				if err != nil {
+					return false
+				}
+				if ok {
+					methods = append(methods, s)
+				}
+			case strings.EqualFold(key, "params"):
+				tok, err := dec.Token()
+				if err != nil {
+					return false
+				}
+				if tok == json.Delim('{') {
+					// A params object broken by a syntax error names
+					// nothing: what it seemed to name settles nothing.
+					ns, ok := scanParams(dec)
+					if !ok {
+						return false
+					}
+					names = append(names, ns...)
+				} else if d, ok := tok.(json.Delim); ok && !skipRest(dec, d) {
+					return false
+				}
+			default:
+				if !skipValue(dec) {
+					return false
+				}
+			}
+		}
+	}()
 	for _, m := range methods {
 		if m != "tools/call" {
 			calls = append(calls, call{method: m})
@@ -250,46 +292,75 @@ func messageCalls(raw []byte) []call {
 			calls = append(calls, call{method: m, tool: n})
 		}
 	}
-	return calls
+	return calls, whole
 }
 
-// rawValues returns the values of every member of the JSON object obj
-// whose key equals key ignoring case, stopping at the first syntax error;
-// whole reports that it read the object to its end. A value that is not
-// an object has no members, and counts as read whole.
-func rawValues(obj []byte, key string) (values []json.RawMessage, whole bool) {
-	dec := json.NewDecoder(bytes.NewReader(obj))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, err == nil
-	}
-	for dec.More() {
+// scanParams reads the members of a params object, whose opening brace
+// dec has just returned, and returns the string values of its keys equal
+// to "name" ignoring case; ok reports that it read the object to its end.
+func scanParams(dec *json.Decoder) (names []string, ok bool) {
+	for {
 		tok, err := dec.Token()
 		if err != nil {
-			return values, false
+			return nil, false
 		}
-		k, _ := tok.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return values, false
+		if tok == json.Delim('}') {
+			return names, true
 		}
-		if strings.EqualFold(k, key) {
-			values = append(values, v)
+		if key, _ := tok.(string); strings.EqualFold(key, "name") {
+			s, isString, err := stringValue(dec)
+			if err != nil {
+				return nil, false
+			}
+			if isString {
+				names = append(names, s)
+			}
+			continue
+		}
+		if !skipValue(dec) {
+			return nil, false
 		}
 	}
-	_, err := dec.Token() // the closing brace
-	return values, err == nil
 }
 
-// stringValues is rawValues keeping only string values, decoded.
-func stringValues(obj []byte, key string) (values []string, whole bool) {
-	raws, whole := rawValues(obj, key)
-	for _, v := range raws {
-		var s string
-		if json.Unmarshal(v, &s) == nil {
-			values = append(values, s)
+// stringValue reads the next value; ok reports that it was a string.
+func stringValue(dec *json.Decoder) (s string, ok bool, err error) {
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		return "", false, err
+	}
+	if len(raw) == 0 || raw[0] != '"' {
+		return "", false, nil
+	}
+	return s, json.Unmarshal(raw, &s) == nil, nil
+}
+
+// skipValue reads the next value whole and keeps nothing of it; false
+// means a syntax error.
+func skipValue(dec *json.Decoder) bool {
+	var skip json.RawMessage
+	return dec.Decode(&skip) == nil
+}
+
+// skipRest reads to the end of the object or array whose opening
+// delimiter d dec has just returned.
+func skipRest(dec *json.Decoder, d json.Delim) bool {
+	if d != '{' && d != '[' {
+		return true
+	}
+	for depth := 1; depth > 0; {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
 		}
 	}
-	return values, whole
+	return true
 }
 
 // writeRPCError answers with a JSON-RPC error response (id null: the
