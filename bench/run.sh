@@ -6,8 +6,9 @@
 #   bash bench/run.sh --quick             about 1 s runs, 1 round, 1/16 clients, a subset; writes test-output/BENCHMARKS.quick.md
 #   bash bench/run.sh --postgres DSN      also mcp-2coffee on PostgreSQL (default: $MCP_2COFFEE_TEST_POSTGRES)
 #
-# Needs Go, Node.js and `npm ci` (for @modelcontextprotocol/sdk and
-# mcp-remote); PostgreSQL subjects also need psql. Everything is built into a
+# Needs Go, Node.js and `npm ci` (for @modelcontextprotocol/sdk, mcp-remote
+# and playwright-core); the full run's OAuth subject signs in with Chromium
+# (/usr/bin/chromium, or $CHROMIUM_PATH); PostgreSQL subjects also need psql. Everything is built into a
 # temporary directory; every server listens on 127.0.0.1 on a port it picks
 # itself; every child is ended on exit. The raw JSON of each run goes to
 # test-output/bench/ (or test-output/bench-quick/), with index.jsonl naming
@@ -161,13 +162,28 @@ if [ "$mode" = full ]; then
 	fi
 fi
 
-# HTTP subjects, in table order: id, label, server, tool, arguments, whether
-# the API key is sent.
+# The OAuth subject's token: the admin signs in once, in Chromium, through
+# "mcp-2coffee login" (test/interop/browser/signin.mjs is the person at the
+# browser), and bench --oauth sends the token that login cached.
+if [ "$mode" = full ]; then
+	[ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || die "the OAuth subject signs in with Chromium: install it (apt-get install chromium) or set CHROMIUM_PATH"
+	password=$(awk '/password is shown only now/ { getline; getline; print $1; exit }' "$work/first-run-secrets.txt")
+	[ -n "$password" ] || die "no admin password in $work/first-run-secrets.txt"
+	say "signing in to ${url[srv-key]} in Chromium"
+	BROWSER="node $ROOT/test/interop/browser/signin.mjs" M2C_USER=admin M2C_PASSWORD=$password M2C_RESULT=$work/signin.json \
+		"$bin" login --config-dir "$work/oauth" "${url[srv-key]}" >"$work/login.log" 2>&1 ||
+		die "login failed: $(cat "$work/login.log") $(cat "$work/signin.json" 2>/dev/null)"
+	unset password
+fi
+
+# HTTP subjects, in table order: id, label, server, tool, arguments, and the
+# credential sent: no, yes (the API key) or oauth (the signed-in token).
 http_subjects=(
 	"m2c|mcp-2coffee get_article (no auth)|srv-none|get_article|{\"slug\":\"channel-trong-go\"}|no"
 	"m2c-key|mcp-2coffee get_article (API key)|srv-key|get_article|{\"slug\":\"channel-trong-go\"}|yes"
 )
 if [ "$mode" = full ]; then
+	http_subjects+=("m2c-oauth|mcp-2coffee get_article (OAuth token)|srv-key|get_article|{\"slug\":\"channel-trong-go\"}|oauth")
 	http_subjects+=("m2c-search|mcp-2coffee search_articles \"channel\"|srv-none|search_articles|{\"query\":\"channel\"}|no")
 	if [ -n "$postgres" ]; then
 		http_subjects+=("m2c-pg|mcp-2coffee get_article (PostgreSQL)|srv-pg|get_article|{\"slug\":\"channel-trong-go\"}|no")
@@ -202,7 +218,10 @@ bench_http() {
 	IFS='|' read -r id label server tool args key <<<"$3"
 	file=http-$id-c$c-r$round.json
 	local extra=()
-	[ "$key" = yes ] && extra=(--header 'X-API-KEY: ${BENCH_API_KEY}')
+	case $key in
+	yes) extra=(--header 'X-API-KEY: ${BENCH_API_KEY}') ;;
+	oauth) extra=(--oauth --config-dir "$work/oauth") ;;
+	esac
 	say "round $round, $c clients: $label"
 	"$bin" bench "${url[$server]}" --tool "$tool" --arguments "$args" "${extra[@]}" \
 		--concurrency "$c" --duration "$duration" --warmup "$warmup" --json --pid "${pid_of[$server]}" \

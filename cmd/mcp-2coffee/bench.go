@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"net/http"
 	"slices"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/bridge"
 	"github.com/2coffee/mcp-2coffee/internal/loadgen"
 	"github.com/2coffee/mcp-2coffee/internal/mcpcall"
+	"github.com/2coffee/mcp-2coffee/internal/oauthclient"
+	"github.com/2coffee/mcp-2coffee/internal/tokencache"
 )
 
 func benchCommand() *command {
@@ -28,6 +31,8 @@ func benchCommand() *command {
 			var headers repeated
 			fs.Var(&headers, "header", `extra request header "Name: value" (repeatable; ${VAR} is taken from the environment)`)
 			bearer := fs.String("bearer", "", "access token or API key sent as Authorization: Bearer (better set through the environment variable; never printed)")
+			oauth := fs.Bool("oauth", false, `HTTP: send the OAuth access token "mcp-2coffee login URL" cached for the server (refreshed first when about to expire); never opens a browser`)
+			configDir := fs.String("config-dir", "", "token cache directory for --oauth (default: $MCP_2COFFEE_CONFIG_DIR, else the user config dir/mcp-2coffee)")
 			tool := fs.String("tool", "", "the tool to call (required)")
 			arguments := fs.String("arguments", "", `the tool's arguments as one JSON object, e.g. '{"slug":"hello"}'; key=value words override its members`)
 			concurrency := fs.Int("concurrency", loadgen.DefaultConcurrency, "HTTP: clients calling at once, each with one call in flight")
@@ -54,8 +59,8 @@ func benchCommand() *command {
 					if len(argv) == 0 {
 						return usageError("--stdio needs the command after --, e.g. bench --stdio --tool get_article -- mcp-2coffee stdio")
 					}
-					if len(headers) > 0 || *bearer != "" || *pid != 0 {
-						return usageError("--header, --bearer and --pid are for HTTP; give a bridge command its own flags, with a credential as a ${VAR} reference (connect --header 'X-API-KEY: ${KEY}')")
+					if len(headers) > 0 || *bearer != "" || *oauth || *pid != 0 {
+						return usageError("--header, --bearer, --oauth and --pid are for HTTP; give a bridge command its own flags, with a credential as a ${VAR} reference (connect --header 'X-API-KEY: ${KEY}')")
 					}
 					pairs = args
 				} else {
@@ -83,6 +88,14 @@ func benchCommand() *command {
 				}
 				if _, err := loadgen.CheckTarget(target, *allowRemote); err != nil {
 					return usageError("%v", err)
+				}
+				if *oauth {
+					if *bearer != "" {
+						return usageError("--oauth and --bearer: give one")
+					}
+					if *bearer, err = cachedToken(ctx, env, target, *configDir); err != nil {
+						return err
+					}
 				}
 				header, err := benchHeaders(env, headers, *bearer)
 				if err != nil {
@@ -159,4 +172,33 @@ func printBench(env *environment, r *loadgen.Report, asJSON bool) error {
 		return &exitError{code: 1, err: errors.New("no call succeeded")}
 	}
 	return nil
+}
+
+// cachedToken returns the access token the token cache holds for
+// serverURL, refreshed when it is about to expire, as connect would send
+// it. It never signs in: a load generator that opened a browser in the
+// middle of a run would measure the person.
+func cachedToken(ctx context.Context, env *environment, serverURL, configDir string) (string, error) {
+	store, err := tokencache.Open(configDir)
+	if err != nil {
+		return "", err
+	}
+	oc, err := oauthclient.New(oauthclient.Options{
+		Store:  store,
+		Stderr: env.stderr,
+		OpenBrowser: func(context.Context, string) error {
+			return errors.New("bench does not sign in")
+		},
+	})
+	if err != nil {
+		return "", err
+	}
+	tok, err := oc.AccessToken(ctx, serverURL)
+	if err != nil {
+		return "", fmt.Errorf("--oauth: %w", err)
+	}
+	if tok == "" {
+		return "", fmt.Errorf("--oauth: no usable token is cached for %s in %s: run \"mcp-2coffee login %s\" first", serverURL, store.Dir(), serverURL)
+	}
+	return tok, nil
 }

@@ -121,3 +121,35 @@ func TestBenchCommandStdio(t *testing.T) {
 }
 
 func isLinux() bool { return runtime.GOOS == "linux" }
+
+// TestBenchCommandOAuth: --oauth sends the token "login" cached, so a
+// deployment behind OAuth can be loaded; with nothing cached it says what
+// to run and opens no browser.
+func TestBenchCommandOAuth(t *testing.T) {
+	t.Parallel()
+	s := startServe(t)
+	env, opened := browserEnv(t, s)
+	args := []string{s.mcpURL, "--oauth", "--concurrency", "2", "--requests", "10", "--tool", "get_article", benchSlug}
+
+	_, errOut, code := runCLI(t, env, append([]string{"bench", "--json", "--warmup", "0"}, args...)...)
+	if code != 2 && code != 1 || !strings.Contains(errOut, "mcp-2coffee login "+s.mcpURL) {
+		t.Errorf("bench --oauth before login: exit %d, stderr %q; want it to say to log in", code, errOut)
+	}
+	if n := opened(); n != 0 {
+		t.Fatalf("bench opened the browser %d times", n)
+	}
+
+	if out, errOut, code := runCLI(t, env, "login", s.mcpURL); code != 0 {
+		t.Fatalf("login: exit %d\n%s%s", code, out, errOut)
+	}
+	r, out := bench(t, env, 0, args...)
+	if r.OK != 10 || r.Errors != 0 {
+		t.Errorf("bench --oauth after login: %d ok, %v", r.OK, r.ErrorKinds)
+	}
+	if strings.Contains(out, "m2ca_") {
+		t.Error("the output shows the access token")
+	}
+	if n := opened(); n != 1 {
+		t.Errorf("browser opened %d times, want once (by login)", n)
+	}
+}
