@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -41,7 +43,7 @@ func benchServer(b *testing.B, withAuth bool) (mcpURL, key string) {
 	ts := httptest.NewUnstartedServer(nil)
 	pub, _ := url.Parse("http://" + ts.Listener.Addr().String())
 	srv, err := buildServer(ctx, serverSetup{db: db, public: pub, listenAddr: ts.Listener.Addr().String(),
-		apiKeys: withAuth, logger: discardLogger(), out: io.Discard})
+		apiKeys: withAuth, oauth: withAuth, logger: discardLogger(), out: io.Discard})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -96,7 +98,7 @@ func BenchmarkGetArticleHTTP(b *testing.B) {
 			}
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 			b.ReportAllocs()
-			b.SetParallelism((16 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+			b.SetParallelism((benchClients + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -123,3 +125,12 @@ func BenchmarkGetArticleHTTP(b *testing.B) {
 		})
 	}
 }
+
+// benchClients is how many clients BenchmarkGetArticleHTTP runs at once:
+// 16, or BENCH_CLIENTS (the harness's 1, 16 and 64 columns).
+var benchClients = func() int {
+	if n, err := strconv.Atoi(os.Getenv("BENCH_CLIENTS")); err == nil && n > 0 {
+		return n
+	}
+	return 16
+}()

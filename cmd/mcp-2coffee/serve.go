@@ -46,7 +46,7 @@ func serveCommand() *command {
 			trustedProxy := fs.String("trusted-proxy", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (for rate limits and logs), e.g. 127.0.0.1")
 			metricsAddr := fs.String("metrics-addr", "", "serve /metrics, /healthz and /readyz on this separate address too (keep it off the public network), and no longer /metrics on --addr, e.g. 127.0.0.1:9090")
 			secrets := fs.String("first-run-secrets", "auto", "where a first run's admin key and password go: auto (standard error when it is a terminal, else a 0600 file "+secretsFileName+" beside the database), stderr, or a file path")
-			gcFloor := fs.String("gc-floor", "20MiB", "let the Go memory of the process grow to this much before collecting while the live heap is small (fewer collections under load); 0 turns it off, as does setting GOGC or GOMEMLIMIT")
+			gcFloor := fs.String("gc-floor", "16MiB", "let the Go memory of the process grow to this much before collecting while the live heap is small (fewer collections under load); 0 turns it off, as does setting GOGC or GOMEMLIMIT")
 			grace := fs.Duration("shutdown-grace", 20*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 			return func(ctx context.Context, env *environment, args []string) error {
 				if len(args) > 0 {
