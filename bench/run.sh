@@ -6,14 +6,14 @@
 #   bash bench/run.sh --quick             about 1 s runs, 1 round, 1/16 clients, a subset; writes test-output/BENCHMARKS.quick.md
 #   bash bench/run.sh --postgres DSN      also mcp-2coffee on PostgreSQL (default: $MCP_2COFFEE_TEST_POSTGRES)
 #
-# Needs Go, Node.js and `npm ci` (for @modelcontextprotocol/sdk, mcp-remote
-# and playwright-core); the full run's OAuth subject signs in with Chromium
-# (/usr/bin/chromium, or $CHROMIUM_PATH); PostgreSQL subjects also need psql. Everything is built into a
-# temporary directory; every server listens on 127.0.0.1 on a port it picks
-# itself; every child is ended on exit. The raw JSON of each run goes to
-# test-output/bench/ (or test-output/bench-quick/), with index.jsonl naming
-# them. Any subject that fails to start, and any run with an error, stops the
-# script with a non-zero status.
+# Needs Go, Node.js and `npm ci` (@modelcontextprotocol/sdk, mcp-remote,
+# playwright-core); the full run's OAuth subject signs in with Chromium
+# (/usr/bin/chromium, or $CHROMIUM_PATH); PostgreSQL needs psql. Everything
+# is built into a temporary directory; every server listens on 127.0.0.1 on
+# a port it picks itself; every child is ended on exit. The raw JSON of each
+# run goes to test-output/bench/ (or test-output/bench-quick/), with
+# index.jsonl naming them. A subject that fails to start, or a run with an
+# error, stops the script with a non-zero status.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
 		;;
 	--postgres=*) postgres=${1#--postgres=} ;;
 	-h | --help)
-		sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+		sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*) echo "bench/run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
