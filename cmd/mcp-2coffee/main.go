@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"syscall"
@@ -86,10 +87,39 @@ func main() {
 			fmt.Fprintln(os.Stderr, "mcp-2coffee: stopping; interrupt again to quit at once")
 		}
 	})
+	stopProfile := startCPUProfile(os.Getenv(envCPUProfile))
 	code := run(ctx, os.Args[1:], &environment{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
+	stopProfile()
 	unwatch()
 	stop()
 	os.Exit(code)
+}
+
+// envCPUProfile names a file to write a CPU profile of the whole command
+// to (go tool pprof reads it), for finding where a server, a bridge or an
+// import spends its time on the machine it runs on. The profile covers the
+// run until the command returns: a server stopped by SIGTERM or SIGINT
+// writes it as it drains.
+const envCPUProfile = "MCP_2COFFEE_CPUPROFILE"
+
+func startCPUProfile(path string) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err == nil {
+		if err = pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "mcp-2coffee: %s: %v\n", envCPUProfile, err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 // run executes one command line and returns the exit status.
