@@ -62,8 +62,13 @@ func serveCommand() *command {
 				}
 				// An operator who set GOGC or GOMEMLIMIT has chosen how the
 				// collector runs; the floor stays out of the way.
-				if floor > 0 && env.getenv("GOGC") == "" && env.getenv("GOMEMLIMIT") == "" {
+				gcState := "default"
+				switch {
+				case env.getenv("GOGC") != "" || env.getenv("GOMEMLIMIT") != "":
+					gcState = "GOGC/GOMEMLIMIT"
+				case floor > 0:
 					defer gcfloor.Floor(floor, 100)()
+					gcState = "floor " + *gcFloor
 				}
 				host, _, err := net.SplitHostPort(*addr)
 				if err != nil {
@@ -148,7 +153,7 @@ func serveCommand() *command {
 					oauthState = srv.authServer.Issuer()
 				}
 				if opsLn == nil {
-					logger.Info("serving", "mcp", mcpURL, "listen", ln.Addr().String(), "auth", *authMode, "oauth", oauthState, "database", store.Redact(c.database))
+					logger.Info("serving", "mcp", mcpURL, "listen", ln.Addr().String(), "auth", *authMode, "oauth", oauthState, "database", store.Redact(c.database), "gc", gcState)
 					return httpserver.Serve(ctx, ln, srv.handler, logger, *grace)
 				}
 				// Two listeners, one lifetime: either failing stops both.
@@ -156,7 +161,7 @@ func serveCommand() *command {
 				g.Go(func() error { return httpserver.Serve(gctx, ln, srv.handler, logger, *grace) })
 				g.Go(func() error { return httpserver.Serve(gctx, opsLn, srv.ops, logger, *grace) })
 				logger.Info("serving", "mcp", mcpURL, "listen", ln.Addr().String(), "metrics", "http://"+opsLn.Addr().String()+"/metrics",
-					"auth", *authMode, "oauth", oauthState, "database", store.Redact(c.database))
+					"auth", *authMode, "oauth", oauthState, "database", store.Redact(c.database), "gc", gcState)
 				return g.Wait()
 			}
 		},

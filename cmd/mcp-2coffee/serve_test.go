@@ -734,3 +734,17 @@ func runOK(t *testing.T, args ...string) string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// TestServeGCFloor: serve says how its collector runs, and a floor it
+// cannot read is a usage mistake, refused before anything starts.
+func TestServeGCFloor(t *testing.T) {
+	t.Parallel()
+	s := startServe(t)
+	if logs := s.logs(); !strings.Contains(logs, `gc="floor 16MiB"`) {
+		t.Errorf("the serving line does not name the floor:\n%s", logs)
+	}
+	_, errOut, code := runCLI(t, nil, "serve", "--addr", "127.0.0.1:0", "--database", filepath.Join(t.TempDir(), "b.db"), "--gc-floor", "20mb")
+	if code != 2 || !strings.Contains(errOut, `--gc-floor: "20mb" is not a size`) {
+		t.Errorf("serve --gc-floor 20mb: exit %d, %q; want 2 and the reason", code, errOut)
+	}
+}
