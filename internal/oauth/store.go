@@ -149,6 +149,13 @@ type Tokens interface {
 	// AddTokens stores tokens in family familyID, unless the family is
 	// revoked (errdefs.ErrConflict) or unknown (errdefs.ErrNotFound).
 	AddTokens(ctx context.Context, familyID string, tokens ...*Token) error
+	// CreateClientFamily creates family familyID for client clientID
+	// alone, with no user (the client credentials grant: a machine client
+	// gets tokens for itself), bound to resource and created at at, and
+	// stores tokens in it, in one transaction. Its tokens read back with
+	// an empty User. It reports errdefs.ErrConflict if the family id or a
+	// token hash is taken, and then stores nothing.
+	CreateClientFamily(ctx context.Context, familyID, clientID, resource string, at time.Time, tokens ...*Token) error
 	// RevokeToken revokes one token at at, keeping an earlier revocation
 	// time, or reports errdefs.ErrNotFound.
 	RevokeToken(ctx context.Context, hash []byte, at time.Time) error

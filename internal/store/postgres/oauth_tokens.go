@@ -127,7 +127,7 @@ func (db *DB) DeleteExpiredCodes(ctx context.Context, before time.Time) (int, er
 
 // oauthTokenQuery reads a token with its family; RevokedAt is the token's
 // own revocation or else the family's.
-const oauthTokenQuery = `SELECT t.hash, t.kind, t.family_id, f.client_id, f.user_name, f.resource, t.scopes,
+const oauthTokenQuery = `SELECT t.hash, t.kind, t.family_id, f.client_id, coalesce(f.user_name, ''), f.resource, t.scopes,
 		t.created_at, t.expires_at, t.rotated_at, coalesce(t.revoked_at, f.revoked_at)
 	FROM oauth_tokens t JOIN oauth_families f ON f.id = t.family_id WHERE t.hash = $1`
 
@@ -277,6 +277,23 @@ func (db *DB) AddTokens(ctx context.Context, familyID string, tokens ...*oauth.T
 		return oauthInsertTokens(ctx, tx, familyID, tokens)
 	})
 	return oauthWrap("add tokens", err)
+}
+
+// CreateClientFamily creates a family with no user and stores tokens in
+// it.
+func (db *DB) CreateClientFamily(ctx context.Context, familyID, clientID, resource string, at time.Time, tokens ...*oauth.Token) error {
+	err := db.oauthTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO oauth_families (id, client_id, user_name, resource, created_at)
+			VALUES ($1, $2, NULL, $3, $4) ON CONFLICT (id) DO NOTHING`, familyID, clientID, resource, stamp(at))
+		if err != nil {
+			return err
+		}
+		if err := oauthInserted(tag.RowsAffected(), "family id"); err != nil {
+			return err
+		}
+		return oauthInsertTokens(ctx, tx, familyID, tokens)
+	})
+	return oauthWrap("create client family", err)
 }
 
 // RevokeToken revokes one token, keeping an earlier revocation time.

@@ -9,6 +9,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -436,13 +437,39 @@ func foldTagKeys(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
+// foreignKeysOff is the first line of a migration that rebuilds a table
+// others refer to. SQLite cannot drop a NOT NULL or change a constraint in
+// place; its way is a new table, a copy, a drop and a rename, and with
+// foreign keys enforced the drop would first delete every row, cascading
+// into the tables that refer to it. Such a migration runs with foreign
+// keys off on a connection of its own, checks them before it commits,
+// and the connection is thrown away afterwards.
+const foreignKeysOff = "-- foreign_keys: off"
+
 // apply runs one migration unless it is already recorded.
 func (db *DB) apply(ctx context.Context, m schema.Migration) (err error) {
 	text, err := migrationFS.ReadFile(path.Join("migrations", m.Name))
 	if err != nil {
 		return err
 	}
-	tx, err := db.db.BeginTx(ctx, nil)
+	conn, err := db.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	fkOff := strings.HasPrefix(string(text), foreignKeysOff+"\n")
+	defer func() {
+		if fkOff {
+			// Never back into the pool with foreign keys off.
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		conn.Close()
+	}()
+	if fkOff {
+		if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+			return err
+		}
+	}
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -466,6 +493,11 @@ func (db *DB) apply(ctx context.Context, m schema.Migration) (err error) {
 			return err
 		}
 	}
+	if fkOff {
+		if err := foreignKeyViolation(ctx, tx); err != nil {
+			return err
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 		m.Version, m.Name, time.Now().Unix()); err != nil {
 		return err
@@ -475,6 +507,26 @@ func (db *DB) apply(ctx context.Context, m schema.Migration) (err error) {
 	}
 	db.logger.InfoContext(ctx, "applied database migration", "version", m.Version, "name", m.Name)
 	return nil
+}
+
+// foreignKeyViolation reports the first row PRAGMA foreign_key_check
+// finds, as an error; nil when there is none.
+func foreignKeyViolation(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fk int
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			return err
+		}
+		return fmt.Errorf("foreign key check: a row of %s (rowid %v) refers to a missing row of %s", table, rowid.Int64, parent)
+	}
+	return rows.Err()
 }
 
 // unixOrNull stores an optional time as Unix seconds or NULL, the form

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/oauth"
 	"github.com/2coffee/mcp-2coffee/internal/store/storetest"
 )
 
@@ -644,4 +645,77 @@ func TestConcurrentSearchesOnAColdCache(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestUpgradeKeepsTokenFamilies runs migration 0007, which rebuilds
+// oauth_families, over a database holding a user's code and tokens: they
+// all survive (with foreign keys enforced the rebuild's DROP TABLE would
+// have cascaded into both), the families may then be a client's alone,
+// and every connection of the pool enforces foreign keys again.
+func TestUpgradeKeepsTokenFamilies(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "blog.db")
+	db, err := Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1_800_000_000, 0).UTC()
+	if err := db.CreateUser(ctx, &oauth.User{Name: "ann", PasswordHash: "x", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	code := &oauth.Code{Hash: make([]byte, 32), FamilyID: "fam", ClientID: "c", User: "ann", RedirectURI: "http://127.0.0.1/cb",
+		Scopes: []string{"articles:read"}, Resource: "http://127.0.0.1:3000/mcp", Challenge: "ch", CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
+	if err := db.CreateCode(ctx, code); err != nil {
+		t.Fatal(err)
+	}
+	tok := &oauth.Token{Hash: bytes.Repeat([]byte{1}, 32), Kind: oauth.KindAccess, FamilyID: "fam", Scopes: []string{"articles:read"},
+		CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := db.AddTokens(ctx, "fam", tok); err != nil {
+		t.Fatal(err)
+	}
+	// The release before 0007: its families table, without its record.
+	if _, err := db.SQL().ExecContext(ctx, `DELETE FROM schema_migrations WHERE version >= 7`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	db, err = Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got, err := db.TokenByHash(ctx, tok.Hash); err != nil || got.User != "ann" || got.ClientID != "c" {
+		t.Errorf("the token after the upgrade: %+v, %v", got, err)
+	}
+	if got, err := db.CodeByHash(ctx, code.Hash); err != nil || got.User != "ann" {
+		t.Errorf("the code after the upgrade: %+v, %v", got, err)
+	}
+	machine := &oauth.Token{Hash: bytes.Repeat([]byte{2}, 32), Kind: oauth.KindAccess, FamilyID: "mf", Scopes: []string{"articles:read"},
+		CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := db.CreateClientFamily(ctx, "mf", "machine", "http://127.0.0.1:3000/mcp", now, machine); err != nil {
+		t.Errorf("a client family after the upgrade: %v", err)
+	}
+	// Hold several connections at once, so the check reaches past the one
+	// the migration ran on (which is thrown away).
+	var conns []*sql.Conn
+	for range 4 {
+		c, err := db.SQL().Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for i, c := range conns {
+		var fk int
+		if err := c.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk); err != nil || fk != 1 {
+			t.Errorf("connection %d: foreign_keys = %d, %v; want 1", i, fk, err)
+		}
+		c.Close()
+	}
+	// And they are enforced: a token of no family is refused.
+	if _, err := db.SQL().ExecContext(ctx, `INSERT INTO oauth_tokens (hash, kind, family_id, scopes, created_at, expires_at)
+		VALUES (?, 'access', 'nope', '', 0, 0)`, bytes.Repeat([]byte{3}, 32)); err == nil {
+		t.Error("a token of a family that does not exist was stored")
+	}
 }

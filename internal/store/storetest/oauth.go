@@ -56,6 +56,7 @@ func RunOAuth(t *testing.T, open func(t *testing.T) oauth.Store) {
 		{"RevokeFamily", oauthRevokeFamily},
 		{"RevokeToken", oauthRevokeToken},
 		{"DeleteExpiredTokens", oauthDeleteExpiredTokens},
+		{"ClientFamily", oauthClientFamily},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

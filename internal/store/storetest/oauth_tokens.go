@@ -361,3 +361,60 @@ func oauthRace(t *testing.T, what string, op func(i int) error) int {
 	}
 	return winner
 }
+
+// oauthClientFamily: a machine client's tokens live in a family with no
+// user. They read back with an empty User, are revoked with the family and
+// with the client, take no part in a user's revocation, and go when they
+// expire.
+func oauthClientFamily(t *testing.T, s oauth.Store) {
+	ctx := context.Background()
+	const resource = "http://127.0.0.1:3000/mcp"
+	oauthMust(t, "CreateClient", s.CreateClient(ctx, oauthNewClient("machine", oauthT0)))
+	access := oauthNewToken("machine access", oauth.KindAccess, "mf")
+	oauthMust(t, "CreateClientFamily", s.CreateClientFamily(ctx, "mf", "machine", resource, oauthT0, access))
+	got := oauthGetToken(t, s, access.Hash)
+	want := *access
+	want.ClientID, want.User, want.Resource = "machine", "", resource
+	if diff := cmp.Diff(&want, got, oauthCmp); diff != "" {
+		t.Errorf("the client family's token (-want +got):\n%s", diff)
+	}
+
+	// Taken ids store nothing.
+	other := oauthNewToken("machine other", oauth.KindAccess, "mf")
+	oauthWantErr(t, "CreateClientFamily with a taken family id", s.CreateClientFamily(ctx, "mf", "machine", resource, oauthT0, other), errdefs.ErrConflict)
+	dup := *access
+	dup.FamilyID = "mf2"
+	oauthWantErr(t, "CreateClientFamily with a taken token hash", s.CreateClientFamily(ctx, "mf2", "machine", resource, oauthT0, &dup), errdefs.ErrConflict)
+	_, err := s.TokenByHash(ctx, other.Hash)
+	oauthWantErr(t, "the refused token", err, errdefs.ErrNotFound)
+	oauthWantErr(t, "AddTokens to the refused family", s.AddTokens(ctx, "mf2", oauthNewToken("late", oauth.KindAccess, "mf2")), errdefs.ErrNotFound)
+
+	// A user's revocation leaves the client's own tokens alone.
+	oauthFamily(t, s, "uf", "ann", "machine")
+	oauthMust(t, "RevokeUserTokens", s.RevokeUserTokens(ctx, "ann", oauthT0.Add(time.Minute)))
+	if got := oauthGetToken(t, s, access.Hash); got.RevokedAt != nil {
+		t.Errorf("revoking ann's tokens revoked the client's own: %v", got.RevokedAt)
+	}
+	// Revoking the family does.
+	at := oauthT0.Add(2 * time.Minute)
+	oauthMust(t, "RevokeFamily", s.RevokeFamily(ctx, "mf", at))
+	if got := oauthGetToken(t, s, access.Hash); got.RevokedAt == nil || !got.RevokedAt.Equal(at) {
+		t.Errorf("after RevokeFamily: RevokedAt %v, want %v", got.RevokedAt, at)
+	}
+
+	// Deleting the client takes a second family with it.
+	second := oauthNewToken("machine second", oauth.KindAccess, "mf3")
+	oauthMust(t, "CreateClientFamily", s.CreateClientFamily(ctx, "mf3", "machine", resource, oauthT0, second))
+	oauthMust(t, "DeleteClient", s.DeleteClient(ctx, "machine"))
+	_, err = s.TokenByHash(ctx, second.Hash)
+	oauthWantErr(t, "a token of a deleted client", err, errdefs.ErrNotFound)
+
+	// Expiry sweeps a client family like any other.
+	third := oauthNewToken("machine third", oauth.KindAccess, "mf4")
+	oauthMust(t, "CreateClientFamily", s.CreateClientFamily(ctx, "mf4", "other-machine", resource, oauthT0, third))
+	_, err = s.DeleteExpiredTokens(ctx, third.ExpiresAt)
+	oauthMust(t, "DeleteExpiredTokens", err)
+	_, err = s.TokenByHash(ctx, third.Hash)
+	oauthWantErr(t, "an expired client token", err, errdefs.ErrNotFound)
+	oauthWantErr(t, "AddTokens to the swept family", s.AddTokens(ctx, "mf4", oauthNewToken("later", oauth.KindAccess, "mf4")), errdefs.ErrNotFound)
+}
