@@ -2,7 +2,9 @@ package authn
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -75,4 +77,29 @@ func FuzzScanCallsSeesWhatADecoderSees(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestScanCallsIsLinearInTheBody: a message repeating "method" and "name"
+// keys yields each distinct call once. Pairing every method with every
+// name made 405,000 calls of a 20 KB body (and the scope check a slice as
+// long), and a body within the 3 MiB limit could exhaust the memory.
+func TestScanCallsIsLinearInTheBody(t *testing.T) {
+	body := `{"jsonrpc":"2.0","id":1,` + strings.Repeat(`"method":"tools/call",`, 450) +
+		`"params":{` + strings.Repeat(`"name":"a",`, 900) + `"name":"create_article","x":1}}`
+	calls, n := scanCalls([]byte(body))
+	want := []call{{method: "tools/call", tool: "a"}, {method: "tools/call", tool: "create_article"}}
+	if n != 1 || !slices.Equal(calls, want) {
+		t.Errorf("scanCalls of a %d-byte body: %d calls (%.3v), want %v", len(body), len(calls), calls, want)
+	}
+	// Distinct names still all count.
+	var b strings.Builder
+	b.WriteString(`{"method":"tools/call","method":"tools/list","params":{`)
+	for i := range 200 {
+		fmt.Fprintf(&b, `"name":"t%03d",`, i)
+	}
+	b.WriteString(`"x":1}}`)
+	calls, _ = scanCalls([]byte(b.String()))
+	if len(calls) != 201 || !slices.Contains(calls, call{method: "tools/call", tool: "t199"}) || !slices.Contains(calls, call{method: "tools/list"}) {
+		t.Errorf("200 distinct names and two methods: %d calls, want 201", len(calls))
+	}
 }

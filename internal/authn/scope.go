@@ -280,6 +280,12 @@ func scanMessage(dec *json.Decoder) (calls []call, whole bool) {
 			}
 		}
 	}()
+	// Each method and name counts once: a message repeating both keys
+	// would otherwise make as many calls as the product of the two, and
+	// a body of a few KB would buy millions.
+	slices.Sort(methods)
+	slices.Sort(names)
+	methods, names = slices.Compact(methods), slices.Compact(names)
 	for _, m := range methods {
 		if m != "tools/call" {
 			calls = append(calls, call{method: m})
