@@ -153,8 +153,11 @@ type Tokens interface {
 	// alone, with no user (the client credentials grant: a machine client
 	// gets tokens for itself), bound to resource and created at at, and
 	// stores tokens in it, in one transaction. Its tokens read back with
-	// an empty User. It reports errdefs.ErrConflict if the family id or a
-	// token hash is taken, and then stores nothing.
+	// an empty User. It reports errdefs.ErrNotFound if the client is not
+	// stored (deleted since it authenticated: a deletion either comes
+	// first and nothing is issued, or after and takes the family with it),
+	// and errdefs.ErrConflict if the family id or a token hash is taken;
+	// either way it stores nothing.
 	CreateClientFamily(ctx context.Context, familyID, clientID, resource string, at time.Time, tokens ...*Token) error
 	// RevokeToken revokes one token at at, keeping an earlier revocation
 	// time, or reports errdefs.ErrNotFound.

@@ -283,6 +283,16 @@ func (db *DB) AddTokens(ctx context.Context, familyID string, tokens ...*oauth.T
 // it.
 func (db *DB) CreateClientFamily(ctx context.Context, familyID, clientID, resource string, at time.Time, tokens ...*oauth.Token) error {
 	err := db.oauthTx(ctx, func(tx pgx.Tx) error {
+		// The lock keeps the client from being deleted until this commits;
+		// a deletion that came first leaves no row to lock.
+		var one int
+		err := tx.QueryRow(ctx, `SELECT 1 FROM oauth_clients WHERE id = $1 FOR KEY SHARE`, clientID).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("client %s: %w", clientID, errdefs.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, `INSERT INTO oauth_families (id, client_id, user_name, resource, created_at)
 			VALUES ($1, $2, NULL, $3, $4) ON CONFLICT (id) DO NOTHING`, familyID, clientID, resource, stamp(at))
 		if err != nil {

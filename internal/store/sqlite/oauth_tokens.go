@@ -243,6 +243,15 @@ func (db *DB) AddTokens(ctx context.Context, familyID string, tokens ...*oauth.T
 // it.
 func (db *DB) CreateClientFamily(ctx context.Context, familyID, clientID, resource string, at time.Time, tokens ...*oauth.Token) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		// Write transactions are IMMEDIATE: no deletion of the client can
+		// come between this check and the commit.
+		var stored bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM oauth_clients WHERE id = ?)`, clientID).Scan(&stored); err != nil {
+			return err
+		}
+		if !stored {
+			return fmt.Errorf("client %s: %w", clientID, errdefs.ErrNotFound)
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO oauth_families (id, client_id, user_name, resource, created_at)
 			VALUES (?, ?, NULL, ?, ?) ON CONFLICT (id) DO NOTHING`, familyID, clientID, resource, at.Unix())
 		if err != nil {

@@ -57,6 +57,7 @@ func RunOAuth(t *testing.T, open func(t *testing.T) oauth.Store) {
 		{"RevokeToken", oauthRevokeToken},
 		{"DeleteExpiredTokens", oauthDeleteExpiredTokens},
 		{"ClientFamily", oauthClientFamily},
+		{"DeleteClientRacesClientFamily", oauthDeleteClientRacesClientFamily},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -409,7 +411,14 @@ func oauthClientFamily(t *testing.T, s oauth.Store) {
 	_, err = s.TokenByHash(ctx, second.Hash)
 	oauthWantErr(t, "a token of a deleted client", err, errdefs.ErrNotFound)
 
+	// A deleted (or never stored) client gets nothing.
+	gone := oauthNewToken("machine gone", oauth.KindAccess, "mf5")
+	oauthWantErr(t, "CreateClientFamily for a deleted client", s.CreateClientFamily(ctx, "mf5", "machine", resource, oauthT0, gone), errdefs.ErrNotFound)
+	_, err = s.TokenByHash(ctx, gone.Hash)
+	oauthWantErr(t, "a token refused for a deleted client", err, errdefs.ErrNotFound)
+
 	// Expiry sweeps a client family like any other.
+	oauthMust(t, "CreateClient", s.CreateClient(ctx, oauthNewClient("other-machine", oauthT0)))
 	third := oauthNewToken("machine third", oauth.KindAccess, "mf4")
 	oauthMust(t, "CreateClientFamily", s.CreateClientFamily(ctx, "mf4", "other-machine", resource, oauthT0, third))
 	_, err = s.DeleteExpiredTokens(ctx, third.ExpiresAt)
@@ -417,4 +426,27 @@ func oauthClientFamily(t *testing.T, s oauth.Store) {
 	_, err = s.TokenByHash(ctx, third.Hash)
 	oauthWantErr(t, "an expired client token", err, errdefs.ErrNotFound)
 	oauthWantErr(t, "AddTokens to the swept family", s.AddTokens(ctx, "mf4", oauthNewToken("later", oauth.KindAccess, "mf4")), errdefs.ErrNotFound)
+}
+
+// oauthDeleteClientRacesClientFamily: a client deleted while it is being
+// issued tokens of its own never keeps them, whichever comes first.
+func oauthDeleteClientRacesClientFamily(t *testing.T, s oauth.Store) {
+	ctx := context.Background()
+	for i := range 20 {
+		id := fmt.Sprintf("racer-%d", i)
+		oauthMust(t, "CreateClient", s.CreateClient(ctx, oauthNewClient(id, oauthT0)))
+		tok := oauthNewToken(id, oauth.KindAccess, "rf-"+id)
+		var wg sync.WaitGroup
+		var issueErr, deleteErr error
+		wg.Go(func() { issueErr = s.CreateClientFamily(ctx, "rf-"+id, id, "http://127.0.0.1:3000/mcp", oauthT0, tok) })
+		wg.Go(func() { deleteErr = s.DeleteClient(ctx, id) })
+		wg.Wait()
+		oauthMust(t, "DeleteClient", deleteErr)
+		if issueErr != nil && !errors.Is(issueErr, errdefs.ErrNotFound) {
+			t.Fatalf("CreateClientFamily racing DeleteClient: %v", issueErr)
+		}
+		if _, err := s.TokenByHash(ctx, tok.Hash); !errors.Is(err, errdefs.ErrNotFound) {
+			t.Fatalf("round %d: the deleted client's token is still there (issue: %v, lookup: %v)", i, issueErr, err)
+		}
+	}
 }
