@@ -42,7 +42,7 @@ func (s *site) metadata() *Metadata {
 		ScopesSupported:                        slices.Clone(authn.AllScopes),
 		ResponseTypesSupported:                 []string{oauth.ResponseTypeCode},
 		ResponseModesSupported:                 []string{"query"},
-		GrantTypesSupported:                    []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken},
+		GrantTypesSupported:                    []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantClientCredentials},
 		TokenEndpointAuthMethodsSupported:      []string{oauth.AuthNone, oauth.AuthSecretBasic, oauth.AuthSecretPost},
 		RevocationEndpointAuthMethodsSupported: []string{oauth.AuthNone, oauth.AuthSecretBasic, oauth.AuthSecretPost},
 		// Introspection reveals who a token belongs to, so public

@@ -39,7 +39,7 @@ func wantMetadata(issuer string, cimd bool) map[string]any {
 		"scopes_supported":                               []any{"articles:read", "articles:write"},
 		"response_types_supported":                       []any{"code"},
 		"response_modes_supported":                       []any{"query"},
-		"grant_types_supported":                          []any{"authorization_code", "refresh_token"},
+		"grant_types_supported":                          []any{"authorization_code", "refresh_token", "client_credentials"},
 		"token_endpoint_auth_methods_supported":          all,
 		"revocation_endpoint_auth_methods_supported":     all,
 		"introspection_endpoint_auth_methods_supported":  []any{"client_secret_basic", "client_secret_post"},

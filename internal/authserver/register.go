@@ -48,8 +48,23 @@ func badMetadata(format string, args ...any) error {
 // the authorization_code and refresh_token grants, the code response
 // type, every scope. A refusal matches errdefs.ErrInvalid.
 func BuildClient(md *oauth.ClientMetadata, kind string, now time.Time) (*oauth.Client, string, error) {
-	if err := checkRedirectURIs(md.RedirectURIs); err != nil {
-		return nil, "", &metadataError{code: errInvalidRedirectURI, msg: err.Error()}
+	// A machine client has the client credentials grant alone: it never
+	// sends anyone to a browser, so it has no redirect URIs, and it must
+	// prove itself with a secret. Only an operator makes one.
+	machine := slices.Contains(md.GrantTypes, oauth.GrantClientCredentials)
+	switch {
+	case machine && kind != oauth.KindPreregistered:
+		return nil, "", badMetadata("grant_types may hold only authorization_code and refresh_token")
+	case machine && len(md.GrantTypes) != 1:
+		return nil, "", badMetadata("a client_credentials client has that grant alone")
+	case machine && len(md.RedirectURIs) > 0:
+		return nil, "", badMetadata("a client_credentials client has no redirect URIs: it never signs anyone in")
+	case machine && md.TokenEndpointAuthMethod != oauth.AuthSecretBasic && md.TokenEndpointAuthMethod != oauth.AuthSecretPost:
+		return nil, "", badMetadata("a client_credentials client authenticates with a secret: client_secret_basic or client_secret_post")
+	case !machine:
+		if err := checkRedirectURIs(md.RedirectURIs); err != nil {
+			return nil, "", &metadataError{code: errInvalidRedirectURI, msg: err.Error()}
+		}
 	}
 	name, err := checkClientName(md.ClientName)
 	if err != nil {
@@ -76,7 +91,9 @@ func BuildClient(md *oauth.ClientMetadata, kind string, now time.Time) (*oauth.C
 	default:
 		return nil, "", badMetadata("token_endpoint_auth_method must be none, client_secret_basic or client_secret_post")
 	}
-	if md.GrantTypes != nil {
+	if machine {
+		c.GrantTypes, c.ResponseTypes = []string{oauth.GrantClientCredentials}, nil
+	} else if md.GrantTypes != nil {
 		c.GrantTypes = nil
 		for _, g := range md.GrantTypes {
 			if g != oauth.GrantAuthorizationCode && g != oauth.GrantRefreshToken {
@@ -91,7 +108,7 @@ func BuildClient(md *oauth.ClientMetadata, kind string, now time.Time) (*oauth.C
 		}
 		slices.Sort(c.GrantTypes) // authorization_code, refresh_token
 	}
-	if md.ResponseTypes != nil && !slices.Equal(slices.Compact(slices.Clone(md.ResponseTypes)), []string{oauth.ResponseTypeCode}) {
+	if !machine && md.ResponseTypes != nil && !slices.Equal(slices.Compact(slices.Clone(md.ResponseTypes)), []string{oauth.ResponseTypeCode}) {
 		return nil, "", badMetadata(`response_types must be ["code"]`)
 	}
 	if md.Scope != "" {

@@ -7,6 +7,8 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/errdefs"
@@ -99,16 +101,19 @@ func (s *tokenEndpoint) serveToken(w http.ResponseWriter, r *http.Request) {
 	switch gt := form.Get("grant_type"); gt {
 	case "":
 		oe = newError(http.StatusBadRequest, errInvalidRequest, "grant_type is required")
-	case oauth.GrantAuthorizationCode, oauth.GrantRefreshToken:
-		if !c.Allows(gt) {
+	case oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantClientCredentials:
+		switch {
+		case !c.Allows(gt):
 			oe = newError(http.StatusBadRequest, errUnauthorizedClient, "the client is not registered for the "+gt+" grant")
-		} else if gt == oauth.GrantAuthorizationCode {
+		case gt == oauth.GrantAuthorizationCode:
 			resp, oe = s.exchangeCode(r, c, form)
-		} else {
+		case gt == oauth.GrantRefreshToken:
 			resp, oe = s.refresh(r, c, form)
+		default:
+			resp, oe = s.clientCredentials(r, c, form)
 		}
 	default:
-		oe = newError(http.StatusBadRequest, errUnsupportedGrantType, "grant_type must be authorization_code or refresh_token")
+		oe = newError(http.StatusBadRequest, errUnsupportedGrantType, "grant_type must be authorization_code, refresh_token or client_credentials")
 	}
 	if oe != nil {
 		s.fail(r, slog.LevelInfo, "token_"+oe.code, "client_id", c.ID, "grant_type", truncate(form.Get("grant_type"), 40), "detail", oe.description)
@@ -123,29 +128,84 @@ func (s *tokenEndpoint) serveToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// mint makes an access token and, when the client may refresh, a refresh
-// token, in family f. accessScopes may be narrower than refreshScopes
-// (RFC 6749 §6: a narrowed refresh keeps the original grant in the
-// refresh token).
-func (s *tokenEndpoint) mint(c *oauth.Client, familyID string, accessScopes, refreshScopes []string) (*tokenResponse, []*oauth.Token) {
+// clientCredentials is the client credentials grant (RFC 6749 §4.4): a
+// confidential client, authenticated by its secret, gets an access token
+// for itself, bound to one resource (RFC 8707) and to scopes within those
+// it was registered for, in a family of its own. There is no refresh
+// token (§4.4.3): the client can always ask again.
+func (s *tokenEndpoint) clientCredentials(r *http.Request, c *oauth.Client, form url.Values) (*tokenResponse, *oauthError) {
+	ctx := r.Context()
+	if c.Public() || c.Kind != oauth.KindPreregistered {
+		// Only an operator can give a client this grant (clients add);
+		// the check stands in case a stored client ever says otherwise.
+		return nil, newError(http.StatusBadRequest, errUnauthorizedClient, "only a pre-registered confidential client may use the client_credentials grant")
+	}
+	resource := s.resource
+	if rs, ok := form["resource"]; ok {
+		if len(rs) != 1 || !slices.Contains(s.resources, rs[0]) {
+			return nil, newError(http.StatusBadRequest, errInvalidTarget, "resource must be one of "+strings.Join(s.resources, ", ")+", the resources this server issues tokens for (one per token)")
+		}
+		resource = rs[0]
+	}
+	scopes, err := parseScope(form.Get("scope"))
+	if err != nil {
+		return nil, newError(http.StatusBadRequest, errInvalidScope, err.Error())
+	}
+	if len(scopes) == 0 {
+		// What it was registered for (RFC 6749 §3.3 lets the server
+		// choose), else the least scope.
+		scopes = []string{firstScope}
+		if len(c.Scopes) > 0 {
+			scopes = sortScopes(c.Scopes)
+		}
+	}
+	if len(c.Scopes) > 0 && !covers(c.Scopes, scopes) {
+		return nil, newError(http.StatusBadRequest, errInvalidScope, "the client is not registered for the scope "+scopeText(scopes))
+	}
+	familyID := oauth.NewID()
+	resp, access := s.mintAccess(familyID, scopes)
+	err = s.tokens.CreateClientFamily(ctx, familyID, c.ID, resource, access.CreatedAt, access)
+	if errors.Is(err, errdefs.ErrNotFound) {
+		// Deleted since it authenticated.
+		return nil, newError(http.StatusUnauthorized, errInvalidClient, "the client is unknown")
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "storing client credentials tokens failed", "client_id", c.ID, "err", err)
+		return nil, newError(http.StatusServiceUnavailable, errTemporarilyUnavailable, "try again")
+	}
+	s.log.InfoContext(ctx, "client credentials token issued", "client_id", c.ID, "scope", scopeText(scopes), "resource", resource)
+	return resp, nil
+}
+
+// mintAccess makes an access token in family familyID.
+func (s *tokenEndpoint) mintAccess(familyID string, scopes []string) (*tokenResponse, *oauth.Token) {
 	now := s.now().UTC().Truncate(time.Second)
 	access := oauth.NewSecret(oauth.PrefixAccessToken)
 	resp := &tokenResponse{
 		AccessToken: access,
 		TokenType:   "Bearer",
 		ExpiresIn:   int64(s.cfg.AccessTokenLifetime / time.Second),
-		Scope:       scopeText(accessScopes),
+		Scope:       scopeText(scopes),
 	}
-	toks := []*oauth.Token{{
-		Hash: oauth.HashSecret(access), Kind: oauth.KindAccess, FamilyID: familyID, Scopes: accessScopes,
+	return resp, &oauth.Token{
+		Hash: oauth.HashSecret(access), Kind: oauth.KindAccess, FamilyID: familyID, Scopes: scopes,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.AccessTokenLifetime),
-	}}
+	}
+}
+
+// mint makes an access token and, when the client may refresh, a refresh
+// token, in family f. accessScopes may be narrower than refreshScopes
+// (RFC 6749 §6: a narrowed refresh keeps the original grant in the
+// refresh token).
+func (s *tokenEndpoint) mint(c *oauth.Client, familyID string, accessScopes, refreshScopes []string) (*tokenResponse, []*oauth.Token) {
+	resp, access := s.mintAccess(familyID, accessScopes)
+	toks := []*oauth.Token{access}
 	if c.Allows(oauth.GrantRefreshToken) {
 		refresh := oauth.NewSecret(oauth.PrefixRefreshToken)
 		resp.RefreshToken = refresh
 		toks = append(toks, &oauth.Token{
 			Hash: oauth.HashSecret(refresh), Kind: oauth.KindRefresh, FamilyID: familyID, Scopes: refreshScopes,
-			CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTokenLifetime),
+			CreatedAt: access.CreatedAt, ExpiresAt: access.CreatedAt.Add(s.cfg.RefreshTokenLifetime),
 		})
 	}
 	return resp, toks

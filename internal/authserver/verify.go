@@ -71,5 +71,10 @@ func (s *verifier) verify(ctx context.Context, token, resource string) (*authn.P
 	case t.Resource != resource:
 		return nil, ErrWrongAudience
 	}
-	return &authn.Principal{Subject: "user:" + t.User, Scopes: slices.Clone(t.Scopes), Method: "oauth"}, nil
+	subject := "user:" + t.User
+	if t.User == "" {
+		// The client credentials grant: the client acts for itself.
+		subject = "client:" + t.ClientID
+	}
+	return &authn.Principal{Subject: subject, Scopes: slices.Clone(t.Scopes), Method: "oauth"}, nil
 }

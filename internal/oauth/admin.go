@@ -82,6 +82,10 @@ type ClientSpec struct {
 	Scopes []string
 	// NoRefresh leaves the refresh_token grant out.
 	NoRefresh bool
+	// ClientCredentials makes a machine client: the client_credentials
+	// grant alone (tokens for the client itself, no user, no refresh
+	// token), no redirect URIs, and AuthSecretBasic or AuthSecretPost.
+	ClientCredentials bool
 }
 
 // CreateClient registers a client and returns it with its secret (empty
@@ -100,7 +104,10 @@ func (a *Admin) CreateClient(ctx context.Context, spec ClientSpec) (*Client, str
 		TokenEndpointAuthMethod: spec.AuthMethod,
 		Scope:                   strings.Join(spec.Scopes, " "),
 	}
-	if spec.NoRefresh {
+	switch {
+	case spec.ClientCredentials:
+		md.GrantTypes = []string{GrantClientCredentials}
+	case spec.NoRefresh:
 		md.GrantTypes = []string{GrantAuthorizationCode}
 	}
 	c, secret, err := a.build(md, KindPreregistered, a.now())

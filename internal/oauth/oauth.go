@@ -40,6 +40,10 @@ const (
 const (
 	GrantAuthorizationCode = "authorization_code"
 	GrantRefreshToken      = "refresh_token"
+	// GrantClientCredentials is a confidential client's own grant
+	// (RFC 6749 §4.4): tokens for the client itself, no user, no
+	// refresh token.
+	GrantClientCredentials = "client_credentials"
 	ResponseTypeCode       = "code"
 )
 
