@@ -693,6 +693,10 @@ func TestUpgradeKeepsTokenFamilies(t *testing.T) {
 	}
 	machine := &oauth.Token{Hash: bytes.Repeat([]byte{2}, 32), Kind: oauth.KindAccess, FamilyID: "mf", Scopes: []string{"articles:read"},
 		CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := db.CreateClient(ctx, &oauth.Client{ID: "machine", Name: "Job", Kind: oauth.KindPreregistered, AuthMethod: oauth.AuthSecretBasic,
+		SecretHash: make([]byte, 32), GrantTypes: []string{oauth.GrantClientCredentials}, CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.CreateClientFamily(ctx, "mf", "machine", "http://127.0.0.1:3000/mcp", now, machine); err != nil {
 		t.Errorf("a client family after the upgrade: %v", err)
 	}
