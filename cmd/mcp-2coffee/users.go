@@ -132,13 +132,24 @@ func readNewPassword(env *environment) (string, error) {
 }
 
 func clientsCommand() *command {
-	var name, redirects, auth, scopes string
+	var name, redirects, auth, scopes, grant string
 	return adminCommand("clients", "Manage pre-registered OAuth clients: add, list, remove.",
-		"add --name N --redirect-uri URI[,URI] [--auth none|client_secret_basic|client_secret_post] | list | remove CLIENT_ID",
+		"add --name N --redirect-uri URI[,URI] [--auth none|client_secret_basic|client_secret_post] [--scope S]\n"+
+			"  | add --name N --grant client_credentials --auth client_secret_basic|client_secret_post [--scope S]\n"+
+			"  | list | remove CLIENT_ID\n\n"+
+			"--grant client_credentials makes a machine client (a script, a CI job): it gets tokens for itself at\n"+
+			"/oauth/token with its id and secret, no browser and no user, limited to --scope; no refresh token.",
 		func(ctx context.Context, env *environment, admin *oauth.Admin, args []string) error {
 			switch {
 			case args[0] == "add" && len(args) == 1:
 				spec := oauth.ClientSpec{Name: name, AuthMethod: auth}
+				switch grant {
+				case oauth.GrantAuthorizationCode:
+				case oauth.GrantClientCredentials:
+					spec.ClientCredentials = true
+				default:
+					return usageError("--grant %q: want authorization_code or client_credentials", grant)
+				}
 				for _, u := range strings.Split(redirects, ",") {
 					if u = strings.TrimSpace(u); u != "" {
 						spec.RedirectURIs = append(spec.RedirectURIs, u)
@@ -163,9 +174,14 @@ func clientsCommand() *command {
 					return err
 				}
 				tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "CLIENT ID\tNAME\tKIND\tAUTH\tREDIRECT URIS")
+				fmt.Fprintln(tw, "CLIENT ID\tNAME\tKIND\tAUTH\tGRANTS\tSCOPES\tREDIRECT URIS")
 				for _, cl := range list {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cl.ID, cl.Name, cl.Kind, cl.AuthMethod, strings.Join(cl.RedirectURIs, " "))
+					scopes := strings.Join(cl.Scopes, " ")
+					if scopes == "" {
+						scopes = "any"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cl.ID, cl.Name, cl.Kind, cl.AuthMethod,
+						strings.Join(cl.GrantTypes, ","), scopes, strings.Join(cl.RedirectURIs, " "))
 				}
 				return tw.Flush()
 			case args[0] == "remove" && len(args) == 2:
@@ -175,12 +191,13 @@ func clientsCommand() *command {
 				fmt.Fprintf(env.stderr, "Removed client %s and revoked its tokens.\n", args[1])
 				return nil
 			}
-			return usageError("usage: clients add --name N --redirect-uri URI | list | remove CLIENT_ID")
+			return usageError("usage: clients add --name N --redirect-uri URI | add --name N --grant client_credentials --auth client_secret_basic | list | remove CLIENT_ID")
 		}, func(fs *flag.FlagSet) {
 			fs.StringVar(&name, "name", "", "add: the name shown on the consent page")
 			fs.StringVar(&redirects, "redirect-uri", "", "add: comma-separated redirect URIs (https, http://127.0.0.1 on any port, or an app scheme like cursor://)")
 			fs.StringVar(&auth, "auth", "none", "add: none (public client), client_secret_basic or client_secret_post (confidential; a secret is printed once)")
 			fs.StringVar(&scopes, "scope", "", "add: scopes the client may ask for (default: any)")
+			fs.StringVar(&grant, "grant", oauth.GrantAuthorizationCode, "add: authorization_code (people sign in through the browser; with refresh tokens), or client_credentials (a machine client: tokens for itself, with its secret)")
 		})
 }
 

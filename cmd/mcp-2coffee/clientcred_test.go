@@ -1,0 +1,94 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+var (
+	clientIDRE     = regexp.MustCompile(`(?m)^client_id: (\S+)$`)
+	clientSecretRE = regexp.MustCompile(`(?m)^client_secret: (\S+)$`)
+)
+
+// clientCredentialsToken asks serve's token endpoint for a token with the
+// client credentials grant, as a script would.
+func clientCredentialsToken(t *testing.T, s *liveServer, id, secret string) (*http.Response, map[string]any) {
+	t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}, "resource": {s.mcpURL}}
+	req, _ := http.NewRequest(http.MethodPost, s.base+"/oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var v map[string]any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("token response %d %q: %v", resp.StatusCode, b, err)
+	}
+	return resp, v
+}
+
+// TestClientCredentialsEndToEnd: an operator adds a machine client with
+// the CLI; its token, from /oauth/token without a browser, calls a read
+// tool through the go-sdk client, is refused a write tool with 403
+// insufficient_scope, and stops working when the client is removed.
+func TestClientCredentialsEndToEnd(t *testing.T) {
+	t.Parallel()
+	s := startServe(t)
+	out := s.cli(t, "clients", "add", "--name", "CI job", "--grant", "client_credentials", "--auth", "client_secret_basic", "--scope", "articles:read")
+	id, secret := clientIDRE.FindStringSubmatch(out), clientSecretRE.FindStringSubmatch(out)
+	if id == nil || secret == nil {
+		t.Fatalf("clients add printed no id and secret:\n%s", out)
+	}
+	resp, tok := clientCredentialsToken(t, s, id[1], secret[1])
+	access, _ := tok["access_token"].(string)
+	if resp.StatusCode != http.StatusOK || access == "" || tok["refresh_token"] != nil || tok["scope"] != "articles:read" {
+		t.Fatalf("token response %d %v: want an access token for articles:read and no refresh token", resp.StatusCode, tok)
+	}
+
+	client := mcp.NewClient(&mcp.Implementation{Name: "ci-job", Version: "1"}, nil)
+	cs, err := client.Connect(t.Context(), &mcp.StreamableClientTransport{
+		Endpoint:   s.mcpURL,
+		HTTPClient: &http.Client{Transport: headerTransport{header: http.Header{"Authorization": {"Bearer " + access}}, base: http.DefaultTransport}},
+		MaxRetries: -1,
+	}, nil)
+	if err != nil {
+		t.Fatalf("connect with the machine token: %v", err)
+	}
+	defer cs.Close()
+	if got := searchSlugs(t, cs, "semaphore"); len(got) == 0 {
+		t.Errorf("search with the machine token found nothing")
+	}
+
+	// A write: 403 with the scope it needs, before any tool runs.
+	resp, body := post(t, s.mcpURL, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_article","arguments":{"slug":"a-semaphore-with-a-buffered-channel"}}}`,
+		map[string]string{"Authorization": "Bearer " + access})
+	if wa := resp.Header.Get("WWW-Authenticate"); resp.StatusCode != http.StatusForbidden || !strings.Contains(wa, `error="insufficient_scope"`) || !strings.Contains(wa, `scope="articles:write"`) {
+		t.Errorf("delete_article with the read-only machine token: %d %q %s", resp.StatusCode, wa, body)
+	}
+	if res := callTool(t, cs, "get_article", map[string]any{"slug": "a-semaphore-with-a-buffered-channel"}); res.IsError {
+		t.Errorf("the article is gone or unreadable after the refused delete: %v", res.Content)
+	}
+
+	s.cli(t, "clients", "remove", id[1])
+	resp, body = post(t, s.mcpURL, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`, map[string]string{"Authorization": "Bearer " + access})
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+		t.Errorf("the removed client's token: %d %q %s", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), body)
+	}
+	if resp, tok := clientCredentialsToken(t, s, id[1], secret[1]); resp.StatusCode != http.StatusUnauthorized || tok["error"] != "invalid_client" {
+		t.Errorf("a token for the removed client: %d %v", resp.StatusCode, tok)
+	}
+	if logs := s.logs(); strings.Contains(logs, secret[1]) || strings.Contains(logs, access) {
+		t.Error("serve logged the secret or the token")
+	}
+}
