@@ -34,6 +34,7 @@ type clientFlags struct {
 	headerFile  string
 	credentials repeated
 	stepUp      bool
+	grant       string
 	clientID    string
 	secret      string
 	metadataURL string
@@ -49,6 +50,7 @@ func (c *clientFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.headerFile, "header-file", "", `file of "Name: value" lines, with ${VAR} expansion`)
 	fs.Var(&c.credentials, "credential-header", "name of a --header that carries a credential, besides Authorization and X-API-KEY (repeatable); a refused credential is reported, not answered with a sign-in")
 	fs.BoolVar(&c.stepUp, "oauth-step-up", false, "with a credential --header: sign in with OAuth when the server refuses it or asks for more scope, and send the token instead of it from then on")
+	fs.StringVar(&c.grant, "grant", "authorization_code", "how to get OAuth tokens: authorization_code (a person signs in through the browser) or client_credentials (a machine client: --client-id and --client-secret get a token for the client itself, never opening a browser)")
 	fs.StringVar(&c.clientID, "client-id", "", "pre-registered OAuth client id")
 	fs.StringVar(&c.secret, "client-secret", "", "pre-registered OAuth client secret (${VAR} expanded: prefer ${MY_SECRET} with the value in env)")
 	fs.StringVar(&c.metadataURL, "client-metadata-url", "", "https URL of this client's Client ID Metadata Document, used when the server supports it")
@@ -96,6 +98,7 @@ func (c *clientFlags) newClient(env *environment, serverURL string, logger *slog
 		Logger:            logger,
 		Stderr:            env.stderr,
 		OAuth: oauthclient.Options{
+			Grant:             c.grant,
 			ClientID:          c.clientID,
 			ClientSecret:      secret,
 			ClientMetadataURL: c.metadataURL,
@@ -257,6 +260,9 @@ func loginCommand(name string) *command {
 			return func(ctx context.Context, env *environment, args []string) error {
 				if len(args) != 1 {
 					return usageError("want one server URL")
+				}
+				if c.grant == "client_credentials" {
+					return usageError("--grant client_credentials keeps no sign-in to %s: a machine client gets its token as it connects (call or connect with --grant client_credentials)", name)
 				}
 				cl, done, err := c.open(env, args[0])
 				if err != nil {

@@ -92,3 +92,45 @@ func TestClientCredentialsEndToEnd(t *testing.T) {
 		t.Error("serve logged the secret or the token")
 	}
 }
+
+// TestCallAndConnectWithClientCredentials: call and connect get a machine
+// client's token themselves, with --grant client_credentials, and never
+// open a browser; a write the client was not given fails with the
+// server's reason, and the token is not left in the cache.
+func TestCallAndConnectWithClientCredentials(t *testing.T) {
+	t.Parallel()
+	s := startServe(t)
+	out := s.cli(t, "clients", "add", "--name", "CI job", "--grant", "client_credentials", "--auth", "client_secret_basic", "--scope", "articles:read")
+	id, secret := clientIDRE.FindStringSubmatch(out), clientSecretRE.FindStringSubmatch(out)
+	if id == nil || secret == nil {
+		t.Fatalf("clients add printed no id and secret:\n%s", out)
+	}
+	env, opened := browserEnv(t, s)
+	env = append(env, "JOB_SECRET="+secret[1])
+	flags := []string{"--grant", "client_credentials", "--client-id", id[1], "--client-secret", "${JOB_SECRET}"}
+
+	stdout, stderr, code := runCLI(t, env, append(append([]string{"call"}, flags...), s.mcpURL, "tools/call", "get_article", "slug=a-semaphore-with-a-buffered-channel")...)
+	if code != 0 || !strings.Contains(stdout, `"slug": "a-semaphore-with-a-buffered-channel"`) {
+		t.Fatalf("call get_article: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	stdout, stderr, code = runCLI(t, env, append(append([]string{"call"}, flags...), s.mcpURL, "tools/call", "delete_article", "slug=a-semaphore-with-a-buffered-channel")...)
+	if code == 0 || !strings.Contains(stdout+stderr, "invalid_scope") {
+		t.Errorf("call delete_article with a read-only machine client: exit %d, want a failure naming invalid_scope\n%s\n%s", code, stdout, stderr)
+	}
+
+	cs, _ := bridgeSession(t, env, append(flags, s.mcpURL)...)
+	if got := searchSlugs(t, cs, "semaphore"); len(got) == 0 {
+		t.Error("search through connect --grant client_credentials found nothing")
+	}
+	cs.Close()
+
+	if n := opened(); n != 0 {
+		t.Errorf("a browser was opened %d times", n)
+	}
+	if out, _, _ := runCLI(t, env[:1], "auth", "status"); strings.Contains(out, s.base) {
+		t.Errorf("the machine client's token was cached:\n%s", out)
+	}
+	if strings.Contains(stderr, secret[1]) || strings.Contains(s.logs(), secret[1]) {
+		t.Error("the secret was printed or logged")
+	}
+}

@@ -100,8 +100,10 @@ func (c *Client) Authorize(ctx context.Context, serverURL string, ch Challenge, 
 			return false, nil
 		}
 		want := union(granted, ch.Scope)
-		fmt.Fprintf(c.opts.Stderr, "mcp-2coffee: %s needs more permissions (%s).\n", st.url, strings.Join(ch.Scope, " "))
-		if err := c.signIn(ctx, st, ch, want); err != nil {
+		if c.opts.Grant != GrantClientCredentials {
+			fmt.Fprintf(c.opts.Stderr, "mcp-2coffee: %s needs more permissions (%s).\n", st.url, strings.Join(ch.Scope, " "))
+		}
+		if err := c.obtain(ctx, st, ch, want); err != nil {
 			return false, err
 		}
 		st.unaccepted.Add(1)
@@ -121,7 +123,7 @@ func (c *Client) Authorize(ctx context.Context, serverURL string, ch Challenge, 
 			}
 			c.log.Info("token refresh failed; signing in again", "server", st.url, "error", err)
 		}
-		if err := c.signIn(ctx, st, ch, nil); err != nil {
+		if err := c.obtain(ctx, st, ch, nil); err != nil {
 			return false, err
 		}
 		st.unaccepted.Add(1)

@@ -60,6 +60,12 @@ const MaxAuthorizations = 3
 // it does not expire in flight.
 const refreshMargin = time.Minute
 
+// The grants a Client can obtain tokens with (Options.Grant).
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantClientCredentials = "client_credentials"
+)
+
 // Kinds of client identity (tokencache.Client.Kind).
 const (
 	kindDynamic          = "dynamic"
@@ -81,6 +87,14 @@ type Options struct {
 	// is optional (a public client).
 	ClientID     string
 	ClientSecret string
+	// Grant is how tokens are obtained: GrantAuthorizationCode (the
+	// default: a person signs in through the browser) or
+	// GrantClientCredentials (a machine client: ClientID and ClientSecret
+	// get a token for the client itself, and no browser is ever opened).
+	// A machine client's tokens are kept in memory only, whatever Store
+	// says: it asks for one again at each start, which costs one request,
+	// and a person's sign-in cached for the same server is left alone.
+	Grant string
 	// ClientMetadataURL is an HTTPS URL serving this client's Client ID
 	// Metadata Document; used when the server advertises
 	// client_id_metadata_document_supported and no ClientID is given.
@@ -133,6 +147,17 @@ type Client struct {
 func New(opts Options) (*Client, error) {
 	if opts.ClientSecret != "" && opts.ClientID == "" {
 		return nil, errors.New("a client secret needs a client ID")
+	}
+	switch opts.Grant {
+	case "", GrantAuthorizationCode:
+		opts.Grant = GrantAuthorizationCode
+	case GrantClientCredentials:
+		if opts.ClientID == "" || opts.ClientSecret == "" {
+			return nil, errors.New("the client_credentials grant needs the client ID and secret of a client registered for it")
+		}
+		opts.Store = nil
+	default:
+		return nil, fmt.Errorf("grant %q: want %s or %s", opts.Grant, GrantAuthorizationCode, GrantClientCredentials)
 	}
 	if opts.ClientMetadataURL != "" {
 		u, err := url.Parse(opts.ClientMetadataURL)

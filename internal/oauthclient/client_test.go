@@ -1053,3 +1053,21 @@ func TestDiscoveryNeedsAnOrigin(t *testing.T) {
 		}
 	}
 }
+
+func TestNewChecksTheGrant(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opts Options
+		ok   bool
+	}{
+		{"the default", Options{}, true},
+		{"client credentials with id and secret", Options{Grant: GrantClientCredentials, ClientID: "c", ClientSecret: "s"}, true},
+		{"client credentials without a secret", Options{Grant: GrantClientCredentials, ClientID: "c"}, false},
+		{"client credentials without an id", Options{Grant: GrantClientCredentials}, false},
+		{"an unknown grant", Options{Grant: "password"}, false},
+	} {
+		if _, err := New(tt.opts); (err == nil) != tt.ok {
+			t.Errorf("%s: New error %v, want ok=%v", tt.name, err, tt.ok)
+		}
+	}
+}

@@ -15,6 +15,70 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/tokencache"
 )
 
+// obtain gets a new token for st: through the browser, or with the
+// client credentials grant when that is the client's grant.
+func (c *Client) obtain(ctx context.Context, st *serverState, ch Challenge, scopes []string) error {
+	if c.opts.Grant == GrantClientCredentials {
+		return c.clientCredentials(ctx, st, ch, scopes)
+	}
+	return c.signIn(ctx, st, ch, scopes)
+}
+
+// clientCredentials gets a token for the client itself (RFC 6749 §4.4)
+// and stores it: discovery as for a sign-in, then one token request with
+// the client's id and secret, bound to the resource (RFC 8707). No browser,
+// no callback, no refresh token: when the token expires or is refused,
+// the next one is asked for the same way. The scope is what the challenge
+// names, else none, so the server gives what the client was registered
+// for: asking for every scope the resource supports would be refused to a
+// client given fewer.
+func (c *Client) clientCredentials(ctx context.Context, st *serverState, ch Challenge, scopes []string) error {
+	info, err := c.discoverResource(ctx, st.url, ch.ResourceMetadata)
+	if err != nil {
+		return err
+	}
+	as, err := c.discoverAuthServer(ctx, info.issuer, info.legacy)
+	if err != nil {
+		return err
+	}
+	if scopes == nil {
+		scopes = ch.Scope
+	}
+	scope := strings.Join(scopes, " ")
+	now := c.now().UTC().Truncate(time.Second)
+	client := &tokencache.Client{ID: c.opts.ClientID, AuthMethod: secretAuthMethod(as.authMethods), Kind: kindPreregistered,
+		Issuer: as.issuer, RegisteredAt: now}
+	if client.AuthMethod == AuthNone {
+		client.AuthMethod = AuthClientSecretBasic
+	}
+	form := url.Values{"grant_type": {GrantClientCredentials}, "resource": {info.resource}}
+	if scope != "" {
+		form.Set("scope", scope)
+	}
+	tok, explicit, err := c.requestToken(ctx, as.tokenEndpoint, credsOf(client, c.opts.ClientSecret), form, scope)
+	if err != nil {
+		return fmt.Errorf("token request (client_credentials): %w", err)
+	}
+	tok.RefreshToken = "" // §4.4.3: none should come; none is kept
+	if st.entry == nil {
+		st.entry = &tokencache.Entry{}
+	}
+	e := st.entry
+	e.ServerURL = st.url
+	e.Resource = info.resource
+	e.Issuer = as.issuer
+	e.AuthorizationEndpoint = as.authorizationEndpoint
+	e.TokenEndpoint = as.tokenEndpoint
+	e.RevocationEndpoint = as.revocationEndpoint
+	e.Client = client // the secret is not in it: it comes from the command line each time
+	e.Token = tok
+	st.scopeExplicit = explicit
+	st.refreshedToken = ""
+	c.save(st)
+	c.log.Info("obtained a token with the client credentials grant", "server", st.url, "client_id", client.ID)
+	return nil
+}
+
 // signIn runs the whole authorization code flow and stores the result.
 // scopes, when non-nil, overrides the scope selection (step-up).
 func (c *Client) signIn(ctx context.Context, st *serverState, ch Challenge, scopes []string) error {
@@ -225,7 +289,7 @@ func (c *Client) Login(ctx context.Context, serverURL string) error {
 		}
 	}
 	st.unaccepted.Store(0)
-	return c.signIn(ctx, st, ch, nil)
+	return c.obtain(ctx, st, ch, nil)
 }
 
 // probe sends an unauthenticated initialize request, to read the server's
