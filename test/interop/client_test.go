@@ -9,13 +9,18 @@ import (
 	"time"
 )
 
-var suiteTotalRE = regexp.MustCompile(`Total: (\d+) passed, (\d+) failed, (\d+) warnings`)
+var (
+	suiteTotalRE    = regexp.MustCompile(`Total: (\d+) passed, (\d+) failed, (\d+) warnings`)
+	scenarioTotalRE = regexp.MustCompile(`Passed: (\d+)/\d+, (\d+) failed, (\d+) warnings`)
+)
 
 // TestConformanceClient grades `mcp-2coffee call` (and, through it,
 // `connect`) with the official suite's client scenarios: every auth
 // scenario — discovery orders, CIMD, pre-registration, DCR, step-up, scope
 // choice, iss checks, the 2025-03-26 back-compat ones — and the core ones,
-// with no failure and no warning.
+// with no failure and no warning; and the client credentials extension's
+// scenario (a machine client, --grant client_credentials), which no suite
+// holds.
 func TestConformanceClient(t *testing.T) {
 	nodeTool(t, "conformance")
 	if _, err := exec.LookPath("curl"); err != nil {
@@ -29,31 +34,40 @@ func TestConformanceClient(t *testing.T) {
 	cli := filepath.Join(root, "node_modules", "@modelcontextprotocol", "conformance", "dist", "index.js")
 	wrapper := filepath.Join(root, "test", "interop", "conformance-client.sh")
 	for _, tc := range []struct {
-		name, suite string
-		viaConnect  bool
+		name, suite, scenario string
+		viaConnect            bool
 	}{
-		{"auth suite, one-shot call", "auth", false},
-		{"auth suite, through connect", "auth", true},
-		{"core suite", "core", false},
+		{"auth suite, one-shot call", "auth", "", false},
+		{"auth suite, through connect", "auth", "", true},
+		{"core suite", "core", "", false},
+		{"client credentials, one-shot call", "", "auth/client-credentials-basic", false},
+		{"client credentials, through connect", "", "auth/client-credentials-basic", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := []string{"MCP_2COFFEE_BIN=" + binary(t), "NO_COLOR=1", "FORCE_COLOR=0"}
 			if tc.viaConnect {
 				env = append(env, "MCP_2COFFEE_VIA_CONNECT=1")
 			}
+			which := []string{"--suite", tc.suite}
+			if tc.scenario != "" {
+				which = []string{"--scenario", tc.scenario}
+			}
 			r := run(t, command{
-				args:    []string{"node", "--import", loader, cli, "client", "--command", wrapper, "--suite", tc.suite, "-o", t.TempDir()},
+				args:    append([]string{"node", "--import", loader, cli, "client", "--command", wrapper, "-o", t.TempDir()}, which...),
 				dir:     root,
 				env:     env,
 				timeout: 8 * time.Minute,
 			})
 			m := suiteTotalRE.FindStringSubmatch(r.stdout + r.stderr)
+			if m == nil && tc.scenario != "" {
+				m = scenarioTotalRE.FindStringSubmatch(r.stdout + r.stderr)
+			}
 			if m == nil {
 				t.Fatalf("no suite total (exit %d, %v)\n%s\n%s", r.exitCode, r.err, r.stdout, r.stderr)
 			}
 			t.Log(m[0])
 			if m[1] == "0" || m[2] != "0" || m[3] != "0" || r.exitCode != 0 {
-				t.Errorf("%s: %s (exit %d)\n%s", tc.suite, m[0], r.exitCode, r.stdout)
+				t.Errorf("%s%s: %s (exit %d)\n%s", tc.suite, tc.scenario, m[0], r.exitCode, r.stdout)
 			}
 		})
 	}

@@ -27,6 +27,12 @@ if [ -n "${MCP_CONFORMANCE_CONTEXT:-}" ]; then
 fi
 
 case "${MCP_CONFORMANCE_SCENARIO:-}" in
+auth/client-credentials-*)
+	# The machine-client extension: the context's client gets its own
+	# token, with no browser.
+	set -- "$@" --grant client_credentials
+	method="tools/call test-tool"
+	;;
 tools_call) method="tools/call add_numbers a=5 b=3" ;;
 sse-retry) method="tools/call test_reconnection" ;;
 elicitation-*) method="tools/call test_client_elicitation_defaults"; elicit="--elicit defaults" ;;
