@@ -1,6 +1,7 @@
 package authserver_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -148,5 +149,23 @@ func TestMachineClientRules(t *testing.T) {
 	page := e.browser().get(e.authorizeURL(authParams(c.ID, "https://app.example/cb", p)))
 	if page.StatusCode == http.StatusFound || page.StatusCode == http.StatusSeeOther || page.Header.Get("Location") != "" {
 		t.Errorf("authorize for a machine client redirected (%d): it must end on an error page", page.StatusCode)
+	}
+}
+
+// TestIntrospectMachineToken: introspection (RFC 7662) of a machine
+// client's token names the client as its subject, and no user.
+func TestIntrospectMachineToken(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "")
+	c, secret := e.machine(oauth.AuthSecretBasic, authn.ScopeRead)
+	resp, body := e.postForm(authserver.PathToken, url.Values{"grant_type": {"client_credentials"}}, &c.ID, &secret)
+	tk := decodeTokens(t, resp, body)
+	resp, body = e.postForm(authserver.PathIntrospect, url.Values{"token": {tk.AccessToken}}, &c.ID, &secret)
+	var m map[string]any
+	if err := json.Unmarshal([]byte(body), &m); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("introspect: %d %s", resp.StatusCode, body)
+	}
+	if m["active"] != true || m["sub"] != "client:"+c.ID || m["client_id"] != c.ID || m["username"] != nil || m["scope"] != authn.ScopeRead {
+		t.Errorf("introspection of a machine token: %v; want sub client:%s and no username", m, c.ID)
 	}
 }

@@ -90,7 +90,7 @@ func (s *introspectEndpoint) serveIntrospect(w http.ResponseWriter, r *http.Requ
 		TokenType: "Bearer",
 		Exp:       t.ExpiresAt.Unix(),
 		Iat:       t.CreatedAt.Unix(),
-		Sub:       "user:" + t.User,
+		Sub:       subjectOf(t),
 		Aud:       t.Resource,
 		Iss:       s.issuer,
 	}

@@ -71,10 +71,15 @@ func (s *verifier) verify(ctx context.Context, token, resource string) (*authn.P
 	case t.Resource != resource:
 		return nil, ErrWrongAudience
 	}
-	subject := "user:" + t.User
+	return &authn.Principal{Subject: subjectOf(t), Scopes: slices.Clone(t.Scopes), Method: "oauth"}, nil
+}
+
+// subjectOf names who a token acts for, as the resource server and
+// introspection report it: "user:NAME", or "client:ID" for a token of the
+// client credentials grant, where the client acts for itself.
+func subjectOf(t *oauth.Token) string {
 	if t.User == "" {
-		// The client credentials grant: the client acts for itself.
-		subject = "client:" + t.ClientID
+		return "client:" + t.ClientID
 	}
-	return &authn.Principal{Subject: subject, Scopes: slices.Clone(t.Scopes), Method: "oauth"}, nil
+	return "user:" + t.User
 }
