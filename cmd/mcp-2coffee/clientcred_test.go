@@ -134,3 +134,20 @@ func TestCallAndConnectWithClientCredentials(t *testing.T) {
 		t.Error("the secret was printed or logged")
 	}
 }
+
+// TestCallWithClientCredentialsPost: nothing tells call which secret method
+// the client was registered with; a client_secret_post one works too.
+func TestCallWithClientCredentialsPost(t *testing.T) {
+	t.Parallel()
+	s := startServe(t)
+	out := s.cli(t, "clients", "add", "--name", "CI job", "--grant", "client_credentials", "--auth", "client_secret_post")
+	id, secret := clientIDRE.FindStringSubmatch(out), clientSecretRE.FindStringSubmatch(out)
+	if id == nil || secret == nil {
+		t.Fatalf("clients add printed no id and secret:\n%s", out)
+	}
+	stdout, stderr, code := runCLI(t, []string{"JOB_SECRET=" + secret[1]}, "call", "--grant", "client_credentials", "--client-id", id[1],
+		"--client-secret", "${JOB_SECRET}", s.mcpURL, "tools/call", "list_tags")
+	if code != 0 || !strings.Contains(stdout, `"tags"`) {
+		t.Errorf("call with a client_secret_post machine client: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}

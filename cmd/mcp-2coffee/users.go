@@ -196,7 +196,7 @@ func clientsCommand() *command {
 			fs.StringVar(&name, "name", "", "add: the name shown on the consent page")
 			fs.StringVar(&redirects, "redirect-uri", "", "add: comma-separated redirect URIs (https, http://127.0.0.1 on any port, or an app scheme like cursor://)")
 			fs.StringVar(&auth, "auth", "none", "add: none (public client), client_secret_basic or client_secret_post (confidential; a secret is printed once)")
-			fs.StringVar(&scopes, "scope", "", "add: scopes the client may ask for (default: any)")
+			fs.StringVar(&scopes, "scope", "", "add: scopes the client may ask for (default: any; articles:read for a client_credentials client, which nobody approves)")
 			fs.StringVar(&grant, "grant", oauth.GrantAuthorizationCode, "add: authorization_code (people sign in through the browser; with refresh tokens), or client_credentials (a machine client: tokens for itself, with its secret)")
 		})
 }

@@ -116,11 +116,24 @@ func TestClientCredentials(t *testing.T) {
 func TestClientCredentialsPost(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "")
+	ask := func(c *oauth.Client, secret, scope string) (*http.Response, string) {
+		return e.postForm(authserver.PathToken, url.Values{"grant_type": {"client_credentials"},
+			"client_id": {c.ID}, "client_secret": {secret}, "scope": {scope}}, nil, nil)
+	}
+	// Given no scope, a machine client gets the least one: nobody approves
+	// what it asks for.
 	c, secret := e.machine(oauth.AuthSecretPost)
-	resp, body := e.postForm(authserver.PathToken, url.Values{"grant_type": {"client_credentials"},
-		"client_id": {c.ID}, "client_secret": {secret}, "scope": {authn.ScopeWrite}}, nil, nil)
+	resp, body := ask(c, secret, authn.ScopeWrite)
+	wantOAuthError(t, "write for a machine client given no scope", resp, body, 400, "invalid_scope")
+	resp, body = ask(c, secret, authn.ScopeRead)
 	tk := decodeTokens(t, resp, body)
-	// Registered for any scope, it gets what it asks.
+	if p, err := e.verify(tk.AccessToken); err != nil || p.Has(authn.ScopeWrite) || !p.Has(authn.ScopeRead) {
+		t.Errorf("principal %+v, %v: want articles:read only", p, err)
+	}
+	// Given write by the operator, it may ask for it.
+	w, wSecret := e.machine(oauth.AuthSecretPost, authn.ScopeWrite)
+	resp, body = ask(w, wSecret, authn.ScopeWrite)
+	tk = decodeTokens(t, resp, body)
 	if p, err := e.verify(tk.AccessToken); err != nil || !p.Has(authn.ScopeWrite) {
 		t.Errorf("principal %+v, %v: want articles:write", p, err)
 	}
@@ -167,5 +180,12 @@ func TestIntrospectMachineToken(t *testing.T) {
 	}
 	if m["active"] != true || m["sub"] != "client:"+c.ID || m["client_id"] != c.ID || m["username"] != nil || m["scope"] != authn.ScopeRead {
 		t.Errorf("introspection of a machine token: %v; want sub client:%s and no username", m, c.ID)
+	}
+	// A machine client is no resource server: a user's token is not its
+	// to read.
+	_, user := e.flow()
+	resp, body = e.postForm(authserver.PathIntrospect, url.Values{"token": {user.AccessToken}}, &c.ID, &secret)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"active":false`) || strings.Contains(body, "user:") {
+		t.Errorf("a machine client introspecting a user's token: %d %s; want inactive", resp.StatusCode, body)
 	}
 }

@@ -61,7 +61,10 @@ func (s *introspectEndpoint) serveIntrospect(w http.ResponseWriter, r *http.Requ
 			writeError(w, &oauthError{status: http.StatusUnauthorized, code: errInvalidClient, description: "introspection needs a confidential client or an API key"})
 			return
 		}
-		if c.Kind != oauth.KindPreregistered {
+		// Every token is open to a resource server the owner registered;
+		// a self-registered client, or a machine client (a script with a
+		// secret, not a resource server), sees only its own.
+		if c.Kind != oauth.KindPreregistered || c.Allows(oauth.GrantClientCredentials) {
 			onlyClient = c.ID
 		}
 	}

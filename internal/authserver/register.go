@@ -118,6 +118,11 @@ func BuildClient(md *oauth.ClientMetadata, kind string, now time.Time) (*oauth.C
 		}
 		c.Scopes = sc
 	}
+	if machine && len(c.Scopes) == 0 {
+		// Nobody approves what a machine client asks for, so it gets the
+		// least scope unless the operator gave it more.
+		c.Scopes = []string{firstScope}
+	}
 	if err := checkOptionalURI(md.ClientURI); err != nil {
 		return nil, "", badMetadata("client_uri %v", err)
 	}

@@ -56,6 +56,14 @@ func (c *Client) clientCredentials(ctx context.Context, st *serverState, ch Chal
 		form.Set("scope", scope)
 	}
 	tok, explicit, err := c.requestToken(ctx, as.tokenEndpoint, credsOf(client, c.opts.ClientSecret), form, scope)
+	if other := otherSecretMethod(client.AuthMethod); err != nil && isInvalidClient(err) && slices.Contains(as.authMethods, other) {
+		// Nothing says which of the two methods the client was registered
+		// with: the server refuses the wrong one, so try the other once.
+		client.AuthMethod = other
+		form.Del("client_id")
+		form.Del("client_secret")
+		tok, explicit, err = c.requestToken(ctx, as.tokenEndpoint, credsOf(client, c.opts.ClientSecret), form, scope)
+	}
 	if err != nil {
 		return fmt.Errorf("token request (client_credentials): %w", err)
 	}
@@ -77,6 +85,21 @@ func (c *Client) clientCredentials(ctx context.Context, st *serverState, ch Chal
 	c.save(st)
 	c.log.Info("obtained a token with the client credentials grant", "server", st.url, "client_id", client.ID)
 	return nil
+}
+
+// otherSecretMethod is the secret method that is not m.
+func otherSecretMethod(m string) string {
+	if m == AuthClientSecretPost {
+		return AuthClientSecretBasic
+	}
+	return AuthClientSecretPost
+}
+
+// isInvalidClient reports whether err is the authorization server's
+// invalid_client answer.
+func isInvalidClient(err error) bool {
+	te, ok := errors.AsType[*TokenError](err)
+	return ok && te.Code == "invalid_client"
 }
 
 // signIn runs the whole authorization code flow and stores the result.
