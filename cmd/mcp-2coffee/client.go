@@ -30,19 +30,20 @@ func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 // server: connect, call, login, logout. One client library serves them
 // all (internal/bridge); call speaks MCP over it with internal/mcpcall.
 type clientFlags struct {
-	headers     repeated
-	headerFile  string
-	credentials repeated
-	stepUp      bool
-	grant       string
-	clientID    string
-	secret      string
-	metadataURL string
-	port        int
-	authTimeout time.Duration
-	configDir   string
-	debug       bool
-	logFile     string
+	headers       repeated
+	headerFile    string
+	credentials   repeated
+	stepUp        bool
+	grant         string
+	clientID      string
+	clientKeyFile string
+	secret        string
+	metadataURL   string
+	port          int
+	authTimeout   time.Duration
+	configDir     string
+	debug         bool
+	logFile       string
 }
 
 func (c *clientFlags) register(fs *flag.FlagSet) {
@@ -52,6 +53,7 @@ func (c *clientFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.stepUp, "oauth-step-up", false, "with a credential --header: sign in with OAuth when the server refuses it or asks for more scope, and send the token instead of it from then on")
 	fs.StringVar(&c.grant, "grant", "authorization_code", "how to get OAuth tokens: authorization_code (a person signs in through the browser) or client_credentials (a machine client: --client-id and --client-secret get a token for the client itself, never opening a browser)")
 	fs.StringVar(&c.clientID, "client-id", "", "pre-registered OAuth client id")
+	fs.StringVar(&c.clientKeyFile, "client-key-file", "", "with --grant client_credentials: a PEM private key (EC P-256 or RSA) to authenticate with private_key_jwt (RFC 7523) instead of --client-secret")
 	fs.StringVar(&c.secret, "client-secret", "", "pre-registered OAuth client secret (${VAR} expanded: prefer ${MY_SECRET} with the value in env)")
 	fs.StringVar(&c.metadataURL, "client-metadata-url", "", "https URL of this client's Client ID Metadata Document, used when the server supports it")
 	fs.IntVar(&c.port, "callback-port", 0, "loopback port for the OAuth redirect (default: a free port)")
@@ -87,6 +89,16 @@ func (c *clientFlags) newClient(env *environment, serverURL string, logger *slog
 	if err != nil {
 		return nil, usageError("--client-secret: %v", err)
 	}
+	var key *oauthclient.ClientKey
+	if c.clientKeyFile != "" {
+		pemData, err := os.ReadFile(c.clientKeyFile)
+		if err != nil {
+			return nil, usageError("--client-key-file: %v", err)
+		}
+		if key, err = oauthclient.ParseClientKey(pemData); err != nil {
+			return nil, usageError("--client-key-file %s: %v", c.clientKeyFile, err)
+		}
+	}
 	cl, err := bridge.New(bridge.Options{
 		ServerURL:         serverURL,
 		Headers:           c.headers,
@@ -100,6 +112,7 @@ func (c *clientFlags) newClient(env *environment, serverURL string, logger *slog
 		OAuth: oauthclient.Options{
 			Grant:             c.grant,
 			ClientID:          c.clientID,
+			ClientKey:         key,
 			ClientSecret:      secret,
 			ClientMetadataURL: c.metadataURL,
 			CallbackPort:      c.port,

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -149,5 +151,30 @@ func TestCallWithClientCredentialsPost(t *testing.T) {
 		"--client-secret", "${JOB_SECRET}", s.mcpURL, "tools/call", "list_tags")
 	if code != 0 || !strings.Contains(stdout, `"tags"`) {
 		t.Errorf("call with a client_secret_post machine client: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
+
+// TestClientKeyFileMistakes: a key file that cannot be used, or a key
+// beside a secret, is a usage mistake named before anything is sent.
+func TestClientKeyFileMistakes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	notKey := filepath.Join(dir, "not-a-key.pem")
+	if err := os.WriteFile(notKey, []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--client-key-file", filepath.Join(dir, "missing.pem")}, "--client-key-file"},
+		{[]string{"--client-key-file", notKey}, "no PEM block"},
+		{[]string{"--client-key-file", notKey, "--client-secret", "s"}, "no PEM block"},
+	} {
+		args := append([]string{"call", "--grant", "client_credentials", "--client-id", "job"}, tt.args...)
+		_, stderr, code := runCLI(t, nil, append(args, "http://127.0.0.1:1/mcp", "tools/list")...)
+		if code != 2 || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v: exit %d, %q; want 2 and %q", tt.args, code, stderr, tt.want)
+		}
 	}
 }

@@ -87,6 +87,9 @@ type Options struct {
 	// is optional (a public client).
 	ClientID     string
 	ClientSecret string
+	// ClientKey, with ClientID, authenticates the client with private_key_jwt
+	// (RFC 7523) instead of a secret; only with GrantClientCredentials.
+	ClientKey *ClientKey
 	// Grant is how tokens are obtained: GrantAuthorizationCode (the
 	// default: a person signs in through the browser) or
 	// GrantClientCredentials (a machine client: ClientID and ClientSecret
@@ -152,12 +155,15 @@ func New(opts Options) (*Client, error) {
 	case "", GrantAuthorizationCode:
 		opts.Grant = GrantAuthorizationCode
 	case GrantClientCredentials:
-		if opts.ClientID == "" || opts.ClientSecret == "" {
-			return nil, errors.New("the client_credentials grant needs the client ID and secret of a client registered for it")
+		if opts.ClientID == "" || (opts.ClientSecret == "") == (opts.ClientKey == nil) {
+			return nil, errors.New("the client_credentials grant needs the client ID of a client registered for it, and its secret or its private key (one of the two)")
 		}
 		opts.Store = nil
 	default:
 		return nil, fmt.Errorf("grant %q: want %s or %s", opts.Grant, GrantAuthorizationCode, GrantClientCredentials)
+	}
+	if opts.ClientKey != nil && opts.Grant != GrantClientCredentials {
+		return nil, errors.New("a client key (private_key_jwt) is supported with the client_credentials grant only")
 	}
 	if opts.ClientMetadataURL != "" {
 		u, err := url.Parse(opts.ClientMetadataURL)

@@ -1065,6 +1065,9 @@ func TestNewChecksTheGrant(t *testing.T) {
 		{"client credentials without a secret", Options{Grant: GrantClientCredentials, ClientID: "c"}, false},
 		{"client credentials without an id", Options{Grant: GrantClientCredentials}, false},
 		{"an unknown grant", Options{Grant: "password"}, false},
+		{"client credentials with a key", Options{Grant: GrantClientCredentials, ClientID: "c", ClientKey: &ClientKey{}}, true},
+		{"client credentials with a key and a secret", Options{Grant: GrantClientCredentials, ClientID: "c", ClientSecret: "s", ClientKey: &ClientKey{}}, false},
+		{"a key with the code flow", Options{ClientID: "c", ClientKey: &ClientKey{}}, false},
 	} {
 		if _, err := New(tt.opts); (err == nil) != tt.ok {
 			t.Errorf("%s: New error %v, want ok=%v", tt.name, err, tt.ok)

@@ -55,8 +55,15 @@ func (c *Client) clientCredentials(ctx context.Context, st *serverState, ch Chal
 	if scope != "" {
 		form.Set("scope", scope)
 	}
-	tok, explicit, err := c.requestToken(ctx, as.tokenEndpoint, credsOf(client, c.opts.ClientSecret), form, scope)
-	if other := otherSecretMethod(client.AuthMethod); err != nil && isInvalidClient(err) && slices.Contains(as.authMethods, other) {
+	creds := credsOf(client, c.opts.ClientSecret)
+	if k := c.opts.ClientKey; k != nil {
+		client.AuthMethod = AuthPrivateKeyJWT
+		creds = clientCreds{id: client.ID, method: AuthPrivateKeyJWT, assert: func() (string, error) {
+			return k.assertion(client.ID, as.issuer, c.now())
+		}}
+	}
+	tok, explicit, err := c.requestToken(ctx, as.tokenEndpoint, creds, form, scope)
+	if other := otherSecretMethod(client.AuthMethod); c.opts.ClientKey == nil && err != nil && isInvalidClient(err) && slices.Contains(as.authMethods, other) {
 		// Nothing says which of the two methods the client was registered
 		// with: the server refuses the wrong one, so try the other once.
 		client.AuthMethod = other

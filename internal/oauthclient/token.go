@@ -65,9 +65,11 @@ func (e *TokenError) Error() string {
 	return msg
 }
 
-// clientCreds is a client identity with the secret it authenticates with.
+// clientCreds is a client identity with the secret it authenticates with,
+// or, for private_key_jwt, the function that signs a fresh assertion.
 type clientCreds struct {
 	id, secret, method string
+	assert             func() (string, error)
 }
 
 func credsOf(cl *tokencache.Client, preregSecret string) clientCreds {
@@ -81,8 +83,16 @@ func credsOf(cl *tokencache.Client, preregSecret string) clientCreds {
 // apply adds client authentication to a token-endpoint style request
 // (RFC 6749 §2.3.1). For Basic, id and secret are form-encoded first, as
 // that section requires.
-func (cc clientCreds) apply(req *http.Request, form url.Values) {
+func (cc clientCreds) apply(req *http.Request, form url.Values) error {
 	switch cc.method {
+	case AuthPrivateKeyJWT:
+		a, err := cc.assert()
+		if err != nil {
+			return fmt.Errorf("signing the client assertion: %w", err)
+		}
+		form.Set("client_id", cc.id)
+		form.Set("client_assertion_type", clientAssertionType)
+		form.Set("client_assertion", a)
 	case AuthClientSecretBasic:
 		req.SetBasicAuth(url.QueryEscape(cc.id), url.QueryEscape(cc.secret))
 	case AuthClientSecretPost:
@@ -91,6 +101,7 @@ func (cc clientCreds) apply(req *http.Request, form url.Values) {
 	default: // none: a public client identifies itself only
 		form.Set("client_id", cc.id)
 	}
+	return nil
 }
 
 // The range of expires_in values taken at face value, in seconds.
@@ -116,7 +127,9 @@ func (c *Client) postForm(ctx context.Context, endpoint string, cc clientCreds, 
 	if err != nil {
 		return err
 	}
-	cc.apply(req, form)
+	if err := cc.apply(req, form); err != nil {
+		return err
+	}
 	body := form.Encode()
 	req.Body = io.NopCloser(strings.NewReader(body))
 	req.ContentLength = int64(len(body))

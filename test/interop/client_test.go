@@ -19,8 +19,8 @@ var (
 // scenario — discovery orders, CIMD, pre-registration, DCR, step-up, scope
 // choice, iss checks, the 2025-03-26 back-compat ones — and the core ones,
 // with no failure and no warning; and the client credentials extension's
-// scenario (a machine client, --grant client_credentials), which no suite
-// holds.
+// scenarios (a machine client, --grant client_credentials, with a secret
+// and with private_key_jwt), which no suite holds.
 func TestConformanceClient(t *testing.T) {
 	nodeTool(t, "conformance")
 	if _, err := exec.LookPath("curl"); err != nil {
@@ -42,6 +42,8 @@ func TestConformanceClient(t *testing.T) {
 		{"core suite", "core", "", false},
 		{"client credentials, one-shot call", "", "auth/client-credentials-basic", false},
 		{"client credentials, through connect", "", "auth/client-credentials-basic", true},
+		{"client credentials with private_key_jwt, one-shot call", "", "auth/client-credentials-jwt", false},
+		{"client credentials with private_key_jwt, through connect", "", "auth/client-credentials-jwt", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := []string{"MCP_2COFFEE_BIN=" + binary(t), "NO_COLOR=1", "FORCE_COLOR=0"}

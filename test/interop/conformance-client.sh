@@ -24,6 +24,11 @@ if [ -n "${MCP_CONFORMANCE_CONTEXT:-}" ]; then
 	secret=$(field client_secret)
 	[ -n "$id" ] && set -- "$@" --client-id "$id"
 	[ -n "$secret" ] && set -- "$@" --client-secret "$secret"
+	# private_key_jwt: the scenario's key, in a file only we can read.
+	if [ -n "$(field private_key_pem)" ]; then
+		(umask 077 && field private_key_pem >"$dir/client-key.pem")
+		set -- "$@" --client-key-file "$dir/client-key.pem"
+	fi
 fi
 
 case "${MCP_CONFORMANCE_SCENARIO:-}" in
