@@ -274,7 +274,10 @@ func (c *Client) discoverAuthServer(ctx context.Context, issuer string, legacy b
 		if !legacy && !issuersEqual(m.Issuer, issuer) {
 			return nil, fmt.Errorf("authorization server metadata at %s names issuer %q, want %q", mu, m.Issuer, issuer)
 		}
-		if !slices.Contains(m.CodeChallengeMethodsSupported, "S256") {
+		// PKCE guards the browser step; a machine client has none, and
+		// servers that do only client credentials (or do not advertise
+		// PKCE, as Entra ID does not) serve it all the same.
+		if c.browserFlow() && !slices.Contains(m.CodeChallengeMethodsSupported, "S256") {
 			return nil, fmt.Errorf("authorization server %s does not support PKCE with S256 (code_challenge_methods_supported: %q); refusing to sign in", issuer, m.CodeChallengeMethodsSupported)
 		}
 		as := &authServer{
@@ -292,7 +295,7 @@ func (c *Client) discoverAuthServer(ctx context.Context, issuer string, legacy b
 		if as.issuer == "" {
 			as.issuer = issuer
 		}
-		if err := as.check(); err != nil {
+		if err := as.check(c.browserFlow()); err != nil {
 			return nil, err
 		}
 		c.log.Debug("found authorization server metadata", "url", mu, "issuer", as.issuer)
@@ -309,13 +312,19 @@ func (c *Client) discoverAuthServer(ctx context.Context, issuer string, legacy b
 		tokenEndpoint:         base + "/token",
 		registrationEndpoint:  base + "/register",
 	}
-	return as, as.check()
+	return as, as.check(c.browserFlow())
 }
 
-// check refuses endpoints that are missing, not http(s), or plain http to
+// browserFlow reports whether tokens come through a person at a browser
+// (the authorization code grant), which needs an authorization endpoint
+// and PKCE; a machine client needs only the token endpoint.
+func (c *Client) browserFlow() bool { return c.opts.Grant != GrantClientCredentials }
+
+// check refuses endpoints that are missing (the authorization endpoint
+// only when browser says it is needed), not http(s), or plain http to
 // anything but the local machine: codes, secrets and tokens travel there.
-func (as *authServer) check() error {
-	if as.authorizationEndpoint == "" || as.tokenEndpoint == "" {
+func (as *authServer) check(browser bool) error {
+	if as.tokenEndpoint == "" || (browser && as.authorizationEndpoint == "") {
 		return fmt.Errorf("authorization server %s has no authorization or token endpoint", as.issuer)
 	}
 	for _, e := range []struct{ name, value string }{
