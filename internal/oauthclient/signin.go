@@ -75,21 +75,7 @@ func (c *Client) clientCredentials(ctx context.Context, st *serverState, ch Chal
 		return fmt.Errorf("token request (client_credentials): %w", err)
 	}
 	tok.RefreshToken = "" // §4.4.3: none should come; none is kept
-	if st.entry == nil {
-		st.entry = &tokencache.Entry{}
-	}
-	e := st.entry
-	e.ServerURL = st.url
-	e.Resource = info.resource
-	e.Issuer = as.issuer
-	e.AuthorizationEndpoint = as.authorizationEndpoint
-	e.TokenEndpoint = as.tokenEndpoint
-	e.RevocationEndpoint = as.revocationEndpoint
-	e.Client = client // the secret is not in it: it comes from the command line each time
-	e.Token = tok
-	st.scopeExplicit = explicit
-	st.refreshedToken = ""
-	c.save(st)
+	c.keep(st, info, as, client, tok, explicit)
 	c.log.Info("obtained a token with the client credentials grant", "server", st.url, "client_id", client.ID)
 	return nil
 }
@@ -197,8 +183,7 @@ func (c *Client) signIn(ctx context.Context, st *serverState, ch Challenge, scop
 	}
 	tok, explicit, err := c.requestToken(ctx, as.tokenEndpoint, credsOf(client, c.opts.ClientSecret), form, scope)
 	if err != nil {
-		var te *TokenError
-		if errors.As(err, &te) && te.Code == "invalid_client" && client.Kind == kindDynamic && st.entry != nil {
+		if isInvalidClient(err) && client.Kind == kindDynamic && st.entry != nil {
 			// The server forgot our registration: drop it, so the next
 			// attempt registers again.
 			st.entry.Client = nil
@@ -207,6 +192,16 @@ func (c *Client) signIn(ctx context.Context, st *serverState, ch Challenge, scop
 		return fmt.Errorf("token request: %w", err)
 	}
 
+	c.keep(st, info, as, client, tok, explicit)
+	fmt.Fprintf(c.opts.Stderr, "mcp-2coffee: signed in to %s.\n", st.url)
+	return nil
+}
+
+// keep records a new token for st with where it came from (the resource,
+// the authorization server's endpoints, the client) and saves the entry.
+// A pre-registered client's secret is never stored: it comes from the
+// command line each time.
+func (c *Client) keep(st *serverState, info *resourceInfo, as *authServer, client *tokencache.Client, tok *tokencache.Token, explicit bool) {
 	if st.entry == nil {
 		st.entry = &tokencache.Entry{}
 	}
@@ -219,15 +214,13 @@ func (c *Client) signIn(ctx context.Context, st *serverState, ch Challenge, scop
 	e.RevocationEndpoint = as.revocationEndpoint
 	stored := *client
 	if stored.Kind == kindPreregistered {
-		stored.Secret = "" // it comes from the command line each time
+		stored.Secret = ""
 	}
 	e.Client = &stored
 	e.Token = tok
 	st.scopeExplicit = explicit
 	st.refreshedToken = ""
 	c.save(st)
-	fmt.Fprintf(c.opts.Stderr, "mcp-2coffee: signed in to %s.\n", st.url)
-	return nil
 }
 
 // listen opens the loopback callback. Without a configured port it tries
