@@ -19,6 +19,18 @@ var (
 	clientSecretRE = regexp.MustCompile(`(?m)^client_secret: (\S+)$`)
 )
 
+// addMachineClient runs "clients add --grant client_credentials" with
+// args on s's database and returns the id and secret it printed.
+func addMachineClient(t *testing.T, s *liveServer, args ...string) (id, secret string) {
+	t.Helper()
+	out := s.cli(t, append([]string{"clients", "add", "--name", "CI job", "--grant", "client_credentials"}, args...)...)
+	idm, secretm := clientIDRE.FindStringSubmatch(out), clientSecretRE.FindStringSubmatch(out)
+	if idm == nil || secretm == nil {
+		t.Fatalf("clients add printed no id and secret:\n%s", out)
+	}
+	return idm[1], secretm[1]
+}
+
 // clientCredentialsToken asks serve's token endpoint for a token with the
 // client credentials grant, as a script would.
 func clientCredentialsToken(t *testing.T, s *liveServer, id, secret string) (*http.Response, map[string]any) {
@@ -47,12 +59,8 @@ func clientCredentialsToken(t *testing.T, s *liveServer, id, secret string) (*ht
 func TestClientCredentialsEndToEnd(t *testing.T) {
 	t.Parallel()
 	s := startServe(t)
-	out := s.cli(t, "clients", "add", "--name", "CI job", "--grant", "client_credentials", "--auth", "client_secret_basic", "--scope", "articles:read")
-	id, secret := clientIDRE.FindStringSubmatch(out), clientSecretRE.FindStringSubmatch(out)
-	if id == nil || secret == nil {
-		t.Fatalf("clients add printed no id and secret:\n%s", out)
-	}
-	resp, tok := clientCredentialsToken(t, s, id[1], secret[1])
+	id, secret := addMachineClient(t, s, "--auth", "client_secret_basic", "--scope", "articles:read")
+	resp, tok := clientCredentialsToken(t, s, id, secret)
 	access, _ := tok["access_token"].(string)
 	if resp.StatusCode != http.StatusOK || access == "" || tok["refresh_token"] != nil || tok["scope"] != "articles:read" {
 		t.Fatalf("token response %d %v: want an access token for articles:read and no refresh token", resp.StatusCode, tok)
@@ -82,15 +90,15 @@ func TestClientCredentialsEndToEnd(t *testing.T) {
 		t.Errorf("the article is gone or unreadable after the refused delete: %v", res.Content)
 	}
 
-	s.cli(t, "clients", "remove", id[1])
+	s.cli(t, "clients", "remove", id)
 	resp, body = post(t, s.mcpURL, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`, map[string]string{"Authorization": "Bearer " + access})
 	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
 		t.Errorf("the removed client's token: %d %q %s", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), body)
 	}
-	if resp, tok := clientCredentialsToken(t, s, id[1], secret[1]); resp.StatusCode != http.StatusUnauthorized || tok["error"] != "invalid_client" {
+	if resp, tok := clientCredentialsToken(t, s, id, secret); resp.StatusCode != http.StatusUnauthorized || tok["error"] != "invalid_client" {
 		t.Errorf("a token for the removed client: %d %v", resp.StatusCode, tok)
 	}
-	if logs := s.logs(); strings.Contains(logs, secret[1]) || strings.Contains(logs, access) {
+	if logs := s.logs(); strings.Contains(logs, secret) || strings.Contains(logs, access) {
 		t.Error("serve logged the secret or the token")
 	}
 }
@@ -102,14 +110,10 @@ func TestClientCredentialsEndToEnd(t *testing.T) {
 func TestCallAndConnectWithClientCredentials(t *testing.T) {
 	t.Parallel()
 	s := startServe(t)
-	out := s.cli(t, "clients", "add", "--name", "CI job", "--grant", "client_credentials", "--auth", "client_secret_basic", "--scope", "articles:read")
-	id, secret := clientIDRE.FindStringSubmatch(out), clientSecretRE.FindStringSubmatch(out)
-	if id == nil || secret == nil {
-		t.Fatalf("clients add printed no id and secret:\n%s", out)
-	}
+	id, secret := addMachineClient(t, s, "--auth", "client_secret_basic", "--scope", "articles:read")
 	env, opened := browserEnv(t, s)
-	env = append(env, "JOB_SECRET="+secret[1])
-	flags := []string{"--grant", "client_credentials", "--client-id", id[1], "--client-secret", "${JOB_SECRET}"}
+	env = append(env, "JOB_SECRET="+secret)
+	flags := []string{"--grant", "client_credentials", "--client-id", id, "--client-secret", "${JOB_SECRET}"}
 
 	stdout, stderr, code := runCLI(t, env, append(append([]string{"call"}, flags...), s.mcpURL, "tools/call", "get_article", "slug=a-semaphore-with-a-buffered-channel")...)
 	if code != 0 || !strings.Contains(stdout, `"slug": "a-semaphore-with-a-buffered-channel"`) {
@@ -132,7 +136,7 @@ func TestCallAndConnectWithClientCredentials(t *testing.T) {
 	if out, _, _ := runCLI(t, env[:1], "auth", "status"); strings.Contains(out, s.base) {
 		t.Errorf("the machine client's token was cached:\n%s", out)
 	}
-	if strings.Contains(stderr, secret[1]) || strings.Contains(s.logs(), secret[1]) {
+	if strings.Contains(stderr, secret) || strings.Contains(s.logs(), secret) {
 		t.Error("the secret was printed or logged")
 	}
 }
@@ -142,12 +146,8 @@ func TestCallAndConnectWithClientCredentials(t *testing.T) {
 func TestCallWithClientCredentialsPost(t *testing.T) {
 	t.Parallel()
 	s := startServe(t)
-	out := s.cli(t, "clients", "add", "--name", "CI job", "--grant", "client_credentials", "--auth", "client_secret_post")
-	id, secret := clientIDRE.FindStringSubmatch(out), clientSecretRE.FindStringSubmatch(out)
-	if id == nil || secret == nil {
-		t.Fatalf("clients add printed no id and secret:\n%s", out)
-	}
-	stdout, stderr, code := runCLI(t, []string{"JOB_SECRET=" + secret[1]}, "call", "--grant", "client_credentials", "--client-id", id[1],
+	id, secret := addMachineClient(t, s, "--auth", "client_secret_post")
+	stdout, stderr, code := runCLI(t, []string{"JOB_SECRET=" + secret}, "call", "--grant", "client_credentials", "--client-id", id,
 		"--client-secret", "${JOB_SECRET}", s.mcpURL, "tools/call", "list_tags")
 	if code != 0 || !strings.Contains(stdout, `"tags"`) {
 		t.Errorf("call with a client_secret_post machine client: exit %d\n%s\n%s", code, stdout, stderr)
