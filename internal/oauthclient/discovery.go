@@ -2,11 +2,8 @@ package oauthclient
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,12 +11,9 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
+	"github.com/2coffee/mcp-2coffee/internal/oauthmeta"
 	"github.com/2coffee/mcp-2coffee/internal/webaddr"
 )
-
-// maxMetadataBytes bounds every metadata document and token response we
-// read: they are small, and a hostile server must not make us buffer much.
-const maxMetadataBytes = 1 << 20
 
 // Challenge is what a 401 or 403 response tells the client (RFC 6750 §3,
 // RFC 9728 §5.1).
@@ -117,7 +111,7 @@ func (c *Client) discoverResource(ctx context.Context, serverURL, fromChallenge 
 			continue
 		}
 		tried = append(tried, mu)
-		if err := checkEndpoint("resource_metadata", mu); err != nil {
+		if err := oauthmeta.CheckEndpoint("resource_metadata", mu); err != nil {
 			c.log.Debug("skipping protected resource metadata URL", "url", mu, "error", err)
 			continue
 		}
@@ -224,95 +218,52 @@ type authServer struct {
 	fromMetadata bool
 }
 
-// authServerMetadataURLs lists where an issuer's metadata may live, in the
-// order MCP 2025-11-25 gives: RFC 8414 path insertion, OIDC path insertion,
-// OIDC path appending; or, without a path, RFC 8414 then OIDC.
-func authServerMetadataURLs(issuer string) ([]string, error) {
-	u, err := url.Parse(issuer)
-	if err != nil {
-		return nil, err
-	}
-	o := webaddr.Origin(u)
-	if o == "" {
-		return nil, errors.New("not an absolute URL with a host")
-	}
-	p := strings.Trim(u.Path, "/")
-	if p == "" {
-		return []string{
-			o + "/.well-known/oauth-authorization-server",
-			o + "/.well-known/openid-configuration",
-		}, nil
-	}
-	return []string{
-		o + "/.well-known/oauth-authorization-server/" + p,
-		o + "/.well-known/openid-configuration/" + p,
-		o + "/" + p + "/.well-known/openid-configuration",
-	}, nil
-}
-
 // discoverAuthServer fetches and checks the issuer's metadata. In legacy
 // mode (no protected resource metadata) a missing document selects the
 // 2025-03-26 default endpoints, and the issuer check is skipped: that
 // revision did not require it, and its servers often name a sub-path issuer.
 func (c *Client) discoverAuthServer(ctx context.Context, issuer string, legacy bool) (*authServer, error) {
-	if err := checkEndpoint("authorization server", issuer); err != nil {
+	m, from, err := oauthmeta.Discover(ctx, c.http, issuer, legacy)
+	if err != nil && (!legacy || !errors.Is(err, oauthmeta.ErrNotFound)) {
 		return nil, err
 	}
-	urls, err := authServerMetadataURLs(issuer)
 	if err != nil {
-		return nil, fmt.Errorf("invalid authorization server %q: %w", issuer, err)
-	}
-	for _, mu := range urls {
-		var m oauthex.AuthServerMeta
-		found, err := c.getJSON(ctx, mu, &m)
-		if err != nil {
-			return nil, fmt.Errorf("authorization server metadata: %w", err)
-		}
-		if !found {
-			continue
-		}
-		if !legacy && !issuersEqual(m.Issuer, issuer) {
-			return nil, fmt.Errorf("authorization server metadata at %s names issuer %q, want %q", mu, m.Issuer, issuer)
-		}
-		// PKCE guards the browser step; a machine client has none, and
-		// servers that do only client credentials (or do not advertise
-		// PKCE, as Entra ID does not) serve it all the same.
-		if c.browserFlow() && !slices.Contains(m.CodeChallengeMethodsSupported, "S256") {
-			return nil, fmt.Errorf("authorization server %s does not support PKCE with S256 (code_challenge_methods_supported: %q); refusing to sign in", issuer, m.CodeChallengeMethodsSupported)
-		}
+		base := strings.TrimRight(issuer, "/")
+		c.log.Debug("no authorization server metadata; using the 2025-03-26 default endpoints", "base", base)
 		as := &authServer{
-			issuer:                m.Issuer,
-			authorizationEndpoint: m.AuthorizationEndpoint,
-			tokenEndpoint:         m.TokenEndpoint,
-			registrationEndpoint:  m.RegistrationEndpoint,
-			revocationEndpoint:    m.RevocationEndpoint,
-			scopesSupported:       m.ScopesSupported,
-			authMethods:           m.TokenEndpointAuthMethodsSupported,
-			cimdSupported:         m.ClientIDMetadataDocumentSupported,
-			issParameterSupported: m.AuthorizationResponseIssParameterSupported,
-			fromMetadata:          true,
+			issuer:                base,
+			authorizationEndpoint: base + "/authorize",
+			tokenEndpoint:         base + "/token",
+			registrationEndpoint:  base + "/register",
 		}
-		if as.issuer == "" {
-			as.issuer = issuer
-		}
-		if err := as.check(c.browserFlow()); err != nil {
-			return nil, err
-		}
-		c.log.Debug("found authorization server metadata", "url", mu, "issuer", as.issuer)
-		return as, nil
+		return as, as.check(c.browserFlow())
 	}
-	if !legacy {
-		return nil, fmt.Errorf("no authorization server metadata for %s (tried %s)", issuer, strings.Join(urls, ", "))
+	// PKCE guards the browser step; a machine client has none, and
+	// servers that do only client credentials (or do not advertise
+	// PKCE, as Entra ID does not) serve it all the same.
+	if c.browserFlow() && !slices.Contains(m.CodeChallengeMethodsSupported, "S256") {
+		return nil, fmt.Errorf("authorization server %s does not support PKCE with S256 (code_challenge_methods_supported: %q); refusing to sign in", issuer, m.CodeChallengeMethodsSupported)
 	}
-	base := strings.TrimRight(issuer, "/")
-	c.log.Debug("no authorization server metadata; using the 2025-03-26 default endpoints", "base", base)
 	as := &authServer{
-		issuer:                base,
-		authorizationEndpoint: base + "/authorize",
-		tokenEndpoint:         base + "/token",
-		registrationEndpoint:  base + "/register",
+		issuer:                m.Issuer,
+		authorizationEndpoint: m.AuthorizationEndpoint,
+		tokenEndpoint:         m.TokenEndpoint,
+		registrationEndpoint:  m.RegistrationEndpoint,
+		revocationEndpoint:    m.RevocationEndpoint,
+		scopesSupported:       m.ScopesSupported,
+		authMethods:           m.TokenEndpointAuthMethodsSupported,
+		cimdSupported:         m.ClientIDMetadataDocumentSupported,
+		issParameterSupported: m.AuthorizationResponseIssParameterSupported,
+		fromMetadata:          true,
 	}
-	return as, as.check(c.browserFlow())
+	if as.issuer == "" {
+		as.issuer = issuer
+	}
+	if err := as.check(c.browserFlow()); err != nil {
+		return nil, err
+	}
+	c.log.Debug("found authorization server metadata", "url", from, "issuer", as.issuer)
+	return as, nil
 }
 
 // browserFlow reports whether tokens come through a person at a browser
@@ -336,64 +287,15 @@ func (as *authServer) check(browser bool) error {
 		if e.value == "" {
 			continue
 		}
-		if err := checkEndpoint(e.name, e.value); err != nil {
+		if err := oauthmeta.CheckEndpoint(e.name, e.value); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// checkEndpoint accepts https URLs, and http URLs to a loopback host.
-func checkEndpoint(name, raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("%s %q is not an absolute URL", name, raw)
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-		return nil
-	case "http":
-		if webaddr.IsLoopback(u.Hostname()) {
-			return nil
-		}
-		return fmt.Errorf("%s %q must use https", name, raw)
-	default:
-		return fmt.Errorf("%s %q must be an https URL", name, raw)
-	}
-}
-
-// issuersEqual compares issuer identifiers exactly, tolerating only a
-// single trailing slash, which many deployments get wrong one way or the
-// other without any security consequence.
-func issuersEqual(a, b string) bool {
-	return strings.TrimSuffix(a, "/") == strings.TrimSuffix(b, "/")
-}
-
-// getJSON fetches a metadata document. found is false for a 4xx answer
-// (the document is not there); other failures are errors.
+// getJSON fetches a metadata document with the client's HTTP client
+// (oauthmeta.GetJSON).
 func (c *Client) getJSON(ctx context.Context, rawURL string, v any) (found bool, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	if err != nil {
-		return false, err
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return false, err
-	}
-	defer resp.Body.Close()
-	defer io.Copy(io.Discard, io.LimitReader(resp.Body, maxMetadataBytes))
-	if resp.StatusCode >= 400 && resp.StatusCode < 500 {
-		return false, nil
-	}
-	if resp.StatusCode != http.StatusOK {
-		return false, fmt.Errorf("GET %s: %s", rawURL, resp.Status)
-	}
-	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
-		return false, fmt.Errorf("GET %s: content type %q, want application/json", rawURL, resp.Header.Get("Content-Type"))
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxMetadataBytes)).Decode(v); err != nil {
-		return false, fmt.Errorf("GET %s: %w", rawURL, err)
-	}
-	return true, nil
+	return oauthmeta.GetJSON(ctx, c.http, rawURL, v)
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/2coffee/mcp-2coffee/internal/oauthmeta"
 	"github.com/2coffee/mcp-2coffee/internal/tokencache"
 )
 
@@ -329,7 +330,7 @@ func (c *Client) probe(ctx context.Context, serverURL string) (Challenge, error)
 	if err != nil {
 		return Challenge{}, err
 	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, maxMetadataBytes))
+	io.Copy(io.Discard, io.LimitReader(resp.Body, oauthmeta.MaxDocumentBytes))
 	resp.Body.Close()
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 		return ParseChallenge(resp.StatusCode, resp.Header), nil

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/2coffee/mcp-2coffee/internal/oauthmeta"
 	"github.com/2coffee/mcp-2coffee/internal/tokencache"
 )
 
@@ -112,7 +113,7 @@ func (st *serverState) cachedDynamicClient(issuer string) *tokencache.Client {
 		return nil
 	}
 	cl := st.entry.Client
-	if cl.Kind != kindDynamic || !issuersEqual(cl.Issuer, issuer) {
+	if cl.Kind != kindDynamic || !oauthmeta.IssuersEqual(cl.Issuer, issuer) {
 		return nil
 	}
 	return cl

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/2coffee/mcp-2coffee/internal/oauthmeta"
 	"github.com/2coffee/mcp-2coffee/internal/tokencache"
 )
 
@@ -94,7 +95,7 @@ func (cc clientCreds) apply(req *http.Request, form url.Values) error {
 		form.Set("client_assertion_type", clientAssertionType)
 		form.Set("client_assertion", a)
 	case AuthClientSecretBasic:
-		req.SetBasicAuth(url.QueryEscape(cc.id), url.QueryEscape(cc.secret))
+		oauthmeta.SetClientSecretBasic(req, cc.id, cc.secret)
 	case AuthClientSecretPost:
 		form.Set("client_id", cc.id)
 		form.Set("client_secret", cc.secret)
@@ -141,7 +142,7 @@ func (c *Client) postForm(ctx context.Context, endpoint string, cc clientCreds, 
 		return err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxMetadataBytes))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, oauthmeta.MaxDocumentBytes))
 	if err != nil {
 		return err
 	}
@@ -270,7 +271,7 @@ func (c *Client) register(ctx context.Context, as *authServer, redirectURI strin
 		return nil, fmt.Errorf("client registration: %w", err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxMetadataBytes))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, oauthmeta.MaxDocumentBytes))
 	if err != nil {
 		return nil, fmt.Errorf("client registration: %w", err)
 	}
