@@ -1,0 +1,128 @@
+package extauth
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/2coffee/mcp-2coffee/internal/authn"
+)
+
+func (p *provider) answer(token string, a map[string]any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.answers[token] = a
+}
+
+func introspecting(p *provider, cache time.Duration) Config {
+	// An id and secret with characters RFC 6749 §2.3.1 has encoded
+	// before Basic: the provider checks the encoded forms.
+	return Config{IntrospectionURL: p.URL + "/introspect", ClientID: "blog:server", ClientSecret: "s&cret", IntrospectionCache: cache}
+}
+
+func TestIntrospection(t *testing.T) {
+	p := newProvider(t)
+	ctx := context.Background()
+	now := time.Now()
+	clock := now
+	cfg := introspecting(p, time.Minute)
+	cfg.Now = func() time.Time { return clock }
+	verify := p.verifier(t, cfg)
+
+	p.answer("good", map[string]any{"active": true, "sub": "bob", "aud": []string{resource}, "iss": p.URL,
+		"scope": "articles:write", "exp": now.Add(30 * time.Second).Unix()})
+	pr, err := verify(ctx, "good")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.Subject != "ext:bob" || !slices.Equal(pr.Scopes, []string{authn.ScopeWrite}) {
+		t.Errorf("principal %+v", pr)
+	}
+	// Cached: a second call does not ask again.
+	if _, err := verify(ctx, "good"); err != nil || p.introspections.Load() != 1 {
+		t.Errorf("second call: err %v, %d introspections, want 1", err, p.introspections.Load())
+	}
+	// Never past the token's expiry, though the cache would keep it a minute.
+	p.answer("good", map[string]any{"active": false})
+	clock = now.Add(31 * time.Second)
+	if _, err := verify(ctx, "good"); reason(err) != "inactive" || p.introspections.Load() != 2 {
+		t.Errorf("past exp: err %v, %d introspections, want inactive after asking again", err, p.introspections.Load())
+	}
+
+	for _, tc := range []struct {
+		name   string
+		answer map[string]any
+		reason string
+	}{
+		{"inactive", map[string]any{"active": false}, "inactive"},
+		{"another audience", map[string]any{"active": true, "aud": "https://other.example/mcp", "scope": "articles:read"}, "wrong_audience"},
+		{"no audience", map[string]any{"active": true, "scope": "articles:read"}, "wrong_audience"},
+		{"another issuer", map[string]any{"active": true, "aud": resource, "iss": "https://evil.example"}, "wrong_issuer"},
+		{"a refresh token", map[string]any{"active": true, "aud": resource, "token_type": "refresh_token"}, "type"},
+		{"expired, though active", map[string]any{"active": true, "aud": resource, "exp": clock.Add(-time.Hour).Unix()}, "expired"},
+	} {
+		tok := strings.NewReplacer(" ", "-", ",", "").Replace(tc.name)
+		p.answer(tok, tc.answer)
+		if _, err := verify(ctx, tok); reason(err) != tc.reason {
+			t.Errorf("%s: err = %v, want reason %q", tc.name, err, tc.reason)
+		}
+	}
+	if _, err := verify(ctx, "not a token\n"); reason(err) != "malformed" {
+		t.Errorf("a credential with a newline: %v", err)
+	}
+}
+
+func TestIntrospectionRefusalsAreRememberedBriefly(t *testing.T) {
+	p := newProvider(t)
+	ctx := context.Background()
+	clock := time.Now()
+	cfg := introspecting(p, time.Minute)
+	cfg.Now = func() time.Time { return clock }
+	verify := p.verifier(t, cfg)
+	for range 3 {
+		verify(ctx, "dead")
+	}
+	if n := p.introspections.Load(); n != 1 {
+		t.Errorf("a dead token retried: %d introspections, want 1", n)
+	}
+	clock = clock.Add(negativeTTL + time.Second)
+	p.answer("dead", map[string]any{"active": true, "aud": resource, "scope": "articles:read"})
+	if _, err := verify(ctx, "dead"); err != nil {
+		t.Errorf("a refusal outlived %v: %v", negativeTTL, err)
+	}
+}
+
+func TestIntrospectionFailuresAreNotRefusals(t *testing.T) {
+	p := newProvider(t)
+	ctx := context.Background()
+	cfg := introspecting(p, time.Minute)
+	cfg.ClientSecret = "wrong"
+	verify := p.verifier(t, cfg)
+	for range 2 {
+		_, err := verify(ctx, "anything")
+		if err == nil || errors.Is(err, authn.ErrInvalidCredential) {
+			t.Fatalf("our client refused by the provider: err = %v, want an error that is not a refusal (503)", err)
+		}
+	}
+	if n := p.introspections.Load(); n != 2 {
+		t.Errorf("a failure to ask was cached: %d introspections, want 2", n)
+	}
+}
+
+func TestIntrospectionWithoutCache(t *testing.T) {
+	p := newProvider(t)
+	ctx := context.Background()
+	verify := p.verifier(t, introspecting(p, -1))
+	p.answer("t", map[string]any{"active": true, "aud": resource, "scope": "articles:read"})
+	for range 3 {
+		if _, err := verify(ctx, "t"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := p.introspections.Load(); n != 3 {
+		t.Errorf("%d introspections, want 3 with the cache off", n)
+	}
+}

@@ -1,0 +1,183 @@
+package extauth
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/2coffee/mcp-2coffee/internal/authn"
+)
+
+var errNoExpiry = &authn.CredentialError{Reason: "malformed", Description: "the access token carries no expiry (exp)"}
+
+// header is the part of a JOSE header read before the signature is.
+type header struct {
+	Alg string `json:"alg"`
+	Typ string `json:"typ"`
+	Kid string `json:"kid"`
+}
+
+// claims are the token's claims besides the registered ones that
+// jwt.Claims holds.
+type claims struct {
+	Scope    string          `json:"scope"`
+	Scp      json.RawMessage `json:"scp"`
+	ClientID string          `json:"client_id"`
+	Azp      string          `json:"azp"`
+}
+
+// verifyJWT checks a JWT access token: its form, algorithm and type; its
+// signature against the published keys; then issuer and times. The
+// audience is For's to check.
+func (v *Verifier) verifyJWT(ctx context.Context, token string) (*grant, error) {
+	h, ok := peekHeader(token)
+	if !ok {
+		return nil, errNotJWT
+	}
+	if !slices.Contains(v.algs, jose.SignatureAlgorithm(h.Alg)) {
+		return nil, errAlgorithm
+	}
+	// RFC 9068 §2.1 names at+jwt; most providers say JWT; a few say
+	// nothing. Any other type (an ID-JAG, a logout token, a DPoP proof)
+	// is a JWT for another purpose.
+	switch strings.ToLower(strings.TrimPrefix(strings.ToLower(h.Typ), "application/")) {
+	case "", "jwt", "at+jwt":
+	default:
+		return nil, errType
+	}
+	tok, err := jwt.ParseSigned(token, v.algs)
+	if err != nil || len(tok.Headers) != 1 {
+		return nil, errMalformed
+	}
+	keys, err := v.keys.Keys(ctx, h.Kid, h.Alg)
+	if errors.Is(err, errNoKey) {
+		return nil, errUnknownKey
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the authorization server's keys: %w", err)
+	}
+	var std jwt.Claims
+	var extra claims
+	var all map[string]any
+	dest := []any{&std, &extra}
+	if v.cfg.Scopes.RolesClaim != "" {
+		dest = append(dest, &all)
+	}
+	verified := false
+	for _, key := range keys {
+		if err := tok.Claims(key.Key, dest...); err == nil {
+			verified = true
+			break
+		} else if !errors.Is(err, jose.ErrCryptoFailure) {
+			return nil, errMalformed // the signature held, the claims did not decode
+		}
+	}
+	if !verified {
+		return nil, errSignature
+	}
+	if std.Expiry == nil {
+		return nil, errNoExpiry
+	}
+	switch err := std.ValidateWithLeeway(jwt.Expected{Issuer: v.issuer, Time: v.now()}, v.cfg.Leeway); {
+	case err == nil:
+	case errors.Is(err, jwt.ErrInvalidIssuer):
+		return nil, errWrongIssuer
+	case errors.Is(err, jwt.ErrExpired):
+		return nil, errExpired
+	case errors.Is(err, jwt.ErrNotValidYet), errors.Is(err, jwt.ErrIssuedInTheFuture):
+		return nil, errNotYetValid
+	default:
+		return nil, errMalformed
+	}
+	values := strings.Fields(extra.Scope)
+	values = append(values, stringsOf(extra.Scp)...)
+	var roles []string
+	if v.cfg.Scopes.RolesClaim != "" {
+		roles = claimValues(all, v.cfg.Scopes.RolesClaim)
+	}
+	return &grant{
+		subject:  subjectOf(std.Subject, extra.ClientID, extra.Azp),
+		scopes:   v.scopesOf(values, roles),
+		audience: std.Audience,
+	}, nil
+}
+
+// peekHeader decodes the protected header of what looks like a compact
+// JWS, so the algorithm and type are judged before any key is looked for.
+// ok is false for anything of another form (an API key, an opaque token).
+func peekHeader(token string) (header, bool) {
+	head, _, found := strings.Cut(token, ".")
+	if !found || strings.Count(token, ".") != 2 {
+		return header{}, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		return header{}, false
+	}
+	var h header
+	if json.Unmarshal(raw, &h) != nil || h.Alg == "" {
+		return header{}, false
+	}
+	return h, true
+}
+
+// subjectOf names the caller for logs and records: the token's subject,
+// or, for a provider that leaves it out of a machine token, the client.
+func subjectOf(sub, clientID, azp string) string {
+	for _, s := range []string{sub, clientID, azp} {
+		if s != "" {
+			return "ext:" + s
+		}
+	}
+	return "ext:unknown"
+}
+
+// stringsOf reads a claim that is a space-separated string or an array of
+// strings (scp is either, depending on the provider).
+func stringsOf(raw json.RawMessage) []string {
+	if len(raw) == 0 {
+		return nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return strings.Fields(s)
+	}
+	var list []string
+	if json.Unmarshal(raw, &list) == nil {
+		return list
+	}
+	return nil
+}
+
+// claimValues follows a dotted path (realm_access.roles for Keycloak) into
+// the claims and returns the strings there: one string, or an array's.
+func claimValues(all map[string]any, path string) []string {
+	var cur any = all
+	for part := range strings.SplitSeq(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[part]
+	}
+	switch x := cur.(type) {
+	case string:
+		return strings.Fields(x)
+	case []any:
+		var out []string
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}

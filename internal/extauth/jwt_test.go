@@ -1,0 +1,248 @@
+package extauth
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/2coffee/mcp-2coffee/internal/authn"
+)
+
+func TestJWTAccepted(t *testing.T) {
+	p := newProvider(t)
+	ctx := context.Background()
+	verify := p.verifier(t, Config{Audiences: []string{"api://blog"}})
+	for _, tc := range []struct {
+		name string
+		tok  string
+		want []string
+	}{
+		{"at+jwt with scope", p.token(nil), []string{authn.ScopeRead}},
+		{"typ JWT", p.sign(p.claims(), nil, jose.RS256, "", "JWT"), []string{authn.ScopeRead}},
+		{"no typ", p.sign(p.claims(), nil, jose.RS256, "", ""), []string{authn.ScopeRead}},
+		{"aud array holding the resource", p.token(func(c map[string]any) { c["aud"] = []string{"other", resource} }), []string{authn.ScopeRead}},
+		{"the configured audience", p.token(func(c map[string]any) { c["aud"] = "api://blog" }), []string{authn.ScopeRead}},
+		{"scp array", p.token(func(c map[string]any) { delete(c, "scope"); c["scp"] = []string{"articles:write", "email"} }), []string{authn.ScopeWrite}},
+		{"scp string", p.token(func(c map[string]any) { delete(c, "scope"); c["scp"] = "articles:read articles:write" }), []string{authn.ScopeRead, authn.ScopeWrite}},
+		{"expired within the leeway", p.token(func(c map[string]any) { c["exp"] = time.Now().Add(-20 * time.Second).Unix() }), []string{authn.ScopeRead}},
+		{"no scope of ours", p.token(func(c map[string]any) { c["scope"] = "openid profile" }), []string{}},
+	} {
+		pr, err := verify(ctx, tc.tok)
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if pr.Subject != "ext:alice" || pr.Method != "oauth" || !slices.Equal(pr.Scopes, tc.want) {
+			t.Errorf("%s: principal %+v, want ext:alice with %v", tc.name, pr, tc.want)
+		}
+	}
+}
+
+func TestJWTRefused(t *testing.T) {
+	p := newProvider(t)
+	ctx := context.Background()
+	verify := p.verifier(t, Config{})
+	stranger := p.signer
+	p.rotate() // the old key is no longer published
+	b64 := func(v any) string { b, _ := json.Marshal(v); return base64.RawURLEncoding.EncodeToString(b) }
+	p.mu.Lock()
+	kid, pub := p.kid, &p.signer.PublicKey
+	p.mu.Unlock()
+	for _, tc := range []struct {
+		name, tok, reason string
+	}{
+		{"wrong audience", p.token(func(c map[string]any) { c["aud"] = "https://other.example/mcp" }), "wrong_audience"},
+		{"no audience", p.token(func(c map[string]any) { delete(c, "aud") }), "wrong_audience"},
+		{"wrong issuer", p.token(func(c map[string]any) { c["iss"] = "https://evil.example" }), "wrong_issuer"},
+		{"expired", p.token(func(c map[string]any) { c["exp"] = time.Now().Add(-5 * time.Minute).Unix() }), "expired"},
+		{"not yet valid", p.token(func(c map[string]any) { c["nbf"] = time.Now().Add(10 * time.Minute).Unix() }), "not_yet_valid"},
+		{"issued in the future", p.token(func(c map[string]any) { c["iat"] = time.Now().Add(10 * time.Minute).Unix() }), "not_yet_valid"},
+		{"no expiry", p.token(func(c map[string]any) { delete(c, "exp") }), "malformed"},
+		{"an unpublished key under a published kid", p.sign(p.claims(), stranger, jose.RS256, kid, "at+jwt"), "signature"},
+		{"an unpublished kid", p.sign(p.claims(), stranger, jose.RS256, "retired", "at+jwt"), "unknown_key"},
+		{"an unpublished key without kid", p.sign(p.claims(), stranger, jose.RS256, "", "at+jwt"), "signature"},
+		{"an EC key it does not publish", p.sign(p.claims(), ecKey(t), jose.ES256, kid, "at+jwt"), "unknown_key"},
+		{"HS256 keyed with the public key", p.sign(p.claims(), publicPEM(t, pub), jose.HS256, kid, "at+jwt"), "algorithm"},
+		{"alg none", b64(map[string]string{"alg": "none", "typ": "at+jwt", "kid": kid}) + "." + b64(p.claims()) + ".", "algorithm"},
+		{"an ID-JAG", p.sign(p.claims(), nil, jose.RS256, "", "oauth-id-jag+jwt"), "type"},
+		{"a logout token", p.sign(p.claims(), nil, jose.RS256, "", "logout+jwt"), "type"},
+		{"a tampered payload", tamper(p.token(nil)), "signature"},
+		{"garbage in three parts", "a.b.c", "unrecognized"},
+		{"an API key", "m2c_0123456789abcdef_secret", "unrecognized"},
+	} {
+		_, err := verify(ctx, tc.tok)
+		if got := reason(err); got != tc.reason {
+			t.Errorf("%s: err = %v (reason %q), want reason %q", tc.name, err, got, tc.reason)
+		}
+		if err != nil && !errors.Is(err, authn.ErrInvalidCredential) {
+			t.Errorf("%s: %v would not be a 401", tc.name, err)
+		}
+	}
+}
+
+// tamper raises the token's scope without re-signing it.
+func tamper(tok string) string {
+	parts := strings.Split(tok, ".")
+	raw, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	var c map[string]any
+	json.Unmarshal(raw, &c)
+	c["scope"] = "articles:write"
+	b, _ := json.Marshal(c)
+	parts[1] = base64.RawURLEncoding.EncodeToString(b)
+	return strings.Join(parts, ".")
+}
+
+func TestKeyRotationIsFollowed(t *testing.T) {
+	p := newProvider(t)
+	ctx := context.Background()
+	verify := p.verifier(t, Config{})
+	if _, err := verify(ctx, p.token(nil)); err != nil {
+		t.Fatal(err)
+	}
+	before := p.fetches.Load()
+	p.rotate()
+	time.Sleep(2 * time.Millisecond) // past MinRefetch
+	if _, err := verify(ctx, p.token(nil)); err != nil {
+		t.Fatalf("after a rotation: %v", err)
+	}
+	if got := p.fetches.Load() - before; got != 1 {
+		t.Errorf("the rotation cost %d key fetches, want 1", got)
+	}
+}
+
+func TestUnknownKeysDoNotHammerTheProvider(t *testing.T) {
+	p := newProvider(t)
+	ctx := context.Background()
+	verify := p.verifier(t, Config{MinRefetch: time.Hour})
+	if _, err := verify(ctx, p.token(nil)); err != nil {
+		t.Fatal(err)
+	}
+	before := p.fetches.Load()
+	other := ecKey(t)
+	for i := range 50 {
+		_, err := verify(ctx, p.sign(p.claims(), other, jose.ES256, "made-up-"+string(rune('a'+i%26)), ""))
+		if reason(err) != "unknown_key" {
+			t.Fatalf("made-up kid: %v", err)
+		}
+	}
+	if got := p.fetches.Load() - before; got != 0 {
+		t.Errorf("50 tokens with made-up key ids made %d fetches within MinRefetch, want 0", got)
+	}
+	// A good token still verifies from the keys held.
+	if _, err := verify(ctx, p.token(nil)); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestKeysUnavailable(t *testing.T) {
+	p := newProvider(t)
+	ctx := context.Background()
+	p.failKeys.Store(true)
+	verify := p.verifier(t, Config{})
+	_, err := verify(ctx, p.token(nil))
+	if err == nil || errors.Is(err, authn.ErrInvalidCredential) {
+		t.Fatalf("keys unavailable: err = %v, want an error that is not a refusal (503)", err)
+	}
+	p.failKeys.Store(false)
+	time.Sleep(2 * time.Millisecond)
+	if _, err := verify(ctx, p.token(nil)); err != nil {
+		t.Fatalf("keys back: %v", err)
+	}
+	// Keys held: a provider down for a refresh does not stop verification.
+	v, err := New(ctx, Config{Issuer: p.URL, MinRefetch: time.Millisecond, KeyMaxAge: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vf := v.For(resource)
+	if _, err := vf(ctx, p.token(nil)); err != nil {
+		t.Fatal(err)
+	}
+	p.failKeys.Store(true)
+	time.Sleep(2 * time.Millisecond)
+	if _, err := vf(ctx, p.token(nil)); err != nil {
+		t.Errorf("stale keys, provider down: %v, want the held keys used", err)
+	}
+}
+
+func TestScopeMapping(t *testing.T) {
+	p := newProvider(t)
+	ctx := context.Background()
+	verify := p.verifier(t, Config{Scopes: ScopeMap{
+		Names:      map[string]string{authn.ScopeRead: "api://blog/articles.read", authn.ScopeWrite: "blog.write"},
+		RolesClaim: "realm_access.roles",
+		Roles:      map[string]string{"blog-editor": authn.ScopeWrite},
+	}})
+	for _, tc := range []struct {
+		name string
+		edit func(map[string]any)
+		want []string
+	}{
+		{"the provider's full name", func(c map[string]any) { c["scope"] = "api://blog/articles.read" }, []string{authn.ScopeRead}},
+		{"its last segment, as Entra ID's scp", func(c map[string]any) { delete(c, "scope"); c["scp"] = "articles.read" }, []string{authn.ScopeRead}},
+		{"a renamed scope's own name does not count", func(c map[string]any) { c["scope"] = "articles:read articles:write" }, []string{}},
+		{"a plain rename", func(c map[string]any) { c["scope"] = "blog.write" }, []string{authn.ScopeWrite}},
+		{"a role in a nested claim", func(c map[string]any) {
+			c["scope"] = ""
+			c["realm_access"] = map[string]any{"roles": []string{"offline_access", "blog-editor"}}
+		}, []string{authn.ScopeWrite}},
+		{"a role elsewhere does not count", func(c map[string]any) { c["scope"] = ""; c["roles"] = []string{"blog-editor"} }, []string{}},
+	} {
+		pr, err := verify(ctx, p.token(tc.edit))
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if !slices.Equal(pr.Scopes, tc.want) {
+			t.Errorf("%s: scopes %v, want %v", tc.name, pr.Scopes, tc.want)
+		}
+	}
+}
+
+func TestConfigRefused(t *testing.T) {
+	p := newProvider(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"HS256 allowed", Config{Issuer: p.URL, Algorithms: []string{"RS256", "HS256"}}},
+		{"none allowed", Config{Issuer: p.URL, Algorithms: []string{"none"}}},
+		{"a scope we do not have", Config{Issuer: p.URL, Scopes: ScopeMap{Names: map[string]string{"admin": "x"}}}},
+		{"roles without a claim", Config{Issuer: p.URL, Scopes: ScopeMap{Roles: map[string]string{"r": authn.ScopeRead}}}},
+		{"introspection without a secret", Config{Issuer: p.URL, IntrospectionURL: p.URL + "/introspect", ClientID: "c"}},
+		{"an issuer whose metadata names another", Config{Issuer: p.URL + "/other"}},
+		{"plain http off loopback", Config{Issuer: "http://idp.example.com"}},
+	} {
+		if _, err := New(ctx, tc.cfg); err == nil {
+			t.Errorf("%s: accepted", tc.name)
+		}
+	}
+}
+
+func TestParseScopeFlags(t *testing.T) {
+	names, err := ParseNames("articles:read=api://blog/articles.read, articles:write")
+	if err != nil || names[authn.ScopeRead] != "api://blog/articles.read" || names[authn.ScopeWrite] != authn.ScopeWrite {
+		t.Errorf("ParseNames = %v, %v", names, err)
+	}
+	for _, bad := range []string{"admin=x", "articles:read=a,articles:read=b", "articles:read=has space"} {
+		if _, err := ParseNames(bad); err == nil {
+			t.Errorf("ParseNames(%q) accepted", bad)
+		}
+	}
+	roles, err := ParseRoles("blog-editor=articles:write,reader=articles:read")
+	if err != nil || roles["blog-editor"] != authn.ScopeWrite || len(roles) != 2 {
+		t.Errorf("ParseRoles = %v, %v", roles, err)
+	}
+	for _, bad := range []string{"editor", "editor=admin", "=articles:read"} {
+		if _, err := ParseRoles(bad); err == nil {
+			t.Errorf("ParseRoles(%q) accepted", bad)
+		}
+	}
+}
