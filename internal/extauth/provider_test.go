@@ -181,4 +181,3 @@ func ecKey(t *testing.T) *ecdsa.PrivateKey {
 	}
 	return k
 }
-
