@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"golang.org/x/term"
@@ -103,4 +104,18 @@ func (l *lazyFile) close() error {
 		return l.f.Close()
 	}
 	return nil
+}
+
+// readSecretFile reads a secret an operator keeps in a file (a mounted
+// container secret, say), without the line end editors add.
+func readSecretFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	if strings.TrimSpace(s) == "" {
+		return "", fmt.Errorf("%s is empty", path)
+	}
+	return s, nil
 }

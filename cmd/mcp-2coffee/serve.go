@@ -17,6 +17,7 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/authserver"
 	"github.com/2coffee/mcp-2coffee/internal/blog"
 	"github.com/2coffee/mcp-2coffee/internal/cimd"
+	"github.com/2coffee/mcp-2coffee/internal/extauth"
 	"github.com/2coffee/mcp-2coffee/internal/firstrun"
 	"github.com/2coffee/mcp-2coffee/internal/gcfloor"
 	"github.com/2coffee/mcp-2coffee/internal/httpserver"
@@ -40,7 +41,9 @@ func serveCommand() *command {
 			publicURL := fs.String("public-url", "", "the URL clients use to reach this server, e.g. https://blog.example.com (default: http://ADDR); required when listening beyond loopback")
 			origins := fs.String("allowed-origin", "", "comma-separated extra browser origins allowed to call, e.g. https://app.example.com")
 			authMode := fs.String("auth", "apikey", "authentication: apikey (API keys, plus OAuth unless --oauth=off), or none (development only; loopback only)")
-			oauthMode := fs.String("oauth", "builtin", "OAuth 2.1 authorization server: builtin, or off (API keys only)")
+			oauthMode := fs.String("oauth", "builtin", "OAuth 2.1 authorization server: builtin, external (trust the one at --oauth-issuer), or off (API keys only)")
+			var ext externalFlags
+			ext.register(fs)
 			refreshGrace := fs.Duration("refresh-grace", 30*time.Second, "how long a rotated refresh token may be reused (clients retry) before reuse revokes its family")
 			maxBody := fs.Int64("max-body-bytes", blog.MaxRequestBytes, "largest request body accepted")
 			trustedProxy := fs.String("trusted-proxy", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (for rate limits and logs), e.g. 127.0.0.1")
@@ -75,10 +78,21 @@ func serveCommand() *command {
 					return usageError("--addr %q: %v", *addr, err)
 				}
 				loopback := webaddr.IsLoopback(host)
+				var external *extauth.Config
 				switch *oauthMode {
 				case "builtin", "off":
+					if name := ext.setIn(fs); name != "" {
+						return usageError("--%s applies only to --oauth=external", name)
+					}
+				case "external":
+					if *authMode != "apikey" {
+						return usageError("--oauth=external needs --auth=apikey")
+					}
+					if external, err = ext.config(); err != nil {
+						return err
+					}
 				default:
-					return usageError("--oauth %q: want builtin or off", *oauthMode)
+					return usageError("--oauth %q: want builtin, external or off", *oauthMode)
 				}
 				switch *authMode {
 				case "apikey":
@@ -116,12 +130,7 @@ func serveCommand() *command {
 				}
 				mcpURL := httpserver.MCPURL(pub)
 
-				var extra []string
-				for _, o := range strings.Split(*origins, ",") {
-					if o = strings.TrimSpace(o); o != "" {
-						extra = append(extra, o)
-					}
-				}
+				extra := splitList(*origins)
 				proxies, err := httpserver.ParsePrefixes(*trustedProxy)
 				if err != nil {
 					return usageError("--trusted-proxy: %v", err)
@@ -140,7 +149,7 @@ func serveCommand() *command {
 				srv, err := buildServer(ctx, serverSetup{
 					clientIP: httpserver.ClientIP(proxies),
 					db:       db, public: pub, listenAddr: ln.Addr().String(), origins: extra,
-					apiKeys: *authMode == "apikey", oauth: *authMode == "apikey" && *oauthMode == "builtin",
+					apiKeys: *authMode == "apikey", oauth: *authMode == "apikey" && *oauthMode == "builtin", external: external,
 					refreshGrace: *refreshGrace, maxBody: *maxBody, logger: logger, out: secretsOut,
 					separateOps: opsLn != nil,
 				})
@@ -149,8 +158,11 @@ func serveCommand() *command {
 					return err
 				}
 				oauthState := "off"
-				if srv.authServer != nil {
+				switch {
+				case srv.authServer != nil:
 					oauthState = srv.authServer.Issuer()
+				case srv.external != nil:
+					oauthState = "external " + srv.external.Issuer() + " (" + srv.external.Mode() + ")"
 				}
 				if opsLn == nil {
 					logger.Info("serving", "mcp", mcpURL, "listen", ln.Addr().String(), "auth", *authMode, "oauth", oauthState, "database", store.Redact(c.database), "gc", gcState)
@@ -174,8 +186,9 @@ type serverSetup struct {
 	public       *url.URL
 	listenAddr   string
 	origins      []string
-	apiKeys      bool // false: --auth=none
-	oauth        bool // the built-in authorization server
+	apiKeys      bool            // false: --auth=none
+	oauth        bool            // the built-in authorization server
+	external     *extauth.Config // or an external one (--oauth=external)
 	refreshGrace time.Duration
 	maxBody      int64
 	logger       *slog.Logger
@@ -193,6 +206,7 @@ type server struct {
 	handler    http.Handler
 	ops        http.Handler
 	authServer *authserver.Server
+	external   *extauth.Verifier
 }
 
 // buildServer is the composition root of serve: it builds the API keys,
@@ -260,6 +274,31 @@ func buildServer(ctx context.Context, s serverSetup) (*server, error) {
 		}
 		go authServer.RunCleanup(ctx, time.Hour)
 	}
+	var external *extauth.Verifier
+	if s.external != nil {
+		cfg := *s.external
+		cfg.Logger = s.logger
+		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		var err error
+		external, err = extauth.New(dctx, cfg)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("the external authorization server %s: %w", cfg.Issuer, err)
+		}
+		// API keys first when tokens are introspected, so a key is never
+		// sent to the provider; a JWT verifier declines a key by its form.
+		mcpVerify, restVerify := external.For(mcpURL), external.For(restURL)
+		if external.Mode() == "introspection" {
+			auth.Verify = authn.Chain(keys.Verify, mcpVerify)
+			restAuth.Verify = authn.Chain(keys.Verify, restVerify)
+		} else {
+			auth.Verify = authn.Chain(mcpVerify, keys.Verify)
+			restAuth.Verify = authn.Chain(restVerify, keys.Verify)
+		}
+		auth.ResourceMetadataURL = httpserver.ResourceMetadataURL(s.public)
+		restAuth.ResourceMetadataURL = httpserver.ResourceMetadataURLOf(s.public, restapi.Prefix)
+		auth.ScopeName, restAuth.ScopeName = cfg.Scopes.Name, cfg.Scopes.Name
+	}
 	if auth.Verify != nil {
 		authenticate = auth.Middleware
 		authenticateREST = restAuth.Middleware
@@ -303,11 +342,14 @@ func buildServer(ctx context.Context, s serverSetup) (*server, error) {
 	if authServer != nil { // a nil *authserver.Server in the interface would not be nil
 		cfg.AuthServer = authServer
 	}
+	if external != nil {
+		cfg.Issuer, cfg.Scopes = external.Issuer(), external.ScopesSupported()
+	}
 	h, err := httpserver.New(cfg)
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
-	return &server{handler: h, ops: httpserver.OpsHandler(cfg), authServer: authServer}, nil
+	return &server{handler: h, ops: httpserver.OpsHandler(cfg), authServer: authServer, external: external}, nil
 }
 
 // parsePublicURL checks the public URL: http(s), a host, no query,

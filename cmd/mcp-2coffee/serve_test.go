@@ -180,7 +180,19 @@ func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // asking for protocol version.
 func connectHTTP(t *testing.T, url, key, version string) *mcp.ClientSession {
 	t.Helper()
-	hc := &http.Client{Transport: headerTransport{header: http.Header{"X-Api-Key": {key}}, base: http.DefaultTransport}}
+	return connectHTTPVersion(t, url, http.Header{"X-Api-Key": {key}}, version)
+}
+
+// connectHTTPWith connects the go-sdk client to url sending header (a
+// bearer token, say) with every request.
+func connectHTTPWith(t *testing.T, url string, header http.Header) *mcp.ClientSession {
+	t.Helper()
+	return connectHTTPVersion(t, url, header, "")
+}
+
+func connectHTTPVersion(t *testing.T, url string, header http.Header, version string) *mcp.ClientSession {
+	t.Helper()
+	hc := &http.Client{Transport: headerTransport{header: header, base: http.DefaultTransport}}
 	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

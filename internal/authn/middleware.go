@@ -58,6 +58,11 @@ type Authenticator struct {
 	// server's body limit, which an outer middleware enforces anyway:
 	// this one only keeps the check from buffering without end.
 	MaxBodyBytes int64
+	// ScopeName, when set, gives the name a client must request for one
+	// of our scopes at the authorization server, where it differs
+	// (serve --oauth=external with --oauth-scopes): challenges name
+	// scopes that way. Nil: our names.
+	ScopeName func(scope string) string
 }
 
 func (a *Authenticator) clientAddr(r *http.Request) string {
@@ -91,9 +96,22 @@ func (a *Authenticator) Challenge(code, description, scope string) Challenge {
 		Realm:            Realm,
 		Error:            code,
 		Description:      description,
-		Scope:            scope,
+		Scope:            a.scopeNames(scope),
 		ResourceMetadata: a.ResourceMetadataURL,
 	}
+}
+
+// scopeNames renames each scope of a space-separated list through
+// ScopeName.
+func (a *Authenticator) scopeNames(scopes string) string {
+	if a.ScopeName == nil || scopes == "" {
+		return scopes
+	}
+	names := strings.Fields(scopes)
+	for i, s := range names {
+		names[i] = a.ScopeName(s)
+	}
+	return strings.Join(names, " ")
 }
 
 func (a *Authenticator) logger() *slog.Logger {

@@ -79,7 +79,7 @@ func (a *Authenticator) Authorize(w http.ResponseWriter, r *http.Request, needed
 	// needs, including scopes the caller already holds, so a client that
 	// steps up asks for a token that carries all of them.
 	WriteChallenge(w, http.StatusForbidden, a.Challenge(CodeInsufficientScope,
-		"this request needs the "+strings.Join(missing, " ")+" scope, which the credential lacks",
+		"this request needs the "+a.scopeNames(strings.Join(missing, " "))+" scope, which the credential lacks",
 		strings.Join(needed, " ")))
 	return false
 }

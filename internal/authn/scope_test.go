@@ -2,6 +2,7 @@ package authn_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -307,5 +308,30 @@ func TestRequireMCPScopesBoundsBatches(t *testing.T) {
 		if rec.Code != http.StatusBadRequest || json.Unmarshal(rec.Body.Bytes(), &got) != nil || got.Error.Code != -32600 || got.ID != nil {
 			t.Errorf("a batch of %d: %d %s; want 400 with JSON-RPC error -32600 and id null", n, rec.Code, rec.Body.String())
 		}
+	}
+}
+
+func TestChallengesUseTheProvidersScopeNames(t *testing.T) {
+	a := &authn.Authenticator{
+		Verify:              func(context.Context, string) (*authn.Principal, error) { return nil, authn.ErrUnrecognized },
+		ResourceMetadataURL: rmURL,
+		ScopeName: func(s string) string {
+			return map[string]string{authn.ScopeRead: "api://blog/articles.read", authn.ScopeWrite: "api://blog/articles.write"}[s]
+		},
+	}
+	r := httptest.NewRequest(http.MethodPost, "/mcp", nil)
+	r = r.WithContext(authn.WithPrincipal(r.Context(), &authn.Principal{Subject: "ext:alice", Scopes: []string{authn.ScopeRead}}))
+	w := httptest.NewRecorder()
+	if a.Authorize(w, r, []string{authn.ScopeWrite}) {
+		t.Fatal("a reader was authorized to write")
+	}
+	h := w.Header().Get("WWW-Authenticate")
+	if !strings.Contains(h, `scope="api://blog/articles.write"`) || !strings.Contains(h, "needs the api://blog/articles.write scope") {
+		t.Errorf("403 challenge %q does not name the provider's scope", h)
+	}
+	w = httptest.NewRecorder()
+	a.Middleware(http.NotFoundHandler()).ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/mcp", nil))
+	if h := w.Header().Get("WWW-Authenticate"); w.Code != http.StatusUnauthorized || !strings.Contains(h, `scope="api://blog/articles.read"`) {
+		t.Errorf("401 %d challenge %q does not name the provider's read scope", w.Code, h)
 	}
 }

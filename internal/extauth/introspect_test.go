@@ -9,30 +9,23 @@ import (
 	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
+	"github.com/2coffee/mcp-2coffee/internal/extauth/idptest"
 )
 
-func (p *provider) answer(token string, a map[string]any) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.answers[token] = a
-}
-
-func introspecting(p *provider, cache time.Duration) Config {
-	// An id and secret with characters RFC 6749 §2.3.1 has encoded
-	// before Basic: the provider checks the encoded forms.
-	return Config{IntrospectionURL: p.URL + "/introspect", ClientID: "blog:server", ClientSecret: "s&cret", IntrospectionCache: cache}
+func introspecting(p *idptest.Provider, cache time.Duration) Config {
+	return Config{IntrospectionURL: p.URL + "/introspect", ClientID: idptest.ClientID, ClientSecret: idptest.ClientSecret, IntrospectionCache: cache}
 }
 
 func TestIntrospection(t *testing.T) {
-	p := newProvider(t)
+	p := idptest.New(t)
 	ctx := context.Background()
 	now := time.Now()
 	clock := now
 	cfg := introspecting(p, time.Minute)
 	cfg.Now = func() time.Time { return clock }
-	verify := p.verifier(t, cfg)
+	verify := verifier(t, p, cfg)
 
-	p.answer("good", map[string]any{"active": true, "sub": "bob", "aud": []string{resource}, "iss": p.URL,
+	p.Answer("good", map[string]any{"active": true, "sub": "bob", "aud": []string{resource}, "iss": p.URL,
 		"scope": "articles:write", "exp": now.Add(30 * time.Second).Unix()})
 	pr, err := verify(ctx, "good")
 	if err != nil {
@@ -42,14 +35,14 @@ func TestIntrospection(t *testing.T) {
 		t.Errorf("principal %+v", pr)
 	}
 	// Cached: a second call does not ask again.
-	if _, err := verify(ctx, "good"); err != nil || p.introspections.Load() != 1 {
-		t.Errorf("second call: err %v, %d introspections, want 1", err, p.introspections.Load())
+	if _, err := verify(ctx, "good"); err != nil || p.Introspections() != 1 {
+		t.Errorf("second call: err %v, %d introspections, want 1", err, p.Introspections())
 	}
 	// Never past the token's expiry, though the cache would keep it a minute.
-	p.answer("good", map[string]any{"active": false})
+	p.Answer("good", map[string]any{"active": false})
 	clock = now.Add(31 * time.Second)
-	if _, err := verify(ctx, "good"); reason(err) != "inactive" || p.introspections.Load() != 2 {
-		t.Errorf("past exp: err %v, %d introspections, want inactive after asking again", err, p.introspections.Load())
+	if _, err := verify(ctx, "good"); reason(err) != "inactive" || p.Introspections() != 2 {
+		t.Errorf("past exp: err %v, %d introspections, want inactive after asking again", err, p.Introspections())
 	}
 
 	for _, tc := range []struct {
@@ -65,7 +58,7 @@ func TestIntrospection(t *testing.T) {
 		{"expired, though active", map[string]any{"active": true, "aud": resource, "exp": clock.Add(-time.Hour).Unix()}, "expired"},
 	} {
 		tok := strings.NewReplacer(" ", "-", ",", "").Replace(tc.name)
-		p.answer(tok, tc.answer)
+		p.Answer(tok, tc.answer)
 		if _, err := verify(ctx, tok); reason(err) != tc.reason {
 			t.Errorf("%s: err = %v, want reason %q", tc.name, err, tc.reason)
 		}
@@ -76,53 +69,53 @@ func TestIntrospection(t *testing.T) {
 }
 
 func TestIntrospectionRefusalsAreRememberedBriefly(t *testing.T) {
-	p := newProvider(t)
+	p := idptest.New(t)
 	ctx := context.Background()
 	clock := time.Now()
 	cfg := introspecting(p, time.Minute)
 	cfg.Now = func() time.Time { return clock }
-	verify := p.verifier(t, cfg)
+	verify := verifier(t, p, cfg)
 	for range 3 {
 		verify(ctx, "dead")
 	}
-	if n := p.introspections.Load(); n != 1 {
+	if n := p.Introspections(); n != 1 {
 		t.Errorf("a dead token retried: %d introspections, want 1", n)
 	}
 	clock = clock.Add(negativeTTL + time.Second)
-	p.answer("dead", map[string]any{"active": true, "aud": resource, "scope": "articles:read"})
+	p.Answer("dead", map[string]any{"active": true, "aud": resource, "scope": "articles:read"})
 	if _, err := verify(ctx, "dead"); err != nil {
 		t.Errorf("a refusal outlived %v: %v", negativeTTL, err)
 	}
 }
 
 func TestIntrospectionFailuresAreNotRefusals(t *testing.T) {
-	p := newProvider(t)
+	p := idptest.New(t)
 	ctx := context.Background()
 	cfg := introspecting(p, time.Minute)
 	cfg.ClientSecret = "wrong"
-	verify := p.verifier(t, cfg)
+	verify := verifier(t, p, cfg)
 	for range 2 {
 		_, err := verify(ctx, "anything")
 		if err == nil || errors.Is(err, authn.ErrInvalidCredential) {
 			t.Fatalf("our client refused by the provider: err = %v, want an error that is not a refusal (503)", err)
 		}
 	}
-	if n := p.introspections.Load(); n != 2 {
+	if n := p.Introspections(); n != 2 {
 		t.Errorf("a failure to ask was cached: %d introspections, want 2", n)
 	}
 }
 
 func TestIntrospectionWithoutCache(t *testing.T) {
-	p := newProvider(t)
+	p := idptest.New(t)
 	ctx := context.Background()
-	verify := p.verifier(t, introspecting(p, -1))
-	p.answer("t", map[string]any{"active": true, "aud": resource, "scope": "articles:read"})
+	verify := verifier(t, p, introspecting(p, -1))
+	p.Answer("t", map[string]any{"active": true, "aud": resource, "scope": "articles:read"})
 	for range 3 {
 		if _, err := verify(ctx, "t"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := p.introspections.Load(); n != 3 {
+	if n := p.Introspections(); n != 3 {
 		t.Errorf("%d introspections, want 3 with the cache off", n)
 	}
 }

@@ -13,26 +13,27 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
+	"github.com/2coffee/mcp-2coffee/internal/extauth/idptest"
 )
 
 func TestJWTAccepted(t *testing.T) {
-	p := newProvider(t)
+	p := idptest.New(t)
 	ctx := context.Background()
-	verify := p.verifier(t, Config{Audiences: []string{"api://blog"}})
+	verify := verifier(t, p, Config{Audiences: []string{"api://blog"}})
 	for _, tc := range []struct {
 		name string
 		tok  string
 		want []string
 	}{
-		{"at+jwt with scope", p.token(nil), []string{authn.ScopeRead}},
-		{"typ JWT", p.sign(p.claims(), nil, jose.RS256, "", "JWT"), []string{authn.ScopeRead}},
-		{"no typ", p.sign(p.claims(), nil, jose.RS256, "", ""), []string{authn.ScopeRead}},
-		{"aud array holding the resource", p.token(func(c map[string]any) { c["aud"] = []string{"other", resource} }), []string{authn.ScopeRead}},
-		{"the configured audience", p.token(func(c map[string]any) { c["aud"] = "api://blog" }), []string{authn.ScopeRead}},
-		{"scp array", p.token(func(c map[string]any) { delete(c, "scope"); c["scp"] = []string{"articles:write", "email"} }), []string{authn.ScopeWrite}},
-		{"scp string", p.token(func(c map[string]any) { delete(c, "scope"); c["scp"] = "articles:read articles:write" }), []string{authn.ScopeRead, authn.ScopeWrite}},
-		{"expired within the leeway", p.token(func(c map[string]any) { c["exp"] = time.Now().Add(-20 * time.Second).Unix() }), []string{authn.ScopeRead}},
-		{"no scope of ours", p.token(func(c map[string]any) { c["scope"] = "openid profile" }), []string{}},
+		{"at+jwt with scope", p.Token(resource, nil), []string{authn.ScopeRead}},
+		{"typ JWT", p.Sign(p.Claims(resource), nil, jose.RS256, "", "JWT"), []string{authn.ScopeRead}},
+		{"no typ", p.Sign(p.Claims(resource), nil, jose.RS256, "", ""), []string{authn.ScopeRead}},
+		{"aud array holding the resource", p.Token(resource, func(c map[string]any) { c["aud"] = []string{"other", resource} }), []string{authn.ScopeRead}},
+		{"the configured audience", p.Token(resource, func(c map[string]any) { c["aud"] = "api://blog" }), []string{authn.ScopeRead}},
+		{"scp array", p.Token(resource, func(c map[string]any) { delete(c, "scope"); c["scp"] = []string{"articles:write", "email"} }), []string{authn.ScopeWrite}},
+		{"scp string", p.Token(resource, func(c map[string]any) { delete(c, "scope"); c["scp"] = "articles:read articles:write" }), []string{authn.ScopeRead, authn.ScopeWrite}},
+		{"expired within the leeway", p.Token(resource, func(c map[string]any) { c["exp"] = time.Now().Add(-20 * time.Second).Unix() }), []string{authn.ScopeRead}},
+		{"no scope of ours", p.Token(resource, func(c map[string]any) { c["scope"] = "openid profile" }), []string{}},
 	} {
 		pr, err := verify(ctx, tc.tok)
 		if err != nil {
@@ -46,34 +47,32 @@ func TestJWTAccepted(t *testing.T) {
 }
 
 func TestJWTRefused(t *testing.T) {
-	p := newProvider(t)
+	p := idptest.New(t)
 	ctx := context.Background()
-	verify := p.verifier(t, Config{})
-	stranger := p.signer
-	p.rotate() // the old key is no longer published
+	verify := verifier(t, p, Config{})
+	stranger, _ := p.Signer()
+	p.Rotate() // the old key is no longer published
 	b64 := func(v any) string { b, _ := json.Marshal(v); return base64.RawURLEncoding.EncodeToString(b) }
-	p.mu.Lock()
-	kid, pub := p.kid, &p.signer.PublicKey
-	p.mu.Unlock()
+	_, kid := p.Signer()
 	for _, tc := range []struct {
 		name, tok, reason string
 	}{
-		{"wrong audience", p.token(func(c map[string]any) { c["aud"] = "https://other.example/mcp" }), "wrong_audience"},
-		{"no audience", p.token(func(c map[string]any) { delete(c, "aud") }), "wrong_audience"},
-		{"wrong issuer", p.token(func(c map[string]any) { c["iss"] = "https://evil.example" }), "wrong_issuer"},
-		{"expired", p.token(func(c map[string]any) { c["exp"] = time.Now().Add(-5 * time.Minute).Unix() }), "expired"},
-		{"not yet valid", p.token(func(c map[string]any) { c["nbf"] = time.Now().Add(10 * time.Minute).Unix() }), "not_yet_valid"},
-		{"issued in the future", p.token(func(c map[string]any) { c["iat"] = time.Now().Add(10 * time.Minute).Unix() }), "not_yet_valid"},
-		{"no expiry", p.token(func(c map[string]any) { delete(c, "exp") }), "malformed"},
-		{"an unpublished key under a published kid", p.sign(p.claims(), stranger, jose.RS256, kid, "at+jwt"), "signature"},
-		{"an unpublished kid", p.sign(p.claims(), stranger, jose.RS256, "retired", "at+jwt"), "unknown_key"},
-		{"an unpublished key without kid", p.sign(p.claims(), stranger, jose.RS256, "", "at+jwt"), "signature"},
-		{"an EC key it does not publish", p.sign(p.claims(), ecKey(t), jose.ES256, kid, "at+jwt"), "unknown_key"},
-		{"HS256 keyed with the public key", p.sign(p.claims(), publicPEM(t, pub), jose.HS256, kid, "at+jwt"), "algorithm"},
-		{"alg none", b64(map[string]string{"alg": "none", "typ": "at+jwt", "kid": kid}) + "." + b64(p.claims()) + ".", "algorithm"},
-		{"an ID-JAG", p.sign(p.claims(), nil, jose.RS256, "", "oauth-id-jag+jwt"), "type"},
-		{"a logout token", p.sign(p.claims(), nil, jose.RS256, "", "logout+jwt"), "type"},
-		{"a tampered payload", tamper(p.token(nil)), "signature"},
+		{"wrong audience", p.Token(resource, func(c map[string]any) { c["aud"] = "https://other.example/mcp" }), "wrong_audience"},
+		{"no audience", p.Token(resource, func(c map[string]any) { delete(c, "aud") }), "wrong_audience"},
+		{"wrong issuer", p.Token(resource, func(c map[string]any) { c["iss"] = "https://evil.example" }), "wrong_issuer"},
+		{"expired", p.Token(resource, func(c map[string]any) { c["exp"] = time.Now().Add(-5 * time.Minute).Unix() }), "expired"},
+		{"not yet valid", p.Token(resource, func(c map[string]any) { c["nbf"] = time.Now().Add(10 * time.Minute).Unix() }), "not_yet_valid"},
+		{"issued in the future", p.Token(resource, func(c map[string]any) { c["iat"] = time.Now().Add(10 * time.Minute).Unix() }), "not_yet_valid"},
+		{"no expiry", p.Token(resource, func(c map[string]any) { delete(c, "exp") }), "malformed"},
+		{"an unpublished key under a published kid", p.Sign(p.Claims(resource), stranger, jose.RS256, kid, "at+jwt"), "signature"},
+		{"an unpublished kid", p.Sign(p.Claims(resource), stranger, jose.RS256, "retired", "at+jwt"), "unknown_key"},
+		{"an unpublished key without kid", p.Sign(p.Claims(resource), stranger, jose.RS256, "", "at+jwt"), "signature"},
+		{"an EC key it does not publish", p.Sign(p.Claims(resource), idptest.ECKey(t), jose.ES256, kid, "at+jwt"), "unknown_key"},
+		{"HS256 keyed with the public key", p.Sign(p.Claims(resource), p.PublicPEM(), jose.HS256, kid, "at+jwt"), "algorithm"},
+		{"alg none", b64(map[string]string{"alg": "none", "typ": "at+jwt", "kid": kid}) + "." + b64(p.Claims(resource)) + ".", "algorithm"},
+		{"an ID-JAG", p.Sign(p.Claims(resource), nil, jose.RS256, "", "oauth-id-jag+jwt"), "type"},
+		{"a logout token", p.Sign(p.Claims(resource), nil, jose.RS256, "", "logout+jwt"), "type"},
+		{"a tampered payload", tamper(p.Token(resource, nil)), "signature"},
 		{"garbage in three parts", "a.b.c", "unrecognized"},
 		{"an API key", "m2c_0123456789abcdef_secret", "unrecognized"},
 	} {
@@ -100,59 +99,59 @@ func tamper(tok string) string {
 }
 
 func TestKeyRotationIsFollowed(t *testing.T) {
-	p := newProvider(t)
+	p := idptest.New(t)
 	ctx := context.Background()
-	verify := p.verifier(t, Config{})
-	if _, err := verify(ctx, p.token(nil)); err != nil {
+	verify := verifier(t, p, Config{})
+	if _, err := verify(ctx, p.Token(resource, nil)); err != nil {
 		t.Fatal(err)
 	}
-	before := p.fetches.Load()
-	p.rotate()
+	before := p.Fetches()
+	p.Rotate()
 	time.Sleep(2 * time.Millisecond) // past MinRefetch
-	if _, err := verify(ctx, p.token(nil)); err != nil {
+	if _, err := verify(ctx, p.Token(resource, nil)); err != nil {
 		t.Fatalf("after a rotation: %v", err)
 	}
-	if got := p.fetches.Load() - before; got != 1 {
+	if got := p.Fetches() - before; got != 1 {
 		t.Errorf("the rotation cost %d key fetches, want 1", got)
 	}
 }
 
 func TestUnknownKeysDoNotHammerTheProvider(t *testing.T) {
-	p := newProvider(t)
+	p := idptest.New(t)
 	ctx := context.Background()
-	verify := p.verifier(t, Config{MinRefetch: time.Hour})
-	if _, err := verify(ctx, p.token(nil)); err != nil {
+	verify := verifier(t, p, Config{MinRefetch: time.Hour})
+	if _, err := verify(ctx, p.Token(resource, nil)); err != nil {
 		t.Fatal(err)
 	}
-	before := p.fetches.Load()
-	other := ecKey(t)
+	before := p.Fetches()
+	other := idptest.ECKey(t)
 	for i := range 50 {
-		_, err := verify(ctx, p.sign(p.claims(), other, jose.ES256, "made-up-"+string(rune('a'+i%26)), ""))
+		_, err := verify(ctx, p.Sign(p.Claims(resource), other, jose.ES256, "made-up-"+string(rune('a'+i%26)), ""))
 		if reason(err) != "unknown_key" {
 			t.Fatalf("made-up kid: %v", err)
 		}
 	}
-	if got := p.fetches.Load() - before; got != 0 {
+	if got := p.Fetches() - before; got != 0 {
 		t.Errorf("50 tokens with made-up key ids made %d fetches within MinRefetch, want 0", got)
 	}
 	// A good token still verifies from the keys held.
-	if _, err := verify(ctx, p.token(nil)); err != nil {
+	if _, err := verify(ctx, p.Token(resource, nil)); err != nil {
 		t.Error(err)
 	}
 }
 
 func TestKeysUnavailable(t *testing.T) {
-	p := newProvider(t)
+	p := idptest.New(t)
 	ctx := context.Background()
-	p.failKeys.Store(true)
-	verify := p.verifier(t, Config{})
-	_, err := verify(ctx, p.token(nil))
+	p.FailKeys(true)
+	verify := verifier(t, p, Config{})
+	_, err := verify(ctx, p.Token(resource, nil))
 	if err == nil || errors.Is(err, authn.ErrInvalidCredential) {
 		t.Fatalf("keys unavailable: err = %v, want an error that is not a refusal (503)", err)
 	}
-	p.failKeys.Store(false)
+	p.FailKeys(false)
 	time.Sleep(2 * time.Millisecond)
-	if _, err := verify(ctx, p.token(nil)); err != nil {
+	if _, err := verify(ctx, p.Token(resource, nil)); err != nil {
 		t.Fatalf("keys back: %v", err)
 	}
 	// Keys held: a provider down for a refresh does not stop verification.
@@ -161,20 +160,20 @@ func TestKeysUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	vf := v.For(resource)
-	if _, err := vf(ctx, p.token(nil)); err != nil {
+	if _, err := vf(ctx, p.Token(resource, nil)); err != nil {
 		t.Fatal(err)
 	}
-	p.failKeys.Store(true)
+	p.FailKeys(true)
 	time.Sleep(2 * time.Millisecond)
-	if _, err := vf(ctx, p.token(nil)); err != nil {
+	if _, err := vf(ctx, p.Token(resource, nil)); err != nil {
 		t.Errorf("stale keys, provider down: %v, want the held keys used", err)
 	}
 }
 
 func TestScopeMapping(t *testing.T) {
-	p := newProvider(t)
+	p := idptest.New(t)
 	ctx := context.Background()
-	verify := p.verifier(t, Config{Scopes: ScopeMap{
+	verify := verifier(t, p, Config{Scopes: ScopeMap{
 		Names:      map[string]string{authn.ScopeRead: "api://blog/articles.read", authn.ScopeWrite: "blog.write"},
 		RolesClaim: "realm_access.roles",
 		Roles:      map[string]string{"blog-editor": authn.ScopeWrite},
@@ -194,7 +193,7 @@ func TestScopeMapping(t *testing.T) {
 		}, []string{authn.ScopeWrite}},
 		{"a role elsewhere does not count", func(c map[string]any) { c["scope"] = ""; c["roles"] = []string{"blog-editor"} }, []string{}},
 	} {
-		pr, err := verify(ctx, p.token(tc.edit))
+		pr, err := verify(ctx, p.Token(resource, tc.edit))
 		if err != nil {
 			t.Errorf("%s: %v", tc.name, err)
 			continue
@@ -206,7 +205,7 @@ func TestScopeMapping(t *testing.T) {
 }
 
 func TestConfigRefused(t *testing.T) {
-	p := newProvider(t)
+	p := idptest.New(t)
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name string

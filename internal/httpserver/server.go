@@ -58,13 +58,19 @@ type Config struct {
 	// audience and its challenges their own resource metadata.
 	Authenticate, AuthenticateREST func(http.Handler) http.Handler
 	// RESTPrefix is where the REST API lives under the public URL
-	// (restapi.Prefix); with an AuthServer it gets protected resource
+	// (restapi.Prefix); with an AuthServer or Issuer it gets protected resource
 	// metadata of its own there. Empty: none.
 	RESTPrefix string
 	// AuthServer is the built-in authorization server, mounted at
 	// /oauth/ and its metadata paths, and named by the protected
-	// resource metadata; nil when OAuth is off.
+	// resource metadata; nil when OAuth is off or external.
 	AuthServer AuthorizationServer
+	// Issuer, with no AuthServer, is the external authorization server
+	// the protected resource metadata names (serve --oauth=external);
+	// nothing is mounted for it. Scopes are the scope names that metadata
+	// lists, as clients request them there; nil is authn.AllScopes.
+	Issuer string
+	Scopes []string
 	// Ready reports whether the server can serve (e.g. the database
 	// answers); nil means always ready.
 	Ready   func(context.Context) error
@@ -166,12 +172,20 @@ func New(cfg Config) (http.Handler, error) {
 	if prefix != "" {
 		inner = http.StripPrefix(prefix, mux)
 	}
-	if as == nil {
+	issuer := cfg.Issuer
+	if as != nil {
+		issuer = as.Issuer()
+	}
+	if issuer == "" {
 		return inner, nil
+	}
+	scopes := cfg.Scopes
+	if scopes == nil {
+		scopes = authn.AllScopes
 	}
 	root := http.NewServeMux()
 	root.Handle("/", inner)
-	prm := g.wrapHost(protectedResourceMetadata(MCPURL(cfg.PublicURL), as.Issuer()))
+	prm := g.wrapHost(protectedResourceMetadata(MCPURL(cfg.PublicURL), issuer, scopes))
 	rootRoute := func(pattern string, h http.Handler) {
 		root.Handle(pattern, cfg.Metrics.instrument(pattern, h))
 	}
@@ -180,9 +194,9 @@ func New(cfg Config) (http.Handler, error) {
 	rootRoute("GET /.well-known/oauth-protected-resource", prm)
 	if cfg.RESTPrefix != "" {
 		rootRoute("GET "+resourceMetadataPath(cfg.PublicURL, cfg.RESTPrefix),
-			g.wrapHost(protectedResourceMetadata(ResourceURL(cfg.PublicURL, cfg.RESTPrefix), as.Issuer())))
+			g.wrapHost(protectedResourceMetadata(ResourceURL(cfg.PublicURL, cfg.RESTPrefix), issuer, scopes)))
 	}
-	if prefix != "" {
+	if prefix != "" && as != nil {
 		rootRoute("GET "+as.MetadataPath(), g.wrapHost(as.MetadataHandler()))
 	}
 	return root, nil
@@ -231,11 +245,11 @@ func readyz(cfg Config) http.Handler {
 
 // protectedResourceMetadata serves the RFC 9728 document that tells MCP
 // clients which authorization server issues tokens for this resource.
-func protectedResourceMetadata(resource, issuer string) http.Handler {
+func protectedResourceMetadata(resource, issuer string, scopes []string) http.Handler {
 	body, _ := json.Marshal(map[string]any{
 		"resource":                 resource,
 		"authorization_servers":    []string{issuer},
-		"scopes_supported":         authn.AllScopes,
+		"scopes_supported":         scopes,
 		"bearer_methods_supported": []string{"header"},
 		"resource_name":            "mcp-2coffee blog",
 	})
