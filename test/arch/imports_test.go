@@ -67,6 +67,10 @@ func TestImportRules(t *testing.T) {
 		// The load generator is a lean client of its own: it links neither
 		// the go-sdk's client (a call must be one request, timed alone) nor
 		// the server side it measures.
+		// The resource server's side of an external provider reads tokens;
+		// it knows neither the built-in authorization server nor storage.
+		{"internal/extauth", []string{internal("authserver"), internal("oauth"), internal("store"), internal("oauthclient"), internal("mcpserver")},
+			"extauth verifies another server's tokens; it issues and stores none", true, false},
 		{"internal/loadgen", []string{"github.com/modelcontextprotocol/go-sdk/mcp", internal("bridge"), internal("mcpserver"), internal("httpserver"), internal("store")},
 			"the load generator speaks MCP by hand and measures a server from outside", true, false},
 	} {
@@ -94,7 +98,7 @@ func TestImportRules(t *testing.T) {
 		if strings.HasSuffix(name, "test") {
 			continue
 		}
-		for _, helper := range []string{internal("testkit"), internal("store/postgres/pgtest")} {
+		for _, helper := range []string{internal("testkit"), internal("store/postgres/pgtest"), internal("extauth/idptest")} {
 			if slices.Contains(p.deps, helper) {
 				t.Errorf("%s links %s outside its tests; only _test.go files may import it", name, helper)
 			}
@@ -107,6 +111,8 @@ func TestImportRules(t *testing.T) {
 		"internal/errdefs": {},
 		"internal/webaddr": {},
 		"internal/gcfloor": {},
+		// The metadata rules both sides share.
+		"internal/oauthmeta": {internal("webaddr")},
 	} {
 		for _, imp := range pkgs[name].imports {
 			if strings.HasPrefix(imp, module+"/") && !slices.Contains(allowed, imp) {

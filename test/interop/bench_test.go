@@ -62,12 +62,13 @@ func BenchmarkBridge(b *testing.B) {
 	})
 }
 
-// headerRoundTripper adds the API key to every request.
-type headerRoundTripper struct{ key string }
+// headerRoundTripper adds one header (the API key, a bearer token) to
+// every request.
+type headerRoundTripper struct{ name, value string }
 
 func (h headerRoundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
-	r.Header.Set("X-API-KEY", h.key)
+	r.Header.Set(h.name, h.value)
 	return http.DefaultTransport.RoundTrip(r)
 }
 
@@ -75,7 +76,7 @@ func connectDirect(b *testing.B, s *server) *mcp.ClientSession {
 	b.Helper()
 	client := mcp.NewClient(&mcp.Implementation{Name: "bench", Version: "1"}, nil)
 	cs, err := client.Connect(context.Background(), &mcp.StreamableClientTransport{
-		Endpoint: s.mcpURL, HTTPClient: &http.Client{Transport: headerRoundTripper{s.key}},
+		Endpoint: s.mcpURL, HTTPClient: &http.Client{Transport: headerRoundTripper{"X-API-KEY", s.key}},
 	}, nil)
 	if err != nil {
 		b.Fatal(err)
