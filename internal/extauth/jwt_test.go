@@ -245,3 +245,18 @@ func TestParseScopeFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestRolesFromAStringClaim: a claim holding one string (GitHub Actions'
+// repository) grants scopes through the role map, so only the named
+// repository's tokens get any.
+func TestRolesFromAStringClaim(t *testing.T) {
+	p := idptest.New(t)
+	ctx := context.Background()
+	verify := verifier(t, p, Config{Scopes: ScopeMap{RolesClaim: "repository", Roles: map[string]string{"owner/blog": authn.ScopeWrite}}})
+	for repo, want := range map[string][]string{"owner/blog": {authn.ScopeWrite}, "someone/else": {}} {
+		pr, err := verify(ctx, p.Token(resource, func(c map[string]any) { c["scope"] = ""; c["repository"] = repo }))
+		if err != nil || !slices.Equal(pr.Scopes, want) {
+			t.Errorf("repository %s: %v %v, want %v", repo, pr, err, want)
+		}
+	}
+}
