@@ -134,7 +134,17 @@ type User struct {
 	PasswordChangedAt time.Time
 	// LastLoginAt is the last successful sign-in; nil means never.
 	LastLoginAt *time.Time
+	// Issuer and Subject name the account at an identity provider the
+	// user signs in with (federated sign-in): the provider's issuer and
+	// its sub claim, which together never change and are never reused.
+	// Both are empty for a user with a password here; such a user has
+	// no PasswordHash.
+	Issuer, Subject string
 }
+
+// Federated reports whether the user signs in at an identity provider
+// rather than with a password.
+func (u *User) Federated() bool { return u.Issuer != "" }
 
 // NormalizeUserName is how a typed user name is compared: without
 // surrounding space, in lower case.

@@ -35,10 +35,13 @@ type Clients interface {
 // Users keeps the people who may sign in.
 type Users interface {
 	// CreateUser stores u, or reports errdefs.ErrConflict if the name is
-	// taken.
+	// taken, or another user has u's Issuer and Subject.
 	CreateUser(ctx context.Context, u *User) error
 	// UserByName returns the user, or errdefs.ErrNotFound.
 	UserByName(ctx context.Context, name string) (*User, error)
+	// UserBySubject returns the user who signs in as subject at the
+	// identity provider issuer, or errdefs.ErrNotFound.
+	UserBySubject(ctx context.Context, issuer, subject string) (*User, error)
 	// ListUsers returns every user by name.
 	ListUsers(ctx context.Context) ([]*User, error)
 	// SetPasswordHash replaces the user's password hash and sets

@@ -175,13 +175,18 @@ func oauthScanClient(row pgx.Row) (*oauth.Client, error) {
 	return &c, nil
 }
 
-const oauthUserColumns = `name, password_hash, created_at, password_changed_at, last_login_at`
+const oauthUserColumns = `name, password_hash, created_at, password_changed_at, last_login_at, coalesce(issuer, ''), coalesce(subject, '')`
+
+// oauthUserInsert lists the columns CreateUser writes.
+const oauthUserInsert = `name, password_hash, created_at, password_changed_at, last_login_at, issuer, subject`
 
 // CreateUser stores u, or reports errdefs.ErrConflict when the name is taken.
 func (db *DB) CreateUser(ctx context.Context, u *oauth.User) error {
-	tag, err := db.pool.Exec(ctx, `INSERT INTO oauth_users (`+oauthUserColumns+`)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING`,
-		u.Name, u.PasswordHash, stamp(u.CreatedAt), stamp(u.PasswordChangedAt), stampOrNil(u.LastLoginAt))
+	// ON CONFLICT without a target: a taken name, or a taken issuer
+	// and subject, is a conflict.
+	tag, err := db.pool.Exec(ctx, `INSERT INTO oauth_users (`+oauthUserInsert+`)
+		VALUES ($1, $2, $3, $4, $5, nullif($6, ''), nullif($7, '')) ON CONFLICT DO NOTHING`,
+		u.Name, u.PasswordHash, stamp(u.CreatedAt), stamp(u.PasswordChangedAt), stampOrNil(u.LastLoginAt), u.Issuer, u.Subject)
 	if err != nil {
 		return fmt.Errorf("postgres: create user: %w", err)
 	}
@@ -196,6 +201,19 @@ func (db *DB) UserByName(ctx context.Context, name string) (*oauth.User, error) 
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: get user: %w", err)
+	}
+	return u, nil
+}
+
+// UserBySubject returns the user who signs in as subject at issuer, or
+// errdefs.ErrNotFound.
+func (db *DB) UserBySubject(ctx context.Context, issuer, subject string) (*oauth.User, error) {
+	u, err := oauthScanUser(db.pool.QueryRow(ctx, `SELECT `+oauthUserColumns+` FROM oauth_users WHERE issuer = $1 AND subject = $2`, issuer, subject))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("user at %s: %w", issuer, errdefs.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: get user by subject: %w", err)
 	}
 	return u, nil
 }
@@ -244,7 +262,7 @@ func oauthScanUser(row pgx.Row) (*oauth.User, error) {
 		u         oauth.User
 		lastLogin *time.Time
 	)
-	if err := row.Scan(&u.Name, &u.PasswordHash, &u.CreatedAt, &u.PasswordChangedAt, &lastLogin); err != nil {
+	if err := row.Scan(&u.Name, &u.PasswordHash, &u.CreatedAt, &u.PasswordChangedAt, &lastLogin, &u.Issuer, &u.Subject); err != nil {
 		return nil, err
 	}
 	u.CreatedAt = u.CreatedAt.UTC()

@@ -143,13 +143,18 @@ func oauthScanClient(s rowScanner) (*oauth.Client, error) {
 	return &c, nil
 }
 
-const oauthUserColumns = `name, password_hash, created_at, password_changed_at, last_login_at`
+const oauthUserColumns = `name, password_hash, created_at, password_changed_at, last_login_at, coalesce(issuer, ''), coalesce(subject, '')`
+
+// oauthUserInsert lists the columns CreateUser writes.
+const oauthUserInsert = `name, password_hash, created_at, password_changed_at, last_login_at, issuer, subject`
 
 // CreateUser stores u, or reports errdefs.ErrConflict when the name is taken.
 func (db *DB) CreateUser(ctx context.Context, u *oauth.User) error {
-	res, err := db.db.ExecContext(ctx, `INSERT INTO oauth_users (`+oauthUserColumns+`)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
-		u.Name, u.PasswordHash, u.CreatedAt.Unix(), u.PasswordChangedAt.Unix(), unixOrNull(u.LastLoginAt))
+	// ON CONFLICT without a target: a taken name, or a taken issuer
+	// and subject, is a conflict.
+	res, err := db.db.ExecContext(ctx, `INSERT INTO oauth_users (`+oauthUserInsert+`)
+		VALUES (?, ?, ?, ?, ?, nullif(?, ''), nullif(?, '')) ON CONFLICT DO NOTHING`,
+		u.Name, u.PasswordHash, u.CreatedAt.Unix(), u.PasswordChangedAt.Unix(), unixOrNull(u.LastLoginAt), u.Issuer, u.Subject)
 	if err != nil {
 		return fmt.Errorf("sqlite: create user: %w", err)
 	}
@@ -164,6 +169,19 @@ func (db *DB) UserByName(ctx context.Context, name string) (*oauth.User, error) 
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get user: %w", err)
+	}
+	return u, nil
+}
+
+// UserBySubject returns the user who signs in as subject at issuer, or
+// errdefs.ErrNotFound.
+func (db *DB) UserBySubject(ctx context.Context, issuer, subject string) (*oauth.User, error) {
+	u, err := oauthScanUser(db.db.QueryRowContext(ctx, `SELECT `+oauthUserColumns+` FROM oauth_users WHERE issuer = ? AND subject = ?`, issuer, subject))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("user at %s: %w", issuer, errdefs.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: get user by subject: %w", err)
 	}
 	return u, nil
 }
@@ -205,7 +223,7 @@ func oauthScanUser(s rowScanner) (*oauth.User, error) {
 		created, changed int64
 		lastLogin        sql.NullInt64
 	)
-	if err := s.Scan(&u.Name, &u.PasswordHash, &created, &changed, &lastLogin); err != nil {
+	if err := s.Scan(&u.Name, &u.PasswordHash, &created, &changed, &lastLogin, &u.Issuer, &u.Subject); err != nil {
 		return nil, err
 	}
 	u.CreatedAt = time.Unix(created, 0).UTC()

@@ -398,8 +398,13 @@ func TestUpgradeRemembersSamplesOffered(t *testing.T) {
 	}
 }
 
-// undo0006 takes a database back to the schema before migration 0006.
-const undo0006 = `DROP TABLE articles_head_fts; DELETE FROM schema_migrations WHERE version >= 6;`
+// undo0008 takes a database back to the schema before migration 0008.
+const undo0008 = `DROP INDEX oauth_users_subject; ALTER TABLE oauth_users DROP COLUMN issuer;
+	ALTER TABLE oauth_users DROP COLUMN subject; DELETE FROM schema_migrations WHERE version >= 8;`
+
+// undo0006 takes a database back to the schema before migration 0006
+// (0007 rebuilds oauth_families as it finds it, so it may run again).
+const undo0006 = undo0008 + `DROP TABLE articles_head_fts; DELETE FROM schema_migrations WHERE version >= 6;`
 
 // undo0005 takes a database back to the schema before migration 0005.
 const undo0005 = undo0006 + `DROP INDEX articles_translation; DROP INDEX article_tags_key;
@@ -674,8 +679,9 @@ func TestUpgradeKeepsTokenFamilies(t *testing.T) {
 	if err := db.AddTokens(ctx, "fam", tok); err != nil {
 		t.Fatal(err)
 	}
-	// The release before 0007: its families table, without its record.
-	if _, err := db.SQL().ExecContext(ctx, `DELETE FROM schema_migrations WHERE version >= 7`); err != nil {
+	// The release before 0007: its families table, without its record
+	// (later migrations, which touch other tables, stay applied).
+	if _, err := db.SQL().ExecContext(ctx, `DELETE FROM schema_migrations WHERE version = 7`); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

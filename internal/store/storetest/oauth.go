@@ -31,6 +31,7 @@ func RunOAuth(t *testing.T, open func(t *testing.T) oauth.Store) {
 		{"DeleteUnusedClients", oauthDeleteUnusedClients},
 		{"UserRoundTrip", oauthUserRoundTrip},
 		{"UserUpdates", oauthUserUpdates},
+		{"FederatedUser", oauthFederatedUser},
 		{"UserDeleteTakesItsRows", oauthUserDelete},
 		{"LoginFailures", oauthLoginFailures},
 		{"LoginFailuresConcurrent", oauthLoginFailuresConcurrent},
@@ -369,6 +370,54 @@ func oauthUserRoundTrip(t *testing.T, s oauth.Store) {
 	if diff := cmp.Diff([]string{"abe", "ann", "bob"}, names); diff != "" {
 		t.Errorf("ListUsers order (-want +got):\n%s", diff)
 	}
+}
+
+// oauthFederatedUser: a user who signs in at an identity provider is found
+// by issuer and subject, which no two users share.
+func oauthFederatedUser(t *testing.T, s oauth.Store) {
+	ctx := context.Background()
+	want := oauthNewUser("ann@example.com")
+	want.PasswordHash = ""
+	want.Issuer, want.Subject = "https://id.example.com", "248289761001"
+	oauthMust(t, "CreateUser", s.CreateUser(ctx, want))
+	got, err := s.UserBySubject(ctx, want.Issuer, want.Subject)
+	oauthMust(t, "UserBySubject", err)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("UserBySubject mismatch (-want +got):\n%s", diff)
+	}
+	if got, err := s.UserByName(ctx, want.Name); err != nil || !got.Federated() {
+		t.Errorf("UserByName of a federated user: %+v, %v", got, err)
+	}
+	twin := oauthNewUser("ann2")
+	twin.Issuer, twin.Subject = want.Issuer, want.Subject
+	oauthWantErr(t, "CreateUser with a taken issuer and subject", s.CreateUser(ctx, twin), errdefs.ErrConflict)
+	// The same subject at another provider is another person.
+	other := oauthNewUser("ann3")
+	other.PasswordHash = ""
+	other.Issuer, other.Subject = "https://accounts.example.org", want.Subject
+	oauthMust(t, "CreateUser at another issuer", s.CreateUser(ctx, other))
+	// Password users share the empty issuer and subject, and are never
+	// found by them.
+	oauthMust(t, "CreateUser(bob)", s.CreateUser(ctx, oauthNewUser("bob")))
+	oauthMust(t, "CreateUser(cat)", s.CreateUser(ctx, oauthNewUser("cat")))
+	_, err = s.UserBySubject(ctx, "", "")
+	oauthWantErr(t, "UserBySubject of nobody", err, errdefs.ErrNotFound)
+	_, err = s.UserBySubject(ctx, want.Issuer, "someone else")
+	oauthWantErr(t, "UserBySubject(unknown)", err, errdefs.ErrNotFound)
+	us, err := s.ListUsers(ctx)
+	oauthMust(t, "ListUsers", err)
+	listed := map[string]*oauth.User{}
+	for _, u := range us {
+		listed[u.Name] = u
+	}
+	if u := listed[want.Name]; len(us) != 4 || u == nil || u.Issuer != want.Issuer || u.Subject != want.Subject {
+		t.Errorf("ListUsers does not carry the federated identity: %+v", u)
+	}
+	oauthMust(t, "DeleteUser", s.DeleteUser(ctx, want.Name))
+	_, err = s.UserBySubject(ctx, want.Issuer, want.Subject)
+	oauthWantErr(t, "UserBySubject after DeleteUser", err, errdefs.ErrNotFound)
+	// Deleted, the identity may come back as a new account.
+	oauthMust(t, "CreateUser again", s.CreateUser(ctx, twin))
 }
 
 func oauthUserUpdates(t *testing.T, s oauth.Store) {
