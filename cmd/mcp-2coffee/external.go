@@ -31,12 +31,15 @@ func (e *externalFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&e.minRefetch, "oauth-jwks-min-refetch", extauth.DefaultMinRefetch, "with --oauth=external: the least time between two fetches of the provider's keys prompted by an unknown key id")
 }
 
-// setIn names the first of these flags set on the command line (or from
-// the environment), or "".
-func (e *externalFlags) setIn(fs *flag.FlagSet) string {
+// setIn names the first of these flags given on the command line, or "".
+func (e *externalFlags) setIn(fs *flag.FlagSet) string { return firstSet(fs, "oauth-") }
+
+// firstSet names the first flag given on the command line whose name
+// starts with prefix, or "".
+func firstSet(fs *flag.FlagSet, prefix string) string {
 	name := ""
 	fs.Visit(func(f *flag.Flag) {
-		if name == "" && strings.HasPrefix(f.Name, "oauth-") {
+		if name == "" && strings.HasPrefix(f.Name, prefix) {
 			name = f.Name
 		}
 	})

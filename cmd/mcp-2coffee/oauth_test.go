@@ -54,6 +54,9 @@ type signIn struct {
 	client     *http.Client
 	approvals  atomic.Int32
 	redirect   string // where the client expects the browser to land
+	// upstream: sign in with the identity provider's button, not the
+	// password form.
+	upstream bool
 }
 
 // fakeBrowser is what $BROWSER runs in the bridge tests (see TestMain):
@@ -152,7 +155,21 @@ func (b *signIn) walk(authURL string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if strings.Contains(page, `name="password"`) {
+	if b.upstream && strings.Contains(page, `/oauth/login/upstream"`) {
+		if resp, page, err = b.submitErr(authURL, page, "/oauth/login/upstream", nil); err != nil {
+			return "", err
+		}
+		// To the provider and back, through the callback, to /authorize.
+		for hops := 0; resp.StatusCode/100 == 3 && hops < 5; hops++ {
+			next := resolveURL(authURL, resp.Header.Get("Location"))
+			if strings.HasPrefix(next, b.redirect) {
+				return next, nil
+			}
+			if resp, page, err = b.doErr(http.MethodGet, next, nil); err != nil {
+				return "", err
+			}
+		}
+	} else if strings.Contains(page, `name="password"`) {
 		if resp, page, err = b.submitErr(authURL, page, "/oauth/login", url.Values{"username": {b.user}, "password": {b.pass}}); err != nil {
 			return "", err
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/httpserver"
 	"github.com/2coffee/mcp-2coffee/internal/mcpserver"
 	"github.com/2coffee/mcp-2coffee/internal/oauth"
+	"github.com/2coffee/mcp-2coffee/internal/oidclogin"
 	"github.com/2coffee/mcp-2coffee/internal/restapi"
 	"github.com/2coffee/mcp-2coffee/internal/store"
 	"github.com/2coffee/mcp-2coffee/internal/webaddr"
@@ -44,6 +45,8 @@ func serveCommand() *command {
 			oauthMode := fs.String("oauth", "builtin", "OAuth 2.1 authorization server: builtin, external (trust the one at --oauth-issuer), or off (API keys only)")
 			var ext externalFlags
 			ext.register(fs)
+			var login loginFlags
+			login.register(fs)
 			refreshGrace := fs.Duration("refresh-grace", 30*time.Second, "how long a rotated refresh token may be reused (clients retry) before reuse revokes its family")
 			maxBody := fs.Int64("max-body-bytes", blog.MaxRequestBytes, "largest request body accepted")
 			trustedProxy := fs.String("trusted-proxy", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (for rate limits and logs), e.g. 127.0.0.1")
@@ -78,6 +81,13 @@ func serveCommand() *command {
 					return usageError("--addr %q: %v", *addr, err)
 				}
 				loopback := webaddr.IsLoopback(host)
+				loginCfg, err := login.config(fs)
+				if err != nil {
+					return err
+				}
+				if loginCfg != nil && (*oauthMode != "builtin" || *authMode != "apikey") {
+					return usageError("--login-provider signs people in to the built-in authorization server; it needs --oauth=builtin")
+				}
 				var external *extauth.Config
 				switch *oauthMode {
 				case "builtin", "off":
@@ -150,6 +160,7 @@ func serveCommand() *command {
 					clientIP: httpserver.ClientIP(proxies),
 					db:       db, public: pub, listenAddr: ln.Addr().String(), origins: extra,
 					apiKeys: *authMode == "apikey", oauth: *authMode == "apikey" && *oauthMode == "builtin", external: external,
+					login: loginCfg, passwordLogin: login.passwordLogin,
 					refreshGrace: *refreshGrace, maxBody: *maxBody, logger: logger, out: secretsOut,
 					separateOps: opsLn != nil,
 				})
@@ -182,21 +193,25 @@ func serveCommand() *command {
 
 // serverSetup is what buildServer wires together.
 type serverSetup struct {
-	db           store.Backend
-	public       *url.URL
-	listenAddr   string
-	origins      []string
-	apiKeys      bool            // false: --auth=none
-	oauth        bool            // the built-in authorization server
-	external     *extauth.Config // or an external one (--oauth=external)
-	refreshGrace time.Duration
-	maxBody      int64
-	logger       *slog.Logger
-	out          io.Writer     // where first-run secrets are printed
-	cimd         *cimd.Fetcher // nil: the default guarded fetcher
-	tokenTTL     time.Duration // 0: the authorization server's default
-	clientIP     func(*http.Request) string
-	separateOps  bool // --metrics-addr: /metrics on its own listener
+	db         store.Backend
+	public     *url.URL
+	listenAddr string
+	origins    []string
+	apiKeys    bool            // false: --auth=none
+	oauth      bool            // the built-in authorization server
+	external   *extauth.Config // or an external one (--oauth=external)
+	// login: the built-in server signs people in at this provider, and
+	// with passwords too unless !passwordLogin.
+	login         *oidclogin.Config
+	passwordLogin bool
+	refreshGrace  time.Duration
+	maxBody       int64
+	logger        *slog.Logger
+	out           io.Writer     // where first-run secrets are printed
+	cimd          *cimd.Fetcher // nil: the default guarded fetcher
+	tokenTTL      time.Duration // 0: the authorization server's default
+	clientIP      func(*http.Request) string
+	separateOps   bool // --metrics-addr: /metrics on its own listener
 }
 
 // server is what buildServer assembles: the public handler, the handler
@@ -247,8 +262,22 @@ func buildServer(ctx context.Context, s serverSetup) (*server, error) {
 		if fetcher == nil {
 			fetcher = &cimd.Fetcher{}
 		}
+		var provider *oidclogin.Provider
+		if s.login != nil {
+			cfg := *s.login
+			cfg.RedirectURL = strings.TrimSuffix(s.public.String(), "/") + authserver.PathLoginCallback
+			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			var err error
+			provider, err = oidclogin.New(dctx, cfg)
+			cancel()
+			if err != nil {
+				return nil, fmt.Errorf("the sign-in provider %s: %w", cfg.Issuer, err)
+			}
+		}
 		var err error
 		authServer, err = authserver.New(authserver.Config{
+			Login:                 provider,
+			NoPasswordLogin:       provider != nil && !s.passwordLogin,
 			Issuer:                s.public,
 			Resource:              mcpURL,
 			Resources:             []string{restURL},
@@ -269,8 +298,12 @@ func buildServer(ctx context.Context, s serverSetup) (*server, error) {
 		auth.ResourceMetadataURL = httpserver.ResourceMetadataURL(s.public)
 		restAuth.Verify = authn.Chain(authServer.VerifierFor(restURL), keys.Verify)
 		restAuth.ResourceMetadataURL = httpserver.ResourceMetadataURLOf(s.public, restapi.Prefix)
-		if err := firstrun.AdminUser(ctx, s.db, authServer.Admin(), s.out, site); err != nil {
-			return nil, err
+		// With the password form off, a first user with a password
+		// could never sign in: people come from the provider.
+		if provider == nil || s.passwordLogin {
+			if err := firstrun.AdminUser(ctx, s.db, authServer.Admin(), s.out, site); err != nil {
+				return nil, err
+			}
 		}
 		go authServer.RunCleanup(ctx, time.Hour)
 	}

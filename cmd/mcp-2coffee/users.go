@@ -81,9 +81,13 @@ func usersCommand() *command {
 					return err
 				}
 				tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "NAME\tCREATED\tLAST SIGN-IN")
+				fmt.Fprintln(tw, "NAME\tSIGNS IN\tCREATED\tLAST SIGN-IN")
 				for _, u := range users {
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Name, u.CreatedAt.Format("2006-01-02"), optTime(u.LastLoginAt, "never"))
+					how := "password"
+					if u.Federated() {
+						how = u.Issuer + " (sub " + u.Subject + ")"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Name, how, u.CreatedAt.Format("2006-01-02"), optTime(u.LastLoginAt, "never"))
 				}
 				return tw.Flush()
 			case args[0] == "remove" && len(args) == 2:

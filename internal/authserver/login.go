@@ -44,15 +44,21 @@ func newLoginEndpoint(s *site, clients *clientFinder, sessions *browserSessions,
 // The form's post may end, through /authorize, in a redirect to the
 // client, so the client's redirect origin is allowed as a form target.
 func (s *site) loginPage(w http.ResponseWriter, r *http.Request, status int, req *authRequest, username, msg string) {
-	d := &pageData{Title: "Sign in", Username: username, Error: msg}
-	var target string
+	d := &pageData{Title: "Sign in", Username: username, Error: msg, PasswordLogin: !s.cfg.NoPasswordLogin}
+	targets := []string{""}
 	if req != nil {
 		d.Request = req.raw
 		d.ClientName = displayName(req.client)
 		d.NameUnverified = nameUnverified(req.client)
-		target = redirectSource(req.redirectURI)
+		targets[0] = redirectSource(req.redirectURI)
 	}
-	s.render(w, r, status, "login", d, target)
+	if p := s.cfg.Login; p != nil {
+		d.Provider = p.Name()
+		// The provider's button posts here, and the answer redirects
+		// there: form-action covers redirects after a submission.
+		targets = append(targets, p.AuthOrigin())
+	}
+	s.render(w, r, status, "login", d, targets...)
 }
 
 // serveLoginPage is GET /oauth/login: the form on its own, for reaching the
@@ -67,6 +73,11 @@ func (s *loginEndpoint) serveLoginPage(w http.ResponseWriter, r *http.Request) {
 
 // serveLogin is POST /oauth/login.
 func (s *loginEndpoint) serveLogin(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.NoPasswordLogin {
+		s.fail(r, slog.LevelInfo, "login_password_off")
+		s.errorPage(w, r, http.StatusForbidden, "Sign in at "+s.cfg.Login.Name(), "This server does not take passwords; sign in with "+s.cfg.Login.Name()+".")
+		return
+	}
 	if limited, wait := s.limited(w, r, "login"); limited {
 		s.errorPage(w, r, http.StatusTooManyRequests, "Too many attempts",
 			"Too many sign-in attempts came from your network. Try again in "+inMinutes(wait)+".")
@@ -160,7 +171,9 @@ func (s *loginEndpoint) signIn(ctx context.Context, r *http.Request, name, passw
 	u, err := s.users.UserByName(ctx, name)
 	known := err == nil
 	switch {
-	case errors.Is(err, errdefs.ErrNotFound):
+	case errors.Is(err, errdefs.ErrNotFound), err == nil && u.PasswordHash == "":
+		// No such user, or one who signs in at a provider and has no
+		// password here: the same answer, at the same cost.
 		if err := s.burnHash(ctx); errors.Is(err, errHashBusy) {
 			return false, 0, err
 		}

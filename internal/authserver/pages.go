@@ -36,6 +36,10 @@ type pageData struct {
 	Username   string
 	ClientName string
 	Error      string
+	// PasswordLogin shows the password form; Provider, when set, names
+	// the identity provider whose button the page shows.
+	PasswordLogin bool
+	Provider      string
 
 	// login and consent
 	NameUnverified bool // ClientName is the client's own words

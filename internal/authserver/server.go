@@ -13,6 +13,7 @@ import (
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
 	"github.com/2coffee/mcp-2coffee/internal/oauth"
+	"github.com/2coffee/mcp-2coffee/internal/oidclogin"
 	"github.com/2coffee/mcp-2coffee/internal/webaddr"
 )
 
@@ -104,6 +105,15 @@ type Config struct {
 	// the host of RemoteAddr. Behind a reverse proxy, return the
 	// address the proxy reports, and only from a trusted proxy.
 	ClientIP func(*http.Request) string
+	// Login, when set, lets people sign in at an OpenID Connect provider
+	// (federated sign-in): the sign-in page offers it, and a person it
+	// signs in, and the operator's allow-lists admit, becomes a local
+	// user found by issuer and subject. Its redirect URL must be
+	// Issuer + PathLoginCallback.
+	Login *oidclogin.Provider
+	// NoPasswordLogin, with Login, turns the password form off: the
+	// provider is the only way in.
+	NoPasswordLogin bool
 	// SignInWait is how long a sign-in waits for one of the few password
 	// hash slots before it is answered 503 with Retry-After; 0 means 2s.
 	// Waiting without bound let a flood of wrong passwords push a real
@@ -248,6 +258,9 @@ func New(cfg Config) (*Server, error) {
 			"metadata":  newLimiter(cfg.RateLimits.ClientMetadata, Limit{Burst: 20, Interval: 3 * time.Second}),
 		},
 	}
+	if cfg.NoPasswordLogin && cfg.Login == nil {
+		return nil, errors.New("authserver: without a provider to sign in at, the password form cannot be turned off")
+	}
 	if err := s.loadPages(); err != nil {
 		return nil, err
 	}
@@ -336,9 +349,14 @@ const (
 	PathRevoke     = "/oauth/revoke"
 	PathIntrospect = "/oauth/introspect"
 	PathLogin      = "/oauth/login"
-	PathLogout     = "/oauth/logout"
-	PathApps       = "/oauth/apps"
-	PathStatic     = "/oauth/static/"
+	// PathLoginUpstream starts a sign-in at the provider (a form posts
+	// there); PathLoginCallback is where the provider sends the browser
+	// back, the redirect URI to register there.
+	PathLoginUpstream = "/oauth/login/upstream"
+	PathLoginCallback = "/oauth/login/callback"
+	PathLogout        = "/oauth/logout"
+	PathApps          = "/oauth/apps"
+	PathStatic        = "/oauth/static/"
 )
 
 // Handler serves every endpoint at its path relative to the issuer: the
@@ -357,6 +375,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+PathAuthorize, s.authorize.serveAuthorize)
 	mux.HandleFunc("POST "+PathAuthorize, s.authorize.serveConsent)
 	mux.HandleFunc("POST "+PathLogin, s.login.serveLogin)
+	if s.site.cfg.Login != nil {
+		mux.HandleFunc("POST "+PathLoginUpstream, s.login.serveUpstream)
+		mux.HandleFunc("GET "+PathLoginCallback, s.login.serveCallback)
+	}
 	mux.HandleFunc("GET "+PathLogin, s.login.serveLoginPage)
 	mux.HandleFunc("POST "+PathLogout, s.login.serveLogout)
 	mux.HandleFunc("GET "+PathApps, s.apps.serveApps)

@@ -175,6 +175,11 @@ func (a *Admin) SetPassword(ctx context.Context, name, password string) error {
 	if err := ValidatePassword(password); err != nil {
 		return err
 	}
+	if u, err := a.store.UserByName(ctx, name); err != nil {
+		return fmt.Errorf("oauth: setting password of %s: %w", name, err)
+	} else if u.Federated() {
+		return fmt.Errorf("oauth: %s signs in at %s and has no password here: %w", name, u.Issuer, errdefs.ErrInvalid)
+	}
 	now := a.now().UTC().Truncate(time.Second)
 	if err := a.store.SetPasswordHash(ctx, name, HashPassword(password, a.params), now); err != nil {
 		return fmt.Errorf("oauth: setting password of %s: %w", name, err)

@@ -46,6 +46,15 @@ func (f *fakeStore) CreateUser(_ context.Context, u *oauth.User) error {
 	return nil
 }
 
+func (f *fakeStore) UserByName(_ context.Context, name string) (*oauth.User, error) {
+	u := f.users[name]
+	if u == nil {
+		return nil, fmt.Errorf("user %s: %w", name, errdefs.ErrNotFound)
+	}
+	c := *u
+	return &c, nil
+}
+
 func (f *fakeStore) ListUsers(context.Context) ([]*oauth.User, error) {
 	var out []*oauth.User
 	for _, u := range f.users {
@@ -189,6 +198,11 @@ func TestAdminSetPassword(t *testing.T) {
 	}
 	if ok, _, _ := oauth.CheckPassword(f.users["ann"].PasswordHash, "a brand new secret", cheap); !ok {
 		t.Errorf("the new password does not match the stored hash")
+	}
+	// A user who signs in at a provider gets no password here.
+	f.users["bob"] = &oauth.User{Name: "bob", Issuer: "https://id.example.com", Subject: "42"}
+	if err := a.SetPassword(ctx, "bob", "a brand new secret"); !errors.Is(err, errdefs.ErrInvalid) || f.users["bob"].PasswordHash != "" {
+		t.Errorf("SetPassword of a federated user = %v (hash %q), want ErrInvalid and no hash", err, f.users["bob"].PasswordHash)
 	}
 }
 

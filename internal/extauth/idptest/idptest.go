@@ -1,8 +1,10 @@
-// Package idptest is an authorization server's public face for tests of
-// the resource server's side of an external provider (extauth, and serve
-// --oauth=external): OpenID Connect metadata, a key set a test may
-// rotate, tokens signed as a test needs them, and an introspection
-// endpoint that answers what the test put in it. The interoperability
+// Package idptest is an identity provider for tests, both of the resource
+// server's side of an external provider (extauth, serve --oauth=external)
+// and of federated sign-in (oidclogin, serve --login-provider): OpenID
+// Connect metadata, a key set a test may rotate, tokens signed as a test
+// needs them, an introspection endpoint that answers what the test put in
+// it, and an authorization and token endpoint that sign in the person the
+// test names, checking PKCE, state and nonce as a strict provider would. The interoperability
 // tests run a real third-party server (Ory Hydra, test/interop); this one
 // lets each edge case be made exactly.
 package idptest
@@ -12,11 +14,15 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -51,19 +57,55 @@ type Provider struct {
 
 	fetches, introspections atomic.Int32
 	failKeys                atomic.Bool
+
+	// The sign-in side (OpenID Connect): who the next sign-in is, and the
+	// codes handed out.
+	person Person
+	codes  map[string]pendingCode
+	// Authorizations counts authorization requests; LastAuthorize is the
+	// query of the last one.
+	authorizations atomic.Int32
+	lastAuthorize  url.Values
+}
+
+// Login client credentials: the relying party the provider knows.
+const (
+	LoginClientID     = "blog-login"
+	LoginClientSecret = "login-secret-0123456789"
+)
+
+// Person is who the provider signs in at its authorization endpoint: no
+// page, the test says who it is. Deny answers access_denied instead.
+type Person struct {
+	Subject, Email, PreferredUsername, Name string
+	EmailVerified                           bool
+	Deny                                    bool
+	// Nonce, when set, replaces the nonce of the request in the ID token
+	// (a replayed or foreign ID token).
+	Nonce string
+}
+
+type pendingCode struct {
+	clientID, redirectURI, challenge, nonce string
+	person                                  Person
 }
 
 // New starts a provider on 127.0.0.1 for the test's lifetime.
 func New(t *testing.T) *Provider {
-	p := &Provider{t: t, answers: map[string]map[string]any{}}
+	p := &Provider{t: t, answers: map[string]map[string]any{}, codes: map[string]pendingCode{},
+		person: Person{Subject: "248289761001", Email: "ann@example.com", EmailVerified: true, PreferredUsername: "ann", Name: "Ann Example"}}
 	p.Rotate()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{
 			"issuer": p.URL, "jwks_uri": p.URL + "/jwks", "token_endpoint": p.URL + "/token",
 			"authorization_endpoint": p.URL + "/authorize", "introspection_endpoint": p.URL + "/introspect",
+			"response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
+			"id_token_signing_alg_values_supported": []string{"RS256"}, "code_challenge_methods_supported": []string{"S256"},
 		})
 	})
+	mux.HandleFunc("GET /authorize", p.serveAuthorize)
+	mux.HandleFunc("POST /token", p.serveToken)
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
 		p.fetches.Add(1)
 		if p.failKeys.Load() {
@@ -99,6 +141,95 @@ func New(t *testing.T) *Provider {
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(v)
+}
+
+// SignInAs sets who the next sign-ins are.
+func (p *Provider) SignInAs(person Person) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.person = person
+}
+
+// Authorizations counts the authorization requests made so far.
+func (p *Provider) Authorizations() int { return int(p.authorizations.Load()) }
+
+// LastAuthorize is the query of the last authorization request.
+func (p *Provider) LastAuthorize() url.Values {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lastAuthorize
+}
+
+// serveAuthorize signs the set person in at once: it checks the request
+// as a strict provider would (its client, a redirect URI, S256 PKCE,
+// state and nonce) and redirects back with a code, or an error.
+func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	p.authorizations.Add(1)
+	q := r.URL.Query()
+	p.mu.Lock()
+	p.lastAuthorize = q
+	person := p.person
+	p.mu.Unlock()
+	back, err := url.Parse(q.Get("redirect_uri"))
+	if err != nil || back.Host == "" || q.Get("client_id") != LoginClientID {
+		http.Error(w, "unknown client or redirect URI", http.StatusBadRequest)
+		return
+	}
+	answer := url.Values{"state": {q.Get("state")}, "iss": {p.URL}}
+	switch {
+	case q.Get("response_type") != "code", q.Get("code_challenge_method") != "S256", q.Get("code_challenge") == "",
+		q.Get("state") == "", q.Get("nonce") == "", !strings.Contains(" "+q.Get("scope")+" ", " openid "):
+		answer.Set("error", "invalid_request")
+	case person.Deny:
+		answer.Set("error", "access_denied")
+	default:
+		code := rand.Text()
+		nonce := q.Get("nonce")
+		if person.Nonce != "" {
+			nonce = person.Nonce
+		}
+		p.mu.Lock()
+		p.codes[code] = pendingCode{clientID: LoginClientID, redirectURI: q.Get("redirect_uri"), challenge: q.Get("code_challenge"), nonce: nonce, person: person}
+		p.mu.Unlock()
+		answer.Set("code", code)
+	}
+	back.RawQuery = answer.Encode()
+	http.Redirect(w, r, back.String(), http.StatusFound)
+}
+
+// serveToken redeems a code once, for its client (HTTP Basic), its
+// redirect URI and its PKCE verifier, with an ID token.
+func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
+	r.ParseForm()
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	fail := func(status int, code string) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		fmt.Fprintf(w, `{"error":%q}`, code)
+	}
+	if id != LoginClientID || secret != LoginClientSecret {
+		fail(http.StatusUnauthorized, "invalid_client")
+		return
+	}
+	p.mu.Lock()
+	c, found := p.codes[r.PostForm.Get("code")]
+	delete(p.codes, r.PostForm.Get("code"))
+	p.mu.Unlock()
+	sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
+	if r.PostForm.Get("grant_type") != "authorization_code" || !found || c.redirectURI != r.PostForm.Get("redirect_uri") ||
+		base64.RawURLEncoding.EncodeToString(sum[:]) != c.challenge {
+		fail(http.StatusBadRequest, "invalid_grant")
+		return
+	}
+	now := time.Now()
+	claims := map[string]any{"iss": p.URL, "sub": c.person.Subject, "aud": c.clientID, "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
+		"nonce": c.nonce, "email": c.person.Email, "email_verified": c.person.EmailVerified,
+		"preferred_username": c.person.PreferredUsername, "name": c.person.Name}
+	writeJSON(w, map[string]any{"access_token": rand.Text(), "token_type": "Bearer", "expires_in": 300,
+		"id_token": p.Sign(claims, nil, jose.RS256, "", "JWT")})
 }
 
 // Rotate makes a new signing key and publishes only it, as a provider
