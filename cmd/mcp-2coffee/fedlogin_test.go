@@ -154,7 +154,7 @@ func TestServeFederatedSignInRefusals(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(page, "Sign in with Example ID") {
 		t.Fatalf("the sign-in page: %v %d\n%s", err, resp.StatusCode, page)
 	}
-	resp, _, _ = attacker.submitErr(s.base+"/oauth/login", page, "/oauth/login/upstream", nil)
+	resp, _, _ = attacker.doErr(http.MethodGet, s.base+"/oauth/login/upstream", nil)
 	resp, _, _ = attacker.doErr(http.MethodGet, resp.Header.Get("Location"), nil)
 	callback := resp.Header.Get("Location") // the attacker's own code and state
 	victim := newSignIn(t, "", "")
@@ -164,8 +164,7 @@ func TestServeFederatedSignInRefusals(t *testing.T) {
 	}
 	// The state must be this sign-in's.
 	b := newSignIn(t, "", "")
-	_, page, _ = b.doErr(http.MethodGet, s.base+"/oauth/login", nil)
-	resp, _, _ = b.submitErr(s.base+"/oauth/login", page, "/oauth/login/upstream", nil)
+	resp, _, _ = b.doErr(http.MethodGet, s.base+"/oauth/login/upstream", nil)
 	resp, _, _ = b.doErr(http.MethodGet, resp.Header.Get("Location"), nil)
 	cb, _ := url.Parse(resp.Header.Get("Location"))
 	q := cb.Query()

@@ -92,8 +92,10 @@ func newSignIn(t *testing.T, user, pass string) *signIn {
 }
 
 var (
-	formRE   = regexp.MustCompile(`(?s)<form method="post" action="([^"]+)"[^>]*>(.*?)</form>`)
-	hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+	// upstreamRE finds the sign-in page's link to the identity provider.
+	upstreamRE = regexp.MustCompile(`<a class="button primary" id="upstream" href="([^"]+)">`)
+	formRE     = regexp.MustCompile(`(?s)<form method="post" action="([^"]+)"[^>]*>(.*?)</form>`)
+	hiddenRE   = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 )
 
 func (b *signIn) doErr(method, u string, form url.Values) (*http.Response, string, error) {
@@ -155,8 +157,8 @@ func (b *signIn) walk(authURL string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if b.upstream && strings.Contains(page, `/oauth/login/upstream"`) {
-		if resp, page, err = b.submitErr(authURL, page, "/oauth/login/upstream", nil); err != nil {
+	if m := upstreamRE.FindStringSubmatch(page); b.upstream && m != nil {
+		if resp, page, err = b.doErr(http.MethodGet, resolveURL(authURL, htmlUnescape(m[1])), nil); err != nil {
 			return "", err
 		}
 		// To the provider and back, through the callback, to /authorize.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"html/template"
 	"net/url"
 	"sync"
 	"time"
@@ -53,10 +54,17 @@ func (s *site) loginPage(w http.ResponseWriter, r *http.Request, status int, req
 		targets[0] = redirectSource(req.redirectURI)
 	}
 	if p := s.cfg.Login; p != nil {
+		// A link, not a form: form-action would have to allow every
+		// host the provider's sign-in redirects through (its own login
+		// pages), which no one can list. Starting a sign-in changes
+		// nothing, so a GET is right for it.
 		d.Provider = p.Name()
-		// The provider's button posts here, and the answer redirects
-		// there: form-action covers redirects after a submission.
-		targets = append(targets, p.AuthOrigin())
+		u := s.base + PathLoginUpstream
+		if d.Request != "" {
+			q, _ := url.ParseQuery(d.Request)
+			u += "?" + q.Encode()
+		}
+		d.UpstreamURL = template.URL(u)
 	}
 	s.render(w, r, status, "login", d, targets...)
 }

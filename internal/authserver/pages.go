@@ -40,6 +40,7 @@ type pageData struct {
 	// the identity provider whose button the page shows.
 	PasswordLogin bool
 	Provider      string
+	UpstreamURL   template.URL // PathLoginUpstream with the request
 
 	// login and consent
 	NameUnverified bool // ClientName is the client's own words

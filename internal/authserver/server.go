@@ -349,8 +349,8 @@ const (
 	PathRevoke     = "/oauth/revoke"
 	PathIntrospect = "/oauth/introspect"
 	PathLogin      = "/oauth/login"
-	// PathLoginUpstream starts a sign-in at the provider (a form posts
-	// there); PathLoginCallback is where the provider sends the browser
+	// PathLoginUpstream starts a sign-in at the provider (the sign-in
+	// page links there); PathLoginCallback is where the provider sends the browser
 	// back, the redirect URI to register there.
 	PathLoginUpstream = "/oauth/login/upstream"
 	PathLoginCallback = "/oauth/login/callback"
@@ -376,7 +376,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST "+PathAuthorize, s.authorize.serveConsent)
 	mux.HandleFunc("POST "+PathLogin, s.login.serveLogin)
 	if s.site.cfg.Login != nil {
-		mux.HandleFunc("POST "+PathLoginUpstream, s.login.serveUpstream)
+		mux.HandleFunc("GET "+PathLoginUpstream, s.login.serveUpstream)
 		mux.HandleFunc("GET "+PathLoginCallback, s.login.serveCallback)
 	}
 	mux.HandleFunc("GET "+PathLogin, s.login.serveLoginPage)

@@ -16,7 +16,7 @@ import (
 )
 
 // A sign-in at the provider (federated sign-in) takes two requests of
-// ours: the sign-in page's button posts to PathLoginUpstream, which
+// ours: the sign-in page's button links to PathLoginUpstream, which
 // redirects the browser to the provider; the provider sends it back to
 // PathLoginCallback with a code. What must survive between them (the
 // state, the nonce, the PKCE verifier, and the authorization request to
@@ -46,20 +46,18 @@ func (s *site) setUpstreamCookie(w http.ResponseWriter, value string, maxAge int
 	})
 }
 
-// serveUpstream is POST /oauth/login/upstream: start a sign-in at the
-// provider for the authorization request in the form (or none: then
-// sign-in leads to the apps page).
+// serveUpstream is GET /oauth/login/upstream?REQUEST: start a sign-in at
+// the provider for the authorization request in the query (or none:
+// then sign-in leads to the apps page). A page of another site may send
+// a browser here; that only shows the person the provider's sign-in.
 func (s *loginEndpoint) serveUpstream(w http.ResponseWriter, r *http.Request) {
 	if limited, wait := s.limited(w, r, "login"); limited {
 		s.errorPage(w, r, http.StatusTooManyRequests, "Too many attempts",
 			"Too many sign-in attempts came from your network. Try again in "+inMinutes(wait)+".")
 		return
 	}
-	if !s.formOK(w, r) {
-		return
-	}
 	request := ""
-	if raw := r.PostForm.Get("request"); raw != "" {
+	if raw := r.URL.RawQuery; raw != "" {
 		req, pp, _ := s.parseAuthorize(r.Context(), s.clients, raw)
 		if pp != nil {
 			s.fail(r, slog.LevelInfo, pp.reason)

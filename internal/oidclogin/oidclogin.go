@@ -221,13 +221,3 @@ func (p *Provider) Allowed(id *Identity) bool {
 	}
 	return slices.Contains(p.cfg.AllowEmailDomains, strings.ToLower(id.Email[at+1:]))
 }
-
-// AuthOrigin is the origin of the provider's authorization endpoint, where
-// the sign-in page's form ends up (for its form-action policy).
-func (p *Provider) AuthOrigin() string {
-	u, err := url.Parse(p.oauth.Endpoint.AuthURL)
-	if err != nil {
-		return ""
-	}
-	return webaddr.Origin(u)
-}
