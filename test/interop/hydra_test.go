@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -61,6 +62,26 @@ func hydraBinary(t testing.TB) string {
 // API, which the tests use to register clients and rotate keys.
 type hydra struct {
 	issuer, admin string
+
+	// Hydra has no pages: a login and consent app of the operator's
+	// signs people in. The tests' app (loginApp) signs in whoever person
+	// names, at once.
+	mu     sync.Mutex
+	person hydraPerson
+	logins int
+}
+
+// hydraPerson is who the login app signs in.
+type hydraPerson struct {
+	Subject, Email string
+	EmailVerified  bool
+}
+
+// signInAs sets who the next sign-ins at Hydra are.
+func (h *hydra) signInAs(p hydraPerson) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.person = p
 }
 
 // freePort returns a loopback port nobody listens on now.
@@ -81,6 +102,8 @@ func startHydra(t *testing.T) *hydra {
 	bin := hydraBinary(t)
 	pub, adm := freePort(t), freePort(t)
 	h := &hydra{issuer: fmt.Sprintf("http://127.0.0.1:%d", pub), admin: fmt.Sprintf("http://127.0.0.1:%d", adm)}
+	app := httptest.NewServer(h.loginApp(t))
+	t.Cleanup(app.Close)
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`dsn: memory
 serve:
@@ -88,13 +111,15 @@ serve:
   admin: {host: 127.0.0.1, port: %d}
 urls:
   self: {issuer: %s}
+  login: %s/login
+  consent: %s/consent
 strategies:
   access_token: jwt
 secrets:
   system: ["a-secret-for-this-test-run-only-0123456789"]
 log:
   level: warn
-`, pub, adm, h.issuer)
+`, pub, adm, h.issuer, app.URL, app.URL)
 	if err := os.WriteFile(filepath.Join(dir, "hydra.yml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -128,6 +153,62 @@ log:
 	// The first discovery makes the keys; do it before any test races it.
 	h.do(t, http.MethodGet, h.issuer+"/.well-known/openid-configuration", nil, http.StatusOK)
 	return h
+}
+
+// loginApp is Hydra's login and consent app for the tests: it accepts
+// every login challenge as the person set with signInAs, and every
+// consent challenge with the scopes asked for, putting the email in the
+// ID token. Hydra's admin API does the rest (RFC-conformant OpenID
+// Connect, PKCE, nonce).
+func (h *hydra) loginApp(t *testing.T) http.Handler {
+	accept := func(w http.ResponseWriter, kind, challenge string, body any) {
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(http.MethodPut, h.admin+"/admin/oauth2/auth/requests/"+kind+"/accept?"+kind+"_challenge="+url.QueryEscape(challenge), bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		var out struct {
+			RedirectTo string `json:"redirect_to"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.RedirectTo == "" {
+			http.Error(w, fmt.Sprintf("accepting the %s: %s %v", kind, resp.Status, err), http.StatusBadGateway)
+			return
+		}
+		http.Redirect(w, &http.Request{Method: http.MethodGet}, out.RedirectTo, http.StatusFound)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
+		h.mu.Lock()
+		p := h.person
+		h.logins++
+		h.mu.Unlock()
+		accept(w, "login", r.URL.Query().Get("login_challenge"), map[string]any{"subject": p.Subject, "remember": false})
+	})
+	mux.HandleFunc("GET /consent", func(w http.ResponseWriter, r *http.Request) {
+		challenge := r.URL.Query().Get("consent_challenge")
+		resp, err := http.Get(h.admin + "/admin/oauth2/auth/requests/consent?consent_challenge=" + url.QueryEscape(challenge))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		var cr struct {
+			RequestedScope []string `json:"requested_scope"`
+		}
+		json.NewDecoder(resp.Body).Decode(&cr)
+		h.mu.Lock()
+		p := h.person
+		h.mu.Unlock()
+		accept(w, "consent", challenge, map[string]any{
+			"grant_scope": cr.RequestedScope, "remember": false,
+			"session": map[string]any{"id_token": map[string]any{"email": p.Email, "email_verified": p.EmailVerified}},
+		})
+	})
+	return mux
 }
 
 // do sends a JSON request to Hydra and returns the decoded answer,

@@ -105,6 +105,72 @@ func waitForFile(t *testing.T, path string, d time.Duration) []byte {
 	}
 }
 
+// mcpRemoteRun is mcp-remote signed in through browser/signin.mjs.
+type mcpRemoteRun struct {
+	cs         *mcp.ClientSession
+	ctx        context.Context
+	stderr     *strings.Builder // mcp-remote's
+	configDir  string           // MCP_REMOTE_CONFIG_DIR
+	resultPath string           // what signin.mjs wrote
+	browserLog func() string
+	started    time.Time
+}
+
+// mcpRemoteSignIn runs mcp-remote against mcpURL as a Claude Desktop
+// config without a key would (`npx mcp-remote URL`), with $BROWSER running
+// browser/signin.mjs in Chromium (env tells it how to sign in), and
+// connects the go-sdk client to it over stdio. It fails the test when the
+// connection does not come up, with what mcp-remote and the browser said.
+func mcpRemoteSignIn(t *testing.T, mcpURL, shotsName string, env ...string) *mcpRemoteRun {
+	t.Helper()
+	bridge := nodeTool(t, "mcp-remote")
+	script := browserScript(t, "signin.mjs")
+	chromium := chromiumPath(t)
+	shots := testOutputDir(t, shotsName)
+	dir := t.TempDir()
+	r := &mcpRemoteRun{resultPath: filepath.Join(dir, "signin.json"), configDir: filepath.Join(dir, "mcp-remote"), stderr: &strings.Builder{}}
+	browserLog := filepath.Join(dir, "browser.log")
+	r.browserLog = func() string {
+		b, _ := os.ReadFile(browserLog)
+		return string(b)
+	}
+	cmd := exec.Command(bridge, mcpURL)
+	cmd.Env = append(os.Environ(), browserEnv(chromium)...)
+	cmd.Env = append(cmd.Env,
+		"MCP_REMOTE_CONFIG_DIR="+r.configDir,
+		"BROWSER="+browserLauncher(t, dir, script, browserLog),
+		"M2C_RESULT="+r.resultPath,
+		"M2C_SHOTS="+shots,
+	)
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Stderr = r.stderr
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	r.ctx = ctx
+	// mcp-remote waits for the callback as long as its auth timeout; when
+	// the browser has already given up, stop waiting with it.
+	go func() {
+		for ctx.Err() == nil {
+			var sr signinResult
+			if b, err := os.ReadFile(r.resultPath); err == nil && json.Unmarshal(b, &sr) == nil && !sr.OK {
+				cancel()
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}()
+	r.started = time.Now()
+	client := mcp.NewClient(&mcp.Implementation{Name: "interop", Version: "1"}, nil)
+	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		b, _ := os.ReadFile(r.resultPath)
+		t.Fatalf("connect through mcp-remote: %v\nmcp-remote stderr:\n%s\nbrowser log:\n%s\nbrowser record:\n%s", err, r.stderr.String(), r.browserLog(), b)
+	}
+	t.Cleanup(func() { cs.Close() })
+	r.cs = cs
+	return r
+}
+
 // TestMCPRemoteOAuth runs mcp-remote as a Claude Desktop config without a
 // key would (`npx mcp-remote URL`): it finds that /mcp needs OAuth,
 // discovers the authorization server, registers itself (DCR) and opens the
@@ -116,57 +182,15 @@ func waitForFile(t *testing.T, path string, d time.Duration) []byte {
 // that the protected resource is the server URL, that S256 is offered, and
 // the iss on the callback.
 func TestMCPRemoteOAuth(t *testing.T) {
-	bridge := nodeTool(t, "mcp-remote")
-	script := browserScript(t, "signin.mjs")
-	chromium := chromiumPath(t)
+	nodeTool(t, "mcp-remote")
+	chromiumPath(t)
 	s := startServe(t, "--log-level", "debug")
 	if s.password == "" {
 		t.Fatal("serve printed no first-run password for the user admin")
 	}
-	shots := testOutputDir(t, "mcp-remote-oauth")
-	dir := t.TempDir()
-	resultPath := filepath.Join(dir, "signin.json")
-	browserLog := filepath.Join(dir, "browser.log")
-	configDir := filepath.Join(dir, "mcp-remote")
-	showBrowserLog := func() string {
-		b, _ := os.ReadFile(browserLog)
-		return string(b)
-	}
-
-	cmd := exec.Command(bridge, s.mcpURL)
-	cmd.Env = append(os.Environ(), browserEnv(chromium)...)
-	cmd.Env = append(cmd.Env,
-		"MCP_REMOTE_CONFIG_DIR="+configDir,
-		"BROWSER="+browserLauncher(t, dir, script, browserLog),
-		"M2C_USER=admin",
-		"M2C_PASSWORD="+s.password,
-		"M2C_RESULT="+resultPath,
-		"M2C_SHOTS="+shots,
-	)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	// mcp-remote waits for the callback as long as its auth timeout; when
-	// the browser has already given up, stop waiting with it.
-	go func() {
-		for ctx.Err() == nil {
-			var sr signinResult
-			if b, err := os.ReadFile(resultPath); err == nil && json.Unmarshal(b, &sr) == nil && !sr.OK {
-				cancel()
-				return
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}()
-	start := time.Now()
-	client := mcp.NewClient(&mcp.Implementation{Name: "interop", Version: "1"}, nil)
-	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
-	if err != nil {
-		b, _ := os.ReadFile(resultPath)
-		t.Fatalf("connect through mcp-remote: %v\nmcp-remote stderr:\n%s\nbrowser log:\n%s\nbrowser record:\n%s", err, stderr.String(), showBrowserLog(), b)
-	}
-	defer cs.Close()
+	r := mcpRemoteSignIn(t, s.mcpURL, "mcp-remote-oauth", "M2C_USER=admin", "M2C_PASSWORD="+s.password)
+	cs, ctx, stderr, configDir, resultPath, showBrowserLog := r.cs, r.ctx, r.stderr, r.configDir, r.resultPath, r.browserLog
+	start := r.started
 	tools, err := cs.ListTools(ctx, nil)
 	if err != nil {
 		t.Fatalf("tools/list: %v\nmcp-remote stderr:\n%s\nbrowser log:\n%s", err, stderr.String(), showBrowserLog())

@@ -5,7 +5,10 @@
 // back to the client. The Go test passes what a person would know in the
 // environment:
 //
-//   M2C_USER, M2C_PASSWORD  the account to sign in with
+//   M2C_USER, M2C_PASSWORD  the account to sign in with, or
+//   M2C_PROVIDER            the identity provider to sign in at instead:
+//                           the page's "Sign in with M2C_PROVIDER" link,
+//                           whose sign-in the test completes by itself
 //   M2C_RESULT              a file to write the outcome to (JSON)
 //   M2C_SHOTS               a folder for screenshots (optional)
 //
@@ -18,7 +21,7 @@ import { writeFileSync, renameSync } from 'node:fs';
 import { launch, shoot } from './chromium.mjs';
 
 const url = process.argv[2];
-const { M2C_USER: user, M2C_PASSWORD: password, M2C_RESULT: resultPath, M2C_SHOTS: shots } = process.env;
+const { M2C_USER: user, M2C_PASSWORD: password, M2C_PROVIDER: provider, M2C_RESULT: resultPath, M2C_SHOTS: shots } = process.env;
 
 const result = { ok: false, steps: [] };
 function save() {
@@ -43,8 +46,8 @@ const deadline = setTimeout(() => {
 
 let browser;
 try {
-  if (!url || !user || !password || !resultPath) {
-    throw new Error('usage: M2C_USER=… M2C_PASSWORD=… M2C_RESULT=file signin.mjs URL');
+  if (!url || !((user && password) || provider) || !resultPath) {
+    throw new Error('usage: M2C_USER=… M2C_PASSWORD=… (or M2C_PROVIDER=…) M2C_RESULT=file signin.mjs URL');
   }
   const start = new URL(url);
   result.authorizationEndpoint = start.origin + start.pathname;
@@ -57,10 +60,16 @@ try {
   const page = await browser.context.newPage();
   await page.goto(url);
   step('login page', page);
-  await page.getByLabel('User name', { exact: true }).fill(user);
-  await page.getByLabel('Password', { exact: true }).fill(password);
   await shoot(page, shots, 'login');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  if (provider) {
+    // To the provider and back (redirects only: the test completes the
+    // provider's sign-in itself), to this server's consent page.
+    await page.getByRole('link', { name: `Sign in with ${provider}`, exact: true }).click();
+  } else {
+    await page.getByLabel('User name', { exact: true }).fill(user);
+    await page.getByLabel('Password', { exact: true }).fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
   // The consent page, or a page saying what went wrong: fail at once with
   // what it says rather than wait for a button that will not come.
   const allow = page.getByRole('button', { name: 'Allow' });
