@@ -71,6 +71,10 @@ func TestImportRules(t *testing.T) {
 		// it knows neither the built-in authorization server nor storage.
 		{"internal/extauth", []string{internal("authserver"), internal("oauth"), internal("store"), internal("oauthclient"), internal("mcpserver")},
 			"extauth verifies another server's tokens; it issues and stores none", true, false},
+		// Federated sign-in's relying party says who signed in; the
+		// browser's side and the accounts are authserver's.
+		{"internal/oidclogin", []string{internal("authserver"), internal("oauth"), internal("store"), internal("authn")},
+			"oidclogin talks to the provider; sessions and users are the authorization server's", true, false},
 		{"internal/loadgen", []string{"github.com/modelcontextprotocol/go-sdk/mcp", internal("bridge"), internal("mcpserver"), internal("httpserver"), internal("store")},
 			"the load generator speaks MCP by hand and measures a server from outside", true, false},
 	} {
