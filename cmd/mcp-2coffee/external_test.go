@@ -122,11 +122,15 @@ func TestServeExternalIntrospection(t *testing.T) {
 	if resp, _ := post(t, s.mcpURL, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, map[string]string{"X-API-KEY": s.key}); resp.StatusCode != http.StatusOK {
 		t.Errorf("the admin key: %d", resp.StatusCode)
 	}
+	// A key a character short is still never sent.
+	if resp, _ := post(t, s.mcpURL, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, map[string]string{"X-API-KEY": s.key[:len(s.key)-1]}); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a mangled admin key: %d", resp.StatusCode)
+	}
 	if resp, _ := post(t, s.mcpURL, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, map[string]string{"Authorization": "Bearer dead-token"}); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("an inactive token: %d", resp.StatusCode)
 	}
 	if got := p.Introspections() - asked; got != 1 {
-		t.Errorf("an API key and a dead token made %d introspections, want 1 (the key is never sent)", got)
+		t.Errorf("an API key, a mangled one and a dead token made %d introspections, want 1 (keys are never sent)", got)
 	}
 }
 

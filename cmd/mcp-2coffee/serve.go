@@ -322,8 +322,8 @@ func buildServer(ctx context.Context, s serverSetup) (*server, error) {
 		// sent to the provider; a JWT verifier declines a key by its form.
 		mcpVerify, restVerify := external.For(mcpURL), external.For(restURL)
 		if external.Mode() == "introspection" {
-			auth.Verify = authn.Chain(keys.Verify, mcpVerify)
-			restAuth.Verify = authn.Chain(keys.Verify, restVerify)
+			auth.Verify = authn.Chain(keys.Verify, notAKey(mcpVerify))
+			restAuth.Verify = authn.Chain(keys.Verify, notAKey(restVerify))
 		} else {
 			auth.Verify = authn.Chain(mcpVerify, keys.Verify)
 			restAuth.Verify = authn.Chain(restVerify, keys.Verify)
@@ -383,6 +383,18 @@ func buildServer(ctx context.Context, s serverSetup) (*server, error) {
 		return nil, usageError("%v", err)
 	}
 	return &server{handler: h, ops: httpserver.OpsHandler(cfg), authServer: authServer, external: external}, nil
+}
+
+// notAKey keeps anything shaped like one of our API keys (even one the
+// key verifier found malformed: a character short, say) from reaching v,
+// which would send it to the provider's introspection endpoint.
+func notAKey(v authn.Verifier) authn.Verifier {
+	return func(ctx context.Context, credential string) (*authn.Principal, error) {
+		if strings.HasPrefix(credential, apikey.Prefix) {
+			return nil, authn.ErrUnrecognized
+		}
+		return v(ctx, credential)
+	}
 }
 
 // parsePublicURL checks the public URL: http(s), a host, no query,

@@ -133,6 +133,11 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 			return nil, err
 		}
 		v.keys = NewKeySet(meta.JWKSURI, cfg.HTTPClient, cfg.Logger, cfg.MinRefetch, cfg.KeyMaxAge, cfg.Now)
+		// Fetch them now: a jwks_uri that does not answer, or answers
+		// with nothing usable, is a configuration to fix before serving.
+		if _, err := v.keys.refresh(ctx); err != nil {
+			return nil, err
+		}
 	}
 	cfg.Logger.Debug("external authorization server", "issuer", meta.Issuer, "metadata", from, "mode", v.Mode())
 	return v, nil

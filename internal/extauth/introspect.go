@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,14 +30,24 @@ const maxCached = 10000
 // matter if the provider was briefly wrong.
 const negativeTTL = 10 * time.Second
 
+// maxInFlight bounds the introspection requests under way at once: a
+// flood of made-up tokens, each a request to the provider, gets 503s
+// past it instead of making this server a cannon aimed at the provider.
+const maxInFlight = 32
+
+var errBusy = errors.New("too many introspections are under way; try again in a moment")
+
 // introspector asks the provider about each token (RFC 7662) and
-// remembers the answer briefly.
+// remembers the answer briefly: accepted tokens and refusals apart, so
+// that a flood of refused ones cannot push good answers out.
 type introspector struct {
-	v     *Verifier
-	ttl   time.Duration // ≤ 0: no cache
-	group singleflight.Group
-	mu    sync.Mutex
-	cache map[[sha256.Size]byte]cached
+	v        *Verifier
+	ttl      time.Duration // ≤ 0: no cache
+	group    singleflight.Group
+	inFlight chan struct{}
+	mu       sync.Mutex
+	accepted map[[sha256.Size]byte]cached
+	refused  map[[sha256.Size]byte]cached
 }
 
 type cached struct {
@@ -50,7 +61,8 @@ func newIntrospector(v *Verifier) *introspector {
 	if ttl == 0 {
 		ttl = DefaultIntrospectionCache
 	}
-	return &introspector{v: v, ttl: ttl, cache: map[[sha256.Size]byte]cached{}}
+	return &introspector{v: v, ttl: ttl, inFlight: make(chan struct{}, maxInFlight),
+		accepted: map[[sha256.Size]byte]cached{}, refused: map[[sha256.Size]byte]cached{}}
 }
 
 var errNotToken = &authn.CredentialError{Reason: "malformed", Description: "the credential is not a bearer token (RFC 6750 characters only)"}
@@ -68,13 +80,22 @@ func (in *introspector) check(ctx context.Context, token string) (*grant, error)
 	now := in.v.now()
 	if in.ttl > 0 {
 		in.mu.Lock()
-		c, ok := in.cache[key]
+		c, ok := in.accepted[key]
+		if !ok {
+			c, ok = in.refused[key]
+		}
 		in.mu.Unlock()
 		if ok && now.Before(c.until) {
 			return c.g, c.err
 		}
 	}
 	ch := in.group.DoChan(string(key[:]), func() (any, error) {
+		select {
+		case in.inFlight <- struct{}{}:
+			defer func() { <-in.inFlight }()
+		default:
+			return nil, errBusy
+		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		g, until, err := in.introspect(ctx, token)
@@ -97,17 +118,21 @@ func (in *introspector) check(ctx context.Context, token string) (*grant, error)
 func (in *introspector) remember(key [sha256.Size]byte, c cached) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if len(in.cache) >= maxCached {
+	m := in.accepted
+	if c.err != nil {
+		m = in.refused
+	}
+	if len(m) >= maxCached {
 		now := in.v.now()
-		for k, old := range in.cache {
-			delete(in.cache, k)
+		for k, old := range m {
+			delete(m, k)
 			if !now.Before(old.until) {
 				continue // an expired one went; one more may go too
 			}
 			break
 		}
 	}
-	in.cache[key] = c
+	m[key] = c
 }
 
 // introspection is the RFC 7662 §2.2 answer, as much of it as is read.
@@ -121,6 +146,23 @@ type introspection struct {
 	Expiry    *jwt.NumericDate `json:"exp"`
 	NotBefore *jwt.NumericDate `json:"nbf"`
 	TokenType string           `json:"token_type"`
+	// What kind of token it is, where the provider says so besides
+	// token_type (which RFC 7662 has name Bearer or DPoP): Hydra's
+	// token_use, Keycloak's typ.
+	TokenUse string `json:"token_use"`
+	Typ      string `json:"typ"`
+}
+
+// isAccessToken reports whether an introspection answer is about an
+// access token: a refresh token (or an ID token) is active too, and
+// Hydra answers about one whatever the hint says.
+func (r *introspection) isAccessToken() bool {
+	switch strings.ToLower(r.TokenType) {
+	case "", "bearer", "dpop", "access_token":
+	default:
+		return false
+	}
+	return (r.TokenUse == "" || r.TokenUse == "access_token") && accessTyp(r.Typ)
 }
 
 // introspect asks the provider. A *authn.CredentialError is its answer
@@ -140,9 +182,12 @@ func (in *introspector) introspect(ctx context.Context, token string) (*grant, t
 		return nil, time.Time{}, fmt.Errorf("introspection: %w", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, oauthmeta.MaxDocumentBytes))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, oauthmeta.MaxDocumentBytes+1))
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("introspection: %w", err)
+	}
+	if len(body) > oauthmeta.MaxDocumentBytes {
+		return nil, time.Time{}, fmt.Errorf("introspection: the answer is larger than %d bytes", oauthmeta.MaxDocumentBytes)
 	}
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
@@ -163,8 +208,8 @@ func (in *introspector) introspect(ctx context.Context, token string) (*grant, t
 		return nil, refused, errInactive
 	case r.Issuer != "" && r.Issuer != v.issuer:
 		return nil, refused, errWrongIssuer
-	case r.TokenType == "refresh_token":
-		return nil, refused, errType
+	case !r.isAccessToken():
+		return nil, refused, errIDToken
 	case r.Expiry != nil && now.Add(-v.cfg.Leeway).After(r.Expiry.Time()):
 		return nil, refused, errExpired
 	case r.NotBefore != nil && now.Add(v.cfg.Leeway).Before(r.NotBefore.Time()):

@@ -3,8 +3,10 @@ package extauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -55,6 +57,10 @@ func TestIntrospection(t *testing.T) {
 		{"no audience", map[string]any{"active": true, "scope": "articles:read"}, "wrong_audience"},
 		{"another issuer", map[string]any{"active": true, "aud": resource, "iss": "https://evil.example"}, "wrong_issuer"},
 		{"a refresh token", map[string]any{"active": true, "aud": resource, "token_type": "refresh_token"}, "type"},
+		// Hydra answers about a refresh token whatever the hint: Bearer,
+		// with token_use saying what it is.
+		{"a Hydra refresh token", map[string]any{"active": true, "aud": resource, "scope": "articles:write", "token_type": "Bearer", "token_use": "refresh_token"}, "type"},
+		{"a Keycloak refresh token", map[string]any{"active": true, "aud": resource, "typ": "Refresh"}, "type"},
 		{"expired, though active", map[string]any{"active": true, "aud": resource, "exp": clock.Add(-time.Hour).Unix()}, "expired"},
 	} {
 		tok := strings.NewReplacer(" ", "-", ",", "").Replace(tc.name)
@@ -117,5 +123,41 @@ func TestIntrospectionWithoutCache(t *testing.T) {
 	}
 	if n := p.Introspections(); n != 3 {
 		t.Errorf("%d introspections, want 3 with the cache off", n)
+	}
+}
+
+// TestIntrospectionsAreBounded: a flood of made-up tokens makes at most
+// maxInFlight requests to the provider at once; the rest are 503s, not
+// refusals of the token.
+func TestIntrospectionsAreBounded(t *testing.T) {
+	p := idptest.New(t)
+	verify := verifier(t, p, introspecting(p, time.Minute))
+	release := p.HoldIntrospections()
+	const n = maxInFlight + 16
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, err := verify(context.Background(), fmt.Sprintf("made-up-%d", i))
+			errs <- err
+		})
+	}
+	// The ones past the bound answer at once.
+	busy := 0
+	for range n - maxInFlight {
+		if err := <-errs; errors.Is(err, errBusy) {
+			busy++
+		}
+	}
+	release()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if reason(err) != "inactive" {
+			t.Errorf("a held introspection ended with %v, want inactive", err)
+		}
+	}
+	if busy != n-maxInFlight || p.PeakIntrospections() > maxInFlight {
+		t.Errorf("%d busy answers, peak %d at the provider; want %d and at most %d", busy, p.PeakIntrospections(), n-maxInFlight, maxInFlight)
 	}
 }

@@ -15,7 +15,14 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/authn"
 )
 
-var errNoExpiry = &authn.CredentialError{Reason: "malformed", Description: "the access token carries no expiry (exp)"}
+var (
+	errNoExpiry = &authn.CredentialError{Reason: "malformed", Description: "the access token carries no expiry (exp)"}
+	errIDToken  = &authn.CredentialError{Reason: "type", Description: "the token is an ID token or a refresh token, not an access token"}
+)
+
+// accessTyp reports whether a typ claim (Keycloak's, not the header's)
+// allows an access token: absent, or Bearer.
+func accessTyp(t string) bool { return t == "" || strings.EqualFold(t, "Bearer") }
 
 // header is the part of a JOSE header read before the signature is.
 type header struct {
@@ -27,10 +34,25 @@ type header struct {
 // claims are the token's claims besides the registered ones that
 // jwt.Claims holds.
 type claims struct {
-	Scope    string          `json:"scope"`
+	// scope is a space-separated string by RFC 9068; a few servers send
+	// an array, as scp is.
+	Scope    json.RawMessage `json:"scope"`
 	Scp      json.RawMessage `json:"scp"`
-	ClientID string          `json:"client_id"`
-	Azp      string          `json:"azp"`
+	ClientID any             `json:"client_id"`
+	Azp      any             `json:"azp"`
+	// Claims only an ID token has (OpenID Connect Core §2, §3.1.3.6):
+	// an ID token is not an access token, even one for our audience.
+	Nonce  any `json:"nonce"`
+	AtHash any `json:"at_hash"`
+	CHash  any `json:"c_hash"`
+	// Keycloak says what a token is in typ: Bearer, ID, Refresh.
+	Typ any `json:"typ"`
+}
+
+// str is a claim's value when it is a string, else "".
+func str(v any) string {
+	s, _ := v.(string)
+	return s
 }
 
 // verifyJWT checks a JWT access token: its form, algorithm and type; its
@@ -85,6 +107,9 @@ func (v *Verifier) verifyJWT(ctx context.Context, token string) (*grant, error) 
 	if std.Expiry == nil {
 		return nil, errNoExpiry
 	}
+	if extra.Nonce != nil || extra.AtHash != nil || extra.CHash != nil || !accessTyp(str(extra.Typ)) {
+		return nil, errIDToken
+	}
 	switch err := std.ValidateWithLeeway(jwt.Expected{Issuer: v.issuer, Time: v.now()}, v.cfg.Leeway); {
 	case err == nil:
 	case errors.Is(err, jwt.ErrInvalidIssuer):
@@ -96,14 +121,13 @@ func (v *Verifier) verifyJWT(ctx context.Context, token string) (*grant, error) 
 	default:
 		return nil, errMalformed
 	}
-	values := strings.Fields(extra.Scope)
-	values = append(values, stringsOf(extra.Scp)...)
+	values := append(stringsOf(extra.Scope), stringsOf(extra.Scp)...)
 	var roles []string
 	if v.cfg.Scopes.RolesClaim != "" {
 		roles = claimValues(all, v.cfg.Scopes.RolesClaim)
 	}
 	return &grant{
-		subject:  subjectOf(std.Subject, extra.ClientID, extra.Azp),
+		subject:  subjectOf(std.Subject, str(extra.ClientID), str(extra.Azp)),
 		scopes:   v.scopesOf(values, roles),
 		audience: std.Audience,
 	}, nil
@@ -169,7 +193,9 @@ func claimValues(all map[string]any, path string) []string {
 	}
 	switch x := cur.(type) {
 	case string:
-		return strings.Fields(x)
+		// One value, compared whole: splitting it would let a value
+		// with spaces (a GitHub Actions sub) hold a role word.
+		return []string{x}
 	case []any:
 		var out []string
 		for _, e := range x {

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/2coffee/mcp-2coffee/internal/authn"
 	"github.com/2coffee/mcp-2coffee/internal/extauth/idptest"
+	"github.com/2coffee/mcp-2coffee/internal/testkit"
 )
 
 func TestJWTAccepted(t *testing.T) {
@@ -143,15 +146,31 @@ func TestUnknownKeysDoNotHammerTheProvider(t *testing.T) {
 func TestKeysUnavailable(t *testing.T) {
 	p := idptest.New(t)
 	ctx := context.Background()
+	// Keys that cannot be fetched at start stop the start.
 	p.FailKeys(true)
-	verify := verifier(t, p, Config{})
-	_, err := verify(ctx, p.Token(resource, nil))
-	if err == nil || errors.Is(err, authn.ErrInvalidCredential) {
-		t.Fatalf("keys unavailable: err = %v, want an error that is not a refusal (503)", err)
+	if _, err := New(ctx, Config{Issuer: p.URL}); err == nil {
+		t.Fatal("a provider whose keys cannot be fetched was accepted at start")
 	}
 	p.FailKeys(false)
-	time.Sleep(2 * time.Millisecond)
-	if _, err := verify(ctx, p.Token(resource, nil)); err != nil {
+	// Held, then never refreshed for more than MaxStale: refused with an
+	// error that is not a refusal of the token (503).
+	clock := time.Now()
+	stale, err := New(ctx, Config{Issuer: p.URL, MinRefetch: time.Millisecond, Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.FailKeys(true)
+	clock = clock.Add(MaxStale + 2*time.Hour)
+	_, err = stale.For(resource)(ctx, p.Token(resource, nil))
+	if err == nil || errors.Is(err, authn.ErrInvalidCredential) {
+		t.Fatalf("keys a day stale, provider down: err = %v, want an error that is not a refusal (503)", err)
+	}
+	p.FailKeys(false)
+	clock = clock.Add(time.Second)
+	then := p.Token(resource, func(c map[string]any) {
+		c["iat"], c["nbf"], c["exp"] = clock.Unix(), clock.Unix(), clock.Add(time.Hour).Unix()
+	})
+	if _, err := stale.For(resource)(ctx, then); err != nil {
 		t.Fatalf("keys back: %v", err)
 	}
 	// Keys held: a provider down for a refresh does not stop verification.
@@ -168,6 +187,59 @@ func TestKeysUnavailable(t *testing.T) {
 	if _, err := vf(ctx, p.Token(resource, nil)); err != nil {
 		t.Errorf("stale keys, provider down: %v, want the held keys used", err)
 	}
+}
+
+// TestPublishedPrivateKeysAreRefused: a key set that publishes a private
+// key is compromised; nothing verifies against it.
+func TestPublishedPrivateKeysAreRefused(t *testing.T) {
+	k := idptest.ECKey(t)
+	mux := http.NewServeMux()
+	var url string
+	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"issuer":%q,"jwks_uri":%q,"token_endpoint":%q}`, url, url+"/jwks", url+"/token")
+	})
+	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: k, KeyID: "leaked", Algorithm: "ES256", Use: "sig"}}})
+	})
+	url = testkit.Serve(t, mux).URL
+	if _, err := New(context.Background(), Config{Issuer: url}); err == nil || !strings.Contains(err.Error(), "private key") {
+		t.Errorf("a key set with a private key: %v, want a refusal", err)
+	}
+}
+
+// TestIDTokensAreNotAccessTokens: a JWT with the claims only an ID token
+// has, or Keycloak's typ of another kind, is refused even for our
+// audience and signed by the provider.
+func TestIDTokensAreNotAccessTokens(t *testing.T) {
+	p := idptest.New(t)
+	ctx := context.Background()
+	verify := verifier(t, p, Config{})
+	for name, edit := range map[string]func(map[string]any){
+		"nonce":                func(c map[string]any) { c["nonce"] = "n" },
+		"at_hash":              func(c map[string]any) { c["at_hash"] = "h" },
+		"c_hash":               func(c map[string]any) { c["c_hash"] = "h" },
+		"Keycloak typ ID":      func(c map[string]any) { c["typ"] = "ID" },
+		"Keycloak typ Refresh": func(c map[string]any) { c["typ"] = "Refresh" },
+	} {
+		if _, err := verify(ctx, p.Sign(editClaims(p.Claims(resource), edit), nil, jose.RS256, "", "JWT")); reason(err) != "type" {
+			t.Errorf("%s: %v, want reason type", name, err)
+		}
+	}
+	if _, err := verify(ctx, p.Token(resource, func(c map[string]any) { c["typ"] = "Bearer" })); err != nil {
+		t.Errorf("Keycloak typ Bearer: %v", err)
+	}
+	// A scope claim that is an array, and a client_id that is not a string.
+	pr, err := verify(ctx, p.Token(resource, func(c map[string]any) { c["scope"] = []string{"articles:write"}; c["client_id"] = 7 }))
+	if err != nil || !slices.Equal(pr.Scopes, []string{authn.ScopeWrite}) {
+		t.Errorf("scope as an array: %v %v", pr, err)
+	}
+}
+
+func editClaims(c map[string]any, edit func(map[string]any)) map[string]any {
+	edit(c)
+	return c
 }
 
 func TestScopeMapping(t *testing.T) {
@@ -192,6 +264,10 @@ func TestScopeMapping(t *testing.T) {
 			c["realm_access"] = map[string]any{"roles": []string{"offline_access", "blog-editor"}}
 		}, []string{authn.ScopeWrite}},
 		{"a role elsewhere does not count", func(c map[string]any) { c["scope"] = ""; c["roles"] = []string{"blog-editor"} }, []string{}},
+		{"a string role is one value, not words", func(c map[string]any) {
+			c["scope"] = ""
+			c["realm_access"] = map[string]any{"roles": "someone blog-editor"}
+		}, []string{}},
 	} {
 		pr, err := verify(ctx, p.Token(resource, tc.edit))
 		if err != nil {
@@ -215,6 +291,10 @@ func TestConfigRefused(t *testing.T) {
 		{"none allowed", Config{Issuer: p.URL, Algorithms: []string{"none"}}},
 		{"a scope we do not have", Config{Issuer: p.URL, Scopes: ScopeMap{Names: map[string]string{"admin": "x"}}}},
 		{"roles without a claim", Config{Issuer: p.URL, Scopes: ScopeMap{Roles: map[string]string{"r": authn.ScopeRead}}}},
+		{"two scopes one short name", Config{Issuer: p.URL, Scopes: ScopeMap{Names: map[string]string{
+			authn.ScopeRead: "api://blog-reader/access_as_user", authn.ScopeWrite: "api://blog-writer/access_as_user"}}}},
+		{"a short name that is another scope's name", Config{Issuer: p.URL, Scopes: ScopeMap{Names: map[string]string{
+			authn.ScopeRead: "api://blog/articles:write"}}}},
 		{"introspection without a secret", Config{Issuer: p.URL, IntrospectionURL: p.URL + "/introspect", ClientID: "c"}},
 		{"an issuer whose metadata names another", Config{Issuer: p.URL + "/other"}},
 		{"plain http off loopback", Config{Issuer: "http://idp.example.com"}},

@@ -50,10 +50,12 @@ type KeySet struct {
 	lastErr        error // of the last fetch
 }
 
-// Defaults of the key set's timing.
+// Defaults of the key set's timing, and how long keys that cannot be
+// fetched again are used past MaxAge before every token is refused (503).
 const (
 	DefaultMinRefetch = 30 * time.Second
 	DefaultKeyMaxAge  = time.Hour
+	MaxStale          = 24 * time.Hour
 )
 
 // NewKeySet returns the key set published at jwksURL. minRefetch and
@@ -98,6 +100,9 @@ func (k *KeySet) Keys(ctx context.Context, kid, alg string) ([]jose.JSONWebKey, 
 				// rather than asking the provider on every request.
 				return nil, lastErr
 			}
+			if !current && now.Sub(fetched) > MaxStale {
+				return nil, fmt.Errorf("the keys from %s are more than %v old and cannot be fetched again: %w", k.url, MaxStale, lastErr)
+			}
 			return m, nilOr(m)
 		}
 	}
@@ -105,6 +110,10 @@ func (k *KeySet) Keys(ctx context.Context, kid, alg string) ([]jose.JSONWebKey, 
 	if err != nil {
 		if keys == nil {
 			return nil, err
+		}
+		if now.Sub(fetched) > MaxStale {
+			// A key the provider withdrew must stop working some time.
+			return nil, fmt.Errorf("the keys from %s are more than %v old and cannot be fetched again: %w", k.url, MaxStale, err)
 		}
 		k.log.Warn("could not refresh the authorization server's keys; using the ones held", "jwks_uri", k.url, "err", err)
 		fresh = keys
@@ -190,9 +199,9 @@ func (k *KeySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
 		switch key.Key.(type) {
 		case *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey:
 		case *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey:
-			// A provider that publishes private keys is badly broken;
-			// verify with the public half all the same.
-			key = key.Public()
+			// Anyone can read a published private key and sign with it:
+			// nothing signed by this provider can be trusted any more.
+			return nil, fmt.Errorf("the key set at %s publishes a private key (kid %q): refusing every key of it until the provider is fixed", k.url, key.KeyID)
 		default:
 			continue // a symmetric key, or one go-jose cannot use
 		}

@@ -13,10 +13,10 @@ import (
 type ScopeMap struct {
 	// Names maps one of our scopes to the name it has at the provider,
 	// which clients request and tokens carry in scope or scp. A scope not
-	// in Names has its own name there. When the name is a URI with a path
-	// (api://blog/articles.read, as Entra ID names an API's scopes), a
-	// token may carry just its last segment (articles.read), as Entra ID's
-	// tokens do.
+	// in Names has its own name there. When the name is an api:// URI
+	// with a path (api://blog/articles.read, as Entra ID names an API's
+	// scopes), a token may carry just its last segment (articles.read),
+	// as Entra ID's tokens do; no two scopes may then share a segment.
 	Names map[string]string
 	// RolesClaim, when set, names a claim (a dotted path into nested
 	// objects: realm_access.roles) whose values grant scopes through
@@ -51,19 +51,40 @@ func (m ScopeMap) check() error {
 	if len(m.Roles) > 0 && m.RolesClaim == "" {
 		return fmt.Errorf("roles map to scopes, but no claim is named to read them from")
 	}
+	// Every name a token may carry must mean one scope: a read scope and
+	// a write scope both called access_as_user (in two APIs) would let
+	// either grant write.
+	seen := map[string]string{}
+	for _, s := range authn.AllScopes {
+		for _, n := range m.carried(s) {
+			if other, ok := seen[n]; ok && other != s {
+				return fmt.Errorf("the provider's names of %s and %s both read %q in a token; give them names that differ", other, s, n)
+			}
+			seen[n] = s
+		}
+	}
 	return nil
+}
+
+// carried lists the names a token may carry for our scope s: its name
+// at the provider, and for an api:// name its last segment.
+func (m ScopeMap) carried(s string) []string {
+	n := m.Name(s)
+	out := []string{n}
+	if rest, ok := strings.CutPrefix(n, "api://"); ok {
+		if j := strings.LastIndexByte(rest, '/'); j >= 0 && j < len(rest)-1 {
+			out = append(out, rest[j+1:])
+		}
+	}
+	return out
 }
 
 // inverse maps each name a token may carry to our scope.
 func (m ScopeMap) inverse() map[string]string {
 	inv := map[string]string{}
 	for _, s := range authn.AllScopes {
-		n := m.Name(s)
-		inv[n] = s
-		if i := strings.Index(n, "://"); i >= 0 {
-			if j := strings.LastIndexByte(n, '/'); j > i+2 && j < len(n)-1 {
-				inv[n[j+1:]] = s
-			}
+		for _, n := range m.carried(s) {
+			inv[n] = s
 		}
 	}
 	return inv

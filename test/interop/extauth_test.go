@@ -199,6 +199,21 @@ func TestHydraIntrospection(t *testing.T) {
 	if status, c, _ := mcpPost(t, s.mcpURL, wrong, toolsList); status != http.StatusUnauthorized || c["error"] != "invalid_token" {
 		t.Errorf("a token with no audience: %d %v", status, c)
 	}
+	// A refresh token is active too, and Hydra answers about it whatever
+	// the hint; it must not open the server.
+	h.signInAs(hydraPerson{Subject: "ann", Email: "ann@example.com", EmailVerified: true})
+	const redirect = "http://127.0.0.1:9/callback"
+	cid, csecret := h.client(t, "person-app", "offline_access articles:read articles:write", []string{s.mcpURL}, map[string]any{
+		"grant_types": []string{"authorization_code", "refresh_token"}, "response_types": []string{"code"},
+		"redirect_uris": []string{redirect}, "access_token_strategy": "opaque",
+	})
+	access, refresh := h.codeFlow(t, cid, csecret, redirect, "offline_access articles:write", s.mcpURL)
+	if status, _, body := mcpPost(t, s.mcpURL, access, createCall); status != http.StatusOK {
+		t.Errorf("a person's opaque access token from Hydra: %d %s", status, body)
+	}
+	if status, c, _ := mcpPost(t, s.mcpURL, refresh, createCall); status != http.StatusUnauthorized || c["error"] != "invalid_token" {
+		t.Errorf("Hydra's refresh token as a bearer token: %d %v, want 401 invalid_token", status, c)
+	}
 	// Revoke it at Hydra.
 	form := strings.NewReader("token=" + tok)
 	req, _ := http.NewRequest(http.MethodPost, h.issuer+"/oauth2/revoke", form)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -197,14 +198,15 @@ func (h *hydra) loginApp(t *testing.T) http.Handler {
 		}
 		defer resp.Body.Close()
 		var cr struct {
-			RequestedScope []string `json:"requested_scope"`
+			RequestedScope    []string `json:"requested_scope"`
+			RequestedAudience []string `json:"requested_access_token_audience"`
 		}
 		json.NewDecoder(resp.Body).Decode(&cr)
 		h.mu.Lock()
 		p := h.person
 		h.mu.Unlock()
 		accept(w, "consent", challenge, map[string]any{
-			"grant_scope": cr.RequestedScope, "remember": false,
+			"grant_scope": cr.RequestedScope, "grant_access_token_audience": cr.RequestedAudience, "remember": false,
 			"session": map[string]any{"id_token": map[string]any{"email": p.Email, "email_verified": p.EmailVerified}},
 		})
 	})
@@ -273,6 +275,55 @@ func (h *hydra) token(t *testing.T, id, secret, scope, audience string) string {
 		t.Fatalf("hydra token for %s: %s %s", id, resp.Status, raw)
 	}
 	return tr.AccessToken
+}
+
+// codeFlow signs the set person in at Hydra for client id with the
+// authorization code grant, as a browser would (cookies kept, redirects
+// followed until the one to redirect), and redeems the code: the access
+// and refresh tokens.
+func (h *hydra) codeFlow(t *testing.T, id, secret, redirect, scope, audience string) (access, refresh string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	next := h.issuer + "/oauth2/auth?" + url.Values{"client_id": {id}, "response_type": {"code"}, "scope": {scope},
+		"redirect_uri": {redirect}, "state": {"state-0123456789"}, "audience": {audience}}.Encode()
+	var code string
+	for hops := 0; code == "" && hops < 10; hops++ {
+		resp, err := browser.Get(next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc := resp.Header.Get("Location")
+		if loc == "" {
+			t.Fatalf("the code flow at Hydra stopped at %s with %s", next, resp.Status)
+		}
+		u, _ := resp.Request.URL.Parse(loc)
+		if strings.HasPrefix(u.String(), redirect) {
+			if code = u.Query().Get("code"); code == "" {
+				t.Fatalf("Hydra redirected back without a code: %s", u.RawQuery)
+			}
+		}
+		next = u.String()
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirect}}
+	req, _ := http.NewRequest(http.MethodPost, h.issuer+"/oauth2/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(id, secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tr struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	if json.Unmarshal(raw, &tr); resp.StatusCode != http.StatusOK || tr.RefreshToken == "" {
+		t.Fatalf("redeeming the code at Hydra: %s %s", resp.Status, raw)
+	}
+	return tr.AccessToken, tr.RefreshToken
 }
 
 // jwtHeader decodes a JWT's header.

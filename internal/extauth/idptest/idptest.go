@@ -66,7 +66,26 @@ type Provider struct {
 	// query of the last one.
 	authorizations atomic.Int32
 	lastAuthorize  url.Values
+
+	// gate, when set, holds every introspection until it is closed;
+	// inside counts those held, peak the most at once.
+	gate         chan struct{}
+	inside, peak atomic.Int32
 }
+
+// HoldIntrospections makes introspection requests wait until release is
+// called, and returns it.
+func (p *Provider) HoldIntrospections() (release func()) {
+	g := make(chan struct{})
+	p.mu.Lock()
+	p.gate = g
+	p.mu.Unlock()
+	return func() { close(g) }
+}
+
+// PeakIntrospections is the most introspection requests under way at
+// once.
+func (p *Provider) PeakIntrospections() int { return int(p.peak.Load()) }
 
 // Login client credentials: the relying party the provider knows.
 const (
@@ -118,6 +137,16 @@ func New(t *testing.T) *Provider {
 	})
 	mux.HandleFunc("POST /introspect", func(w http.ResponseWriter, r *http.Request) {
 		p.introspections.Add(1)
+		n := p.inside.Add(1)
+		defer p.inside.Add(-1)
+		for old := p.peak.Load(); n > old && !p.peak.CompareAndSwap(old, n); old = p.peak.Load() {
+		}
+		p.mu.Lock()
+		gate := p.gate
+		p.mu.Unlock()
+		if gate != nil {
+			<-gate
+		}
 		id, secret, ok := r.BasicAuth()
 		if !ok || id != "blog%3Aserver" || secret != "s%26cret" {
 			w.Header().Set("Content-Type", "application/json")
