@@ -104,15 +104,7 @@ func (in *introspector) check(ctx context.Context, token string) (*grant, error)
 		}
 		return g, err
 	})
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case r := <-ch:
-		if r.Err != nil {
-			return nil, r.Err
-		}
-		return r.Val.(*grant), nil
-	}
+	return wait[*grant](ctx, ch)
 }
 
 func (in *introspector) remember(key [sha256.Size]byte, c cached) {

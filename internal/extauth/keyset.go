@@ -146,14 +146,21 @@ func (k *KeySet) refresh(ctx context.Context) ([]jose.JSONWebKey, error) {
 		k.log.Debug("fetched the authorization server's keys", "jwks_uri", k.url, "keys", len(keys))
 		return keys, nil
 	})
+	return wait[[]jose.JSONWebKey](ctx, ch)
+}
+
+// wait returns the result of a shared call once it comes, or the
+// caller's context error first (the call goes on for the others).
+func wait[T any](ctx context.Context, ch <-chan singleflight.Result) (T, error) {
+	var zero T
 	select {
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return zero, ctx.Err()
 	case r := <-ch:
 		if r.Err != nil {
-			return nil, r.Err
+			return zero, r.Err
 		}
-		return r.Val.([]jose.JSONWebKey), nil
+		return r.Val.(T), nil
 	}
 }
 

@@ -258,7 +258,15 @@ func (h *hydra) client(t *testing.T, id, scope string, audiences []string, extra
 // parameter (it does not read RFC 8707's resource).
 func (h *hydra) token(t *testing.T, id, secret, scope, audience string) string {
 	t.Helper()
-	form := url.Values{"grant_type": {"client_credentials"}, "scope": {scope}, "audience": {audience}}
+	access, _ := h.tokenRequest(t, id, secret, url.Values{"grant_type": {"client_credentials"}, "scope": {scope}, "audience": {audience}})
+	return access
+}
+
+// tokenRequest posts form to Hydra's token endpoint as client id and
+// returns the access and refresh tokens, failing the test without an
+// access token.
+func (h *hydra) tokenRequest(t *testing.T, id, secret string, form url.Values) (access, refresh string) {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, h.issuer+"/oauth2/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(id, secret)
@@ -268,13 +276,14 @@ func (h *hydra) token(t *testing.T, id, secret, scope, audience string) string {
 	}
 	defer resp.Body.Close()
 	var tr struct {
-		AccessToken string `json:"access_token"`
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
 	}
 	raw, _ := io.ReadAll(resp.Body)
 	if err := json.Unmarshal(raw, &tr); err != nil || resp.StatusCode != http.StatusOK || tr.AccessToken == "" {
-		t.Fatalf("hydra token for %s: %s %s", id, resp.Status, raw)
+		t.Fatalf("hydra token for %s (%s): %s %s", id, form.Get("grant_type"), resp.Status, raw)
 	}
-	return tr.AccessToken
+	return tr.AccessToken, tr.RefreshToken
 }
 
 // codeFlow signs the set person in at Hydra for client id with the
@@ -306,24 +315,11 @@ func (h *hydra) codeFlow(t *testing.T, id, secret, redirect, scope, audience str
 		}
 		next = u.String()
 	}
-	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirect}}
-	req, _ := http.NewRequest(http.MethodPost, h.issuer+"/oauth2/token", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(id, secret)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	access, refresh = h.tokenRequest(t, id, secret, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirect}})
+	if refresh == "" {
+		t.Fatal("Hydra issued no refresh token for offline_access")
 	}
-	defer resp.Body.Close()
-	var tr struct {
-		AccessToken  string `json:"access_token"`
-		RefreshToken string `json:"refresh_token"`
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	if json.Unmarshal(raw, &tr); resp.StatusCode != http.StatusOK || tr.RefreshToken == "" {
-		t.Fatalf("redeeming the code at Hydra: %s %s", resp.Status, raw)
-	}
-	return tr.AccessToken, tr.RefreshToken
+	return access, refresh
 }
 
 // jwtHeader decodes a JWT's header.
