@@ -14,6 +14,7 @@ type CleanupResult struct {
 	Tokens        int
 	Sessions      int
 	LoginFailures int
+	Assertions    int // spent assertions past their expiry
 }
 
 // codeRetention is how long a code is kept after it expired: a replay
@@ -24,7 +25,8 @@ const codeRetention = 24 * time.Hour
 // never used within UnusedClientTTL or idle for IdleClientTTL (with their
 // grants and tokens), codes a day after they expired, expired tokens
 // (rotated refresh tokens stay until they expire, for reuse detection),
-// expired sessions and stale failed sign-in counts. Every step runs even
+// expired sessions, stale failed sign-in counts and spent assertions past
+// their expiry. Every step runs even
 // if one fails; the errors are joined. Run it periodically (RunCleanup
 // does); it is safe to run on several replicas at once.
 func (s *Server) Cleanup(ctx context.Context) (CleanupResult, error) {
@@ -48,6 +50,7 @@ func (s *Server) Cleanup(ctx context.Context) (CleanupResult, error) {
 	step("login failures", &res.LoginFailures, func() (int, error) {
 		return s.sweep.DeleteLoginFailures(ctx, now.Add(-cfg.Lockout.Window))
 	})
+	step("spent assertions", &res.Assertions, func() (int, error) { return s.sweep.DeleteSpentAssertions(ctx, now) })
 	if err := errors.Join(errs...); err != nil {
 		return res, fmt.Errorf("authserver: cleanup: %w", err)
 	}
@@ -66,7 +69,7 @@ func (s *Server) RunCleanup(ctx context.Context, interval time.Duration) {
 		}
 		if res != (CleanupResult{}) {
 			s.site.log.InfoContext(ctx, "oauth cleanup", "clients", res.Clients, "codes", res.Codes, "tokens", res.Tokens,
-				"sessions", res.Sessions, "login_failures", res.LoginFailures)
+				"sessions", res.Sessions, "login_failures", res.LoginFailures, "spent_assertions", res.Assertions)
 		}
 		select {
 		case <-ctx.Done():

@@ -164,7 +164,7 @@ func (s *tokenEndpoint) clientCredentials(r *http.Request, c *oauth.Client, form
 	}
 	familyID := oauth.NewID()
 	resp, access := s.mintAccess(familyID, scopes)
-	err = s.tokens.CreateClientFamily(ctx, familyID, c.ID, resource, access.CreatedAt, access)
+	err = s.tokens.CreateFamily(ctx, familyID, c.ID, "", resource, access.CreatedAt, access)
 	if errors.Is(err, errdefs.ErrNotFound) {
 		// Deleted since it authenticated.
 		return nil, newError(http.StatusUnauthorized, errInvalidClient, "the client is unknown")

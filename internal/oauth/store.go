@@ -152,16 +152,19 @@ type Tokens interface {
 	// AddTokens stores tokens in family familyID, unless the family is
 	// revoked (errdefs.ErrConflict) or unknown (errdefs.ErrNotFound).
 	AddTokens(ctx context.Context, familyID string, tokens ...*Token) error
-	// CreateClientFamily creates family familyID for client clientID
-	// alone, with no user (the client credentials grant: a machine client
-	// gets tokens for itself), bound to resource and created at at, and
-	// stores tokens in it, in one transaction. Its tokens read back with
-	// an empty User. It reports errdefs.ErrNotFound if the client is not
-	// stored (deleted since it authenticated: a deletion either comes
-	// first and nothing is issued, or after and takes the family with it),
-	// and errdefs.ErrConflict if the family id or a token hash is taken;
-	// either way it stores nothing.
-	CreateClientFamily(ctx context.Context, familyID, clientID, resource string, at time.Time, tokens ...*Token) error
+	// CreateFamily creates family familyID for client clientID, bound to
+	// resource and created at at, and stores tokens in it, in one
+	// transaction: a family made without an authorization code. user ""
+	// makes the client's own family (the client credentials grant: a
+	// machine client gets tokens for itself), whose tokens read back with
+	// an empty User; a user's family (the jwt-bearer grant: an enterprise
+	// identity provider vouched for the user) is revoked with the user's
+	// grant to the client. It reports errdefs.ErrNotFound if the client
+	// or the user is not stored (deleted since it authenticated: a
+	// deletion either comes first and nothing is issued, or after and
+	// takes the family with it), and errdefs.ErrConflict if the family id
+	// or a token hash is taken; either way it stores nothing.
+	CreateFamily(ctx context.Context, familyID, clientID, user, resource string, at time.Time, tokens ...*Token) error
 	// RevokeToken revokes one token at at, keeping an earlier revocation
 	// time, or reports errdefs.ErrNotFound.
 	RevokeToken(ctx context.Context, hash []byte, at time.Time) error
@@ -198,6 +201,9 @@ type Sweeper interface {
 	// DeleteLoginFailures forgets every count whose last failure is
 	// before before, and returns how many it forgot.
 	DeleteLoginFailures(ctx context.Context, before time.Time) (int, error)
+	// DeleteSpentAssertions forgets the spent assertions that expired at
+	// or before before, and returns how many it forgot.
+	DeleteSpentAssertions(ctx context.Context, before time.Time) (int, error)
 }
 
 // Store is everything the authorization server keeps: what a backend
@@ -211,7 +217,21 @@ type Store interface {
 	Grants
 	Codes
 	Tokens
+	Assertions
 	Sweeper
+}
+
+// Assertions remembers the assertions already spent at the token
+// endpoint, so that one is accepted once (an ID-JAG's jti, which the
+// enterprise-managed authorization profile requires checked for replay).
+type Assertions interface {
+	// SpendAssertion records that the assertion jti of issuer was used;
+	// the record is kept until expiresAt (the assertion's exp), after
+	// which the assertion is refused as expired anyway. It reports
+	// errdefs.ErrConflict, recording nothing, when that issuer's jti was
+	// already spent: exactly one of any number of concurrent calls for
+	// the same pair succeeds.
+	SpendAssertion(ctx context.Context, issuer, jti string, expiresAt time.Time) error
 }
 
 // FailureKey is the key of the failed sign-ins to name from one address

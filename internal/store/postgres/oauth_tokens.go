@@ -279,12 +279,12 @@ func (db *DB) AddTokens(ctx context.Context, familyID string, tokens ...*oauth.T
 	return oauthWrap("add tokens", err)
 }
 
-// CreateClientFamily creates a family with no user and stores tokens in
-// it.
-func (db *DB) CreateClientFamily(ctx context.Context, familyID, clientID, resource string, at time.Time, tokens ...*oauth.Token) error {
+// CreateFamily creates a family, the client's own when user is "", and
+// stores tokens in it.
+func (db *DB) CreateFamily(ctx context.Context, familyID, clientID, user, resource string, at time.Time, tokens ...*oauth.Token) error {
 	err := db.oauthTx(ctx, func(tx pgx.Tx) error {
-		// The lock keeps the client from being deleted until this commits;
-		// a deletion that came first leaves no row to lock.
+		// The locks keep the client and the user from being deleted until
+		// this commits; a deletion that came first leaves no row to lock.
 		var one int
 		err := tx.QueryRow(ctx, `SELECT 1 FROM oauth_clients WHERE id = $1 FOR KEY SHARE`, clientID).Scan(&one)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -293,8 +293,19 @@ func (db *DB) CreateClientFamily(ctx context.Context, familyID, clientID, resour
 		if err != nil {
 			return err
 		}
+		var owner *string // NULL: the client's own
+		if user != "" {
+			err := tx.QueryRow(ctx, `SELECT 1 FROM oauth_users WHERE name = $1 FOR KEY SHARE`, user).Scan(&one)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("user %s: %w", user, errdefs.ErrNotFound)
+			}
+			if err != nil {
+				return err
+			}
+			owner = &user
+		}
 		tag, err := tx.Exec(ctx, `INSERT INTO oauth_families (id, client_id, user_name, resource, created_at)
-			VALUES ($1, $2, NULL, $3, $4) ON CONFLICT (id) DO NOTHING`, familyID, clientID, resource, stamp(at))
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`, familyID, clientID, owner, resource, stamp(at))
 		if err != nil {
 			return err
 		}
@@ -303,7 +314,24 @@ func (db *DB) CreateClientFamily(ctx context.Context, familyID, clientID, resour
 		}
 		return oauthInsertTokens(ctx, tx, familyID, tokens)
 	})
-	return oauthWrap("create client family", err)
+	return oauthWrap("create family", err)
+}
+
+// SpendAssertion records an assertion's jti as used, once.
+func (db *DB) SpendAssertion(ctx context.Context, issuer, jti string, expiresAt time.Time) error {
+	tag, err := db.pool.Exec(ctx, `INSERT INTO oauth_spent_assertions (issuer, jti, expires_at)
+		VALUES ($1, $2, $3) ON CONFLICT (issuer, jti) DO NOTHING`, issuer, jti, stamp(expiresAt))
+	if err != nil {
+		return fmt.Errorf("postgres: spend assertion: %w", err)
+	}
+	return oauthInserted(tag.RowsAffected(), "assertion")
+}
+
+// DeleteSpentAssertions forgets spent assertions expired at or before
+// before.
+func (db *DB) DeleteSpentAssertions(ctx context.Context, before time.Time) (int, error) {
+	return oauthDeleteCount(ctx, db.pool, "delete spent assertions", `DELETE FROM oauth_spent_assertions WHERE (issuer, jti) IN (
+		SELECT issuer, jti FROM oauth_spent_assertions WHERE expires_at <= $1 FOR UPDATE SKIP LOCKED)`, stamp(before))
 }
 
 // RevokeToken revokes one token, keeping an earlier revocation time.

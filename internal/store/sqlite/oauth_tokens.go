@@ -239,12 +239,12 @@ func (db *DB) AddTokens(ctx context.Context, familyID string, tokens ...*oauth.T
 	return oauthWrap("add tokens", err)
 }
 
-// CreateClientFamily creates a family with no user and stores tokens in
-// it.
-func (db *DB) CreateClientFamily(ctx context.Context, familyID, clientID, resource string, at time.Time, tokens ...*oauth.Token) error {
+// CreateFamily creates a family, the client's own when user is "", and
+// stores tokens in it.
+func (db *DB) CreateFamily(ctx context.Context, familyID, clientID, user, resource string, at time.Time, tokens ...*oauth.Token) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		// Write transactions are IMMEDIATE: no deletion of the client can
-		// come between this check and the commit.
+		// Write transactions are IMMEDIATE: no deletion of the client or
+		// the user can come between these checks and the commit.
 		var stored bool
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM oauth_clients WHERE id = ?)`, clientID).Scan(&stored); err != nil {
 			return err
@@ -252,8 +252,18 @@ func (db *DB) CreateClientFamily(ctx context.Context, familyID, clientID, resour
 		if !stored {
 			return fmt.Errorf("client %s: %w", clientID, errdefs.ErrNotFound)
 		}
+		var owner any // NULL: the client's own
+		if user != "" {
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM oauth_users WHERE name = ?)`, user).Scan(&stored); err != nil {
+				return err
+			}
+			if !stored {
+				return fmt.Errorf("user %s: %w", user, errdefs.ErrNotFound)
+			}
+			owner = user
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO oauth_families (id, client_id, user_name, resource, created_at)
-			VALUES (?, ?, NULL, ?, ?) ON CONFLICT (id) DO NOTHING`, familyID, clientID, resource, at.Unix())
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, familyID, clientID, owner, resource, at.Unix())
 		if err != nil {
 			return err
 		}
@@ -262,7 +272,24 @@ func (db *DB) CreateClientFamily(ctx context.Context, familyID, clientID, resour
 		}
 		return oauthInsertTokens(ctx, tx, familyID, tokens)
 	})
-	return oauthWrap("create client family", err)
+	return oauthWrap("create family", err)
+}
+
+// SpendAssertion records an assertion's jti as used, once.
+func (db *DB) SpendAssertion(ctx context.Context, issuer, jti string, expiresAt time.Time) error {
+	res, err := db.db.ExecContext(ctx, `INSERT INTO oauth_spent_assertions (issuer, jti, expires_at)
+		VALUES (?, ?, ?) ON CONFLICT (issuer, jti) DO NOTHING`, issuer, jti, expiresAt.Unix())
+	if err != nil {
+		return fmt.Errorf("sqlite: spend assertion: %w", err)
+	}
+	return oauthInserted(res, "assertion")
+}
+
+// DeleteSpentAssertions forgets spent assertions expired at or before
+// before.
+func (db *DB) DeleteSpentAssertions(ctx context.Context, before time.Time) (int, error) {
+	return oauthDeleteCount(ctx, db.db, "delete spent assertions",
+		`DELETE FROM oauth_spent_assertions WHERE expires_at <= ?`, before.Unix())
 }
 
 // RevokeToken revokes one token, keeping an earlier revocation time.

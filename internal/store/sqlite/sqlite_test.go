@@ -398,8 +398,11 @@ func TestUpgradeRemembersSamplesOffered(t *testing.T) {
 	}
 }
 
+// undo0009 takes a database back to the schema before migration 0009.
+const undo0009 = `DROP TABLE oauth_spent_assertions; DELETE FROM schema_migrations WHERE version >= 9;`
+
 // undo0008 takes a database back to the schema before migration 0008.
-const undo0008 = `DROP INDEX oauth_users_subject; ALTER TABLE oauth_users DROP COLUMN issuer;
+const undo0008 = undo0009 + `DROP INDEX oauth_users_subject; ALTER TABLE oauth_users DROP COLUMN issuer;
 	ALTER TABLE oauth_users DROP COLUMN subject; DELETE FROM schema_migrations WHERE version >= 8;`
 
 // undo0006 takes a database back to the schema before migration 0006
@@ -703,7 +706,7 @@ func TestUpgradeKeepsTokenFamilies(t *testing.T) {
 		SecretHash: make([]byte, 32), GrantTypes: []string{oauth.GrantClientCredentials}, CreatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.CreateClientFamily(ctx, "mf", "machine", "http://127.0.0.1:3000/mcp", now, machine); err != nil {
+	if err := db.CreateFamily(ctx, "mf", "machine", "", "http://127.0.0.1:3000/mcp", now, machine); err != nil {
 		t.Errorf("a client family after the upgrade: %v", err)
 	}
 	// Hold several connections at once, so the check reaches past the one

@@ -59,6 +59,8 @@ func RunOAuth(t *testing.T, open func(t *testing.T) oauth.Store) {
 		{"DeleteExpiredTokens", oauthDeleteExpiredTokens},
 		{"ClientFamily", oauthClientFamily},
 		{"DeleteClientRacesClientFamily", oauthDeleteClientRacesClientFamily},
+		{"UserFamily", oauthUserFamily},
+		{"SpendAssertion", oauthSpendAssertion},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

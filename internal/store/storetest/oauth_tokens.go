@@ -373,7 +373,7 @@ func oauthClientFamily(t *testing.T, s oauth.Store) {
 	const resource = "http://127.0.0.1:3000/mcp"
 	oauthMust(t, "CreateClient", s.CreateClient(ctx, oauthNewClient("machine", oauthT0)))
 	access := oauthNewToken("machine access", oauth.KindAccess, "mf")
-	oauthMust(t, "CreateClientFamily", s.CreateClientFamily(ctx, "mf", "machine", resource, oauthT0, access))
+	oauthMust(t, "CreateFamily", s.CreateFamily(ctx, "mf", "machine", "", resource, oauthT0, access))
 	got := oauthGetToken(t, s, access.Hash)
 	want := *access
 	want.ClientID, want.User, want.Resource = "machine", "", resource
@@ -383,10 +383,10 @@ func oauthClientFamily(t *testing.T, s oauth.Store) {
 
 	// Taken ids store nothing.
 	other := oauthNewToken("machine other", oauth.KindAccess, "mf")
-	oauthWantErr(t, "CreateClientFamily with a taken family id", s.CreateClientFamily(ctx, "mf", "machine", resource, oauthT0, other), errdefs.ErrConflict)
+	oauthWantErr(t, "CreateFamily with a taken family id", s.CreateFamily(ctx, "mf", "machine", "", resource, oauthT0, other), errdefs.ErrConflict)
 	dup := *access
 	dup.FamilyID = "mf2"
-	oauthWantErr(t, "CreateClientFamily with a taken token hash", s.CreateClientFamily(ctx, "mf2", "machine", resource, oauthT0, &dup), errdefs.ErrConflict)
+	oauthWantErr(t, "CreateFamily with a taken token hash", s.CreateFamily(ctx, "mf2", "machine", "", resource, oauthT0, &dup), errdefs.ErrConflict)
 	_, err := s.TokenByHash(ctx, other.Hash)
 	oauthWantErr(t, "the refused token", err, errdefs.ErrNotFound)
 	oauthWantErr(t, "AddTokens to the refused family", s.AddTokens(ctx, "mf2", oauthNewToken("late", oauth.KindAccess, "mf2")), errdefs.ErrNotFound)
@@ -406,21 +406,21 @@ func oauthClientFamily(t *testing.T, s oauth.Store) {
 
 	// Deleting the client takes a second family with it.
 	second := oauthNewToken("machine second", oauth.KindAccess, "mf3")
-	oauthMust(t, "CreateClientFamily", s.CreateClientFamily(ctx, "mf3", "machine", resource, oauthT0, second))
+	oauthMust(t, "CreateFamily", s.CreateFamily(ctx, "mf3", "machine", "", resource, oauthT0, second))
 	oauthMust(t, "DeleteClient", s.DeleteClient(ctx, "machine"))
 	_, err = s.TokenByHash(ctx, second.Hash)
 	oauthWantErr(t, "a token of a deleted client", err, errdefs.ErrNotFound)
 
 	// A deleted (or never stored) client gets nothing.
 	gone := oauthNewToken("machine gone", oauth.KindAccess, "mf5")
-	oauthWantErr(t, "CreateClientFamily for a deleted client", s.CreateClientFamily(ctx, "mf5", "machine", resource, oauthT0, gone), errdefs.ErrNotFound)
+	oauthWantErr(t, "CreateFamily for a deleted client", s.CreateFamily(ctx, "mf5", "machine", "", resource, oauthT0, gone), errdefs.ErrNotFound)
 	_, err = s.TokenByHash(ctx, gone.Hash)
 	oauthWantErr(t, "a token refused for a deleted client", err, errdefs.ErrNotFound)
 
 	// Expiry sweeps a client family like any other.
 	oauthMust(t, "CreateClient", s.CreateClient(ctx, oauthNewClient("other-machine", oauthT0)))
 	third := oauthNewToken("machine third", oauth.KindAccess, "mf4")
-	oauthMust(t, "CreateClientFamily", s.CreateClientFamily(ctx, "mf4", "other-machine", resource, oauthT0, third))
+	oauthMust(t, "CreateFamily", s.CreateFamily(ctx, "mf4", "other-machine", "", resource, oauthT0, third))
 	_, err = s.DeleteExpiredTokens(ctx, third.ExpiresAt)
 	oauthMust(t, "DeleteExpiredTokens", err)
 	_, err = s.TokenByHash(ctx, third.Hash)
@@ -438,15 +438,103 @@ func oauthDeleteClientRacesClientFamily(t *testing.T, s oauth.Store) {
 		tok := oauthNewToken(id, oauth.KindAccess, "rf-"+id)
 		var wg sync.WaitGroup
 		var issueErr, deleteErr error
-		wg.Go(func() { issueErr = s.CreateClientFamily(ctx, "rf-"+id, id, "http://127.0.0.1:3000/mcp", oauthT0, tok) })
+		wg.Go(func() { issueErr = s.CreateFamily(ctx, "rf-"+id, id, "", "http://127.0.0.1:3000/mcp", oauthT0, tok) })
 		wg.Go(func() { deleteErr = s.DeleteClient(ctx, id) })
 		wg.Wait()
 		oauthMust(t, "DeleteClient", deleteErr)
 		if issueErr != nil && !errors.Is(issueErr, errdefs.ErrNotFound) {
-			t.Fatalf("CreateClientFamily racing DeleteClient: %v", issueErr)
+			t.Fatalf("CreateFamily racing DeleteClient: %v", issueErr)
 		}
 		if _, err := s.TokenByHash(ctx, tok.Hash); !errors.Is(err, errdefs.ErrNotFound) {
 			t.Fatalf("round %d: the deleted client's token is still there (issue: %v, lookup: %v)", i, issueErr, err)
 		}
 	}
+}
+
+// oauthUserFamily: a family made for a user without a code (the
+// jwt-bearer grant) reads back with its user, is revoked with the user's
+// grant to the client and with the user's tokens, and goes with the user.
+// An unknown user gets nothing.
+func oauthUserFamily(t *testing.T, s oauth.Store) {
+	ctx := context.Background()
+	const resource = "http://127.0.0.1:3000/mcp"
+	oauthMust(t, "CreateClient", s.CreateClient(ctx, oauthNewClient("agent", oauthT0)))
+	oauthMust(t, "CreateUser", s.CreateUser(ctx, oauthNewUser("bea")))
+	access := oauthNewToken("bea access", oauth.KindAccess, "bf")
+	oauthMust(t, "CreateFamily", s.CreateFamily(ctx, "bf", "agent", "bea", resource, oauthT0, access))
+	want := *access
+	want.ClientID, want.User, want.Resource = "agent", "bea", resource
+	if diff := cmp.Diff(&want, oauthGetToken(t, s, access.Hash), oauthCmp); diff != "" {
+		t.Errorf("the user family's token (-want +got):\n%s", diff)
+	}
+
+	nobody := oauthNewToken("nobody access", oauth.KindAccess, "nf")
+	oauthWantErr(t, "CreateFamily for an unknown user", s.CreateFamily(ctx, "nf", "agent", "nobody", resource, oauthT0, nobody), errdefs.ErrNotFound)
+	_, err := s.TokenByHash(ctx, nobody.Hash)
+	oauthWantErr(t, "a token refused for an unknown user", err, errdefs.ErrNotFound)
+
+	// Disconnecting the app revokes it, grant or not.
+	at := oauthT0.Add(time.Minute)
+	oauthMust(t, "RevokeGrant", s.RevokeGrant(ctx, "bea", "agent", at))
+	if got := oauthGetToken(t, s, access.Hash); got.RevokedAt == nil || !got.RevokedAt.Equal(at) {
+		t.Errorf("after RevokeGrant: RevokedAt %v, want %v", got.RevokedAt, at)
+	}
+	// Signing the user out everywhere revokes a second one.
+	second := oauthNewToken("bea second", oauth.KindAccess, "bf2")
+	oauthMust(t, "CreateFamily", s.CreateFamily(ctx, "bf2", "agent", "bea", resource, oauthT0, second))
+	oauthMust(t, "RevokeUserTokens", s.RevokeUserTokens(ctx, "bea", at))
+	if got := oauthGetToken(t, s, second.Hash); got.RevokedAt == nil {
+		t.Error("RevokeUserTokens left the user family's token live")
+	}
+	// Deleting the user takes a third with it.
+	third := oauthNewToken("bea third", oauth.KindAccess, "bf3")
+	oauthMust(t, "CreateFamily", s.CreateFamily(ctx, "bf3", "agent", "bea", resource, oauthT0, third))
+	oauthMust(t, "DeleteUser", s.DeleteUser(ctx, "bea"))
+	_, err = s.TokenByHash(ctx, third.Hash)
+	oauthWantErr(t, "a token of a deleted user", err, errdefs.ErrNotFound)
+}
+
+// oauthSpendAssertion: an issuer's jti is spent once, whoever races for
+// it; another issuer's same jti is another assertion; an expired record is
+// swept and only then may the pair be spent again.
+func oauthSpendAssertion(t *testing.T, s oauth.Store) {
+	ctx := context.Background()
+	const idp, other = "https://idp.example.com", "https://other.example.com"
+	exp := oauthT0.Add(5 * time.Minute)
+	oauthMust(t, "SpendAssertion", s.SpendAssertion(ctx, idp, "j1", exp))
+	oauthWantErr(t, "SpendAssertion again", s.SpendAssertion(ctx, idp, "j1", exp), errdefs.ErrConflict)
+	oauthMust(t, "SpendAssertion of another issuer", s.SpendAssertion(ctx, other, "j1", exp.Add(time.Hour)))
+
+	const n = 8
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = s.SpendAssertion(ctx, idp, "raced", exp) })
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, errdefs.ErrConflict):
+			t.Errorf("racing SpendAssertion: %v", err)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d concurrent SpendAssertion of one jti: %d won, want 1", n, won)
+	}
+
+	deleted, err := s.DeleteSpentAssertions(ctx, exp.Add(-time.Second))
+	oauthMust(t, "DeleteSpentAssertions before the expiry", err)
+	if deleted != 0 {
+		t.Errorf("DeleteSpentAssertions before any expiry deleted %d", deleted)
+	}
+	oauthWantErr(t, "SpendAssertion after an early sweep", s.SpendAssertion(ctx, idp, "j1", exp), errdefs.ErrConflict)
+	deleted, err = s.DeleteSpentAssertions(ctx, exp)
+	oauthMust(t, "DeleteSpentAssertions", err)
+	if deleted != 2 {
+		t.Errorf("DeleteSpentAssertions at the expiry deleted %d, want 2 (j1 and raced of %s)", deleted, idp)
+	}
+	oauthWantErr(t, "SpendAssertion of the other issuer's, still kept", s.SpendAssertion(ctx, other, "j1", exp), errdefs.ErrConflict)
 }
