@@ -52,7 +52,7 @@ func dcrHandler(t *testing.T, browser *signIn, name string) auth.OAuthHandler {
 func TestServeFederatedSignIn(t *testing.T) {
 	t.Parallel()
 	p := idptest.New(t)
-	s := startFederated(t, p)
+	s := startFederated(t, p, "--login-allow-subject", "s-impostor")
 
 	browser := newSignIn(t, "", "")
 	browser.upstream = true
@@ -64,7 +64,7 @@ func TestServeFederatedSignIn(t *testing.T) {
 		t.Errorf("the provider saw %d sign-ins, want 1", n)
 	}
 	users := s.cli(t, "users", "list")
-	if !strings.Contains(users, "ann ") || !strings.Contains(users, p.URL+" (sub 248289761001)") {
+	if !strings.Contains(users, "ann@example.com ") || !strings.Contains(users, p.URL+" (sub 248289761001)") {
 		t.Errorf("users list does not show the federated user:\n%s", users)
 	}
 	if grants := s.cli(t, "grants", "list"); !strings.Contains(grants, "ann") || !strings.Contains(grants, "federated e2e") {
@@ -83,7 +83,7 @@ func TestServeFederatedSignIn(t *testing.T) {
 	}
 
 	// A provider account calling itself "admin" is not the admin.
-	p.SignInAs(idptest.Person{Subject: "s-impostor", Email: "boss@example.com", EmailVerified: true, PreferredUsername: "admin"})
+	p.SignInAs(idptest.Person{Subject: "s-impostor", PreferredUsername: "admin"})
 	imp := newSignIn(t, "", "")
 	imp.upstream = true
 	cs3 := connectOAuth(t, s.mcpURL, dcrHandler(t, imp, "impostor"))
@@ -96,7 +96,7 @@ func TestServeFederatedSignIn(t *testing.T) {
 		t.Errorf("an approval was recorded for the real admin:\n%s", grants)
 	}
 	// The federated user has no password here.
-	cmd := selfCommand(t, "users", "passwd", "ann", "--database", s.db)
+	cmd := selfCommand(t, "users", "passwd", "ann@example.com", "--database", s.db)
 	cmd.Stdin = strings.NewReader("a long enough password\n")
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "signs in at") {
 		t.Errorf("users passwd of a federated user: %v, %s", err, out)
@@ -105,6 +105,26 @@ func TestServeFederatedSignIn(t *testing.T) {
 		if strings.Contains(s.logs(), secret) {
 			t.Error("the serve log holds the login client secret")
 		}
+	}
+}
+
+// TestServeFederatedSignInWithoutIss: the provider's metadata promises
+// iss in its redirect back (RFC 9207), so an answer without it, which may
+// be another provider's, signs nobody in.
+func TestServeFederatedSignInWithoutIss(t *testing.T) {
+	t.Parallel()
+	p := idptest.New(t)
+	s := startFederated(t, p)
+	reg := registerPublicClient(t, s.base, callbackURL)
+	p.SignInAs(idptest.Person{Subject: "248289761001", Email: "ann@example.com", EmailVerified: true, OmitIss: true})
+	b := newSignIn(t, "", "")
+	b.upstream = true
+	loc, err := b.walk(authorizeURL(s, reg))
+	if err == nil || !strings.Contains(err.Error(), "or does not say so") {
+		t.Errorf("an answer without iss: redirect %q, %v", loc, err)
+	}
+	if users := s.cli(t, "users", "list"); strings.Contains(users, p.URL) {
+		t.Errorf("an answer without iss made a user:\n%s", users)
 	}
 }
 

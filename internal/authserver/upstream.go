@@ -2,11 +2,14 @@ package authserver
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,16 +37,19 @@ const upstreamTTL = 10 * time.Minute
 // which browsers hold to about 4 KB.
 const maxPendingRequest = 3500
 
+// maxUpstreamCode bounds the provider's code, which is sent on to its
+// token endpoint.
+const maxUpstreamCode = 4096
+
 func (s *site) upstreamCookie() string { return s.cookieName("m2c_upstream") }
 
+// setUpstreamCookie sets the sign-in cookie with the attributes of every
+// other (setCookie): Path=/, which the __Host- prefix demands of a Secure
+// cookie (a browser drops one set for the callback's path alone), and
+// Lax, with which the provider's top-level redirect back from another
+// site carries it.
 func (s *site) setUpstreamCookie(w http.ResponseWriter, value string, maxAge int) {
-	http.SetCookie(w, &http.Cookie{
-		Name: s.upstreamCookie(), Value: value, Path: s.base + PathLoginCallback, MaxAge: maxAge,
-		HttpOnly: true, Secure: s.secure,
-		// Lax: the provider's redirect back is a top-level GET from
-		// another site, which Lax cookies go with.
-		SameSite: http.SameSiteLaxMode,
-	})
+	s.setCookie(w, s.upstreamCookie(), value, maxAge)
 }
 
 // serveUpstream is GET /oauth/login/upstream?REQUEST: start a sign-in at
@@ -57,6 +63,7 @@ func (s *loginEndpoint) serveUpstream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	request := ""
+	reauthenticate, maxAge := false, time.Duration(-1)
 	if raw := r.URL.RawQuery; raw != "" {
 		req, pp, _ := s.parseAuthorize(r.Context(), s.clients, raw)
 		if pp != nil {
@@ -64,6 +71,8 @@ func (s *loginEndpoint) serveUpstream(w http.ResponseWriter, r *http.Request) {
 			s.errorPage(w, r, pp.status, "This application cannot connect", pp.message)
 			return
 		}
+		// What the client asks of the sign-in is asked of the provider.
+		reauthenticate, maxAge = slices.Contains(req.prompt, "login"), req.maxAge
 		// The canonical form holds only characters a cookie may.
 		q, _ := url.ParseQuery(req.raw)
 		request = q.Encode()
@@ -74,7 +83,7 @@ func (s *loginEndpoint) serveUpstream(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	authURL, pend := s.cfg.Login.Start()
+	authURL, pend := s.cfg.Login.Start(reauthenticate, maxAge)
 	s.setUpstreamCookie(w, strings.Join([]string{pend.State, pend.Nonce, pend.Verifier, request}, "."), int(upstreamTTL/time.Second))
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, authURL, http.StatusSeeOther)
@@ -110,10 +119,11 @@ func (s *loginEndpoint) serveCallback(w http.ResponseWriter, r *http.Request) {
 			"The answer from "+p.Name()+" does not belong to the sign-in this browser started. Go back to the application and connect again.")
 		return
 	}
-	// RFC 9207: a provider that names itself must be ours.
-	if iss := q.Get("iss"); iss != "" && iss != p.Issuer() {
+	// RFC 9207: a provider that names itself must be ours, and one that
+	// says it always does must have.
+	if iss := q.Get("iss"); (iss != "" || p.SendsIssuer()) && iss != p.Issuer() {
 		s.fail(r, slog.LevelWarn, "upstream_wrong_issuer")
-		s.errorPage(w, r, http.StatusBadRequest, "This sign-in cannot be finished", "The answer came from another identity provider.")
+		s.errorPage(w, r, http.StatusBadRequest, "This sign-in cannot be finished", "The answer does not come from "+p.Name()+", or does not say so.")
 		return
 	}
 	if e := q.Get("error"); e != "" {
@@ -126,7 +136,7 @@ func (s *loginEndpoint) serveCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code := q.Get("code")
-	if code == "" {
+	if code == "" || len(code) > maxUpstreamCode {
 		s.fail(r, slog.LevelInfo, "upstream_no_code")
 		s.errorPage(w, r, http.StatusBadRequest, "This sign-in cannot be finished", "The answer from "+p.Name()+" carries no code.")
 		return
@@ -151,7 +161,10 @@ func (s *loginEndpoint) serveCallback(w http.ResponseWriter, r *http.Request) {
 			"You signed in at "+p.Name()+" as "+truncate(who, 128)+", which this blog does not admit. Sign out there and use another account, or ask the blog's owner to let this one in.")
 		return
 	}
-	name, err := s.localUser(r.Context(), id)
+	name, err := s.localUser(r.Context(), s.users, account{
+		issuer: id.Issuer, subject: id.Subject, email: id.Email, emailVerified: id.EmailVerified,
+		preferredUsername: id.PreferredUsername, name: id.Name,
+	})
 	if err == nil {
 		err = s.sessions.start(w, r, name)
 	}
@@ -173,31 +186,54 @@ func (s *loginEndpoint) serveCallback(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusSeeOther)
 }
 
-// localUser returns the name of the local account of id, making one the
+// account is a person an identity provider vouches for: with an ID
+// token at federated sign-in, or with an ID-JAG at the token endpoint.
+type account struct {
+	issuer, subject         string
+	email                   string
+	emailVerified           bool
+	preferredUsername, name string
+}
+
+// numberedNames is how many numbered names (name-2, name-3…) a new
+// account tries before it takes one made of its issuer and subject.
+const numberedNames = 5
+
+// localUser returns the name of the local account of a, making one the
 // first time: found by issuer and subject, never by email or name (an
 // email at a provider proves nothing about a password account here). Its
-// name is drawn from the provider's preferred user name, email or name,
-// with a number added when another user has it.
-func (s *loginEndpoint) localUser(ctx context.Context, id *oidclogin.Identity) (string, error) {
+// name is drawn from the verified email, else the provider's preferred
+// user name (which a person may often choose there), else the name; when
+// another user has it, a number is added, and past a few numbers a short
+// digest of issuer and subject, which no one else's account can take.
+func (s *site) localUser(ctx context.Context, users oauth.Users, a account) (string, error) {
+	email := ""
+	if a.emailVerified {
+		email = a.email
+	}
+	base := userNameFrom(email, a.preferredUsername, a.name)
+	digest := sha256.Sum256([]byte(a.issuer + "\x00" + a.subject))
 	for range 3 {
-		u, err := s.users.UserBySubject(ctx, id.Issuer, id.Subject)
+		u, err := users.UserBySubject(ctx, a.issuer, a.subject)
 		if err == nil {
 			return u.Name, nil
 		}
 		if !errors.Is(err, errdefs.ErrNotFound) {
 			return "", err
 		}
-		base := userNameFrom(id.PreferredUsername, id.Email, id.Name)
 		now := s.now().UTC().Truncate(time.Second)
-		for n := 1; n <= 50; n++ {
+		for n := 1; n <= numberedNames+1; n++ {
 			name := base
 			if n > 1 {
 				suffix := fmt.Sprintf("-%d", n)
+				if n > numberedNames {
+					suffix = "-" + hex.EncodeToString(digest[:4])
+				}
 				name = base[:min(len(base), oauth.MaxUserNameLen-len(suffix))] + suffix
 			}
-			err = s.users.CreateUser(ctx, &oauth.User{Name: name, CreatedAt: now, PasswordChangedAt: now, Issuer: id.Issuer, Subject: id.Subject})
+			err = users.CreateUser(ctx, &oauth.User{Name: name, CreatedAt: now, PasswordChangedAt: now, Issuer: a.issuer, Subject: a.subject})
 			if err == nil {
-				s.log.InfoContext(ctx, "created a user for a sign-in at the identity provider", "user", name, "provider", id.Issuer)
+				s.log.InfoContext(ctx, "created a user for an account at an identity provider", "user", name, "provider", a.issuer)
 				return name, nil
 			}
 			if !errors.Is(err, errdefs.ErrConflict) {
@@ -205,7 +241,7 @@ func (s *loginEndpoint) localUser(ctx context.Context, id *oidclogin.Identity) (
 			}
 			// The name is taken, or a sign-in racing this one made the
 			// user: look again before trying another name.
-			if _, err := s.users.UserBySubject(ctx, id.Issuer, id.Subject); err == nil {
+			if _, err := users.UserBySubject(ctx, a.issuer, a.subject); err == nil {
 				break
 			}
 		}

@@ -74,17 +74,6 @@ func (v *Verifier) verifyJWT(ctx context.Context, token string) (*grant, error) 
 	default:
 		return nil, errType
 	}
-	tok, err := jwt.ParseSigned(token, v.algs)
-	if err != nil || len(tok.Headers) != 1 {
-		return nil, errMalformed
-	}
-	keys, err := v.keys.Keys(ctx, h.Kid, h.Alg)
-	if errors.Is(err, errNoKey) {
-		return nil, errUnknownKey
-	}
-	if err != nil {
-		return nil, fmt.Errorf("the authorization server's keys: %w", err)
-	}
 	var std jwt.Claims
 	var extra claims
 	var all map[string]any
@@ -92,17 +81,8 @@ func (v *Verifier) verifyJWT(ctx context.Context, token string) (*grant, error) 
 	if v.cfg.Scopes.RolesClaim != "" {
 		dest = append(dest, &all)
 	}
-	verified := false
-	for _, key := range keys {
-		if err := tok.Claims(key.Key, dest...); err == nil {
-			verified = true
-			break
-		} else if !errors.Is(err, jose.ErrCryptoFailure) {
-			return nil, errMalformed // the signature held, the claims did not decode
-		}
-	}
-	if !verified {
-		return nil, errSignature
+	if err := verifySigned(ctx, v.keys, v.algs, h, token, dest...); err != nil {
+		return nil, err
 	}
 	if std.Expiry == nil {
 		return nil, errNoExpiry
@@ -131,6 +111,32 @@ func (v *Verifier) verifyJWT(ctx context.Context, token string) (*grant, error) 
 		scopes:   v.scopesOf(values, roles),
 		audience: std.Audience,
 	}, nil
+}
+
+// verifySigned checks the signature of token, whose header h the caller
+// has judged, against the keys and decodes its claims into dest. It
+// reports errMalformed, errUnknownKey or errSignature, or another error
+// when the keys cannot be fetched at all.
+func verifySigned(ctx context.Context, keys *KeySet, algs []jose.SignatureAlgorithm, h header, token string, dest ...any) error {
+	tok, err := jwt.ParseSigned(token, algs)
+	if err != nil || len(tok.Headers) != 1 {
+		return errMalformed
+	}
+	found, err := keys.Keys(ctx, h.Kid, h.Alg)
+	if errors.Is(err, errNoKey) {
+		return errUnknownKey
+	}
+	if err != nil {
+		return fmt.Errorf("the authorization server's keys: %w", err)
+	}
+	for _, key := range found {
+		if err := tok.Claims(key.Key, dest...); err == nil {
+			return nil
+		} else if !errors.Is(err, jose.ErrCryptoFailure) {
+			return errMalformed // the signature held, the claims did not decode
+		}
+	}
+	return errSignature
 }
 
 // peekHeader decodes the protected header of what looks like a compact

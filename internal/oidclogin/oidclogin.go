@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,11 +53,13 @@ type Config struct {
 
 // Provider is the configured provider, discovered.
 type Provider struct {
-	cfg      Config
-	issuer   string
-	oauth    oauth2.Config
-	verifier *oidc.IDTokenVerifier
-	client   *http.Client
+	cfg    Config
+	issuer string
+	// issInRedirect: the provider names itself in the redirect back.
+	issInRedirect bool
+	oauth         oauth2.Config
+	verifier      *oidc.IDTokenVerifier
+	client        *http.Client
 }
 
 // New discovers the provider (OpenID Connect Discovery, with the issuer
@@ -73,8 +76,8 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	}
 	for i, d := range cfg.AllowEmailDomains {
 		d = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(d), "@"))
-		if d == "" || strings.ContainsAny(d, "@ /") {
-			return nil, fmt.Errorf("allowed email domain %q is not a domain", cfg.AllowEmailDomains[i])
+		if !asciiDomain(d) {
+			return nil, fmt.Errorf("allowed email domain %q is not a domain name (write it in ASCII, an internationalized one as xn--…; no wildcards: each domain is matched exactly)", cfg.AllowEmailDomains[i])
 		}
 		cfg.AllowEmailDomains[i] = d
 	}
@@ -96,16 +99,18 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
+	var meta struct {
+		PKCE    []string `json:"code_challenge_methods_supported"`
+		JWKS    string   `json:"jwks_uri"`
+		SendsIs bool     `json:"authorization_response_iss_parameter_supported"`
+	}
+	_ = op.Claims(&meta)
 	ep := op.Endpoint()
-	for name, e := range map[string]string{"authorization_endpoint": ep.AuthURL, "token_endpoint": ep.TokenURL} {
+	for name, e := range map[string]string{"authorization_endpoint": ep.AuthURL, "token_endpoint": ep.TokenURL, "jwks_uri": meta.JWKS} {
 		if err := oauthmeta.CheckEndpoint(name, e); err != nil {
 			return nil, err
 		}
 	}
-	var meta struct {
-		PKCE []string `json:"code_challenge_methods_supported"`
-	}
-	_ = op.Claims(&meta)
 	if len(meta.PKCE) > 0 && !slices.Contains(meta.PKCE, "S256") {
 		// A provider that says nothing may still do PKCE (Entra ID does
 		// and does not say so); one that lists methods without S256 does
@@ -113,8 +118,9 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		return nil, fmt.Errorf("the provider does not support PKCE with S256 (code_challenge_methods_supported: %q)", meta.PKCE)
 	}
 	return &Provider{
-		cfg:    cfg,
-		issuer: cfg.Issuer,
+		cfg:           cfg,
+		issuer:        cfg.Issuer,
+		issInRedirect: meta.SendsIs,
 		oauth: oauth2.Config{
 			ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
 			Endpoint: ep, RedirectURL: cfg.RedirectURL, Scopes: cfg.Scopes,
@@ -126,6 +132,11 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 
 // Issuer is the provider's issuer identifier.
 func (p *Provider) Issuer() string { return p.issuer }
+
+// SendsIssuer reports whether the provider says it names itself in the
+// redirect back (RFC 9207 authorization_response_iss_parameter_supported):
+// then an answer without iss is refused.
+func (p *Provider) SendsIssuer() bool { return p.issInRedirect }
 
 // Name is what the sign-in page calls the provider.
 func (p *Provider) Name() string { return p.cfg.Name }
@@ -140,10 +151,21 @@ type Pending struct {
 }
 
 // Start begins a sign-in: the URL to send the browser to, and what to
-// keep until it comes back.
-func (p *Provider) Start() (string, Pending) {
+// keep until it comes back. reauthenticate asks the provider to sign the
+// person in again rather than rely on its own session (prompt=login), and
+// maxAge, when not negative, bounds how old the provider's sign-in may be
+// (max_age): what the MCP client asked of this server is asked of the
+// provider, or a step-up would be satisfied by a session nobody renewed.
+func (p *Provider) Start(reauthenticate bool, maxAge time.Duration) (string, Pending) {
 	pend := Pending{State: oauth2.GenerateVerifier(), Nonce: oauth2.GenerateVerifier(), Verifier: oauth2.GenerateVerifier()}
-	return p.oauth.AuthCodeURL(pend.State, oauth2.S256ChallengeOption(pend.Verifier), oidc.Nonce(pend.Nonce)), pend
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(pend.Verifier), oidc.Nonce(pend.Nonce)}
+	if reauthenticate {
+		opts = append(opts, oauth2.SetAuthURLParam("prompt", "login"))
+	}
+	if maxAge >= 0 {
+		opts = append(opts, oauth2.SetAuthURLParam("max_age", strconv.FormatInt(int64(maxAge/time.Second), 10)))
+	}
+	return p.oauth.AuthCodeURL(pend.State, opts...), pend
 }
 
 // StateMatches compares the state that came back with the pending one in
@@ -191,8 +213,9 @@ func (p *Provider) Finish(ctx context.Context, pend Pending, code string) (*Iden
 	if err := idt.Claims(&c); err != nil {
 		return nil, fmt.Errorf("the ID token's claims: %w", err)
 	}
-	if len(idt.Audience) > 1 && c.Azp != p.cfg.ClientID {
-		return nil, fmt.Errorf("the ID token names several audiences and another authorized party (%q)", c.Azp)
+	if (len(idt.Audience) > 1 || c.Azp != "") && c.Azp != p.cfg.ClientID {
+		// OpenID Connect Core §3.1.3.7: azp, when present, is this client.
+		return nil, fmt.Errorf("the ID token was issued to another authorized party (azp %q)", c.Azp)
 	}
 	if idt.Subject == "" {
 		return nil, errors.New("the ID token has no subject")
@@ -219,5 +242,27 @@ func (p *Provider) Allowed(id *Identity) bool {
 	if at < 1 {
 		return false
 	}
-	return slices.Contains(p.cfg.AllowEmailDomains, strings.ToLower(id.Email[at+1:]))
+	// Compared in ASCII only: strings.ToLower would fold the Kelvin sign
+	// (U+212A) of a look-alike domain into k.
+	d := id.Email[at+1:]
+	return asciiDomain(strings.ToLower(d)) && slices.Contains(p.cfg.AllowEmailDomains, strings.ToLower(d))
+}
+
+// asciiDomain reports whether d is a domain name in lower-case ASCII:
+// labels of a-z, 0-9 and inner hyphens, separated by single dots.
+func asciiDomain(d string) bool {
+	if d == "" || len(d) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(d, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			if c := label[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -102,6 +102,11 @@ type Person struct {
 	// Nonce, when set, replaces the nonce of the request in the ID token
 	// (a replayed or foreign ID token).
 	Nonce string
+	// Azp, when set, is the ID token's authorized party.
+	Azp string
+	// OmitIss leaves iss out of the redirect back, which the metadata
+	// promises (RFC 9207).
+	OmitIss bool
 }
 
 type pendingCode struct {
@@ -121,6 +126,7 @@ func New(t *testing.T) *Provider {
 			"authorization_endpoint": p.URL + "/authorize", "introspection_endpoint": p.URL + "/introspect",
 			"response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
 			"id_token_signing_alg_values_supported": []string{"RS256"}, "code_challenge_methods_supported": []string{"S256"},
+			"authorization_response_iss_parameter_supported": true,
 		})
 	})
 	mux.HandleFunc("GET /authorize", p.serveAuthorize)
@@ -205,6 +211,9 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	answer := url.Values{"state": {q.Get("state")}, "iss": {p.URL}}
+	if person.OmitIss {
+		answer.Del("iss")
+	}
 	switch {
 	case q.Get("response_type") != "code", q.Get("code_challenge_method") != "S256", q.Get("code_challenge") == "",
 		q.Get("state") == "", q.Get("nonce") == "", !strings.Contains(" "+q.Get("scope")+" ", " openid "):
@@ -257,6 +266,9 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	claims := map[string]any{"iss": p.URL, "sub": c.person.Subject, "aud": c.clientID, "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
 		"nonce": c.nonce, "email": c.person.Email, "email_verified": c.person.EmailVerified,
 		"preferred_username": c.person.PreferredUsername, "name": c.person.Name}
+	if c.person.Azp != "" {
+		claims["azp"] = c.person.Azp
+	}
 	writeJSON(w, map[string]any{"access_token": rand.Text(), "token_type": "Bearer", "expires_in": 300,
 		"id_token": p.Sign(claims, nil, jose.RS256, "", "JWT")})
 }
