@@ -2,6 +2,8 @@ package extauth
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -26,6 +28,9 @@ func verifier(t *testing.T, p *idptest.Provider, cfg Config) authn.Verifier {
 	}
 	return v.For(resource)
 }
+
+// b64 is v as JSON in base64url, a JWT part made by hand.
+func b64(v any) string { b, _ := json.Marshal(v); return base64.RawURLEncoding.EncodeToString(b) }
 
 // reason is the CredentialError reason of err, or "" for another error.
 func reason(err error) string {

@@ -55,7 +55,6 @@ func TestJWTRefused(t *testing.T) {
 	verify := verifier(t, p, Config{})
 	stranger, _ := p.Signer()
 	p.Rotate() // the old key is no longer published
-	b64 := func(v any) string { b, _ := json.Marshal(v); return base64.RawURLEncoding.EncodeToString(b) }
 	_, kid := p.Signer()
 	for _, tc := range []struct {
 		name, tok, reason string

@@ -3,8 +3,10 @@
 // and of federated sign-in (oidclogin, serve --login-provider): OpenID
 // Connect metadata, a key set a test may rotate, tokens signed as a test
 // needs them, an introspection endpoint that answers what the test put in
-// it, and an authorization and token endpoint that sign in the person the
-// test names, checking PKCE, state and nonce as a strict provider would. The interoperability
+// it, an authorization and token endpoint that sign in the person the
+// test names, checking PKCE, state and nonce as a strict provider would,
+// and the token exchange of an enterprise provider, which turns an ID
+// token it issued to an MCP client into an ID-JAG (exchange.go). The interoperability
 // tests run a real third-party server (Ory Hydra, test/interop); this one
 // lets each edge case be made exactly.
 package idptest
@@ -71,6 +73,12 @@ type Provider struct {
 	// inside counts those held, peak the most at once.
 	gate         chan struct{}
 	inside, peak atomic.Int32
+
+	// The enterprise side (exchange.go): the ID tokens issued to the MCP
+	// client, and what the ID-JAGs it gets name.
+	idTokens                  map[string]Person
+	grantClientID, grantScope string
+	exchanges                 atomic.Int32
 }
 
 // HoldIntrospections makes introspection requests wait until release is
@@ -116,7 +124,7 @@ type pendingCode struct {
 
 // New starts a provider on 127.0.0.1 for the test's lifetime.
 func New(t *testing.T) *Provider {
-	p := &Provider{t: t, answers: map[string]map[string]any{}, codes: map[string]pendingCode{},
+	p := &Provider{t: t, answers: map[string]map[string]any{}, codes: map[string]pendingCode{}, idTokens: map[string]Person{},
 		person: Person{Subject: "248289761001", Email: "ann@example.com", EmailVerified: true, PreferredUsername: "ann", Name: "Ann Example"}}
 	p.Rotate()
 	mux := http.NewServeMux()
@@ -126,7 +134,9 @@ func New(t *testing.T) *Provider {
 			"authorization_endpoint": p.URL + "/authorize", "introspection_endpoint": p.URL + "/introspect",
 			"response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
 			"id_token_signing_alg_values_supported": []string{"RS256"}, "code_challenge_methods_supported": []string{"S256"},
-			"authorization_response_iss_parameter_supported": true,
+			"authorization_response_iss_parameter_supported":    true,
+			"grant_types_supported":                             []string{"authorization_code", GrantTokenExchange},
+			"identity_chaining_requested_token_types_supported": []string{TokenTypeIDJAG},
 		})
 	})
 	mux.HandleFunc("GET /authorize", p.serveAuthorize)
@@ -239,6 +249,10 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 // redirect URI and its PKCE verifier, with an ID token.
 func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
+	if r.PostForm.Get("grant_type") == GrantTokenExchange {
+		p.exchange(w, r)
+		return
+	}
 	id, secret, ok := r.BasicAuth()
 	if !ok {
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
