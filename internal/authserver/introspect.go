@@ -62,9 +62,9 @@ func (s *introspectEndpoint) serveIntrospect(w http.ResponseWriter, r *http.Requ
 			return
 		}
 		// Every token is open to a resource server the owner registered;
-		// a self-registered client, or a machine client (a script with a
-		// secret, not a resource server), sees only its own.
-		if c.Kind != oauth.KindPreregistered || c.Allows(oauth.GrantClientCredentials) {
+		// a self-registered client, or a machine client (a script or an
+		// agent with a secret, not a resource server), sees only its own.
+		if c.Kind != oauth.KindPreregistered || c.Machine() {
 			onlyClient = c.ID
 		}
 	}

@@ -26,6 +26,9 @@ type Metadata struct {
 	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
 	ClientIDMetadataDocumentSupported          bool     `json:"client_id_metadata_document_supported,omitempty"`
 	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
+	// AuthorizationGrantProfilesSupported says which JWT authorization
+	// grants the token endpoint takes (the ID-JAG draft's §7.2).
+	AuthorizationGrantProfilesSupported []string `json:"authorization_grant_profiles_supported,omitempty"`
 }
 
 // Metadata returns the server's metadata. Every endpoint is the issuer
@@ -55,6 +58,10 @@ func (s *site) metadata() *Metadata {
 	}
 	if !s.cfg.DisableRegistration {
 		m.RegistrationEndpoint = s.issuer + PathRegister
+	}
+	if s.cfg.Enterprise != nil {
+		m.GrantTypesSupported = append(m.GrantTypesSupported, oauth.GrantJWTBearer)
+		m.AuthorizationGrantProfilesSupported = []string{GrantProfileIDJAG}
 	}
 	return m
 }

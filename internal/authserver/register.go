@@ -48,20 +48,27 @@ func badMetadata(format string, args ...any) error {
 // the authorization_code and refresh_token grants, the code response
 // type, every scope. A refusal matches errdefs.ErrInvalid.
 func BuildClient(md *oauth.ClientMetadata, kind string, now time.Time) (*oauth.Client, string, error) {
-	// A machine client has the client credentials grant alone: it never
-	// sends anyone to a browser, so it has no redirect URIs, and it must
-	// prove itself with a secret. Only an operator makes one.
-	machine := slices.Contains(md.GrantTypes, oauth.GrantClientCredentials)
+	// A machine client has the client credentials or the jwt-bearer
+	// grant alone: it never sends anyone to a browser, so it has no
+	// redirect URIs, and it must prove itself with a secret. Only an
+	// operator makes one.
+	machine := ""
+	for _, g := range []string{oauth.GrantClientCredentials, oauth.GrantJWTBearer} {
+		if slices.Contains(md.GrantTypes, g) {
+			machine = g
+		}
+	}
+	short := strings.TrimPrefix(machine, "urn:ietf:params:oauth:grant-type:")
 	switch {
-	case machine && kind != oauth.KindPreregistered:
+	case machine != "" && kind != oauth.KindPreregistered:
 		return nil, "", badMetadata("grant_types may hold only authorization_code and refresh_token")
-	case machine && len(md.GrantTypes) != 1:
-		return nil, "", badMetadata("a client_credentials client has that grant alone")
-	case machine && len(md.RedirectURIs) > 0:
-		return nil, "", badMetadata("a client_credentials client has no redirect URIs: it never signs anyone in")
-	case machine && md.TokenEndpointAuthMethod != oauth.AuthSecretBasic && md.TokenEndpointAuthMethod != oauth.AuthSecretPost:
-		return nil, "", badMetadata("a client_credentials client authenticates with a secret: client_secret_basic or client_secret_post")
-	case !machine:
+	case machine != "" && len(md.GrantTypes) != 1:
+		return nil, "", badMetadata("a %s client has that grant alone", short)
+	case machine != "" && len(md.RedirectURIs) > 0:
+		return nil, "", badMetadata("a %s client has no redirect URIs: it never signs anyone in", short)
+	case machine != "" && md.TokenEndpointAuthMethod != oauth.AuthSecretBasic && md.TokenEndpointAuthMethod != oauth.AuthSecretPost:
+		return nil, "", badMetadata("a %s client authenticates with a secret: client_secret_basic or client_secret_post", short)
+	case machine == "":
 		if err := checkRedirectURIs(md.RedirectURIs); err != nil {
 			return nil, "", &metadataError{code: errInvalidRedirectURI, msg: err.Error()}
 		}
@@ -91,8 +98,8 @@ func BuildClient(md *oauth.ClientMetadata, kind string, now time.Time) (*oauth.C
 	default:
 		return nil, "", badMetadata("token_endpoint_auth_method must be none, client_secret_basic or client_secret_post")
 	}
-	if machine {
-		c.GrantTypes, c.ResponseTypes = []string{oauth.GrantClientCredentials}, nil
+	if machine != "" {
+		c.GrantTypes, c.ResponseTypes = []string{machine}, nil
 	} else if md.GrantTypes != nil {
 		c.GrantTypes = nil
 		for _, g := range md.GrantTypes {
@@ -108,7 +115,7 @@ func BuildClient(md *oauth.ClientMetadata, kind string, now time.Time) (*oauth.C
 		}
 		slices.Sort(c.GrantTypes) // authorization_code, refresh_token
 	}
-	if !machine && md.ResponseTypes != nil && !slices.Equal(slices.Compact(slices.Clone(md.ResponseTypes)), []string{oauth.ResponseTypeCode}) {
+	if machine == "" && md.ResponseTypes != nil && !slices.Equal(slices.Compact(slices.Clone(md.ResponseTypes)), []string{oauth.ResponseTypeCode}) {
 		return nil, "", badMetadata(`response_types must be ["code"]`)
 	}
 	if md.Scope != "" {
@@ -118,8 +125,9 @@ func BuildClient(md *oauth.ClientMetadata, kind string, now time.Time) (*oauth.C
 		}
 		c.Scopes = sc
 	}
-	if machine && len(c.Scopes) == 0 {
-		// Nobody approves what a machine client asks for, so it gets the
+	if machine != "" && len(c.Scopes) == 0 {
+		// Nobody here approves what a machine client asks for (for a
+		// jwt-bearer one, the enterprise's policy does), so it gets the
 		// least scope unless the operator gave it more.
 		c.Scopes = []string{firstScope}
 	}

@@ -114,6 +114,12 @@ type Config struct {
 	// NoPasswordLogin, with Login, turns the password form off: the
 	// provider is the only way in.
 	NoPasswordLogin bool
+	// Enterprise, when set, is the enterprise identity provider whose
+	// ID-JAGs the token endpoint takes with the jwt-bearer grant
+	// (enterprise-managed authorization): a client registered for that
+	// grant gets a token for the user an ID-JAG names, with no browser.
+	// Its audience must be Issuer.
+	Enterprise EnterpriseGrants
 	// SignInWait is how long a sign-in waits for one of the few password
 	// hash slots before it is answered 503 with Retry-After; 0 means 2s.
 	// Waiting without bound let a flood of wrong passwords push a real
@@ -277,7 +283,7 @@ func New(cfg Config) (*Server, error) {
 		authorize:  &authorizeEndpoint{site: s, clients: clients, sessions: sessions, grants: store, codes: store},
 		login:      newLoginEndpoint(s, clients, sessions, store, store),
 		apps:       &appsEndpoint{site: s, sessions: sessions, grants: store},
-		token:      &tokenEndpoint{site: s, clients: clients, codes: store, tokens: store},
+		token:      &tokenEndpoint{site: s, clients: clients, codes: store, tokens: store, users: store, grants: store, assertions: store},
 		register:   &registerEndpoint{site: s, clients: store},
 		revoke:     &revokeEndpoint{site: s, clients: clients, tokens: store},
 		introspect: &introspectEndpoint{site: s, clients: clients, tokens: store},

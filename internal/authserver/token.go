@@ -27,6 +27,11 @@ type tokenEndpoint struct {
 	clients *clientFinder
 	codes   oauth.Codes
 	tokens  oauth.Tokens
+	// For the jwt-bearer grant (enterprise.go): the users it finds or
+	// makes, the grants it records, the assertions it spends.
+	users      oauth.Users
+	grants     oauth.Grants
+	assertions oauth.Assertions
 }
 
 // tokenResponse is the RFC 6749 §5.1 answer.
@@ -101,19 +106,23 @@ func (s *tokenEndpoint) serveToken(w http.ResponseWriter, r *http.Request) {
 	switch gt := form.Get("grant_type"); gt {
 	case "":
 		oe = newError(http.StatusBadRequest, errInvalidRequest, "grant_type is required")
-	case oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantClientCredentials:
+	case oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantClientCredentials, oauth.GrantJWTBearer:
 		switch {
+		case gt == oauth.GrantJWTBearer && s.cfg.Enterprise == nil:
+			oe = newError(http.StatusBadRequest, errUnsupportedGrantType, "this server trusts no enterprise identity provider, so it takes no jwt-bearer grant")
 		case !c.Allows(gt):
 			oe = newError(http.StatusBadRequest, errUnauthorizedClient, "the client is not registered for the "+gt+" grant")
 		case gt == oauth.GrantAuthorizationCode:
 			resp, oe = s.exchangeCode(r, c, form)
 		case gt == oauth.GrantRefreshToken:
 			resp, oe = s.refresh(r, c, form)
+		case gt == oauth.GrantJWTBearer:
+			resp, oe = s.jwtBearer(r, c, form)
 		default:
 			resp, oe = s.clientCredentials(r, c, form)
 		}
 	default:
-		oe = newError(http.StatusBadRequest, errUnsupportedGrantType, "grant_type must be authorization_code, refresh_token or client_credentials")
+		oe = newError(http.StatusBadRequest, errUnsupportedGrantType, "grant_type must be one of "+strings.Join(s.metadata().GrantTypesSupported, ", "))
 	}
 	if oe != nil {
 		s.fail(r, slog.LevelInfo, "token_"+oe.code, "client_id", c.ID, "grant_type", truncate(form.Get("grant_type"), 40), "detail", oe.description)

@@ -86,6 +86,11 @@ type ClientSpec struct {
 	// grant alone (tokens for the client itself, no user, no refresh
 	// token), no redirect URIs, and AuthSecretBasic or AuthSecretPost.
 	ClientCredentials bool
+	// JWTBearer makes an enterprise client: the jwt-bearer grant alone
+	// (an ID-JAG from the enterprise identity provider buys a token for
+	// the user it names; no refresh token), no redirect URIs, and
+	// AuthSecretBasic or AuthSecretPost.
+	JWTBearer bool
 }
 
 // CreateClient registers a client and returns it with its secret (empty
@@ -105,8 +110,12 @@ func (a *Admin) CreateClient(ctx context.Context, spec ClientSpec) (*Client, str
 		Scope:                   strings.Join(spec.Scopes, " "),
 	}
 	switch {
+	case spec.ClientCredentials && spec.JWTBearer:
+		return nil, "", errdefs.Invalid("grant", "a client has one machine grant: client_credentials or jwt-bearer")
 	case spec.ClientCredentials:
 		md.GrantTypes = []string{GrantClientCredentials}
+	case spec.JWTBearer:
+		md.GrantTypes = []string{GrantJWTBearer}
 	case spec.NoRefresh:
 		md.GrantTypes = []string{GrantAuthorizationCode}
 	}

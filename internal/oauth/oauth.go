@@ -44,7 +44,12 @@ const (
 	// (RFC 6749 §4.4): tokens for the client itself, no user, no
 	// refresh token.
 	GrantClientCredentials = "client_credentials"
-	ResponseTypeCode       = "code"
+	// GrantJWTBearer is the JWT authorization grant (RFC 7523 §2.1): a
+	// confidential client presents an ID-JAG its user's enterprise
+	// identity provider issued to it (enterprise-managed authorization)
+	// and gets an access token for that user; no refresh token.
+	GrantJWTBearer   = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+	ResponseTypeCode = "code"
 )
 
 // Token kinds.
@@ -93,6 +98,13 @@ type Client struct {
 
 // Public reports whether the client has no secret.
 func (c *Client) Public() bool { return c.AuthMethod == AuthNone }
+
+// Machine reports whether the client gets tokens without a browser (the
+// client credentials or the jwt-bearer grant): it has no redirect URIs
+// and a secret, and is not a resource server.
+func (c *Client) Machine() bool {
+	return c.Allows(GrantClientCredentials) || c.Allows(GrantJWTBearer)
+}
 
 // Allows reports whether the client registered grant type g.
 func (c *Client) Allows(g string) bool { return slices.Contains(c.GrantTypes, g) }
