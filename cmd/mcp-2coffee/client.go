@@ -39,11 +39,14 @@ type clientFlags struct {
 	clientKeyFile string
 	secret        string
 	metadataURL   string
-	port          int
-	authTimeout   time.Duration
-	configDir     string
-	debug         bool
-	logFile       string
+	// --grant jwt-bearer: the enterprise identity provider and the ID
+	// token exchanged there.
+	idTokenFile, idpIssuer, idpClientID, idpSecret string
+	port                                           int
+	authTimeout                                    time.Duration
+	configDir                                      string
+	debug                                          bool
+	logFile                                        string
 }
 
 func (c *clientFlags) register(fs *flag.FlagSet) {
@@ -51,9 +54,13 @@ func (c *clientFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.headerFile, "header-file", "", `file of "Name: value" lines, with ${VAR} expansion`)
 	fs.Var(&c.credentials, "credential-header", "name of a --header that carries a credential, besides Authorization and X-API-KEY (repeatable); a refused credential is reported, not answered with a sign-in")
 	fs.BoolVar(&c.stepUp, "oauth-step-up", false, "with a credential --header: sign in with OAuth when the server refuses it or asks for more scope, and send the token instead of it from then on")
-	fs.StringVar(&c.grant, "grant", "authorization_code", "how to get OAuth tokens: authorization_code (a person signs in through the browser) or client_credentials (a machine client: --client-id and --client-secret get a token for the client itself, never opening a browser)")
+	fs.StringVar(&c.grant, "grant", "authorization_code", "how to get OAuth tokens: authorization_code (a person signs in through the browser), client_credentials (a machine client: --client-id and --client-secret get a token for the client itself, never opening a browser), or jwt-bearer (enterprise-managed authorization: the user's --id-token-file is exchanged at --idp-issuer for an ID-JAG, which --client-id and --client-secret turn into a token for that user, never opening a browser)")
+	fs.StringVar(&c.idTokenFile, "id-token-file", "", "with --grant jwt-bearer: a file holding the user's ID token from the enterprise identity provider (read each time one is needed, so a renewed token is picked up)")
+	fs.StringVar(&c.idpIssuer, "idp-issuer", "", "with --grant jwt-bearer: the enterprise identity provider's issuer URL")
+	fs.StringVar(&c.idpClientID, "idp-client-id", "", "with --grant jwt-bearer: this client's id at the identity provider (the ID token's audience)")
+	fs.StringVar(&c.idpSecret, "idp-client-secret", "", "with --grant jwt-bearer: this client's secret at the identity provider (${VAR} expanded)")
 	fs.StringVar(&c.clientID, "client-id", "", "pre-registered OAuth client id")
-	fs.StringVar(&c.clientKeyFile, "client-key-file", "", "with --grant client_credentials: a PEM private key (EC P-256 or RSA) to authenticate with private_key_jwt (RFC 7523) instead of --client-secret")
+	fs.StringVar(&c.clientKeyFile, "client-key-file", "", "with --grant client_credentials or jwt-bearer: a PEM private key (EC P-256 or RSA) to authenticate with private_key_jwt (RFC 7523) instead of --client-secret")
 	fs.StringVar(&c.secret, "client-secret", "", "pre-registered OAuth client secret (${VAR} expanded: prefer ${MY_SECRET} with the value in env)")
 	fs.StringVar(&c.metadataURL, "client-metadata-url", "", "https URL of this client's Client ID Metadata Document, used when the server supports it")
 	fs.IntVar(&c.port, "callback-port", 0, "loopback port for the OAuth redirect (default: a free port)")
@@ -99,6 +106,27 @@ func (c *clientFlags) newClient(env *environment, serverURL string, logger *slog
 			return nil, usageError("--client-key-file %s: %v", c.clientKeyFile, err)
 		}
 	}
+	var enterprise *oauthclient.Enterprise
+	if c.grant == oauthclient.GrantJWTBearer {
+		if c.idTokenFile == "" || c.idpIssuer == "" || c.idpClientID == "" {
+			return nil, usageError("--grant jwt-bearer needs --id-token-file, --idp-issuer and --idp-client-id")
+		}
+		idpSecret, err := bridge.ExpandEnv(c.idpSecret, lookup)
+		if err != nil {
+			return nil, usageError("--idp-client-secret: %v", err)
+		}
+		file := c.idTokenFile
+		enterprise = &oauthclient.Enterprise{Issuer: c.idpIssuer, ClientID: c.idpClientID, ClientSecret: idpSecret,
+			IDToken: func() (string, error) {
+				b, err := os.ReadFile(file)
+				if err != nil {
+					return "", err
+				}
+				return strings.TrimSpace(string(b)), nil
+			}}
+	} else if c.idTokenFile != "" || c.idpIssuer != "" || c.idpClientID != "" || c.idpSecret != "" {
+		return nil, usageError("--id-token-file and the --idp- flags go with --grant jwt-bearer")
+	}
 	cl, err := bridge.New(bridge.Options{
 		ServerURL:         serverURL,
 		Headers:           c.headers,
@@ -111,6 +139,7 @@ func (c *clientFlags) newClient(env *environment, serverURL string, logger *slog
 		Stderr:            env.stderr,
 		OAuth: oauthclient.Options{
 			Grant:             c.grant,
+			Enterprise:        enterprise,
 			ClientID:          c.clientID,
 			ClientKey:         key,
 			ClientSecret:      secret,

@@ -47,6 +47,7 @@ func serveCommand() *command {
 			ext.register(fs)
 			var login loginFlags
 			login.register(fs)
+			enterprise := fs.String("enterprise-issuer", "", "with --oauth=builtin: trust ID-JAGs from this enterprise identity provider (enterprise-managed authorization): a client added with --grant jwt-bearer exchanges one for a token of the user it names, with no browser")
 			refreshGrace := fs.Duration("refresh-grace", 30*time.Second, "how long a rotated refresh token may be reused (clients retry) before reuse revokes its family")
 			maxBody := fs.Int64("max-body-bytes", blog.MaxRequestBytes, "largest request body accepted")
 			trustedProxy := fs.String("trusted-proxy", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (for rate limits and logs), e.g. 127.0.0.1")
@@ -87,6 +88,9 @@ func serveCommand() *command {
 				}
 				if loginCfg != nil && (*oauthMode != "builtin" || *authMode != "apikey") {
 					return usageError("--login-provider signs people in to the built-in authorization server; it needs --oauth=builtin")
+				}
+				if *enterprise != "" && (*oauthMode != "builtin" || *authMode != "apikey") {
+					return usageError("--enterprise-issuer is trusted by the built-in authorization server; it needs --oauth=builtin")
 				}
 				var external *extauth.Config
 				switch *oauthMode {
@@ -160,7 +164,7 @@ func serveCommand() *command {
 					clientIP: httpserver.ClientIP(proxies),
 					db:       db, public: pub, listenAddr: ln.Addr().String(), origins: extra,
 					apiKeys: *authMode == "apikey", oauth: *authMode == "apikey" && *oauthMode == "builtin", external: external,
-					login: loginCfg, passwordLogin: login.passwordLogin,
+					login: loginCfg, passwordLogin: login.passwordLogin, enterprise: *enterprise,
 					refreshGrace: *refreshGrace, maxBody: *maxBody, logger: logger, out: secretsOut,
 					separateOps: opsLn != nil,
 				})
@@ -204,14 +208,17 @@ type serverSetup struct {
 	// with passwords too unless !passwordLogin.
 	login         *oidclogin.Config
 	passwordLogin bool
-	refreshGrace  time.Duration
-	maxBody       int64
-	logger        *slog.Logger
-	out           io.Writer     // where first-run secrets are printed
-	cimd          *cimd.Fetcher // nil: the default guarded fetcher
-	tokenTTL      time.Duration // 0: the authorization server's default
-	clientIP      func(*http.Request) string
-	separateOps   bool // --metrics-addr: /metrics on its own listener
+	// enterprise: the issuer of the enterprise identity provider whose
+	// ID-JAGs the built-in server takes (the jwt-bearer grant).
+	enterprise   string
+	refreshGrace time.Duration
+	maxBody      int64
+	logger       *slog.Logger
+	out          io.Writer     // where first-run secrets are printed
+	cimd         *cimd.Fetcher // nil: the default guarded fetcher
+	tokenTTL     time.Duration // 0: the authorization server's default
+	clientIP     func(*http.Request) string
+	separateOps  bool // --metrics-addr: /metrics on its own listener
 }
 
 // server is what buildServer assembles: the public handler, the handler
@@ -274,8 +281,21 @@ func buildServer(ctx context.Context, s serverSetup) (*server, error) {
 				return nil, fmt.Errorf("the sign-in provider %s: %w", cfg.Issuer, err)
 			}
 		}
+		var grants authserver.EnterpriseGrants
+		if s.enterprise != "" {
+			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			g, err := extauth.NewGrantVerifier(dctx, extauth.GrantConfig{
+				Issuer: s.enterprise, Audience: strings.TrimSuffix(s.public.String(), "/"), Logger: s.logger,
+			})
+			cancel()
+			if err != nil {
+				return nil, fmt.Errorf("the enterprise identity provider %s: %w", s.enterprise, err)
+			}
+			grants = g
+		}
 		var err error
 		authServer, err = authserver.New(authserver.Config{
+			Enterprise:            grants,
 			Login:                 provider,
 			NoPasswordLogin:       provider != nil && !s.passwordLogin,
 			Issuer:                s.public,

@@ -139,10 +139,13 @@ func clientsCommand() *command {
 	var name, redirects, auth, scopes, grant string
 	return adminCommand("clients", "Manage pre-registered OAuth clients: add, list, remove.",
 		"add --name N --redirect-uri URI[,URI] [--auth none|client_secret_basic|client_secret_post] [--scope S]\n"+
-			"  | add --name N --grant client_credentials --auth client_secret_basic|client_secret_post [--scope S]\n"+
+			"  | add --name N --grant client_credentials|jwt-bearer --auth client_secret_basic|client_secret_post [--scope S]\n"+
 			"  | list | remove CLIENT_ID\n\n"+
 			"--grant client_credentials makes a machine client (a script, a CI job): it gets tokens for itself at\n"+
-			"/oauth/token with its id and secret, no browser and no user, limited to --scope; no refresh token.",
+			"/oauth/token with its id and secret, no browser and no user, limited to --scope; no refresh token.\n"+
+			"--grant jwt-bearer makes an enterprise client (enterprise-managed authorization, serve --enterprise-issuer):\n"+
+			"it presents an ID-JAG its user's enterprise identity provider issued it and gets a token for that user,\n"+
+			"limited to --scope and to what the ID-JAG grants; no browser, no refresh token.",
 		func(ctx context.Context, env *environment, admin *oauth.Admin, args []string) error {
 			switch {
 			case args[0] == "add" && len(args) == 1:
@@ -151,8 +154,10 @@ func clientsCommand() *command {
 				case oauth.GrantAuthorizationCode:
 				case oauth.GrantClientCredentials:
 					spec.ClientCredentials = true
+				case "jwt-bearer", oauth.GrantJWTBearer:
+					spec.JWTBearer = true
 				default:
-					return usageError("--grant %q: want authorization_code or client_credentials", grant)
+					return usageError("--grant %q: want authorization_code, client_credentials or jwt-bearer", grant)
 				}
 				for _, u := range strings.Split(redirects, ",") {
 					if u = strings.TrimSpace(u); u != "" {
@@ -201,7 +206,7 @@ func clientsCommand() *command {
 			fs.StringVar(&redirects, "redirect-uri", "", "add: comma-separated redirect URIs (https, http://127.0.0.1 on any port, or an app scheme like cursor://)")
 			fs.StringVar(&auth, "auth", "none", "add: none (public client), client_secret_basic or client_secret_post (confidential; a secret is printed once)")
 			fs.StringVar(&scopes, "scope", "", "add: scopes the client may ask for (default: any; articles:read for a client_credentials client, which nobody approves)")
-			fs.StringVar(&grant, "grant", oauth.GrantAuthorizationCode, "add: authorization_code (people sign in through the browser; with refresh tokens), or client_credentials (a machine client: tokens for itself, with its secret)")
+			fs.StringVar(&grant, "grant", oauth.GrantAuthorizationCode, "add: authorization_code (people sign in through the browser; with refresh tokens), client_credentials (a machine client: tokens for itself, with its secret), or jwt-bearer (an enterprise client: tokens for the user an ID-JAG names)")
 		})
 }
 

@@ -100,11 +100,17 @@ func (c *Client) Authorize(ctx context.Context, serverURL string, ch Challenge, 
 			return false, nil
 		}
 		want := union(granted, ch.Scope)
-		if c.opts.Grant != GrantClientCredentials {
+		if c.browserFlow() {
 			fmt.Fprintf(c.opts.Stderr, "mcp-2coffee: %s needs more permissions (%s).\n", st.url, strings.Join(ch.Scope, " "))
 		}
 		if err := c.obtain(ctx, st, ch, want); err != nil {
 			return false, err
+		}
+		if got := st.grantedScopes(); !c.browserFlow() && st.scopeExplicit && len(ch.Scope) > 0 && !containsAll(got, ch.Scope) {
+			// A machine grant is decided by policy, not by a person who
+			// might approve more next time: asking again would get the
+			// same narrower token.
+			return false, fmt.Errorf("%s needs the scope %s; the authorization server granted only %q", st.url, strings.Join(ch.Scope, " "), strings.Join(got, " "))
 		}
 		st.unaccepted.Add(1)
 		return true, nil

@@ -64,7 +64,28 @@ const refreshMargin = time.Minute
 const (
 	GrantAuthorizationCode = "authorization_code"
 	GrantClientCredentials = "client_credentials"
+	// GrantJWTBearer is enterprise-managed authorization: the user's ID
+	// token from the enterprise identity provider is exchanged there for
+	// an ID-JAG (RFC 8693), which the client presents to the server's
+	// authorization server (RFC 7523 jwt-bearer) for a token of that user.
+	GrantJWTBearer = "jwt-bearer"
 )
+
+// Enterprise is the identity provider of enterprise-managed authorization
+// (Options.Enterprise, with GrantJWTBearer).
+type Enterprise struct {
+	// Issuer is the provider's issuer; its token endpoint is found from
+	// its metadata (RFC 8414 or OpenID Connect).
+	Issuer string
+	// ClientID and ClientSecret are this client's registration at the
+	// provider (the one the ID token was issued to); the secret is
+	// optional for a provider that takes a public client.
+	ClientID, ClientSecret string
+	// IDToken returns the user's ID token from their sign-in at the
+	// provider. It is called each time an ID-JAG is needed, so a token
+	// renewed meanwhile (a file another program rewrites) is picked up.
+	IDToken func() (string, error)
+}
 
 // Kinds of client identity (tokencache.Client.Kind).
 const (
@@ -88,8 +109,11 @@ type Options struct {
 	ClientID     string
 	ClientSecret string
 	// ClientKey, with ClientID, authenticates the client with private_key_jwt
-	// (RFC 7523) instead of a secret; only with GrantClientCredentials.
+	// (RFC 7523) instead of a secret; only with a machine grant
+	// (GrantClientCredentials, GrantJWTBearer).
 	ClientKey *ClientKey
+	// Enterprise is where GrantJWTBearer gets its ID-JAGs.
+	Enterprise *Enterprise
 	// Grant is how tokens are obtained: GrantAuthorizationCode (the
 	// default: a person signs in through the browser) or
 	// GrantClientCredentials (a machine client: ClientID and ClientSecret
@@ -154,16 +178,22 @@ func New(opts Options) (*Client, error) {
 	switch opts.Grant {
 	case "", GrantAuthorizationCode:
 		opts.Grant = GrantAuthorizationCode
-	case GrantClientCredentials:
+	case GrantClientCredentials, GrantJWTBearer:
 		if opts.ClientID == "" || (opts.ClientSecret == "") == (opts.ClientKey == nil) {
-			return nil, errors.New("the client_credentials grant needs the client ID of a client registered for it, and its secret or its private key (one of the two)")
+			return nil, fmt.Errorf("the %s grant needs the client ID of a client registered for it, and its secret or its private key (one of the two)", opts.Grant)
+		}
+		if e := opts.Enterprise; opts.Grant == GrantJWTBearer && (e == nil || e.Issuer == "" || e.ClientID == "" || e.IDToken == nil) {
+			return nil, errors.New("the jwt-bearer grant needs the enterprise identity provider's issuer, this client's id there and the user's ID token")
 		}
 		opts.Store = nil
 	default:
-		return nil, fmt.Errorf("grant %q: want %s or %s", opts.Grant, GrantAuthorizationCode, GrantClientCredentials)
+		return nil, fmt.Errorf("grant %q: want %s, %s or %s", opts.Grant, GrantAuthorizationCode, GrantClientCredentials, GrantJWTBearer)
 	}
-	if opts.ClientKey != nil && opts.Grant != GrantClientCredentials {
-		return nil, errors.New("a client key (private_key_jwt) is supported with the client_credentials grant only")
+	if opts.Enterprise != nil && opts.Grant != GrantJWTBearer {
+		return nil, errors.New("an enterprise identity provider is used with the jwt-bearer grant only")
+	}
+	if opts.ClientKey != nil && opts.Grant == GrantAuthorizationCode {
+		return nil, errors.New("a client key (private_key_jwt) is supported with the client_credentials and jwt-bearer grants only")
 	}
 	if opts.ClientMetadataURL != "" {
 		u, err := url.Parse(opts.ClientMetadataURL)

@@ -269,7 +269,7 @@ func (c *Client) discoverAuthServer(ctx context.Context, issuer string, legacy b
 // browserFlow reports whether tokens come through a person at a browser
 // (the authorization code grant), which needs an authorization endpoint
 // and PKCE; a machine client needs only the token endpoint.
-func (c *Client) browserFlow() bool { return c.opts.Grant != GrantClientCredentials }
+func (c *Client) browserFlow() bool { return c.opts.Grant == GrantAuthorizationCode }
 
 // check refuses endpoints that are missing (the authorization endpoint
 // only when browser says it is needed), not http(s), or plain http to

@@ -16,24 +16,33 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/tokencache"
 )
 
-// obtain gets a new token for st: through the browser, or with the
-// client credentials grant when that is the client's grant.
+// obtain gets a new token for st: through the browser, or with a
+// machine grant (client credentials, or jwt-bearer with an ID-JAG) when
+// that is the client's grant.
 func (c *Client) obtain(ctx context.Context, st *serverState, ch Challenge, scopes []string) error {
-	if c.opts.Grant == GrantClientCredentials {
-		return c.clientCredentials(ctx, st, ch, scopes)
+	switch c.opts.Grant {
+	case GrantClientCredentials:
+		return c.machineToken(ctx, st, ch, scopes, func(context.Context, *resourceInfo, *authServer, string) (url.Values, error) {
+			return url.Values{"grant_type": {GrantClientCredentials}}, nil
+		})
+	case GrantJWTBearer:
+		return c.machineToken(ctx, st, ch, scopes, c.idJAGForm)
 	}
 	return c.signIn(ctx, st, ch, scopes)
 }
 
-// clientCredentials gets a token for the client itself (RFC 6749 §4.4)
-// and stores it: discovery as for a sign-in, then one token request with
-// the client's id and secret, bound to the resource (RFC 8707). No browser,
-// no callback, no refresh token: when the token expires or is refused,
-// the next one is asked for the same way. The scope is what the challenge
-// names, else none, so the server gives what the client was registered
-// for: asking for every scope the resource supports would be refused to a
-// client given fewer.
-func (c *Client) clientCredentials(ctx context.Context, st *serverState, ch Challenge, scopes []string) error {
+// machineToken gets a token with a grant that needs no browser (RFC 6749
+// §4.4 client credentials, or RFC 7523 jwt-bearer) and stores it:
+// discovery as for a sign-in, then one token request whose grant
+// parameters grantForm makes, authenticated with the client's id and
+// secret (or private key), bound to the resource (RFC 8707). No callback,
+// no refresh token: when the token expires or is refused, the next one is
+// asked for the same way. The scope is what the challenge names, else
+// none, so the server gives what the client was registered for: asking for
+// every scope the resource supports would be refused to a client given
+// fewer.
+func (c *Client) machineToken(ctx context.Context, st *serverState, ch Challenge, scopes []string,
+	grantForm func(ctx context.Context, info *resourceInfo, as *authServer, scope string) (url.Values, error)) error {
 	info, err := c.discoverResource(ctx, st.url, ch.ResourceMetadata)
 	if err != nil {
 		return err
@@ -46,13 +55,18 @@ func (c *Client) clientCredentials(ctx context.Context, st *serverState, ch Chal
 		scopes = ch.Scope
 	}
 	scope := strings.Join(scopes, " ")
+	form, err := grantForm(ctx, info, as, scope)
+	if err != nil {
+		return err
+	}
+	grant := form.Get("grant_type")
 	now := c.now().UTC().Truncate(time.Second)
 	client := &tokencache.Client{ID: c.opts.ClientID, AuthMethod: secretAuthMethod(as.authMethods), Kind: kindPreregistered,
 		Issuer: as.issuer, RegisteredAt: now}
 	if client.AuthMethod == AuthNone {
 		client.AuthMethod = AuthClientSecretBasic
 	}
-	form := url.Values{"grant_type": {GrantClientCredentials}, "resource": {info.resource}}
+	form.Set("resource", info.resource)
 	if scope != "" {
 		form.Set("scope", scope)
 	}
@@ -66,19 +80,89 @@ func (c *Client) clientCredentials(ctx context.Context, st *serverState, ch Chal
 	tok, explicit, err := c.requestToken(ctx, as.tokenEndpoint, creds, form, scope)
 	if other := otherSecretMethod(client.AuthMethod); c.opts.ClientKey == nil && err != nil && isInvalidClient(err) && slices.Contains(as.authMethods, other) {
 		// Nothing says which of the two methods the client was registered
-		// with: the server refuses the wrong one, so try the other once.
+		// with: the server refuses the wrong one, so try the other once
+		// (an ID-JAG refused is invalid_grant, never this, so it was not
+		// spent).
 		client.AuthMethod = other
 		form.Del("client_id")
 		form.Del("client_secret")
 		tok, explicit, err = c.requestToken(ctx, as.tokenEndpoint, credsOf(client, c.opts.ClientSecret), form, scope)
 	}
 	if err != nil {
-		return fmt.Errorf("token request (client_credentials): %w", err)
+		return fmt.Errorf("token request (%s): %w", grant, err)
 	}
-	tok.RefreshToken = "" // §4.4.3: none should come; none is kept
+	tok.RefreshToken = "" // none should come; none is kept
 	c.keep(st, info, as, client, tok, explicit)
-	c.log.Info("obtained a token with the client credentials grant", "server", st.url, "client_id", client.ID)
+	c.log.Info("obtained a token without a browser", "grant_type", grant, "server", st.url, "client_id", client.ID)
 	return nil
+}
+
+// Token exchange (RFC 8693) and the ID-JAG draft's names.
+const (
+	grantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+	grantJWTBearerURN  = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+	tokenTypeIDToken   = "urn:ietf:params:oauth:token-type:id_token"
+	tokenTypeIDJAG     = "urn:ietf:params:oauth:token-type:id-jag"
+)
+
+// exchangeResponse is RFC 8693 §2.2.1's answer.
+type exchangeResponse struct {
+	AccessToken     string `json:"access_token"`
+	IssuedTokenType string `json:"issued_token_type"`
+	TokenType       string `json:"token_type"`
+}
+
+// idJAGForm exchanges the user's ID token at the enterprise identity
+// provider for an ID-JAG addressed to as (audience its issuer, resource
+// the MCP server's, the scope asked for), and returns the jwt-bearer
+// grant that presents it (enterprise-managed authorization §4 and §5).
+// The ID-JAG is a credential: it is never logged.
+func (c *Client) idJAGForm(ctx context.Context, info *resourceInfo, as *authServer, scope string) (url.Values, error) {
+	e := c.opts.Enterprise
+	meta, _, err := oauthmeta.Discover(ctx, c.http, e.Issuer, false)
+	if err != nil {
+		return nil, fmt.Errorf("the enterprise identity provider: %w", err)
+	}
+	if err := oauthmeta.CheckEndpoint("the identity provider's token_endpoint", meta.TokenEndpoint); err != nil {
+		return nil, err
+	}
+	idToken, err := e.IDToken()
+	if err != nil {
+		return nil, fmt.Errorf("the ID token: %w", err)
+	}
+	if idToken == "" {
+		return nil, errors.New("the ID token is empty")
+	}
+	form := url.Values{
+		"grant_type":           {grantTokenExchange},
+		"requested_token_type": {tokenTypeIDJAG},
+		"audience":             {as.issuer},
+		"resource":             {info.resource},
+		"subject_token":        {idToken},
+		"subject_token_type":   {tokenTypeIDToken},
+	}
+	if scope != "" {
+		form.Set("scope", scope)
+	}
+	idp := &tokencache.Client{ID: e.ClientID, AuthMethod: AuthNone, Kind: kindPreregistered}
+	if e.ClientSecret != "" {
+		idp.AuthMethod = secretAuthMethod(meta.TokenEndpointAuthMethodsSupported)
+		if idp.AuthMethod == AuthNone {
+			idp.AuthMethod = AuthClientSecretBasic
+		}
+	}
+	var xr exchangeResponse
+	if err := c.postForm(ctx, meta.TokenEndpoint, credsOf(idp, e.ClientSecret), form, &xr); err != nil {
+		return nil, fmt.Errorf("token exchange at %s: %w", meta.Issuer, err)
+	}
+	switch {
+	case xr.AccessToken == "":
+		return nil, errors.New("the identity provider's token exchange answer holds no ID-JAG")
+	case xr.IssuedTokenType != tokenTypeIDJAG:
+		return nil, fmt.Errorf("the identity provider issued a %q, not an ID-JAG", xr.IssuedTokenType)
+	}
+	c.log.Debug("exchanged the ID token for an ID-JAG", "provider", meta.Issuer, "audience", as.issuer)
+	return url.Values{"grant_type": {grantJWTBearerURN}, "assertion": {xr.AccessToken}}, nil
 }
 
 // otherSecretMethod is the secret method that is not m.

@@ -20,7 +20,9 @@ var (
 // choice, iss checks, the 2025-03-26 back-compat ones — and the core ones,
 // with no failure and no warning; and the client credentials extension's
 // scenarios (a machine client, --grant client_credentials, with a secret
-// and with private_key_jwt), which no suite holds.
+// and with private_key_jwt) and the enterprise-managed authorization one
+// (--grant jwt-bearer: token exchange at the scenario's identity provider,
+// then the jwt-bearer grant), which no suite holds.
 func TestConformanceClient(t *testing.T) {
 	nodeTool(t, "conformance")
 	if _, err := exec.LookPath("curl"); err != nil {
@@ -44,6 +46,8 @@ func TestConformanceClient(t *testing.T) {
 		{"client credentials, through connect", "", "auth/client-credentials-basic", true},
 		{"client credentials with private_key_jwt, one-shot call", "", "auth/client-credentials-jwt", false},
 		{"client credentials with private_key_jwt, through connect", "", "auth/client-credentials-jwt", true},
+		{"enterprise-managed authorization, one-shot call", "", "auth/enterprise-managed-authorization", false},
+		{"enterprise-managed authorization, through connect", "", "auth/enterprise-managed-authorization", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := []string{"MCP_2COFFEE_BIN=" + binary(t), "NO_COLOR=1", "FORCE_COLOR=0"}

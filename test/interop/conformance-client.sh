@@ -32,6 +32,15 @@ if [ -n "${MCP_CONFORMANCE_CONTEXT:-}" ]; then
 fi
 
 case "${MCP_CONFORMANCE_SCENARIO:-}" in
+auth/enterprise-managed-authorization)
+	# Enterprise-managed authorization: the user's ID token (the
+	# context's, in a file only we can read) is exchanged at the
+	# scenario's identity provider for an ID-JAG, which the context's
+	# client presents to the authorization server; no browser.
+	(umask 077 && field idp_id_token >"$dir/id-token")
+	set -- "$@" --grant jwt-bearer --id-token-file "$dir/id-token" --idp-issuer "$(field idp_issuer)" --idp-client-id "$(field idp_client_id)"
+	method="tools/call test-tool"
+	;;
 auth/client-credentials-*)
 	# The machine-client extension: the context's client gets its own
 	# token, with no browser.
