@@ -146,9 +146,12 @@ func TestMachineClientRules(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "")
 	for name, spec := range map[string]oauth.ClientSpec{
-		"public":           {Name: "Job", ClientCredentials: true},
-		"with a redirect":  {Name: "Job", ClientCredentials: true, AuthMethod: oauth.AuthSecretBasic, RedirectURIs: []string{"https://app.example/cb"}},
-		"an unknown scope": {Name: "Job", ClientCredentials: true, AuthMethod: oauth.AuthSecretBasic, Scopes: []string{"admin"}},
+		"public":                               {Name: "Job", ClientCredentials: true},
+		"with a redirect":                      {Name: "Job", ClientCredentials: true, AuthMethod: oauth.AuthSecretBasic, RedirectURIs: []string{"https://app.example/cb"}},
+		"an unknown scope":                     {Name: "Job", ClientCredentials: true, AuthMethod: oauth.AuthSecretBasic, Scopes: []string{"admin"}},
+		"a public enterprise client":           {Name: "Agent", JWTBearer: true},
+		"an enterprise client with a redirect": {Name: "Agent", JWTBearer: true, AuthMethod: oauth.AuthSecretBasic, RedirectURIs: []string{"https://app.example/cb"}},
+		"both machine grants":                  {Name: "Agent", JWTBearer: true, ClientCredentials: true, AuthMethod: oauth.AuthSecretBasic},
 	} {
 		if c, _, err := e.srv.Admin().CreateClient(t.Context(), spec); err == nil {
 			t.Errorf("%s: a machine client was made: %+v", name, c)
@@ -156,6 +159,14 @@ func TestMachineClientRules(t *testing.T) {
 	}
 	resp, body := e.postJSON(authserver.PathRegister, `{"client_name":"Job","grant_types":["client_credentials"],"token_endpoint_auth_method":"client_secret_basic"}`)
 	wantOAuthError(t, "dynamic registration of a machine client", resp, body, 400, "invalid_client_metadata")
+	resp, body = e.postJSON(authserver.PathRegister, `{"client_name":"Agent","grant_types":["urn:ietf:params:oauth:grant-type:jwt-bearer"],"token_endpoint_auth_method":"client_secret_basic"}`)
+	wantOAuthError(t, "dynamic registration of an enterprise client", resp, body, 400, "invalid_client_metadata")
+	// An enterprise client, made by the operator, gets the least scope
+	// unless given more, and the jwt-bearer grant alone.
+	ent, _, err := e.srv.Admin().CreateClient(t.Context(), oauth.ClientSpec{Name: "Agent", JWTBearer: true, AuthMethod: oauth.AuthSecretPost})
+	if err != nil || !slices.Equal(ent.GrantTypes, []string{oauth.GrantJWTBearer}) || !slices.Equal(ent.Scopes, []string{authn.ScopeRead}) || !ent.Machine() {
+		t.Errorf("an enterprise client: %+v, %v", ent, err)
+	}
 
 	c, _ := e.machine(oauth.AuthSecretBasic)
 	p := newPKCE()
