@@ -88,18 +88,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if cfg.Issuer == "" {
 		return nil, errors.New("the issuer of the authorization server is required")
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second, CheckRedirect: webaddr.SameOriginRedirects(nil)}
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Leeway <= 0 {
-		cfg.Leeway = DefaultLeeway
-	}
+	fillDefaults(&cfg.HTTPClient, &cfg.Logger, &cfg.Now, &cfg.Leeway)
 	algs, err := allowedAlgorithms(cfg.Algorithms)
 	if err != nil {
 		return nil, err
@@ -209,6 +198,25 @@ var (
 	errNotYetValid   = &authn.CredentialError{Reason: "not_yet_valid", Description: "the access token is not valid yet"}
 	errInactive      = &authn.CredentialError{Reason: "inactive", Description: "the authorization server says the access token is not active"}
 )
+
+// fillDefaults sets what a provider's configuration leaves out, the same
+// for its access tokens and its ID-JAGs: a client with a 10 s timeout
+// that follows redirects only within the same origin, no logs, the real
+// clock, DefaultLeeway.
+func fillDefaults(hc **http.Client, log **slog.Logger, now *func() time.Time, leeway *time.Duration) {
+	if *hc == nil {
+		*hc = &http.Client{Timeout: 10 * time.Second, CheckRedirect: webaddr.SameOriginRedirects(nil)}
+	}
+	if *log == nil {
+		*log = slog.New(slog.DiscardHandler)
+	}
+	if *now == nil {
+		*now = time.Now
+	}
+	if *leeway <= 0 {
+		*leeway = DefaultLeeway
+	}
+}
 
 // allowedAlgorithms parses the operator's list, refusing none and the
 // HMACs: a verifier that takes HS256 can be fooled with the public key as

@@ -15,7 +15,6 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/2coffee/mcp-2coffee/internal/oauthmeta"
-	"github.com/2coffee/mcp-2coffee/internal/webaddr"
 )
 
 // This file is the authorization server's side of enterprise-managed
@@ -111,18 +110,7 @@ func NewGrantVerifier(ctx context.Context, cfg GrantConfig) (*GrantVerifier, err
 	if cfg.Issuer == "" || cfg.Audience == "" {
 		return nil, errors.New("the enterprise identity provider's issuer and our issuer are required")
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second, CheckRedirect: webaddr.SameOriginRedirects(nil)}
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Leeway <= 0 {
-		cfg.Leeway = DefaultLeeway
-	}
+	fillDefaults(&cfg.HTTPClient, &cfg.Logger, &cfg.Now, &cfg.Leeway)
 	algs, err := allowedAlgorithms(cfg.Algorithms)
 	if err != nil {
 		return nil, err
