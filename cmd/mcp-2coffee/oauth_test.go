@@ -420,7 +420,9 @@ func TestServeOAuthRefreshRotation(t *testing.T) {
 	// A client that lost the answer retries at once: still accepted.
 	retry := tokenRequest(t, base, refresh, http.StatusOK)
 
-	time.Sleep(1500 * time.Millisecond) // past the 1s grace window
+	// Past the 1s grace window, counted in the whole seconds times are
+	// stored in.
+	time.Sleep(2100 * time.Millisecond)
 	var e struct{ Error string }
 	raw := tokenRequestRaw(t, base, refresh, http.StatusBadRequest)
 	if json.Unmarshal([]byte(raw), &e); e.Error != "invalid_grant" {
