@@ -380,7 +380,9 @@ func (r stubResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Ad
 // token is accepted again only within the grace window, and reusing it
 // after the window revokes the whole family.
 func TestServeOAuthRefreshRotation(t *testing.T) {
-	s := startServe(t, "--refresh-grace", "1s")
+	// Rotation times are kept in whole seconds, so the window is between
+	// one and two seconds: a retry at once is within it.
+	s := startServe(t, "--refresh-grace", "2s")
 	base := s.base
 	// Dynamic registration.
 	resp, body := postJSON(t, base+"/oauth/register", `{"client_name":"refresh e2e","redirect_uris":["`+callbackURL+`"],"token_endpoint_auth_method":"none","grant_types":["authorization_code","refresh_token"]}`)
@@ -420,9 +422,7 @@ func TestServeOAuthRefreshRotation(t *testing.T) {
 	// A client that lost the answer retries at once: still accepted.
 	retry := tokenRequest(t, base, refresh, http.StatusOK)
 
-	// Past the 1s grace window, counted in the whole seconds times are
-	// stored in.
-	time.Sleep(2100 * time.Millisecond)
+	time.Sleep(2100 * time.Millisecond) // past the 2s grace window
 	var e struct{ Error string }
 	raw := tokenRequestRaw(t, base, refresh, http.StatusBadRequest)
 	if json.Unmarshal([]byte(raw), &e); e.Error != "invalid_grant" {

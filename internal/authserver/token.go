@@ -382,10 +382,10 @@ func (s *tokenEndpoint) refresh(r *http.Request, c *oauth.Client, form url.Value
 			return nil, s.refreshReused(r, c, old)
 		}
 	}
-	// RotatedAt is stored in whole seconds: so is now compared, or a retry
-	// a millisecond after a rotation late in a second would look a
-	// second old and, with a short grace, end the family.
-	if now.Truncate(time.Second).Sub(*old.RotatedAt) <= s.cfg.RefreshGrace {
+	// RotatedAt is stored in whole seconds, so the window is up to a
+	// second shorter than the grace, never longer: a grace of zero is
+	// none.
+	if now.Sub(*old.RotatedAt) <= s.cfg.RefreshGrace {
 		// A retry by a client that lost the answer to its refresh gets
 		// another pair in the same family, but only once per rotated
 		// token: ReissueRefreshToken is a compare-and-set that revokes
