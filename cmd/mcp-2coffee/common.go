@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/2coffee/mcp-2coffee/internal/blog"
 	"github.com/2coffee/mcp-2coffee/internal/firstrun"
 	"github.com/2coffee/mcp-2coffee/internal/store"
 )
@@ -22,6 +23,7 @@ type commonFlags struct {
 	maxConns  int
 	noSample  bool
 	noMigrate bool
+	keep      int // --revisions-keep
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
@@ -35,7 +37,18 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 func (c *commonFlags) registerServing(fs *flag.FlagSet) {
 	c.register(fs)
 	fs.BoolVar(&c.noSample, "no-sample", false, "do not load the bundled sample articles into a new, empty database")
+	fs.IntVar(&c.keep, "revisions-keep", blog.DefaultKeepRevisions, "how many revisions of each article to keep, the newest (0: all); older ones go at the next change of that article")
 	fs.BoolVar(&c.noMigrate, "no-migrate", false, "PostgreSQL: leave the schema as it is and refuse to start if it is behind (run \"mcp-2coffee migrate\" first); SQLite always migrates")
+}
+
+// service is the blog over db with the --revisions-keep policy.
+func (c *commonFlags) service(db blog.Store) (*blog.Service, error) {
+	if c.keep < 0 {
+		return nil, usageError("--revisions-keep %d: want 0 (keep all) or more", c.keep)
+	}
+	s := blog.NewService(db, nil)
+	s.KeepRevisions(c.keep)
+	return s, nil
 }
 
 // logger builds the stderr logger at the chosen level.

@@ -52,7 +52,7 @@ func TestImportCorpusIntoPostgres(t *testing.T) {
 	defer lite.Close()
 	corpus := storetest.Corpus(storetest.CorpusSize)
 	for i := 0; i < len(corpus); i += 1000 {
-		if _, err := lite.UpsertArticles(t.Context(), corpus[i:min(i+1000, len(corpus))]); err != nil {
+		if _, err := lite.UpsertArticles(t.Context(), corpus[i:min(i+1000, len(corpus))], blog.Change{Actor: "test", At: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 	}

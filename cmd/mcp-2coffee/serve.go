@@ -89,6 +89,9 @@ func serveCommand() *command {
 				if loginCfg != nil && (*oauthMode != "builtin" || *authMode != "apikey") {
 					return usageError("--login-provider signs people in to the built-in authorization server; it needs --oauth=builtin")
 				}
+				if c.keep < 0 {
+					return usageError("--revisions-keep %d: want 0 (keep all) or more", c.keep)
+				}
 				if *enterprise != "" && (*oauthMode != "builtin" || *authMode != "apikey") {
 					return usageError("--enterprise-issuer is trusted by the built-in authorization server; it needs --oauth=builtin")
 				}
@@ -164,7 +167,7 @@ func serveCommand() *command {
 					clientIP: httpserver.ClientIP(proxies),
 					db:       db, public: pub, listenAddr: ln.Addr().String(), origins: extra,
 					apiKeys: *authMode == "apikey", oauth: *authMode == "apikey" && *oauthMode == "builtin", external: external,
-					login: loginCfg, passwordLogin: login.passwordLogin, enterprise: *enterprise,
+					login: loginCfg, passwordLogin: login.passwordLogin, enterprise: *enterprise, keep: c.keep,
 					refreshGrace: *refreshGrace, maxBody: *maxBody, logger: logger, out: secretsOut,
 					separateOps: opsLn != nil,
 				})
@@ -211,6 +214,7 @@ type serverSetup struct {
 	// enterprise: the issuer of the enterprise identity provider whose
 	// ID-JAGs the built-in server takes (the jwt-bearer grant).
 	enterprise   string
+	keep         int // revisions kept per article; 0 all
 	refreshGrace time.Duration
 	maxBody      int64
 	logger       *slog.Logger
@@ -358,6 +362,7 @@ func buildServer(ctx context.Context, s serverSetup) (*server, error) {
 	}
 
 	articles := blog.NewService(s.db, nil)
+	articles.KeepRevisions(s.keep)
 	mcpServer := mcpserver.New(articles, mcpserver.Options{
 		Version:    version(),
 		Logger:     s.logger,

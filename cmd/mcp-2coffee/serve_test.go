@@ -268,7 +268,7 @@ func TestServeWithAPIKeys(t *testing.T) {
 				t.Errorf("asked for %s, negotiated %s", v, got)
 			}
 			tools, err := cs.ListTools(t.Context(), nil)
-			if err != nil || len(tools.Tools) != 7 {
+			if err != nil || len(tools.Tools) != 11 {
 				t.Fatalf("%s: tools/list = %v, %v", v, tools, err)
 			}
 			if got := searchSlugs(t, cs, "semaphore"); len(got) != 2 || got[0] != "a-semaphore-with-a-buffered-channel" {

@@ -61,7 +61,9 @@ func stdioCommand() *command {
 					if err := c.seedSamples(ctx, db, logger); err != nil {
 						return err
 					}
-					articles = blog.NewService(db, nil)
+					if articles, err = c.service(db); err != nil {
+						return err
+					}
 					logger.Info("serving the local blog over stdio", "database", store.Redact(c.database))
 				}
 				server := mcpserver.New(articles, mcpserver.Options{

@@ -140,7 +140,8 @@ func testStdioAgainstBundledSample(t *testing.T, database string) {
 			}
 		}
 		sort.Strings(names)
-		want := []string{"create_article", "delete_article", "get_article", "list_articles", "list_tags", "search_articles", "update_article"}
+		want := []string{"create_article", "delete_article", "get_article", "get_revision", "list_articles", "list_revisions", "list_tags",
+			"restore_article", "restore_revision", "search_articles", "update_article"}
 		if diff := cmp.Diff(want, names); diff != "" {
 			t.Errorf("tools (-want +got):\n%s", diff)
 		}

@@ -38,6 +38,21 @@ type Principal struct {
 	// "local" (stdio, the machine's own user) or "none" (development
 	// mode without authentication).
 	Method string
+	// Client is the OAuth client a user's token was issued to ("" for
+	// API keys, machine clients, whose Subject is the client, and stdio).
+	Client string
+}
+
+// Actor names the principal in an article's revisions: its Subject, and
+// the client a user acts through ("user:ann client:ab12").
+func (p *Principal) Actor() string {
+	switch {
+	case p == nil:
+		return "anonymous"
+	case p.Client != "":
+		return p.Subject + " client:" + p.Client
+	}
+	return p.Subject
 }
 
 // Has reports whether the principal holds scope, directly or through a

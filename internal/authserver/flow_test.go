@@ -90,7 +90,7 @@ func TestFullFlow(t *testing.T) {
 			if err != nil {
 				t.Fatalf("VerifyAccessToken: %v", err)
 			}
-			if diff := cmp.Diff(&authn.Principal{Subject: "user:ann", Scopes: []string{"articles:write"}, Method: "oauth"}, pr); diff != "" {
+			if diff := cmp.Diff(&authn.Principal{Subject: "user:ann", Scopes: []string{"articles:write"}, Method: "oauth", Client: id}, pr); diff != "" {
 				t.Errorf("principal (-want +got):\n%s", diff)
 			}
 

@@ -71,7 +71,11 @@ func (s *verifier) verify(ctx context.Context, token, resource string) (*authn.P
 	case t.Resource != resource:
 		return nil, ErrWrongAudience
 	}
-	return &authn.Principal{Subject: subjectOf(t), Scopes: slices.Clone(t.Scopes), Method: "oauth"}, nil
+	p := &authn.Principal{Subject: subjectOf(t), Scopes: slices.Clone(t.Scopes), Method: "oauth"}
+	if t.User != "" {
+		p.Client = t.ClientID
+	}
+	return p, nil
 }
 
 // subjectOf names who a token acts for, as the resource server and

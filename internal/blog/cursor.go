@@ -18,6 +18,8 @@ type cursor struct {
 	// Any records that a search page was relaxed to match any word, so
 	// later pages keep matching the same way.
 	Any bool `json:"a,omitempty"`
+	// Revision is the id of the last revision of a page of revisions.
+	Revision int64 `json:"r,omitempty"`
 }
 
 // encode returns the opaque text form of c.
@@ -34,7 +36,7 @@ func decodeCursor(s string) (cursor, error) {
 		return c, nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(s) > 512 || json.Unmarshal(b, &c) != nil || c.Offset < 0 {
+	if err != nil || len(s) > 512 || json.Unmarshal(b, &c) != nil || c.Offset < 0 || c.Revision < 0 {
 		return cursor{}, errdefs.Invalid("cursor", "is not a cursor this server handed out")
 	}
 	return c, nil

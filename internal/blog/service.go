@@ -2,6 +2,8 @@ package blog
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -14,14 +16,25 @@ import (
 type Service struct {
 	store Store
 	now   func() time.Time
+	keep  int
 }
 
-// NewService returns a Service over store. A nil now uses time.Now.
+// NewService returns a Service over store. A nil now uses time.Now. It
+// keeps DefaultKeepRevisions revisions of each article.
 func NewService(store Store, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, now: now}
+	return &Service{store: store, now: now, keep: DefaultKeepRevisions}
+}
+
+// KeepRevisions sets how many revisions of each article are kept, the
+// newest; 0 keeps them all.
+func (s *Service) KeepRevisions(n int) { s.keep = max(n, 0) }
+
+// change is who changes what now, from ctx.
+func (s *Service) change(ctx context.Context, action string) Change {
+	return Change{Actor: ActorFrom(ctx), At: s.now().UTC().Truncate(time.Second), Action: action, Keep: s.keep}
 }
 
 var _ Articles = (*Service)(nil)
@@ -154,7 +167,7 @@ func (s *Service) Create(ctx context.Context, a *Article) (*Article, error) {
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}
-	if err := s.store.CreateArticle(ctx, a); err != nil {
+	if err := s.store.CreateArticle(ctx, a, s.change(ctx, "")); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -172,19 +185,122 @@ func (s *Service) Update(ctx context.Context, slug string, p Patch) (*Article, e
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}
-	if err := s.store.UpdateArticle(ctx, a); err != nil {
+	if err := s.store.UpdateArticle(ctx, a, s.change(ctx, "")); err != nil {
 		return nil, err
 	}
 	return a, nil
 }
 
-// Delete removes the article with this slug.
+// Delete moves the article with this slug to the trash, from which
+// Restore brings it back.
 func (s *Service) Delete(ctx context.Context, slug string) error {
 	slug = strings.TrimSpace(slug)
 	if err := ValidateSlug(slug); err != nil {
 		return err
 	}
-	return s.store.DeleteArticle(ctx, slug)
+	return s.store.DeleteArticle(ctx, slug, s.change(ctx, ""))
+}
+
+// Restore brings the article with this slug back from the trash, with its
+// revisions.
+func (s *Service) Restore(ctx context.Context, slug string) (*Article, error) {
+	slug = strings.TrimSpace(slug)
+	if err := ValidateSlug(slug); err != nil {
+		return nil, err
+	}
+	a, err := s.store.RestoreArticle(ctx, slug, s.change(ctx, ""))
+	if errors.Is(err, errdefs.ErrConflict) {
+		return nil, fmt.Errorf("another article now has the slug %q; rename or delete it first: %w", slug, err)
+	}
+	return a, err
+}
+
+// Revisions returns a page of the revisions of the article with this
+// slug, newest first, without their articles. The article may be in the
+// trash.
+func (s *Service) Revisions(ctx context.Context, slug string, limit int, cur string) (*RevisionPage, error) {
+	slug = strings.TrimSpace(slug)
+	if err := ValidateSlug(slug); err != nil {
+		return nil, err
+	}
+	limit, err := pageLimit(limit)
+	if err != nil {
+		return nil, err
+	}
+	c, err := decodeCursor(cur)
+	if err != nil {
+		return nil, err
+	}
+	if c != (cursor{Revision: c.Revision}) {
+		return nil, errdefs.Invalid("cursor", "is not a cursor of revisions")
+	}
+	revs, err := s.store.ListRevisions(ctx, RevisionRange{Slug: slug, Before: c.Revision, Limit: limit + 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(revs) == 0 && c.Revision == 0 {
+		return nil, fmt.Errorf("no revisions of %q: %w", slug, errdefs.ErrNotFound)
+	}
+	page := &RevisionPage{Revisions: revs}
+	if len(revs) > limit {
+		page.Revisions = revs[:limit]
+		page.NextCursor = cursor{Revision: revs[limit-1].ID}.encode()
+	}
+	return page, nil
+}
+
+// Revision returns one revision of the article with this slug, with the
+// article as it was.
+func (s *Service) Revision(ctx context.Context, slug string, id int64) (*Revision, error) {
+	slug = strings.TrimSpace(slug)
+	if err := ValidateSlug(slug); err != nil {
+		return nil, err
+	}
+	if id <= 0 {
+		return nil, errdefs.Invalid("revision", "must be a revision id (a positive number from the list of revisions)")
+	}
+	return s.store.GetRevision(ctx, slug, id)
+}
+
+// RestoreRevision makes the article what it was at revision id; the
+// restore is itself a new revision. The article must not be in the
+// trash: Restore brings it back first.
+func (s *Service) RestoreRevision(ctx context.Context, slug string, id int64) (*Article, error) {
+	rev, err := s.Revision(ctx, slug, id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.store.GetArticle(ctx, rev.Slug); errors.Is(err, errdefs.ErrNotFound) {
+		return nil, errdefs.Invalid("slug", "the article %q is in the trash; restore it first, then its revision", rev.Slug)
+	} else if err != nil {
+		return nil, err
+	}
+	a := rev.Article.Clone()
+	a.Slug = rev.Slug
+	a.UpdatedAt = s.now()
+	a.Normalize()
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.store.UpdateArticle(ctx, a, s.change(ctx, ActionRestored)); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Trash lists the articles in the trash, most recently deleted first.
+func (s *Service) Trash(ctx context.Context) ([]*Trashed, error) { return s.store.ListTrash(ctx) }
+
+// Purge deletes for good the trashed articles deleted before before (only
+// slug's, unless slug is ""), with their revisions. Only the blog's owner
+// does this (the CLI); no tool can.
+func (s *Service) Purge(ctx context.Context, slug string, before time.Time) (int, error) {
+	if slug = strings.TrimSpace(slug); slug != "" {
+		if err := ValidateSlug(slug); err != nil {
+			return 0, err
+		}
+	}
+	return s.store.PurgeTrash(ctx, slug, before)
 }
 
 // newFilter normalises the filters of a listing or search.

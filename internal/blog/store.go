@@ -131,13 +131,37 @@ type Store interface {
 	// listing order. Hits carry no Snippet; the Service adds it.
 	SearchArticles(ctx context.Context, q Query, r SearchRange) ([]SearchHit, error)
 	ListTags(ctx context.Context, opts TagOptions) ([]TagCount, error)
-	CreateArticle(ctx context.Context, a *Article) error
-	// UpdateArticle replaces the stored article with a.Slug.
-	UpdateArticle(ctx context.Context, a *Article) error
-	DeleteArticle(ctx context.Context, slug string) error
+	// CreateArticle stores a new article and its first revision.
+	CreateArticle(ctx context.Context, a *Article, c Change) error
+	// UpdateArticle replaces the stored article with a.Slug and keeps a
+	// revision of the result.
+	UpdateArticle(ctx context.Context, a *Article, c Change) error
+	// DeleteArticle moves the article to the trash (replacing an older
+	// trashed article of that slug, whose versions stay in the
+	// revisions) and keeps a revision of it as it was.
+	DeleteArticle(ctx context.Context, slug string, c Change) error
 	// UpsertArticles creates or replaces every article in one
-	// transaction: all of them are written, or none.
-	UpsertArticles(ctx context.Context, as []*Article) ([]UpsertOutcome, error)
+	// transaction: all of them are written, or none. Each one created or
+	// updated gets a revision.
+	UpsertArticles(ctx context.Context, as []*Article, c Change) ([]UpsertOutcome, error)
+	// RestoreArticle brings the trashed article with this slug back,
+	// updated at c.At, with a revision: errdefs.ErrNotFound when none is
+	// in the trash, errdefs.ErrConflict when another article has taken
+	// the slug meanwhile.
+	RestoreArticle(ctx context.Context, slug string, c Change) (*Article, error)
+	// ListTrash returns the trashed articles, most recently deleted first.
+	ListTrash(ctx context.Context) ([]*Trashed, error)
+	// PurgeTrash deletes for good the trashed articles deleted before
+	// before (only the one with slug, unless slug is ""), and the
+	// revisions of each slug no live article has; it returns how many
+	// articles it purged.
+	PurgeTrash(ctx context.Context, slug string, before time.Time) (int, error)
+	// ListRevisions returns revisions of r.Slug, newest first, without
+	// their articles.
+	ListRevisions(ctx context.Context, r RevisionRange) ([]*Revision, error)
+	// GetRevision returns one revision with its article, or
+	// errdefs.ErrNotFound.
+	GetRevision(ctx context.Context, slug string, id int64) (*Revision, error)
 	CountArticles(ctx context.Context) (int, error)
 }
 
@@ -151,7 +175,13 @@ type Articles interface {
 	Tags(ctx context.Context, opts TagOptions) ([]TagCount, error)
 	Create(ctx context.Context, a *Article) (*Article, error)
 	Update(ctx context.Context, slug string, p Patch) (*Article, error)
+	// Delete moves the article to the trash.
 	Delete(ctx context.Context, slug string) error
+	// Restore brings a trashed article back.
+	Restore(ctx context.Context, slug string) (*Article, error)
+	Revisions(ctx context.Context, slug string, limit int, cursor string) (*RevisionPage, error)
+	Revision(ctx context.Context, slug string, id int64) (*Revision, error)
+	RestoreRevision(ctx context.Context, slug string, id int64) (*Article, error)
 }
 
 // Patch changes some fields of an article; nil fields stay as they are.

@@ -39,7 +39,7 @@ type Steps interface {
 type SampleStore interface {
 	Steps
 	CountArticles(ctx context.Context) (int, error)
-	UpsertArticles(ctx context.Context, as []*blog.Article) ([]blog.UpsertOutcome, error)
+	UpsertArticles(ctx context.Context, as []*blog.Article, c blog.Change) ([]blog.UpsertOutcome, error)
 }
 
 // Samples loads the bundled sample articles into a database that has never

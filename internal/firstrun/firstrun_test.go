@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/apikey"
 	"github.com/2coffee/mcp-2coffee/internal/blog"
@@ -51,7 +52,7 @@ func TestSamplesOncePerDatabase(t *testing.T) {
 	// The owner deletes everything: the samples must not come back, not
 	// even after a restart.
 	for _, a := range all {
-		if err := db.DeleteArticle(t.Context(), a.Slug); err != nil {
+		if err := db.DeleteArticle(t.Context(), a.Slug, blog.Change{Actor: "test", At: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -78,7 +79,7 @@ func TestSamplesDeclinedOrAlreadyABlog(t *testing.T) {
 	db = open(t, filepath.Join(t.TempDir(), "blog.db"))
 	mine := &blog.Article{Slug: "mine", Title: "Mine", Body: "x", Language: "en", Tags: []string{}}
 	mine.Normalize()
-	if _, err := db.UpsertArticles(t.Context(), []*blog.Article{mine}); err != nil {
+	if _, err := db.UpsertArticles(t.Context(), []*blog.Article{mine}, blog.Change{Actor: "test", At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := firstrun.Samples(t.Context(), db, true); err != nil || n != 0 || count(t, db) != 1 {
@@ -93,7 +94,7 @@ type upsertFails struct {
 	err error
 }
 
-func (u upsertFails) UpsertArticles(context.Context, []*blog.Article) ([]blog.UpsertOutcome, error) {
+func (u upsertFails) UpsertArticles(context.Context, []*blog.Article, blog.Change) ([]blog.UpsertOutcome, error) {
 	return nil, u.err
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/blog"
 )
@@ -16,7 +17,7 @@ import (
 // transaction: every article of a call is written, or none is. Every
 // blog.Store has this method.
 type Upserter interface {
-	UpsertArticles(ctx context.Context, as []*blog.Article) ([]blog.UpsertOutcome, error)
+	UpsertArticles(ctx context.Context, as []*blog.Article, c blog.Change) ([]blog.UpsertOutcome, error)
 }
 
 // DefaultBatchSize is how many articles Import writes per transaction when
@@ -143,7 +144,7 @@ func Import(ctx context.Context, dst Upserter, roots []string, opts Options) (*S
 			return nil
 		}
 		first, last := written+1, written+len(pending)
-		outcomes, err := dst.UpsertArticles(ctx, pending)
+		outcomes, err := dst.UpsertArticles(ctx, pending, blog.Change{Actor: "import", At: time.Now()})
 		if err != nil {
 			return fmt.Errorf("writing articles %d to %d: %w", first, last, err)
 		}

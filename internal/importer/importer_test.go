@@ -30,7 +30,7 @@ type memStore struct {
 
 func newMemStore() *memStore { return &memStore{articles: map[string]*blog.Article{}} }
 
-func (m *memStore) UpsertArticles(ctx context.Context, as []*blog.Article) ([]blog.UpsertOutcome, error) {
+func (m *memStore) UpsertArticles(ctx context.Context, as []*blog.Article, _ blog.Change) ([]blog.UpsertOutcome, error) {
 	m.calls++
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -357,7 +357,7 @@ func TestImportBadOutcomes(t *testing.T) {
 
 type upsertFunc func(context.Context, []*blog.Article) ([]blog.UpsertOutcome, error)
 
-func (f upsertFunc) UpsertArticles(ctx context.Context, as []*blog.Article) ([]blog.UpsertOutcome, error) {
+func (f upsertFunc) UpsertArticles(ctx context.Context, as []*blog.Article, _ blog.Change) ([]blog.UpsertOutcome, error) {
 	return f(ctx, as)
 }
 

@@ -85,6 +85,8 @@ func newTool[In, Out any](def *mcp.Tool, scope string, run toolFunc[In, Out]) to
 				err := fmt.Errorf("this needs the %s scope: %w", needs, errdefs.ErrForbidden)
 				return toolResult(h.toolError(ctx, name, err))
 			}
+			// Revisions name who made each change: the credential.
+			ctx = blog.WithActor(ctx, h.opts.Principal(ctx).Actor())
 			msg, out, err := run(h, ctx, in)
 			if err != nil {
 				return toolResult(h.toolError(ctx, name, err))

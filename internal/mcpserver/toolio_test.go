@@ -52,7 +52,11 @@ func TestToolResultsMatchTheirOutputSchemas(t *testing.T) {
 		{mcpserver.ToolTags, map[string]any{}},
 		{mcpserver.ToolCreate, map[string]any{"title": "Select in Go", "body": "select waits on many channels", "tags": []string{"go"}}},
 		{mcpserver.ToolUpdate, map[string]any{"slug": "select-in-go", "summary": "waiting on channels", "draft": true}},
+		{mcpserver.ToolRevisions, map[string]any{"slug": "select-in-go"}},
+		{mcpserver.ToolRevision, map[string]any{"slug": "select-in-go", "revision": 4}},
+		{mcpserver.ToolRestoreRevision, map[string]any{"slug": "select-in-go", "revision": 4}},
 		{mcpserver.ToolDelete, map[string]any{"slug": "select-in-go"}},
+		{mcpserver.ToolRestore, map[string]any{"slug": "select-in-go"}},
 	}
 	list, err := f.session.ListTools(t.Context(), nil)
 	if err != nil {

@@ -23,6 +23,11 @@ const (
 	ToolCreate = "create_article"
 	ToolUpdate = "update_article"
 	ToolDelete = "delete_article"
+	// The history: nothing a tool does is irreversible.
+	ToolRestore         = "restore_article"
+	ToolRevisions       = "list_revisions"
+	ToolRevision        = "get_revision"
+	ToolRestoreRevision = "restore_revision"
 )
 
 // SearchInput is the input of search_articles.
@@ -117,6 +122,42 @@ type UpdateInput struct {
 type DeleteOutput struct {
 	Slug    string `json:"slug"`
 	Deleted bool   `json:"deleted"`
+	// InTrash says where it went: restore_article brings it back.
+	InTrash bool `json:"in_trash" jsonschema:"true: the article is in the trash, and restore_article brings it back"`
+}
+
+// RevisionsInput is the input of list_revisions.
+type RevisionsInput struct {
+	Slug   string `json:"slug" jsonschema:"the article, which may be in the trash"`
+	Limit  int    `json:"limit,omitempty" jsonschema:"revisions per page (1-50, default 10)"`
+	Cursor string `json:"cursor,omitempty" jsonschema:"next_cursor from the previous page"`
+}
+
+// RevisionSummary is one revision in a listing.
+type RevisionSummary struct {
+	ID      int64    `json:"id" jsonschema:"pass as revision to get_revision or restore_revision"`
+	At      string   `json:"at" jsonschema:"when, RFC 3339"`
+	Actor   string   `json:"actor" jsonschema:"who: key:ID (an API key), user:NAME client:ID (a person through an app), client:ID, local (stdio), import"`
+	Action  string   `json:"action" jsonschema:"created, updated, deleted or restored"`
+	Changed []string `json:"changed" jsonschema:"the fields that changed from the revision before"`
+}
+
+// RevisionsOutput is the structured result of list_revisions.
+type RevisionsOutput struct {
+	Revisions  []RevisionSummary `json:"revisions"`
+	NextCursor string            `json:"next_cursor,omitempty" jsonschema:"pass as cursor for older revisions; absent on the last page"`
+}
+
+// RevisionInput is the input of get_revision and restore_revision.
+type RevisionInput struct {
+	Slug     string `json:"slug" jsonschema:"the article"`
+	Revision int64  `json:"revision" jsonschema:"the revision id, from list_revisions"`
+}
+
+// RevisionOutput is the structured result of get_revision.
+type RevisionOutput struct {
+	RevisionSummary
+	Article *Article `json:"article" jsonschema:"the article as it was at this revision"`
 }
 
 // tools is the tool table: every tool the server offers, declared once
@@ -165,9 +206,33 @@ func tools() []tool {
 		newTool(&mcp.Tool{
 			Name:        ToolDelete,
 			Title:       "Delete an article",
-			Description: "Deletes an article for good. Needs write permission. Confirm with the user first.",
+			Description: "Moves an article to the trash: it no longer shows in reads, listings or search, and restore_article brings it back with its revisions (only the blog's owner can empty the trash). Needs write permission. Still confirm with the user before deleting.",
 			Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(false)},
 		}, authn.ScopeWrite, (*handlers).delete),
+		newTool(&mcp.Tool{
+			Name:        ToolRestore,
+			Title:       "Restore a deleted article",
+			Description: "Brings an article back from the trash, as it was when deleted, with its revisions. Needs write permission.",
+			Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(false), OpenWorldHint: ptr(false)},
+		}, authn.ScopeWrite, (*handlers).restore),
+		newTool(&mcp.Tool{
+			Name:        ToolRevisions,
+			Title:       "List an article's revisions",
+			Description: "Lists the kept versions of an article, newest first: each create, update, delete and restore, with when, who, and which fields changed. Works for an article in the trash too (with write permission).",
+			Annotations: readOnly,
+		}, authn.ScopeRead, (*handlers).revisions),
+		newTool(&mcp.Tool{
+			Name:        ToolRevision,
+			Title:       "Get a revision",
+			Description: "Returns one kept version of an article, body included, by revision id from list_revisions.",
+			Annotations: readOnly,
+		}, authn.ScopeRead, (*handlers).revision),
+		newTool(&mcp.Tool{
+			Name:        ToolRestoreRevision,
+			Title:       "Restore a revision",
+			Description: "Makes an article what it was at an earlier revision (from list_revisions); the restore is itself a new revision, so it can be undone too. Needs write permission. The article must not be in the trash (restore_article first).",
+			Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(false)},
+		}, authn.ScopeWrite, (*handlers).restoreRevision),
 	}
 }
 
@@ -338,5 +403,63 @@ func (h *handlers) delete(ctx context.Context, in GetInput) (string, DeleteOutpu
 	if err := h.articles.Delete(ctx, in.Slug); err != nil {
 		return "", DeleteOutput{}, err
 	}
-	return fmt.Sprintf("Deleted the article %s.", in.Slug), DeleteOutput{Slug: in.Slug, Deleted: true}, nil
+	return fmt.Sprintf("Moved the article %s to the trash; %s brings it back.", in.Slug, ToolRestore), DeleteOutput{Slug: in.Slug, Deleted: true, InTrash: true}, nil
+}
+
+func (h *handlers) restore(ctx context.Context, in GetInput) (string, *Article, error) {
+	a, err := h.articles.Restore(ctx, in.Slug)
+	if err != nil {
+		return "", nil, err
+	}
+	return fmt.Sprintf("Restored %q (slug %s) from the trash.", a.Title, a.Slug), toArticle(a), nil
+}
+
+func toRevisionSummary(r *blog.Revision) RevisionSummary {
+	return RevisionSummary{ID: r.ID, At: rfc3339(r.At), Actor: r.Actor, Action: r.Action, Changed: nonNil(r.Changed)}
+}
+
+func (h *handlers) revisions(ctx context.Context, in RevisionsInput) (string, RevisionsOutput, error) {
+	if err := blog.HistoryVisible(ctx, h.articles, in.Slug, h.canWrite(ctx)); err != nil {
+		return "", RevisionsOutput{}, err
+	}
+	page, err := h.articles.Revisions(ctx, in.Slug, in.Limit, in.Cursor)
+	if err != nil {
+		return "", RevisionsOutput{}, err
+	}
+	out := RevisionsOutput{Revisions: []RevisionSummary{}, NextCursor: page.NextCursor}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Revisions of %s, newest first:\n", in.Slug)
+	for _, r := range page.Revisions {
+		s := toRevisionSummary(r)
+		out.Revisions = append(out.Revisions, s)
+		changed := ""
+		if len(s.Changed) > 0 {
+			changed = " (" + strings.Join(s.Changed, ", ") + ")"
+		}
+		fmt.Fprintf(&b, "- revision %d: %s %s by %s%s\n", r.ID, r.Action, s.At, r.Actor, changed)
+	}
+	if page.NextCursor != "" {
+		fmt.Fprintf(&b, "\nOlder revisions: call %s again with cursor %q.", ToolRevisions, page.NextCursor)
+	}
+	return b.String(), out, nil
+}
+
+func (h *handlers) revision(ctx context.Context, in RevisionInput) (string, *RevisionOutput, error) {
+	if err := blog.HistoryVisible(ctx, h.articles, in.Slug, h.canWrite(ctx)); err != nil {
+		return "", nil, err
+	}
+	r, err := h.articles.Revision(ctx, in.Slug, in.Revision)
+	if err != nil {
+		return "", nil, err
+	}
+	msg := fmt.Sprintf("Revision %d of %s (%s %s by %s):\n\n%s", r.ID, r.Slug, r.Action, rfc3339(r.At), r.Actor, markdown(r.Article))
+	return msg, &RevisionOutput{RevisionSummary: toRevisionSummary(r), Article: toArticle(r.Article)}, nil
+}
+
+func (h *handlers) restoreRevision(ctx context.Context, in RevisionInput) (string, *Article, error) {
+	a, err := h.articles.RestoreRevision(ctx, in.Slug, in.Revision)
+	if err != nil {
+		return "", nil, err
+	}
+	return fmt.Sprintf("Restored %s to revision %d; this restore is a new revision.", a.Slug, in.Revision), toArticle(a), nil
 }

@@ -222,3 +222,77 @@ func (c *Client) Delete(ctx context.Context, slug string) error {
 	}
 	return c.do(ctx, request{method: http.MethodDelete, path: path, want: http.StatusNoContent})
 }
+
+// Restore brings a trashed article back.
+func (c *Client) Restore(ctx context.Context, slug string) (*blog.Article, error) {
+	p, err := articlePath(slug)
+	if err != nil {
+		return nil, err
+	}
+	var out blog.Article
+	if err := c.do(ctx, request{method: http.MethodPost, path: p + "/restore", want: http.StatusOK, out: &out}); err != nil {
+		return nil, err
+	}
+	if err := c.checkArticles(&out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Revisions returns a page of the article's revisions, newest first.
+func (c *Client) Revisions(ctx context.Context, slug string, limit int, cursor string) (*blog.RevisionPage, error) {
+	p, err := articlePath(slug)
+	if err != nil {
+		return nil, err
+	}
+	var page blog.RevisionPage
+	err = c.do(ctx, request{method: http.MethodGet, path: p + "/revisions", query: filters("", "", limit, cursor, false), want: http.StatusOK, out: &page})
+	if err != nil {
+		return nil, err
+	}
+	return &page, nil
+}
+
+// revisionPath is the path of one revision of slug.
+func revisionPath(slug string, id int64) (string, error) {
+	p, err := articlePath(slug)
+	if err != nil {
+		return "", err
+	}
+	if id <= 0 {
+		return "", errdefs.Invalid("revision", "must be a revision id (a positive number from the list of revisions)")
+	}
+	return p + "/revisions/" + strconv.FormatInt(id, 10), nil
+}
+
+// Revision returns one revision with the article as it was.
+func (c *Client) Revision(ctx context.Context, slug string, id int64) (*blog.Revision, error) {
+	p, err := revisionPath(slug, id)
+	if err != nil {
+		return nil, err
+	}
+	var rev blog.Revision
+	if err := c.do(ctx, request{method: http.MethodGet, path: p, want: http.StatusOK, out: &rev}); err != nil {
+		return nil, err
+	}
+	if err := c.checkArticles(rev.Article); err != nil {
+		return nil, err
+	}
+	return &rev, nil
+}
+
+// RestoreRevision makes the article what it was at revision id.
+func (c *Client) RestoreRevision(ctx context.Context, slug string, id int64) (*blog.Article, error) {
+	p, err := revisionPath(slug, id)
+	if err != nil {
+		return nil, err
+	}
+	var out blog.Article
+	if err := c.do(ctx, request{method: http.MethodPost, path: p + "/restore", want: http.StatusOK, out: &out}); err != nil {
+		return nil, err
+	}
+	if err := c.checkArticles(&out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

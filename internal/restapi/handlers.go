@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -262,4 +263,118 @@ func (h *handler) delete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// restore is POST /articles/{slug}/restore: the trashed article back.
+func (h *handler) restore(w http.ResponseWriter, r *http.Request) {
+	if !require(w, r, authn.ScopeWrite) {
+		return
+	}
+	if _, ok := params(w, r); !ok {
+		return
+	}
+	slug := r.PathValue("slug")
+	a, err := h.articles.Restore(r.Context(), slug)
+	if err != nil {
+		h.fail(w, r, err, messages{notFound: fmt.Sprintf("no article %q in the trash", slug),
+			conflict: fmt.Sprintf("another article now has the slug %q", slug)})
+		return
+	}
+	h.writeJSON(w, r, http.StatusOK, wire(a))
+}
+
+// historyVisible applies blog.HistoryVisible to the caller.
+func (h *handler) historyVisible(r *http.Request, slug string) error {
+	return blog.HistoryVisible(r.Context(), h.articles, slug, canWrite(r))
+}
+
+type revisionsResponse struct {
+	Revisions  []*blog.Revision `json:"revisions"`
+	NextCursor string           `json:"next_cursor,omitempty"`
+}
+
+// revisions is GET /articles/{slug}/revisions: newest first, paged.
+func (h *handler) revisions(w http.ResponseWriter, r *http.Request) {
+	if !require(w, r, authn.ScopeRead) {
+		return
+	}
+	v, ok := params(w, r, "limit", "cursor")
+	if !ok {
+		return
+	}
+	limit, ok := intParam(w, v, "limit")
+	if !ok {
+		return
+	}
+	slug := r.PathValue("slug")
+	nf := messages{notFound: fmt.Sprintf("no revisions of an article with slug %q", slug)}
+	if err := h.historyVisible(r, slug); err != nil {
+		h.fail(w, r, err, nf)
+		return
+	}
+	page, err := h.articles.Revisions(r.Context(), slug, limit, v.Get("cursor"))
+	if err != nil {
+		h.fail(w, r, err, nf)
+		return
+	}
+	h.writeJSON(w, r, http.StatusOK, revisionsResponse{Revisions: page.Revisions, NextCursor: page.NextCursor})
+}
+
+// revisionID reads the {id} of a revision path.
+func revisionID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		invalid(w, "id", "must be a revision id (a positive number from the list of revisions)")
+		return 0, false
+	}
+	return id, true
+}
+
+// revision is GET /articles/{slug}/revisions/{id}: that version whole.
+func (h *handler) revision(w http.ResponseWriter, r *http.Request) {
+	if !require(w, r, authn.ScopeRead) {
+		return
+	}
+	if _, ok := params(w, r); !ok {
+		return
+	}
+	id, ok := revisionID(w, r)
+	if !ok {
+		return
+	}
+	slug := r.PathValue("slug")
+	nf := messages{notFound: fmt.Sprintf("no revision %d of an article with slug %q", id, slug)}
+	if err := h.historyVisible(r, slug); err != nil {
+		h.fail(w, r, err, nf)
+		return
+	}
+	rev, err := h.articles.Revision(r.Context(), slug, id)
+	if err != nil {
+		h.fail(w, r, err, nf)
+		return
+	}
+	wire(rev.Article)
+	h.writeJSON(w, r, http.StatusOK, rev)
+}
+
+// restoreRevision is POST /articles/{slug}/revisions/{id}/restore: the
+// article as it was then, itself a new revision.
+func (h *handler) restoreRevision(w http.ResponseWriter, r *http.Request) {
+	if !require(w, r, authn.ScopeWrite) {
+		return
+	}
+	if _, ok := params(w, r); !ok {
+		return
+	}
+	id, ok := revisionID(w, r)
+	if !ok {
+		return
+	}
+	slug := r.PathValue("slug")
+	a, err := h.articles.RestoreRevision(r.Context(), slug, id)
+	if err != nil {
+		h.fail(w, r, err, messages{notFound: fmt.Sprintf("no revision %d of an article with slug %q", id, slug)})
+		return
+	}
+	h.writeJSON(w, r, http.StatusOK, wire(a))
 }

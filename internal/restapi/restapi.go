@@ -59,6 +59,10 @@ func New(articles blog.Articles, opts Options) http.Handler {
 	mux.HandleFunc("GET "+Prefix+"/articles/{slug}", h.get)
 	mux.HandleFunc("PATCH "+Prefix+"/articles/{slug}", h.update)
 	mux.HandleFunc("DELETE "+Prefix+"/articles/{slug}", h.delete)
+	mux.HandleFunc("POST "+Prefix+"/articles/{slug}/restore", h.restore)
+	mux.HandleFunc("GET "+Prefix+"/articles/{slug}/revisions", h.revisions)
+	mux.HandleFunc("GET "+Prefix+"/articles/{slug}/revisions/{id}", h.revision)
+	mux.HandleFunc("POST "+Prefix+"/articles/{slug}/revisions/{id}/restore", h.restoreRevision)
 	mux.HandleFunc("GET "+Prefix+"/search", h.search)
 	mux.HandleFunc("GET "+Prefix+"/tags", h.tags)
 
@@ -66,10 +70,14 @@ func New(articles blog.Articles, opts Options) http.Handler {
 	// text. Method-less patterns are less specific than the ones above, so
 	// they catch exactly the leftovers and answer in the API's error shape.
 	for p, allow := range map[string]string{
-		Prefix + "/articles":        "GET, HEAD, POST",
-		Prefix + "/articles/{slug}": "GET, HEAD, PATCH, DELETE",
-		Prefix + "/search":          "GET, HEAD",
-		Prefix + "/tags":            "GET, HEAD",
+		Prefix + "/articles":                               "GET, HEAD, POST",
+		Prefix + "/articles/{slug}":                        "GET, HEAD, PATCH, DELETE",
+		Prefix + "/articles/{slug}/restore":                "POST",
+		Prefix + "/articles/{slug}/revisions":              "GET, HEAD",
+		Prefix + "/articles/{slug}/revisions/{id}":         "GET, HEAD",
+		Prefix + "/articles/{slug}/revisions/{id}/restore": "POST",
+		Prefix + "/search":                                 "GET, HEAD",
+		Prefix + "/tags":                                   "GET, HEAD",
 	} {
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
@@ -91,7 +99,8 @@ func New(articles blog.Articles, opts Options) http.Handler {
 			notFound(w, r)
 			return
 		}
-		mux.ServeHTTP(w, r)
+		// Revisions name who made each change: the credential.
+		mux.ServeHTTP(w, r.WithContext(blog.WithActor(r.Context(), authn.FromContext(r.Context()).Actor())))
 	})
 }
 

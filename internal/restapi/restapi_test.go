@@ -796,6 +796,18 @@ func (s stubArticles) Update(context.Context, string, blog.Patch) (*blog.Article
 	return nil, s.err
 }
 func (s stubArticles) Delete(context.Context, string) error { return s.err }
+func (s stubArticles) Restore(context.Context, string) (*blog.Article, error) {
+	return nil, s.err
+}
+func (s stubArticles) Revisions(context.Context, string, int, string) (*blog.RevisionPage, error) {
+	return nil, s.err
+}
+func (s stubArticles) Revision(context.Context, string, int64) (*blog.Revision, error) {
+	return nil, s.err
+}
+func (s stubArticles) RestoreRevision(context.Context, string, int64) (*blog.Article, error) {
+	return nil, s.err
+}
 
 func TestErrorTable(t *testing.T) {
 	t.Parallel()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/blog"
 	"github.com/2coffee/mcp-2coffee/internal/importer"
@@ -38,7 +39,7 @@ func Load(ctx context.Context, dst importer.Upserter) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if _, err := dst.UpsertArticles(ctx, as); err != nil {
+	if _, err := dst.UpsertArticles(ctx, as, blog.Change{Actor: "sample", At: time.Now()}); err != nil {
 		return 0, err
 	}
 	return len(as), nil

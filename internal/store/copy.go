@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/blog"
 )
@@ -97,7 +98,7 @@ func Copy(ctx context.Context, dst, src Backend) (Copied, error) {
 		if len(as) == 0 {
 			break
 		}
-		if _, err := dst.UpsertArticles(ctx, as); err != nil {
+		if _, err := dst.UpsertArticles(ctx, as, blog.Change{Actor: "copy", At: time.Now()}); err != nil {
 			return c, fmt.Errorf("writing articles: %w", err)
 		}
 		c.Articles += len(as)

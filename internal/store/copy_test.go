@@ -87,7 +87,7 @@ func testCopy(t *testing.T, src, dst store.Backend) {
 		a.Normalize()
 		as = append(as, a)
 	}
-	if _, err := src.UpsertArticles(ctx, as); err != nil {
+	if _, err := src.UpsertArticles(ctx, as, blog.Change{Actor: "test", At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 

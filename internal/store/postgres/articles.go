@@ -2,10 +2,12 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -153,31 +155,49 @@ func (db *DB) CountArticles(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// CreateArticle stores a new article; the slug must be free. The article
-// and its tags go in in one statement, so it needs no transaction.
-func (db *DB) CreateArticle(ctx context.Context, a *blog.Article) error {
-	if _, err := insertArticle(ctx, db.pool, a); err != nil {
+// CreateArticle stores a new article and its first revision; the slug
+// must be free.
+func (db *DB) CreateArticle(ctx context.Context, a *blog.Article, c blog.Change) error {
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := insertArticle(ctx, tx, a); err != nil {
+			return err
+		}
+		return keepRevision(ctx, tx, c, blog.ActionCreated, blog.ChangedFields(nil, a), a)
+	})
+	if err != nil {
 		return fmt.Errorf("postgres: create article %q: %w", a.Slug, err)
 	}
 	return nil
 }
 
+// lockArticle reads and locks the article with slug, or reports
+// errdefs.ErrNotFound. Every writer of an article takes its row lock
+// first, so concurrent changes of one article wait for each other and
+// each sees the one before it (and its revision).
+func lockArticle(ctx context.Context, tx pgx.Tx, slug string) (*blog.Article, int64, error) {
+	var id int64
+	a, err := scanArticle(tx.QueryRow(ctx, `SELECT `+articleColumns+`, a.id FROM articles a WHERE a.slug = $1 FOR UPDATE`, slug), &id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, 0, errdefs.ErrNotFound
+	}
+	return a, id, err
+}
+
 // UpdateArticle replaces every field of the stored article with a.Slug.
-func (db *DB) UpdateArticle(ctx context.Context, a *blog.Article) error {
+func (db *DB) UpdateArticle(ctx context.Context, a *blog.Article, c blog.Change) error {
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		var id int64
-		// The UPDATE locks the row before the tags are touched, so a
-		// concurrent update of the same article waits for this one, and
-		// one that deleted it meanwhile leaves no row to update.
-		err := tx.QueryRow(ctx, `UPDATE articles SET `+articleSet+` WHERE slug = $1 RETURNING id`,
-			articleArgs(a)...).Scan(&id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errdefs.ErrNotFound
-		}
+		old, id, err := lockArticle(ctx, tx, a.Slug)
 		if err != nil {
 			return err
 		}
-		return replaceTags(ctx, tx, id, a)
+		args := append(articleArgs(a), id)
+		if _, err := tx.Exec(ctx, `UPDATE articles SET `+articleSet+` WHERE id = $`+fmt.Sprint(len(args)), args...); err != nil {
+			return err
+		}
+		if err := replaceTags(ctx, tx, id, a); err != nil {
+			return err
+		}
+		return keepRevision(ctx, tx, c, blog.ActionUpdated, blog.ChangedFields(old, a), a)
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: update article %q: %w", a.Slug, err)
@@ -185,17 +205,203 @@ func (db *DB) UpdateArticle(ctx context.Context, a *blog.Article) error {
 	return nil
 }
 
-// DeleteArticle removes the article with this slug, and its tags by the
-// foreign key's cascade; its search entry is a column of its row.
-func (db *DB) DeleteArticle(ctx context.Context, slug string) error {
-	tag, err := db.pool.Exec(ctx, `DELETE FROM articles WHERE slug = $1`, slug)
+// DeleteArticle moves the article with this slug to the trash (its tags
+// go by the foreign key's cascade; its search entry is a column of its
+// row), keeping it whole there and in a revision.
+func (db *DB) DeleteArticle(ctx context.Context, slug string, c blog.Change) error {
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		old, id, err := lockArticle(ctx, tx, slug)
+		if err != nil {
+			return err
+		}
+		js, err := articleJSON(old)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO article_trash (slug, article, deleted_at, deleted_by) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (slug) DO UPDATE SET article = excluded.article, deleted_at = excluded.deleted_at, deleted_by = excluded.deleted_by`,
+			slug, js, stamp(c.At), c.Actor); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM articles WHERE id = $1`, id); err != nil {
+			return err
+		}
+		return keepRevision(ctx, tx, c, blog.ActionDeleted, []string{}, old)
+	})
 	if err != nil {
 		return fmt.Errorf("postgres: delete article %q: %w", slug, err)
 	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: delete article %q: %w", slug, errdefs.ErrNotFound)
-	}
 	return nil
+}
+
+// RestoreArticle brings a trashed article back.
+func (db *DB) RestoreArticle(ctx context.Context, slug string, c blog.Change) (*blog.Article, error) {
+	var a *blog.Article
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		var js string
+		err := tx.QueryRow(ctx, `DELETE FROM article_trash WHERE slug = $1 RETURNING article`, slug).Scan(&js)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("no article %q in the trash: %w", slug, errdefs.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if a, err = decodeArticle(js); err != nil {
+			return err
+		}
+		a.UpdatedAt = stamp(c.At)
+		if _, err := insertArticle(ctx, tx, a); err != nil {
+			return err // ErrConflict: a new article has the slug; the rollback keeps the trashed one
+		}
+		return keepRevision(ctx, tx, c, blog.ActionRestored, []string{}, a)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: restore article %q: %w", slug, err)
+	}
+	return a, nil
+}
+
+// ListTrash returns the trashed articles, most recently deleted first.
+func (db *DB) ListTrash(ctx context.Context) ([]*blog.Trashed, error) {
+	rows, err := db.pool.Query(ctx, `SELECT article, deleted_at, deleted_by FROM article_trash ORDER BY deleted_at DESC, slug`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list trash: %w", err)
+	}
+	defer rows.Close()
+	out := []*blog.Trashed{}
+	for rows.Next() {
+		var (
+			js string
+			t  blog.Trashed
+		)
+		if err := rows.Scan(&js, &t.DeletedAt, &t.DeletedBy); err != nil {
+			return nil, fmt.Errorf("postgres: list trash: %w", err)
+		}
+		if t.Article, err = decodeArticle(js); err != nil {
+			return nil, fmt.Errorf("postgres: list trash: %w", err)
+		}
+		t.DeletedAt = t.DeletedAt.UTC()
+		out = append(out, &t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: list trash: %w", err)
+	}
+	return out, nil
+}
+
+// PurgeTrash deletes trashed articles for good, with the revisions of
+// slugs no live article has.
+func (db *DB) PurgeTrash(ctx context.Context, slug string, before time.Time) (int, error) {
+	var n int
+	err := db.pool.QueryRow(ctx, `WITH gone AS (
+			DELETE FROM article_trash WHERE ($1 = '' OR slug = $1) AND deleted_at < $2 RETURNING slug
+		), revs AS (
+			DELETE FROM article_revisions r USING gone
+			WHERE r.slug = gone.slug AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.slug = gone.slug)
+		)
+		SELECT count(*) FROM gone`, slug, stamp(before)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: purge trash: %w", err)
+	}
+	return n, nil
+}
+
+// ListRevisions returns a page of an article's revisions, newest first.
+func (db *DB) ListRevisions(ctx context.Context, r blog.RevisionRange) ([]*blog.Revision, error) {
+	rows, err := db.pool.Query(ctx, `SELECT id, slug, at, actor, action, changed FROM article_revisions
+		WHERE slug = $1 AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3`, r.Slug, r.Before, r.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list revisions: %w", err)
+	}
+	defer rows.Close()
+	out := []*blog.Revision{}
+	for rows.Next() {
+		rev, err := scanRevision(rows)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: list revisions: %w", err)
+		}
+		out = append(out, rev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: list revisions: %w", err)
+	}
+	return out, nil
+}
+
+// GetRevision returns one revision with its article.
+func (db *DB) GetRevision(ctx context.Context, slug string, id int64) (*blog.Revision, error) {
+	var js string
+	rev, err := scanRevision(db.pool.QueryRow(ctx, `SELECT id, slug, at, actor, action, changed, article
+		FROM article_revisions WHERE slug = $1 AND id = $2`, slug, id), &js)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("revision %d of %q: %w", id, slug, errdefs.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: get revision: %w", err)
+	}
+	if rev.Article, err = decodeArticle(js); err != nil {
+		return nil, fmt.Errorf("postgres: get revision: %w", err)
+	}
+	return rev, nil
+}
+
+// scanRevision reads id, slug, at, actor, action, changed, then extra.
+func scanRevision(row pgx.Row, extra ...any) (*blog.Revision, error) {
+	var (
+		rev     blog.Revision
+		changed string
+	)
+	if err := row.Scan(append([]any{&rev.ID, &rev.Slug, &rev.At, &rev.Actor, &rev.Action, &changed}, extra...)...); err != nil {
+		return nil, err
+	}
+	rev.At = rev.At.UTC()
+	if err := json.Unmarshal([]byte(changed), &rev.Changed); err != nil {
+		return nil, fmt.Errorf("revision %d: stored fields: %w", rev.ID, err)
+	}
+	return &rev, nil
+}
+
+// keepRevision records a revision of a and drops the oldest beyond
+// c.Keep.
+func keepRevision(ctx context.Context, tx pgx.Tx, c blog.Change, action string, changed []string, a *blog.Article) error {
+	if c.Action != "" {
+		action = c.Action
+	}
+	js, err := articleJSON(a)
+	if err != nil {
+		return err
+	}
+	fields, err := json.Marshal(changed)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO article_revisions (slug, at, actor, action, changed, article) VALUES ($1, $2, $3, $4, $5, $6)`,
+		a.Slug, stamp(c.At), c.Actor, action, string(fields), js); err != nil {
+		return err
+	}
+	if c.Keep > 0 {
+		_, err = tx.Exec(ctx, `DELETE FROM article_revisions WHERE slug = $1 AND id <= (
+			SELECT id FROM article_revisions WHERE slug = $1 ORDER BY id DESC OFFSET $2 LIMIT 1)`, a.Slug, c.Keep)
+	}
+	return err
+}
+
+// articleJSON is how revisions and the trash keep an article.
+func articleJSON(a *blog.Article) (string, error) {
+	c := *a
+	c.Tags = tagsOf(a)
+	b, err := json.Marshal(&c)
+	return string(b), err
+}
+
+func decodeArticle(js string) (*blog.Article, error) {
+	var a blog.Article
+	if err := json.Unmarshal([]byte(js), &a); err != nil {
+		return nil, fmt.Errorf("a kept article: %w", err)
+	}
+	a.Tags = tagsOf(&a)
+	a.PublishedAt, a.UpdatedAt = a.PublishedAt.UTC(), a.UpdatedAt.UTC()
+	return &a, nil
 }
 
 // UpsertArticles creates or replaces every article in one transaction and
@@ -207,7 +413,7 @@ func (db *DB) DeleteArticle(ctx context.Context, slug string) error {
 // imports of overlapping batches running at once then take their row locks
 // in the same order and wait for each other instead of deadlocking. A
 // slug given twice is written twice, in the order given, as SQLite does.
-func (db *DB) UpsertArticles(ctx context.Context, as []*blog.Article) ([]blog.UpsertOutcome, error) {
+func (db *DB) UpsertArticles(ctx context.Context, as []*blog.Article, c blog.Change) ([]blog.UpsertOutcome, error) {
 	outcomes := make([]blog.UpsertOutcome, len(as))
 	if len(as) == 0 {
 		return outcomes, nil
@@ -234,7 +440,7 @@ func (db *DB) UpsertArticles(ctx context.Context, as []*blog.Article) ([]blog.Up
 				return err
 			}
 			a := as[i]
-			o, err := upsertArticle(ctx, tx, stored, a)
+			o, err := upsertArticle(ctx, tx, stored, a, c)
 			if err != nil {
 				return fmt.Errorf("article %q: %w", a.Slug, err)
 			}
@@ -281,7 +487,7 @@ const maxUpsertTries = 3
 
 // upsertArticle writes a and records it in stored (what this transaction
 // has locked or written, by slug).
-func upsertArticle(ctx context.Context, tx pgx.Tx, stored map[string]storedArticle, a *blog.Article) (blog.UpsertOutcome, error) {
+func upsertArticle(ctx context.Context, tx pgx.Tx, stored map[string]storedArticle, a *blog.Article, c blog.Change) (blog.UpsertOutcome, error) {
 	for range maxUpsertTries {
 		old, ok := stored[a.Slug]
 		if !ok {
@@ -300,7 +506,7 @@ func upsertArticle(ctx context.Context, tx pgx.Tx, stored map[string]storedArtic
 				return 0, err
 			}
 			stored[a.Slug] = storedArticle{id: id, a: a.Clone()}
-			return blog.Created, nil
+			return blog.Created, keepRevision(ctx, tx, c, blog.ActionCreated, blog.ChangedFields(nil, a), a)
 		}
 		if sameArticle(old.a, a) {
 			return blog.Unchanged, nil
@@ -315,7 +521,7 @@ func upsertArticle(ctx context.Context, tx pgx.Tx, stored map[string]storedArtic
 			return 0, err
 		}
 		stored[a.Slug] = storedArticle{id: old.id, a: a.Clone()}
-		return blog.Updated, nil
+		return blog.Updated, keepRevision(ctx, tx, c, blog.ActionUpdated, blog.ChangedFields(old.a, a), a)
 	}
 	return 0, fmt.Errorf("slug %q was created and deleted by others %d times during the upsert", a.Slug, maxUpsertTries)
 }

@@ -29,10 +29,10 @@ func TestHugeBody(t *testing.T) {
 	}
 	huge := &blog.Article{Slug: "huge", Title: "Huge", Body: b.String(), PublishedAt: time.Now(), UpdatedAt: time.Now()}
 	huge.Normalize()
-	if err := db.CreateArticle(t.Context(), huge); err != nil {
+	if err := db.CreateArticle(t.Context(), huge, blog.Change{Actor: "test", At: time.Now()}); err != nil {
 		t.Fatalf("CreateArticle of a %d-byte body: %v", len(huge.Body), err)
 	}
-	if _, err := db.UpsertArticles(t.Context(), []*blog.Article{huge}); err != nil {
+	if _, err := db.UpsertArticles(t.Context(), []*blog.Article{huge}, blog.Change{Actor: "test", At: time.Now()}); err != nil {
 		t.Fatalf("UpsertArticles of a %d-byte body: %v", len(huge.Body), err)
 	}
 	got, err := db.GetArticle(t.Context(), "huge")

@@ -24,7 +24,7 @@ func benchDB(b *testing.B) *postgres.DB {
 	start := time.Now()
 	const batch = 500
 	for i := 0; i < len(corpus); i += batch {
-		if _, err := db.UpsertArticles(b.Context(), corpus[i:min(i+batch, len(corpus))]); err != nil {
+		if _, err := db.UpsertArticles(b.Context(), corpus[i:min(i+batch, len(corpus))], blog.Change{Actor: "test", At: time.Now()}); err != nil {
 			b.Fatalf("UpsertArticles: %v", err)
 		}
 	}

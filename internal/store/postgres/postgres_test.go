@@ -131,7 +131,7 @@ func TestNoMigrate(t *testing.T) {
 	}
 	a := &blog.Article{Slug: "hello", Title: "Hello", Body: "Body.", PublishedAt: time.Unix(1_700_000_000, 0)}
 	a.Normalize()
-	if err := app.CreateArticle(t.Context(), a); err != nil {
+	if err := app.CreateArticle(t.Context(), a, blog.Change{Actor: "test", At: time.Now()}); err != nil {
 		t.Errorf("CreateArticle as that role: %v", err)
 	}
 	if n, err := app.CountArticles(t.Context()); err != nil || n != 1 {

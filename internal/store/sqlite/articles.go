@@ -178,10 +178,12 @@ func (db *DB) CountArticles(ctx context.Context) (int, error) {
 }
 
 // CreateArticle stores a new article; the slug must be free.
-func (db *DB) CreateArticle(ctx context.Context, a *blog.Article) error {
+func (db *DB) CreateArticle(ctx context.Context, a *blog.Article, c blog.Change) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := insertArticle(ctx, tx, a)
-		return err
+		if _, err := insertArticle(ctx, tx, a); err != nil {
+			return err
+		}
+		return keepRevision(ctx, tx, c, blog.ActionCreated, blog.ChangedFields(nil, a), a)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: create article %q: %w", a.Slug, err)
@@ -189,18 +191,28 @@ func (db *DB) CreateArticle(ctx context.Context, a *blog.Article) error {
 	return nil
 }
 
+// storedArticle reads the article with slug and its row id in tx, or
+// errdefs.ErrNotFound.
+func storedArticle(ctx context.Context, tx *sql.Tx, slug string) (*blog.Article, int64, error) {
+	var id int64
+	a, err := scanArticle(tx.QueryRowContext(ctx, `SELECT `+articleColumns+`, a.id FROM `+articleTables+` WHERE a.slug = ?`, slug), &id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, errdefs.ErrNotFound
+	}
+	return a, id, err
+}
+
 // UpdateArticle replaces every field of the stored article with a.Slug.
-func (db *DB) UpdateArticle(ctx context.Context, a *blog.Article) error {
+func (db *DB) UpdateArticle(ctx context.Context, a *blog.Article, c blog.Change) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM articles WHERE slug = ?`, a.Slug).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errdefs.ErrNotFound
-		}
+		old, id, err := storedArticle(ctx, tx, a.Slug)
 		if err != nil {
 			return err
 		}
-		return replaceArticle(ctx, tx, id, a)
+		if err := replaceArticle(ctx, tx, id, a); err != nil {
+			return err
+		}
+		return keepRevision(ctx, tx, c, blog.ActionUpdated, blog.ChangedFields(old, a), a)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: update article %q: %w", a.Slug, err)
@@ -208,23 +220,35 @@ func (db *DB) UpdateArticle(ctx context.Context, a *blog.Article) error {
 	return nil
 }
 
-// DeleteArticle removes the article with this slug, its body and tags (by
-// the foreign keys' cascade) and its search index entry.
-func (db *DB) DeleteArticle(ctx context.Context, slug string) error {
+// DeleteArticle moves the article with this slug to the trash: its row,
+// body and tags go (by the foreign keys' cascade) with its search index
+// entries, and the whole article is kept in article_trash and in a
+// revision.
+func (db *DB) DeleteArticle(ctx context.Context, slug string, c blog.Change) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `DELETE FROM articles WHERE slug = ? RETURNING id`, slug).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errdefs.ErrNotFound
-		}
+		old, id, err := storedArticle(ctx, tx, slug)
 		if err != nil {
+			return err
+		}
+		js, err := articleJSON(old)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO article_trash (slug, article, deleted_at, deleted_by) VALUES (?, ?, ?, ?)
+			ON CONFLICT (slug) DO UPDATE SET article = excluded.article, deleted_at = excluded.deleted_at, deleted_by = excluded.deleted_by`,
+			slug, js, c.At.Unix(), c.Actor); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM articles WHERE id = ?`, id); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM articles_fts WHERE rowid = ?`, id); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM articles_head_fts WHERE rowid = ?`, id)
-		return err
+		if _, err = tx.ExecContext(ctx, `DELETE FROM articles_head_fts WHERE rowid = ?`, id); err != nil {
+			return err
+		}
+		return keepRevision(ctx, tx, c, blog.ActionDeleted, []string{}, old)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: delete article %q: %w", slug, err)
@@ -232,10 +256,202 @@ func (db *DB) DeleteArticle(ctx context.Context, slug string) error {
 	return nil
 }
 
+// RestoreArticle brings a trashed article back.
+func (db *DB) RestoreArticle(ctx context.Context, slug string, c blog.Change) (*blog.Article, error) {
+	var a *blog.Article
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var js string
+		err := tx.QueryRowContext(ctx, `DELETE FROM article_trash WHERE slug = ? RETURNING article`, slug).Scan(&js)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("no article %q in the trash: %w", slug, errdefs.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if a, err = decodeArticle(js); err != nil {
+			return err
+		}
+		a.UpdatedAt = c.At.UTC().Truncate(time.Second)
+		if _, err := insertArticle(ctx, tx, a); err != nil {
+			return err // ErrConflict: a new article has the slug; the rollback keeps the trashed one
+		}
+		return keepRevision(ctx, tx, c, blog.ActionRestored, []string{}, a)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: restore article %q: %w", slug, err)
+	}
+	return a, nil
+}
+
+// ListTrash returns the trashed articles, most recently deleted first.
+func (db *DB) ListTrash(ctx context.Context) ([]*blog.Trashed, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT article, deleted_at, deleted_by FROM article_trash ORDER BY deleted_at DESC, slug`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list trash: %w", err)
+	}
+	defer rows.Close()
+	out := []*blog.Trashed{}
+	for rows.Next() {
+		var (
+			js string
+			at int64
+			t  blog.Trashed
+		)
+		if err := rows.Scan(&js, &at, &t.DeletedBy); err != nil {
+			return nil, fmt.Errorf("sqlite: list trash: %w", err)
+		}
+		if t.Article, err = decodeArticle(js); err != nil {
+			return nil, fmt.Errorf("sqlite: list trash: %w", err)
+		}
+		t.DeletedAt = time.Unix(at, 0).UTC()
+		out = append(out, &t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list trash: %w", err)
+	}
+	return out, nil
+}
+
+// PurgeTrash deletes trashed articles for good, with the revisions of
+// slugs no live article has.
+func (db *DB) PurgeTrash(ctx context.Context, slug string, before time.Time) (int, error) {
+	n := 0
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `DELETE FROM article_trash WHERE (?1 = '' OR slug = ?1) AND deleted_at < ?2 RETURNING slug`, slug, before.Unix())
+		if err != nil {
+			return err
+		}
+		var slugs []string
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				rows.Close()
+				return err
+			}
+			slugs = append(slugs, s)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, s := range slugs {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM article_revisions WHERE slug = ?
+				AND NOT EXISTS (SELECT 1 FROM articles WHERE slug = ?)`, s, s); err != nil {
+				return err
+			}
+		}
+		n = len(slugs)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: purge trash: %w", err)
+	}
+	return n, nil
+}
+
+// ListRevisions returns a page of an article's revisions, newest first.
+func (db *DB) ListRevisions(ctx context.Context, r blog.RevisionRange) ([]*blog.Revision, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT id, slug, at, actor, action, changed FROM article_revisions
+		WHERE slug = ?1 AND (?2 = 0 OR id < ?2) ORDER BY id DESC LIMIT ?3`, r.Slug, r.Before, r.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list revisions: %w", err)
+	}
+	defer rows.Close()
+	out := []*blog.Revision{}
+	for rows.Next() {
+		rev, err := scanRevision(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list revisions: %w", err)
+		}
+		out = append(out, rev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list revisions: %w", err)
+	}
+	return out, nil
+}
+
+// GetRevision returns one revision with its article.
+func (db *DB) GetRevision(ctx context.Context, slug string, id int64) (*blog.Revision, error) {
+	var js string
+	rev, err := scanRevision(db.db.QueryRowContext(ctx, `SELECT id, slug, at, actor, action, changed, article
+		FROM article_revisions WHERE slug = ? AND id = ?`, slug, id), &js)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("revision %d of %q: %w", id, slug, errdefs.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: get revision: %w", err)
+	}
+	if rev.Article, err = decodeArticle(js); err != nil {
+		return nil, fmt.Errorf("sqlite: get revision: %w", err)
+	}
+	return rev, nil
+}
+
+// scanRevision reads id, slug, at, actor, action, changed, then extra.
+func scanRevision(s rowScanner, extra ...any) (*blog.Revision, error) {
+	var (
+		rev     blog.Revision
+		at      int64
+		changed string
+	)
+	if err := s.Scan(append([]any{&rev.ID, &rev.Slug, &at, &rev.Actor, &rev.Action, &changed}, extra...)...); err != nil {
+		return nil, err
+	}
+	rev.At = time.Unix(at, 0).UTC()
+	if err := json.Unmarshal([]byte(changed), &rev.Changed); err != nil {
+		return nil, fmt.Errorf("revision %d: stored fields: %w", rev.ID, err)
+	}
+	return &rev, nil
+}
+
+// keepRevision records a revision of a and drops the oldest beyond
+// c.Keep.
+func keepRevision(ctx context.Context, tx *sql.Tx, c blog.Change, action string, changed []string, a *blog.Article) error {
+	if c.Action != "" {
+		action = c.Action
+	}
+	js, err := articleJSON(a)
+	if err != nil {
+		return err
+	}
+	fields, err := json.Marshal(changed)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO article_revisions (slug, at, actor, action, changed, article) VALUES (?, ?, ?, ?, ?, ?)`,
+		a.Slug, c.At.Unix(), c.Actor, action, string(fields), js); err != nil {
+		return err
+	}
+	if c.Keep > 0 {
+		_, err = tx.ExecContext(ctx, `DELETE FROM article_revisions WHERE slug = ?1 AND id <= (
+			SELECT id FROM article_revisions WHERE slug = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)`, a.Slug, c.Keep)
+	}
+	return err
+}
+
+// articleJSON is how revisions and the trash keep an article.
+func articleJSON(a *blog.Article) (string, error) {
+	c := *a
+	c.Tags = tagsOf(a)
+	b, err := json.Marshal(&c)
+	return string(b), err
+}
+
+func decodeArticle(js string) (*blog.Article, error) {
+	var a blog.Article
+	if err := json.Unmarshal([]byte(js), &a); err != nil {
+		return nil, fmt.Errorf("a kept article: %w", err)
+	}
+	a.Tags = tagsOf(&a)
+	a.PublishedAt, a.UpdatedAt = a.PublishedAt.UTC(), a.UpdatedAt.UTC()
+	return &a, nil
+}
+
 // UpsertArticles creates or replaces every article in one transaction and
 // says, per article, what it did. An article equal in every field to the
 // stored one is left alone, so re-importing the same files writes nothing.
-func (db *DB) UpsertArticles(ctx context.Context, as []*blog.Article) ([]blog.UpsertOutcome, error) {
+func (db *DB) UpsertArticles(ctx context.Context, as []*blog.Article, c blog.Change) ([]blog.UpsertOutcome, error) {
 	outcomes := make([]blog.UpsertOutcome, 0, len(as))
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		for _, a := range as {
@@ -243,7 +459,7 @@ func (db *DB) UpsertArticles(ctx context.Context, as []*blog.Article) ([]blog.Up
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			o, err := upsertArticle(ctx, tx, a)
+			o, err := upsertArticle(ctx, tx, a, c)
 			if err != nil {
 				return fmt.Errorf("article %q: %w", a.Slug, err)
 			}
@@ -257,15 +473,14 @@ func (db *DB) UpsertArticles(ctx context.Context, as []*blog.Article) ([]blog.Up
 	return outcomes, nil
 }
 
-func upsertArticle(ctx context.Context, tx *sql.Tx, a *blog.Article) (blog.UpsertOutcome, error) {
-	var id int64
-	old, err := scanArticle(tx.QueryRowContext(ctx, `SELECT `+articleColumns+`, a.id FROM `+articleTables+` WHERE a.slug = ?`, a.Slug), &id)
+func upsertArticle(ctx context.Context, tx *sql.Tx, a *blog.Article, c blog.Change) (blog.UpsertOutcome, error) {
+	old, id, err := storedArticle(ctx, tx, a.Slug)
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
+	case errors.Is(err, errdefs.ErrNotFound):
 		if _, err := insertArticle(ctx, tx, a); err != nil {
 			return 0, err
 		}
-		return blog.Created, nil
+		return blog.Created, keepRevision(ctx, tx, c, blog.ActionCreated, blog.ChangedFields(nil, a), a)
 	case err != nil:
 		return 0, err
 	case sameArticle(old, a):
@@ -274,7 +489,7 @@ func upsertArticle(ctx context.Context, tx *sql.Tx, a *blog.Article) (blog.Upser
 	if err := replaceArticle(ctx, tx, id, a); err != nil {
 		return 0, err
 	}
-	return blog.Updated, nil
+	return blog.Updated, keepRevision(ctx, tx, c, blog.ActionUpdated, blog.ChangedFields(old, a), a)
 }
 
 // sameArticle reports whether storing a over old would change nothing.

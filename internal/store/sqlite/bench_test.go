@@ -30,7 +30,7 @@ func benchDB(b *testing.B) *DB {
 	start := time.Now()
 	const batch = 500
 	for i := 0; i < benchArticles; i += batch {
-		if _, err := db.UpsertArticles(b.Context(), corpus[i:min(i+batch, benchArticles)]); err != nil {
+		if _, err := db.UpsertArticles(b.Context(), corpus[i:min(i+batch, benchArticles)], blog.Change{Actor: "test", At: time.Now()}); err != nil {
 			b.Fatalf("UpsertArticles: %v", err)
 		}
 	}

@@ -42,7 +42,7 @@ func FuzzSearch(f *testing.F) {
 		if err := a.Validate(); err != nil {
 			f.Fatalf("seed article %q: %v", a.Slug, err)
 		}
-		if err := db.CreateArticle(f.Context(), a); err != nil {
+		if err := db.CreateArticle(f.Context(), a, blog.Change{Actor: "test", At: time.Now()}); err != nil {
 			f.Fatalf("seed article %q: %v", a.Slug, err)
 		}
 	}

@@ -138,7 +138,7 @@ func TestReopenKeepsDataAndSkipsMigrations(t *testing.T) {
 		t.Fatalf("first Open: %v", err)
 	}
 	want := testArticle(t, "kept", "Still here after a restart.")
-	if err := db.CreateArticle(t.Context(), want); err != nil {
+	if err := db.CreateArticle(t.Context(), want, blog.Change{Actor: "test", At: time.Now()}); err != nil {
 		t.Fatalf("CreateArticle: %v", err)
 	}
 	before := applied(t, db)
@@ -246,7 +246,7 @@ func TestUpsertFailureWritesNothing(t *testing.T) {
 	t.Parallel()
 	db := openTest(t)
 	before := testArticle(t, "existing", "The original text.")
-	if err := db.CreateArticle(t.Context(), before); err != nil {
+	if err := db.CreateArticle(t.Context(), before, blog.Change{Actor: "test", At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	changed := before.Clone()
@@ -262,7 +262,7 @@ func TestUpsertFailureWritesNothing(t *testing.T) {
 		testArticle(t, "new-two", "More batch words."),
 		broken,
 	}
-	outcomes, err := db.UpsertArticles(t.Context(), batch)
+	outcomes, err := db.UpsertArticles(t.Context(), batch, blog.Change{Actor: "test", At: time.Now()})
 	if err == nil {
 		t.Fatalf("UpsertArticles with a broken article succeeded with %v, want an error", outcomes)
 	}
@@ -276,7 +276,7 @@ func TestUpsertCancelledWritesNothing(t *testing.T) {
 	t.Parallel()
 	db := openTest(t)
 	before := testArticle(t, "existing", "The original text.")
-	if err := db.CreateArticle(t.Context(), before); err != nil {
+	if err := db.CreateArticle(t.Context(), before, blog.Change{Actor: "test", At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	var batch []*blog.Article
@@ -293,7 +293,7 @@ func TestUpsertCancelledWritesNothing(t *testing.T) {
 	defer cancel()
 	ctx := &cancelAfter{Context: parent, cancel: cancel}
 	ctx.left.Store(50)
-	_, err := db.UpsertArticles(ctx, batch)
+	_, err := db.UpsertArticles(ctx, batch, blog.Change{Actor: "test", At: time.Now()})
 	if err == nil {
 		t.Fatal("UpsertArticles cancelled mid-way succeeded, want an error")
 	}
@@ -306,7 +306,7 @@ func TestUpsertCancelledWritesNothing(t *testing.T) {
 	// Cancelled before it starts.
 	cctx, cancel2 := context.WithCancel(t.Context())
 	cancel2()
-	if _, err := db.UpsertArticles(cctx, batch); err == nil {
+	if _, err := db.UpsertArticles(cctx, batch, blog.Change{Actor: "test", At: time.Now()}); err == nil {
 		t.Fatal("UpsertArticles with a cancelled context succeeded")
 	}
 	assertUntouched(t, db, before)
@@ -398,8 +398,11 @@ func TestUpgradeRemembersSamplesOffered(t *testing.T) {
 	}
 }
 
+// undo0010 takes a database back to the schema before migration 0010.
+const undo0010 = `DROP TABLE article_revisions; DROP TABLE article_trash; DELETE FROM schema_migrations WHERE version >= 10;`
+
 // undo0009 takes a database back to the schema before migration 0009.
-const undo0009 = `DROP TABLE oauth_spent_assertions; DELETE FROM schema_migrations WHERE version >= 9;`
+const undo0009 = undo0010 + `DROP TABLE oauth_spent_assertions; DELETE FROM schema_migrations WHERE version >= 9;`
 
 // undo0008 takes a database back to the schema before migration 0008.
 const undo0008 = undo0009 + `DROP INDEX oauth_users_subject; ALTER TABLE oauth_users DROP COLUMN issuer;
@@ -465,7 +468,7 @@ func TestUpgradeIndexesHeads(t *testing.T) {
 			PublishedAt: time.Unix(1000, 0), UpdatedAt: time.Unix(1000, 0)},
 	} {
 		a.Normalize()
-		if err := db.CreateArticle(t.Context(), a); err != nil {
+		if err := db.CreateArticle(t.Context(), a, blog.Change{Actor: "test", At: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -638,7 +641,7 @@ func TestConcurrentSearchesOnAColdCache(t *testing.T) {
 		a.Normalize()
 		as = append(as, a)
 	}
-	if _, err := db.UpsertArticles(t.Context(), as); err != nil {
+	if _, err := db.UpsertArticles(t.Context(), as, blog.Change{Actor: "test", At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)

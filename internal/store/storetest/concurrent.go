@@ -46,7 +46,7 @@ func testConcurrentCreate(t *testing.T, s blog.Store) {
 	for round := range 5 {
 		slug := fmt.Sprintf("race-%d", round)
 		errs := race(func(i int) error {
-			return s.CreateArticle(t.Context(), article(t, slug, title(fmt.Sprintf("Writer %d", i)), tags(fmt.Sprintf("round-%d-writer-%d", round, i))))
+			return s.CreateArticle(t.Context(), article(t, slug, title(fmt.Sprintf("Writer %d", i)), tags(fmt.Sprintf("round-%d-writer-%d", round, i))), testChange)
 		})
 		won := -1
 		for i, err := range errs {
@@ -93,7 +93,7 @@ func testConcurrentUpdates(t *testing.T, s blog.Store) {
 			body(fmt.Sprintf("Words of version%d only.", i)))
 	}
 	for round := range 3 {
-		for i, err := range race(func(i int) error { return s.UpdateArticle(t.Context(), version(i)) }) {
+		for i, err := range race(func(i int) error { return s.UpdateArticle(t.Context(), version(i), testChange) }) {
 			if err != nil {
 				t.Errorf("round %d: update %d: %v", round, i, err)
 			}
@@ -132,9 +132,9 @@ func testConcurrentUpdateDelete(t *testing.T, s blog.Store) {
 		create(t, s, article(t, slug, tags("before"), body("Before the race.")))
 		errs := race(func(i int) error {
 			if i == 0 {
-				return s.DeleteArticle(t.Context(), slug)
+				return s.DeleteArticle(t.Context(), slug, testChange)
 			}
-			return s.UpdateArticle(t.Context(), article(t, slug, tags(fmt.Sprintf("update-%d", i)), body("Racing words.")))
+			return s.UpdateArticle(t.Context(), article(t, slug, tags(fmt.Sprintf("update-%d", i)), body("Racing words.")), testChange)
 		})
 		for i, err := range errs {
 			if err != nil && (i == 0 || !errors.Is(err, errdefs.ErrNotFound)) {
@@ -177,7 +177,7 @@ func testConcurrentUpserts(t *testing.T, s blog.Store) {
 	}
 	errs := race(func(i int) error {
 		var err error
-		outcomes[i], err = s.UpsertArticles(t.Context(), batches[i])
+		outcomes[i], err = s.UpsertArticles(t.Context(), batches[i], testChange)
 		return err
 	})
 	created := map[string]int{}

@@ -266,7 +266,7 @@ func testSearchFollowsWrites(t *testing.T, s blog.Store) {
 	find := func(query string) []string { return search(t, s, parse(t, query), blog.Filter{}) }
 
 	b := article(t, "story", title("Shiny teapot"), tags("porcelain"), body("A new porcelain teapot sits quietly."))
-	if err := s.UpdateArticle(t.Context(), b); err != nil {
+	if err := s.UpdateArticle(t.Context(), b, testChange); err != nil {
 		t.Fatalf("UpdateArticle: %v", err)
 	}
 	for _, gone := range []string{"brass", "whistles", "copper"} {
@@ -281,7 +281,7 @@ func testSearchFollowsWrites(t *testing.T, s blog.Store) {
 	}
 
 	c := article(t, "story", title("Clay pot"), body("A clay pot now."))
-	if _, err := s.UpsertArticles(t.Context(), []*blog.Article{c}); err != nil {
+	if _, err := s.UpsertArticles(t.Context(), []*blog.Article{c}, testChange); err != nil {
 		t.Fatalf("UpsertArticles: %v", err)
 	}
 	if got := find("teapot"); len(got) != 0 {
@@ -291,7 +291,7 @@ func testSearchFollowsWrites(t *testing.T, s blog.Store) {
 		t.Errorf("after the upsert, search clay (-want +got):\n%s", diff)
 	}
 
-	if err := s.DeleteArticle(t.Context(), "story"); err != nil {
+	if err := s.DeleteArticle(t.Context(), "story", testChange); err != nil {
 		t.Fatalf("DeleteArticle: %v", err)
 	}
 	if got := find("clay"); len(got) != 0 {
@@ -316,7 +316,7 @@ const rankingCorpusSize = 1500
 // query's words only in its body (for a query of one term).
 func testSearchRankingOnCorpus(t *testing.T, s blog.Store) {
 	corpus := Corpus(rankingCorpusSize)
-	if _, err := s.UpsertArticles(t.Context(), corpus); err != nil {
+	if _, err := s.UpsertArticles(t.Context(), corpus, testChange); err != nil {
 		t.Fatalf("UpsertArticles: %v", err)
 	}
 	words := func(fields ...string) map[string]bool {

@@ -56,6 +56,12 @@ func Run(t *testing.T, open func(t *testing.T) blog.Store) {
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"ConcurrentUpdateAndDelete", testConcurrentUpdateDelete},
 		{"ConcurrentUpserts", testConcurrentUpserts},
+		{"RevisionsOfALife", testRevisionsOfALife},
+		{"RevisionsKeep", testRevisionsKeep},
+		{"RestoreConflict", testRestoreConflict},
+		{"PurgeTrash", testPurgeTrash},
+		{"UpsertRevisions", testUpsertRevisions},
+		{"ConcurrentRevisions", testConcurrentRevisions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,7 +108,7 @@ func published(d time.Duration) func(*blog.Article) {
 func create(t *testing.T, s blog.Store, as ...*blog.Article) {
 	t.Helper()
 	for _, a := range as {
-		if err := s.CreateArticle(t.Context(), a.Clone()); err != nil {
+		if err := s.CreateArticle(t.Context(), a.Clone(), testChange); err != nil {
 			t.Fatalf("CreateArticle(%q): %v", a.Slug, err)
 		}
 	}
@@ -191,7 +197,7 @@ func testRoundTrip(t *testing.T, s blog.Store) {
 	// The store keeps its own copy: changing the caller's or a returned
 	// article changes nothing stored.
 	in := article(t, "copied", tags("one"))
-	if err := s.CreateArticle(t.Context(), in); err != nil {
+	if err := s.CreateArticle(t.Context(), in, testChange); err != nil {
 		t.Fatalf("CreateArticle: %v", err)
 	}
 	in.Title, in.Tags[0] = "changed", "changed"
@@ -205,7 +211,7 @@ func testRoundTrip(t *testing.T, s blog.Store) {
 func testConflict(t *testing.T, s blog.Store) {
 	first := article(t, "taken", title("First"))
 	create(t, s, first)
-	err := s.CreateArticle(t.Context(), article(t, "taken", title("Second")))
+	err := s.CreateArticle(t.Context(), article(t, "taken", title("Second")), testChange)
 	if !errors.Is(err, errdefs.ErrConflict) {
 		t.Fatalf("CreateArticle with a taken slug: error %v, want ErrConflict", err)
 	}
@@ -232,7 +238,7 @@ func testUpdate(t *testing.T, s blog.Store) {
 		Draft:       true,
 	}
 	want.Normalize()
-	if err := s.UpdateArticle(t.Context(), want.Clone()); err != nil {
+	if err := s.UpdateArticle(t.Context(), want.Clone(), testChange); err != nil {
 		t.Fatalf("UpdateArticle: %v", err)
 	}
 	if diff := cmp.Diff(want, mustGet(t, s, "post")); diff != "" {
@@ -252,7 +258,7 @@ func testDelete(t *testing.T, s blog.Store) {
 	gone := article(t, "gone", tags("gone-tag", "shared"), body("a unique xylophone"))
 	kept := article(t, "kept", tags("shared"))
 	create(t, s, gone, kept)
-	if err := s.DeleteArticle(t.Context(), "gone"); err != nil {
+	if err := s.DeleteArticle(t.Context(), "gone", testChange); err != nil {
 		t.Fatalf("DeleteArticle: %v", err)
 	}
 	if _, err := s.GetArticle(t.Context(), "gone"); !errors.Is(err, errdefs.ErrNotFound) {
@@ -284,8 +290,8 @@ func testNotFound(t *testing.T, s blog.Store) {
 	ctx := t.Context()
 	for name, err := range map[string]error{
 		"GetArticle":    func() error { _, err := s.GetArticle(ctx, "missing"); return err }(),
-		"UpdateArticle": s.UpdateArticle(ctx, article(t, "missing")),
-		"DeleteArticle": s.DeleteArticle(ctx, "missing"),
+		"UpdateArticle": s.UpdateArticle(ctx, article(t, "missing"), testChange),
+		"DeleteArticle": s.DeleteArticle(ctx, "missing", testChange),
 	} {
 		if !errors.Is(err, errdefs.ErrNotFound) {
 			t.Errorf("%s of a missing slug: error %v, want ErrNotFound", name, err)
@@ -516,7 +522,7 @@ func testUpsert(t *testing.T, s blog.Store) {
 		for i, a := range as {
 			in[i] = a.Clone()
 		}
-		got, err := s.UpsertArticles(ctx, in)
+		got, err := s.UpsertArticles(ctx, in, testChange)
 		if err != nil {
 			t.Fatalf("UpsertArticles: %v", err)
 		}
@@ -530,7 +536,7 @@ func testUpsert(t *testing.T, s blog.Store) {
 		}
 	}
 
-	if got, err := s.UpsertArticles(ctx, nil); err != nil || len(got) != 0 {
+	if got, err := s.UpsertArticles(ctx, nil, testChange); err != nil || len(got) != 0 {
 		t.Errorf("UpsertArticles(nil) = %v, %v; want no outcomes, no error", got, err)
 	}
 
@@ -589,3 +595,6 @@ func testUpsert(t *testing.T, s blog.Store) {
 		t.Errorf("ListTags after upserts (-want +got):\n%s", diff)
 	}
 }
+
+// testChange is who the cases' writes are by, and when.
+var testChange = blog.Change{Actor: "storetest", At: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}

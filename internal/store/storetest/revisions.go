@@ -1,0 +1,305 @@
+package storetest
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/errdefs"
+)
+
+// by is a change by actor at minute m of the suite's day.
+func by(actor string, m int) blog.Change {
+	return blog.Change{Actor: actor, At: day.Add(time.Duration(m) * time.Minute)}
+}
+
+func revisions(t *testing.T, s blog.Store, slug string) []*blog.Revision {
+	t.Helper()
+	revs, err := s.ListRevisions(t.Context(), blog.RevisionRange{Slug: slug, Limit: blog.MaxPage + 1})
+	if err != nil {
+		t.Fatalf("ListRevisions(%s): %v", slug, err)
+	}
+	return revs
+}
+
+// summary is what a listing says of each revision.
+func summary(revs []*blog.Revision) []string {
+	var out []string
+	for _, r := range revs {
+		out = append(out, r.Action+" by "+r.Actor+" "+r.At.Format("15:04")+" ["+strings.Join(r.Changed, ",")+"]")
+	}
+	return out
+}
+
+// mustQuery parses a search query.
+func mustQuery(t *testing.T, q string) blog.Query {
+	t.Helper()
+	pq, err := blog.ParseQuery(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pq
+}
+
+// testRevisionsOfALife: an article created, updated, deleted and
+// restored keeps four revisions, newest first, each with when, who, what
+// changed and the article as it was; in the trash it is gone from every
+// read, and it comes back whole.
+func testRevisionsOfALife(t *testing.T, s blog.Store) {
+	ctx := t.Context()
+	a := article(t, "life", title("First"), body("First body."), tags("go"))
+	if err := s.CreateArticle(ctx, a, by("key:k1", 1)); err != nil {
+		t.Fatal(err)
+	}
+	b := a.Clone()
+	b.Body, b.Tags, b.UpdatedAt = "Second body.", []string{"go", "news"}, day.Add(2*time.Minute)
+	if err := s.UpdateArticle(ctx, b, by("user:ann client:c1", 2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteArticle(ctx, "life", by("local", 3)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetArticle(ctx, "life"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("GetArticle of a trashed article: %v, want ErrNotFound", err)
+	}
+	if as, _ := s.ListArticles(ctx, blog.ListRange{Filter: blog.Filter{IncludeDrafts: true}, Limit: 10}); len(as) != 0 {
+		t.Errorf("the trashed article is listed: %v", as)
+	}
+	if hits, _ := s.SearchArticles(ctx, mustQuery(t, "second"), blog.SearchRange{Filter: blog.Filter{IncludeDrafts: true}, Limit: 10}); len(hits) != 0 {
+		t.Errorf("the trashed article is found by search")
+	}
+	if n, _ := s.CountArticles(ctx); n != 0 {
+		t.Errorf("CountArticles with one article in the trash = %d", n)
+	}
+	trash, err := s.ListTrash(ctx)
+	if err != nil || len(trash) != 1 || trash[0].DeletedBy != "local" || !trash[0].DeletedAt.Equal(day.Add(3*time.Minute)) {
+		t.Fatalf("ListTrash = %+v, %v", trash, err)
+	}
+	if diff := cmp.Diff(b, trash[0].Article); diff != "" {
+		t.Errorf("the trashed article (-want +got):\n%s", diff)
+	}
+	back, err := s.RestoreArticle(ctx, "life", by("key:k2", 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := b.Clone()
+	want.UpdatedAt = day.Add(4 * time.Minute)
+	if diff := cmp.Diff(want, back); diff != "" {
+		t.Errorf("the restored article (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want, mustGet(t, s, "life")); diff != "" {
+		t.Errorf("the restored article as stored (-want +got):\n%s", diff)
+	}
+	if hits, _ := s.SearchArticles(ctx, mustQuery(t, "second"), blog.SearchRange{Limit: 10}); len(hits) != 1 {
+		t.Errorf("the restored article is not found by search: %d hits", len(hits))
+	}
+	if trash, _ := s.ListTrash(ctx); len(trash) != 0 {
+		t.Errorf("the trash after a restore: %v", trash)
+	}
+	if _, err := s.RestoreArticle(ctx, "life", by("key:k2", 5)); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("restoring what is not in the trash: %v, want ErrNotFound", err)
+	}
+
+	revs := revisions(t, s, "life")
+	got := summary(revs)
+	wantRevs := []string{
+		"restored by key:k2 09:04 []",
+		"deleted by local 09:03 []",
+		"updated by user:ann client:c1 09:02 [body,tags]",
+		"created by key:k1 09:01 [slug,title,body,tags,language,published_at]",
+	}
+	if diff := cmp.Diff(wantRevs, got); diff != "" {
+		t.Errorf("revisions (-want +got):\n%s", diff)
+	}
+	for _, r := range revs {
+		if r.Article != nil {
+			t.Errorf("a listed revision carries its article")
+		}
+	}
+	first, err := s.GetRevision(ctx, "life", revs[3].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(a, first.Article); diff != "" {
+		t.Errorf("the first revision's article (-want +got):\n%s", diff)
+	}
+	if _, err := s.GetRevision(ctx, "other", revs[3].ID); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("a revision under another slug: %v, want ErrNotFound", err)
+	}
+	// Paging: older than the second newest.
+	older, err := s.ListRevisions(ctx, blog.RevisionRange{Slug: "life", Before: revs[1].ID, Limit: 1})
+	if err != nil || len(older) != 1 || older[0].ID != revs[2].ID {
+		t.Errorf("the page before revision %d: %+v, %v", revs[1].ID, older, err)
+	}
+}
+
+// testRevisionsKeep: Keep bounds an article's revisions to the newest.
+func testRevisionsKeep(t *testing.T, s blog.Store) {
+	ctx := t.Context()
+	c := by("key:k", 1)
+	c.Keep = 2
+	a := article(t, "kept")
+	if err := s.CreateArticle(ctx, a, c); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		a.Body = "Version " + string(rune('a'+i))
+		if err := s.UpdateArticle(ctx, a, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := article(t, "other")
+	if err := s.CreateArticle(ctx, other, c); err != nil {
+		t.Fatal(err)
+	}
+	revs := revisions(t, s, "kept")
+	if len(revs) != 2 {
+		t.Fatalf("%d revisions kept, want 2", len(revs))
+	}
+	newest, err := s.GetRevision(ctx, "kept", revs[0].ID)
+	if err != nil || newest.Article.Body != "Version c" {
+		t.Errorf("the newest kept revision: %+v, %v", newest, err)
+	}
+	if n := len(revisions(t, s, "other")); n != 1 {
+		t.Errorf("another article's revisions: %d, want 1", n)
+	}
+}
+
+// testRestoreConflict: a trashed article whose slug a new article took
+// cannot come back over it, and stays in the trash.
+func testRestoreConflict(t *testing.T, s blog.Store) {
+	ctx := t.Context()
+	if err := s.CreateArticle(ctx, article(t, "twice", body("Old.")), by("key:k", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteArticle(ctx, "twice", by("key:k", 2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateArticle(ctx, article(t, "twice", body("New.")), by("key:k", 3)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RestoreArticle(ctx, "twice", by("key:k", 4)); !errors.Is(err, errdefs.ErrConflict) {
+		t.Errorf("restoring over a new article: %v, want ErrConflict", err)
+	}
+	if got := mustGet(t, s, "twice"); got.Body != "New." {
+		t.Errorf("the new article became %q", got.Body)
+	}
+	if trash, _ := s.ListTrash(ctx); len(trash) != 1 || trash[0].Article.Body != "Old." {
+		t.Errorf("the trash after a refused restore: %+v", trash)
+	}
+	// Its whole history is one slug's: both lives.
+	if n := len(revisions(t, s, "twice")); n != 3 {
+		t.Errorf("%d revisions, want 3", n)
+	}
+}
+
+// testPurgeTrash: purging deletes trashed articles deleted before the
+// cut-off, with their revisions, except those of a slug a live article
+// has; nothing else is touched.
+func testPurgeTrash(t *testing.T, s blog.Store) {
+	ctx := t.Context()
+	for i, slug := range []string{"old", "recent", "reborn"} {
+		if err := s.CreateArticle(ctx, article(t, slug), by("key:k", 1)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteArticle(ctx, slug, by("key:k", 10*(i+1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateArticle(ctx, article(t, "reborn"), by("key:k", 40)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateArticle(ctx, article(t, "live"), by("key:k", 41)); err != nil {
+		t.Fatal(err)
+	}
+	// Deleted at 09:10, 09:20 and 09:30; purge what is older than 09:25.
+	n, err := s.PurgeTrash(ctx, "", day.Add(25*time.Minute))
+	if err != nil || n != 2 {
+		t.Fatalf("PurgeTrash = %d, %v; want 2", n, err)
+	}
+	if trash, _ := s.ListTrash(ctx); len(trash) != 1 || trash[0].Article.Slug != "reborn" {
+		t.Errorf("the trash after the purge: %+v", trash)
+	}
+	if n := len(revisions(t, s, "old")); n != 0 {
+		t.Errorf("a purged article kept %d revisions", n)
+	}
+	if n := len(revisions(t, s, "live")); n != 1 {
+		t.Errorf("a live article's revisions: %d", n)
+	}
+	// One slug: the reborn one's trashed version goes; its live history
+	// stays.
+	if n, err := s.PurgeTrash(ctx, "reborn", day.Add(time.Hour)); err != nil || n != 1 {
+		t.Errorf("PurgeTrash(reborn) = %d, %v", n, err)
+	}
+	if n := len(revisions(t, s, "reborn")); n != 3 {
+		t.Errorf("a live slug's revisions after purging its trashed version: %d, want 3", n)
+	}
+	if got := mustGet(t, s, "reborn"); got == nil {
+		t.Error("the live article went")
+	}
+}
+
+// testUpsertRevisions: an import keeps a revision of each article it
+// creates or changes, none of one it leaves alone.
+func testUpsertRevisions(t *testing.T, s blog.Store) {
+	ctx := t.Context()
+	a, b := article(t, "imp-a"), article(t, "imp-b")
+	if _, err := s.UpsertArticles(ctx, []*blog.Article{a, b}, by("import", 1)); err != nil {
+		t.Fatal(err)
+	}
+	a2 := a.Clone()
+	a2.Title = "Renamed"
+	if _, err := s.UpsertArticles(ctx, []*blog.Article{a2, b}, by("import", 2)); err != nil {
+		t.Fatal(err)
+	}
+	if got := summary(revisions(t, s, "imp-a")); len(got) != 2 || got[0] != "updated by import 09:02 [title]" {
+		t.Errorf("imp-a's revisions: %v", got)
+	}
+	if got := summary(revisions(t, s, "imp-b")); len(got) != 1 {
+		t.Errorf("imp-b, unchanged the second time, has revisions %v", got)
+	}
+}
+
+// testConcurrentRevisions: updates racing on one article each keep a
+// revision, and each revision's changed fields are against the one before
+// it (every writer saw its predecessor).
+func testConcurrentRevisions(t *testing.T, s blog.Store) {
+	ctx := t.Context()
+	if err := s.CreateArticle(ctx, article(t, "raced"), by("key:k", 0)); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			a := article(t, "raced", body("Writer "+string(rune('a'+i))))
+			errs[i] = s.UpdateArticle(ctx, a, by("key:k", i+1))
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	revs := revisions(t, s, "raced")
+	if len(revs) != n+1 {
+		t.Fatalf("%d revisions, want %d", len(revs), n+1)
+	}
+	for _, r := range revs[:n] {
+		if !slices.Equal(r.Changed, []string{"body"}) {
+			t.Errorf("revision %d changed %v, want [body]", r.ID, r.Changed)
+		}
+	}
+	last, err := s.GetRevision(ctx, "raced", revs[0].ID)
+	if err != nil || last.Article.Body != mustGet(t, s, "raced").Body {
+		t.Errorf("the newest revision is not the stored article: %+v, %v", last, err)
+	}
+}
