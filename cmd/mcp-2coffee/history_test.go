@@ -1,0 +1,136 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+type revisionsOut struct {
+	Revisions []struct {
+		ID      int64    `json:"id"`
+		Actor   string   `json:"actor"`
+		Action  string   `json:"action"`
+		Changed []string `json:"changed"`
+	} `json:"revisions"`
+}
+
+// undoEverything is what an assistant's mistakes look like, undone
+// through the MCP surface: an update then a restore of the revision
+// before it; a delete, then restore_article with the body intact. Every
+// revision names actor, the credential that made the change.
+func undoEverything(t *testing.T, cs *mcp.ClientSession, actor string) {
+	t.Helper()
+	const slug = "a-semaphore-with-a-buffered-channel"
+	original := structured[struct{ Body string }](t, callTool(t, cs, "get_article", map[string]any{"slug": slug})).Body
+	if res := callTool(t, cs, "update_article", map[string]any{"slug": slug, "body": "An assistant overwrote this."}); res.IsError {
+		t.Fatalf("update_article: %v", res.Content)
+	}
+	revs := structured[revisionsOut](t, callTool(t, cs, "list_revisions", map[string]any{"slug": slug}))
+	if len(revs.Revisions) < 2 || revs.Revisions[0].Action != "updated" || revs.Revisions[0].Actor != actor ||
+		strings.Join(revs.Revisions[0].Changed, ",") != "body" {
+		t.Fatalf("list_revisions after the update: %+v, want the newest an update of body by %s", revs, actor)
+	}
+	before := revs.Revisions[1].ID
+	got := structured[struct {
+		Article struct{ Body string }
+	}](t, callTool(t, cs, "get_revision", map[string]any{"slug": slug, "revision": before}))
+	if got.Article.Body != original {
+		t.Errorf("get_revision %d: body %q, want the original", before, got.Article.Body)
+	}
+	if res := callTool(t, cs, "restore_revision", map[string]any{"slug": slug, "revision": before}); res.IsError {
+		t.Fatalf("restore_revision: %v", res.Content)
+	}
+	if b := structured[struct{ Body string }](t, callTool(t, cs, "get_article", map[string]any{"slug": slug})).Body; b != original {
+		t.Errorf("after restore_revision the body is %q", b)
+	}
+
+	if res := callTool(t, cs, "delete_article", map[string]any{"slug": slug}); res.IsError || !strings.Contains(textOf(res), "trash") {
+		t.Fatalf("delete_article: %v", res.Content)
+	}
+	if res := callTool(t, cs, "get_article", map[string]any{"slug": slug}); !res.IsError {
+		t.Error("get_article finds a deleted article")
+	}
+	if got := searchSlugs(t, cs, "semaphore"); len(got) != 1 {
+		t.Errorf("search still finds the deleted article: %v", got)
+	}
+	if res := callTool(t, cs, "restore_article", map[string]any{"slug": slug}); res.IsError {
+		t.Fatalf("restore_article: %v", res.Content)
+	}
+	if b := structured[struct{ Body string }](t, callTool(t, cs, "get_article", map[string]any{"slug": slug})).Body; b != original {
+		t.Errorf("after restore_article the body is %q", b)
+	}
+	revs = structured[revisionsOut](t, callTool(t, cs, "list_revisions", map[string]any{"slug": slug}))
+	var actions []string
+	for _, r := range revs.Revisions {
+		actions = append(actions, r.Action)
+		if r.Action != "created" && r.Actor != actor {
+			t.Errorf("revision %d (%s) by %q, want %q", r.ID, r.Action, r.Actor, actor)
+		}
+	}
+	if strings.Join(actions, " ") != "restored deleted restored updated created" {
+		t.Errorf("the revisions' actions, newest first: %v", actions)
+	}
+}
+
+func textOf(res *mcp.CallToolResult) string {
+	var b strings.Builder
+	for _, c := range res.Content {
+		if tc, ok := c.(*mcp.TextContent); ok {
+			b.WriteString(tc.Text)
+		}
+	}
+	return b.String()
+}
+
+// TestUndoOverStdio: over stdio the machine's own user acts ("local").
+func TestUndoOverStdio(t *testing.T) {
+	t.Parallel()
+	cs := connectStdio(t, selfCommand(t, "stdio", "--database", filepath.Join(t.TempDir(), "blog.db")))
+	undoEverything(t, cs, "local")
+}
+
+// TestUndoOverHTTP: over HTTP the API key acts; a read-only key sees the
+// history of a published article but may restore nothing, and never sees
+// that of an article in the trash.
+func TestUndoOverHTTP(t *testing.T) {
+	t.Parallel()
+	s := startServe(t)
+	cs := connectHTTP(t, s.mcpURL, s.key, "2025-11-25")
+	id := strings.SplitN(strings.TrimPrefix(s.key, "m2c_"), "_", 2)[0]
+	undoEverything(t, cs, "key:"+id)
+
+	readKey := strings.TrimSpace(s.cli(t, "keys", "create", "--name", "reader", "--scope", "articles:read"))
+	reader := connectHTTP(t, s.mcpURL, readKey, "2025-11-25")
+	const slug = "a-semaphore-with-a-buffered-channel"
+	if res := callTool(t, reader, "list_revisions", map[string]any{"slug": slug}); res.IsError {
+		t.Errorf("a reader listing a published article's revisions: %v", res.Content)
+	}
+	// A write tool is refused at the HTTP layer (403 insufficient_scope),
+	// before it runs.
+	if res, err := reader.CallTool(t.Context(), &mcp.CallToolParams{Name: "restore_revision", Arguments: map[string]any{"slug": slug, "revision": 1}}); err == nil && !res.IsError {
+		t.Error("a read-only key restored a revision")
+	}
+	if res := callTool(t, cs, "delete_article", map[string]any{"slug": slug}); res.IsError {
+		t.Fatal(res.Content)
+	}
+	reader = connectHTTP(t, s.mcpURL, readKey, "2025-11-25")
+	if res := callTool(t, reader, "list_revisions", map[string]any{"slug": slug}); !res.IsError {
+		t.Error("a reader sees the revisions of an article in the trash")
+	}
+}
+
+// TestUndoThroughTheRemoteAPI: stdio --api-url serves a remote blog
+// through its REST API; the history tools reach it, and the remote
+// server records its API key as the actor.
+func TestUndoThroughTheRemoteAPI(t *testing.T) {
+	t.Parallel()
+	s := startServe(t)
+	cmd := selfCommand(t, "stdio", "--api-url", s.base)
+	cmd.Env = append(cmd.Environ(), "X-API-KEY="+s.key)
+	cs := connectStdio(t, cmd)
+	id := strings.SplitN(strings.TrimPrefix(s.key, "m2c_"), "_", 2)[0]
+	undoEverything(t, cs, "key:"+id)
+}

@@ -1,0 +1,94 @@
+package restapi_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/2coffee/mcp-2coffee/internal/restapi"
+)
+
+type revisionJSON struct {
+	ID      int64    `json:"id"`
+	Actor   string   `json:"actor"`
+	Action  string   `json:"action"`
+	Changed []string `json:"changed"`
+	Article *struct {
+		Body string `json:"body"`
+	} `json:"article"`
+}
+
+// TestHistoryEndpoints: an update and a delete through the API are
+// undone through it: the revisions name the key that made each change and
+// what changed; DELETE puts the article in the trash, POST …/restore
+// brings it back with its body; an earlier revision restored is a new
+// revision. A reader sees the history of a published article, not of a
+// draft or of a trashed one.
+func TestHistoryEndpoints(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, restapi.Options{})
+	e.seed(t)
+	base := "/api/v1/articles/go-generics"
+	if r := e.call(t, "PATCH", base, writeKey, "application/merge-patch+json", `{"body":"Rewritten by an assistant."}`); r.status != 200 {
+		t.Fatalf("PATCH: %d %s", r.status, r.body)
+	}
+	r := e.call(t, "GET", base+"/revisions", readKey, "", "")
+	var page struct {
+		Revisions []revisionJSON `json:"revisions"`
+	}
+	if r.status != 200 || json.Unmarshal(r.body, &page) != nil || len(page.Revisions) != 2 {
+		t.Fatalf("GET revisions as a reader: %d %s", r.status, r.body)
+	}
+	upd, created := page.Revisions[0], page.Revisions[1]
+	if upd.Action != "updated" || upd.Actor != "key:writer" || strings.Join(upd.Changed, ",") != "body" || upd.Article != nil || created.Action != "created" {
+		t.Errorf("revisions %+v", page.Revisions)
+	}
+	r = e.call(t, "GET", base+"/revisions/"+strconv.FormatInt(created.ID, 10), readKey, "", "")
+	var rev revisionJSON
+	if r.status != 200 || json.Unmarshal(r.body, &rev) != nil || rev.Article == nil || rev.Article.Body != "Type parameters arrived in Go 1.18." {
+		t.Fatalf("GET the first revision: %d %s", r.status, r.body)
+	}
+	// Undo the update: the old body again, and a third revision.
+	if r := e.call(t, "POST", base+"/revisions/"+strconv.FormatInt(created.ID, 10)+"/restore", readKey, "", ""); r.status != http.StatusForbidden {
+		t.Errorf("a reader restoring a revision: %d", r.status)
+	}
+	r = e.call(t, "POST", base+"/revisions/"+strconv.FormatInt(created.ID, 10)+"/restore", writeKey, "", "")
+	if r.status != 200 || !strings.Contains(string(r.body), "Type parameters arrived") {
+		t.Fatalf("restore the first revision: %d %s", r.status, r.body)
+	}
+	// Delete, then restore: the body is intact.
+	if r := e.call(t, "DELETE", base, writeKey, "", ""); r.status != http.StatusNoContent {
+		t.Fatalf("DELETE: %d %s", r.status, r.body)
+	}
+	if r := e.call(t, "GET", base, writeKey, "", ""); r.status != http.StatusNotFound {
+		t.Errorf("GET a trashed article: %d", r.status)
+	}
+	if r := e.call(t, "GET", base+"/revisions", readKey, "", ""); r.status != http.StatusNotFound {
+		t.Errorf("a reader listing the revisions of a trashed article: %d %s", r.status, r.body)
+	}
+	if r := e.call(t, "GET", base+"/revisions", writeKey, "", ""); r.status != 200 || strings.Count(string(r.body), `"action"`) != 4 {
+		t.Errorf("a writer listing the revisions of a trashed article: %d %s", r.status, r.body)
+	}
+	r = e.call(t, "POST", base+"/restore", writeKey, "", "")
+	if r.status != 200 || !strings.Contains(string(r.body), "Type parameters arrived") {
+		t.Fatalf("POST restore: %d %s", r.status, r.body)
+	}
+	if r := e.call(t, "GET", base, readKey, "", ""); r.status != 200 {
+		t.Errorf("GET the restored article: %d", r.status)
+	}
+	if r := e.call(t, "POST", base+"/restore", writeKey, "", ""); r.status != http.StatusNotFound || !strings.Contains(string(r.body), "in the trash") {
+		t.Errorf("restoring what is not in the trash: %d %s", r.status, r.body)
+	}
+	// A draft's history is the writer's only.
+	if r := e.call(t, "GET", "/api/v1/articles/secret-draft/revisions", readKey, "", ""); r.status != http.StatusNotFound {
+		t.Errorf("a reader listing a draft's revisions: %d %s", r.status, r.body)
+	}
+	if r := e.call(t, "GET", base+"/revisions/0", writeKey, "", ""); r.status != http.StatusBadRequest {
+		t.Errorf("revision 0: %d %s", r.status, r.body)
+	}
+	if r := e.call(t, "GET", base+"/revisions/99999", writeKey, "", ""); r.status != http.StatusNotFound {
+		t.Errorf("an unknown revision: %d %s", r.status, r.body)
+	}
+}
