@@ -134,3 +134,73 @@ func TestUndoThroughTheRemoteAPI(t *testing.T) {
 	id := strings.SplitN(strings.TrimPrefix(s.key, "m2c_"), "_", 2)[0]
 	undoEverything(t, cs, "key:"+id)
 }
+
+// TestHistoryCLI: the blog's owner sees and undoes from the command line
+// what an assistant did: revisions list, show and restore; trash list and
+// restore; and purge, the one irreversible step, which no tool offers.
+func TestHistoryCLI(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "blog.db")
+	cs := connectStdio(t, selfCommand(t, "stdio", "--database", db))
+	const slug = "a-semaphore-with-a-buffered-channel"
+	if res := callTool(t, cs, "update_article", map[string]any{"slug": slug, "title": "Overwritten"}); res.IsError {
+		t.Fatal(res.Content)
+	}
+	cli := func(args ...string) (string, string) {
+		t.Helper()
+		stdout, stderr, code := runCLI(t, []string{"USER=owner"}, append(args, "--database", db)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s\n%s", args, code, stdout, stderr)
+		}
+		return stdout, stderr
+	}
+	out, _ := cli("revisions", "list", slug)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[1], "updated") || !strings.Contains(lines[1], "local") || !strings.Contains(lines[1], "title") {
+		t.Fatalf("revisions list:\n%s", out)
+	}
+	first := strings.Fields(lines[2])[0]
+	out, _ = cli("revisions", "show", slug, first)
+	if !strings.Contains(out, `"action": "created"`) || !strings.Contains(out, `"body":`) {
+		t.Errorf("revisions show:\n%s", out)
+	}
+	cli("revisions", "restore", slug, first)
+	if title := structured[struct{ Title string }](t, callTool(t, cs, "get_article", map[string]any{"slug": slug})).Title; title == "Overwritten" {
+		t.Error("revisions restore left the title overwritten")
+	}
+	out, _ = cli("revisions", "list", slug)
+	if !strings.Contains(strings.Split(out, "\n")[1], "restored") || !strings.Contains(out, "cli:owner") {
+		t.Errorf("the restore by the owner is not the newest revision:\n%s", out)
+	}
+
+	if res := callTool(t, cs, "delete_article", map[string]any{"slug": slug}); res.IsError {
+		t.Fatal(res.Content)
+	}
+	out, _ = cli("trash", "list")
+	if !strings.Contains(out, slug) || !strings.Contains(out, "local") {
+		t.Errorf("trash list:\n%s", out)
+	}
+	cli("trash", "restore", slug)
+	if res := callTool(t, cs, "get_article", map[string]any{"slug": slug}); res.IsError {
+		t.Errorf("trash restore did not bring it back: %v", res.Content)
+	}
+	// Recent deletions survive a purge of old ones; a purge of all ends
+	// them and their history.
+	if res := callTool(t, cs, "delete_article", map[string]any{"slug": slug}); res.IsError {
+		t.Fatal(res.Content)
+	}
+	_, stderr := cli("trash", "purge", "--older-than", "720h")
+	if !strings.Contains(stderr, "Purged 0") {
+		t.Errorf("purging what is older than 30 days: %s", stderr)
+	}
+	_, stderr = cli("trash", "purge")
+	if !strings.Contains(stderr, "Purged 1") {
+		t.Errorf("trash purge: %s", stderr)
+	}
+	if _, stderr, code := runCLI(t, nil, "revisions", "list", slug, "--database", db); code == 0 || !strings.Contains(stderr, "no revisions") {
+		t.Errorf("the revisions of a purged article: exit %d %s", code, stderr)
+	}
+	if _, stderr, code := runCLI(t, nil, "trash", "restore", slug, "--database", db); code == 0 {
+		t.Errorf("restoring a purged article succeeded: %s", stderr)
+	}
+}

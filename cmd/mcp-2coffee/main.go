@@ -57,6 +57,8 @@ func commands() []*command {
 		migrateCommand(),
 		copyCommand(),
 		serveCommand(),
+		revisionsCommand(),
+		trashCommand(),
 		keysCommand(),
 		usersCommand(),
 		clientsCommand(),

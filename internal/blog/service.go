@@ -291,7 +291,7 @@ func (s *Service) RestoreRevision(ctx context.Context, slug string, id int64) (*
 // Trash lists the articles in the trash, most recently deleted first.
 func (s *Service) Trash(ctx context.Context) ([]*Trashed, error) { return s.store.ListTrash(ctx) }
 
-// Purge deletes for good the trashed articles deleted before before (only
+// Purge deletes for good the trashed articles deleted at or before before (only
 // slug's, unless slug is ""), with their revisions. Only the blog's owner
 // does this (the CLI); no tool can.
 func (s *Service) Purge(ctx context.Context, slug string, before time.Time) (int, error) {

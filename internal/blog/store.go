@@ -151,8 +151,8 @@ type Store interface {
 	RestoreArticle(ctx context.Context, slug string, c Change) (*Article, error)
 	// ListTrash returns the trashed articles, most recently deleted first.
 	ListTrash(ctx context.Context) ([]*Trashed, error)
-	// PurgeTrash deletes for good the trashed articles deleted before
-	// before (only the one with slug, unless slug is ""), and the
+	// PurgeTrash deletes for good the trashed articles deleted at or
+	// before before (only the one with slug, unless slug is ""), and the
 	// revisions of each slug no live article has; it returns how many
 	// articles it purged.
 	PurgeTrash(ctx context.Context, slug string, before time.Time) (int, error)

@@ -294,7 +294,7 @@ func (db *DB) ListTrash(ctx context.Context) ([]*blog.Trashed, error) {
 func (db *DB) PurgeTrash(ctx context.Context, slug string, before time.Time) (int, error) {
 	var n int
 	err := db.pool.QueryRow(ctx, `WITH gone AS (
-			DELETE FROM article_trash WHERE ($1 = '' OR slug = $1) AND deleted_at < $2 RETURNING slug
+			DELETE FROM article_trash WHERE ($1 = '' OR slug = $1) AND deleted_at <= $2 RETURNING slug
 		), revs AS (
 			DELETE FROM article_revisions r USING gone
 			WHERE r.slug = gone.slug AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.slug = gone.slug)

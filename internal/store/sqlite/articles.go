@@ -317,7 +317,7 @@ func (db *DB) ListTrash(ctx context.Context) ([]*blog.Trashed, error) {
 func (db *DB) PurgeTrash(ctx context.Context, slug string, before time.Time) (int, error) {
 	n := 0
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `DELETE FROM article_trash WHERE (?1 = '' OR slug = ?1) AND deleted_at < ?2 RETURNING slug`, slug, before.Unix())
+		rows, err := tx.QueryContext(ctx, `DELETE FROM article_trash WHERE (?1 = '' OR slug = ?1) AND deleted_at <= ?2 RETURNING slug`, slug, before.Unix())
 		if err != nil {
 			return err
 		}
