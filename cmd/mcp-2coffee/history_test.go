@@ -1,9 +1,11 @@
 package main
 
 import (
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -203,4 +205,76 @@ func TestHistoryCLI(t *testing.T) {
 	if _, stderr, code := runCLI(t, nil, "trash", "restore", slug, "--database", db); code == 0 {
 		t.Errorf("restoring a purged article succeeded: %s", stderr)
 	}
+}
+
+// TestScheduledPost: an article created with publish_at a moment ahead is
+// invisible to a read-only key (get, search, listings, tags, resources,
+// REST) and shown to the writer as scheduled; when its time comes it is
+// public, with nothing run in between.
+func TestScheduledPost(t *testing.T) {
+	t.Parallel()
+	s := startServe(t)
+	writer := connectHTTP(t, s.mcpURL, s.key, "2025-11-25")
+	readKey := strings.TrimSpace(s.cli(t, "keys", "create", "--name", "reader", "--scope", "articles:read"))
+	reader := connectHTTP(t, s.mcpURL, readKey, "2025-11-25")
+	at := time.Now().Add(2 * time.Second).UTC().Truncate(time.Second).Add(time.Second)
+	res := callTool(t, writer, "create_article", map[string]any{"title": "Zebras on parade", "body": "Zebras, scheduled.",
+		"tags": []string{"zebras"}, "publish_at": at.Format(time.RFC3339)})
+	if res.IsError || !strings.Contains(textOf(res), "scheduled") {
+		t.Fatalf("create_article with publish_at: %v", res.Content)
+	}
+	const slug = "zebras-on-parade"
+	hidden := func(cs *mcp.ClientSession) []string {
+		var seen []string
+		if res := callTool(t, cs, "get_article", map[string]any{"slug": slug}); !res.IsError {
+			seen = append(seen, "get_article")
+		}
+		if len(searchSlugs(t, cs, "zebras")) > 0 {
+			seen = append(seen, "search_articles")
+		}
+		if strings.Contains(textOf(callTool(t, cs, "list_articles", map[string]any{"limit": 50})), slug) {
+			seen = append(seen, "list_articles")
+		}
+		if strings.Contains(textOf(callTool(t, cs, "list_tags", map[string]any{})), "zebras") {
+			seen = append(seen, "list_tags")
+		}
+		if _, err := cs.ReadResource(t.Context(), &mcp.ReadResourceParams{URI: "blog://articles/" + slug}); err == nil {
+			seen = append(seen, "resources/read")
+		}
+		return seen
+	}
+	if seen := hidden(reader); len(seen) != 0 {
+		t.Errorf("a read-only key sees the scheduled post through %v", seen)
+	}
+	if r := restGet(t, s.base+"/api/v1/articles/"+slug, readKey); r != 404 {
+		t.Errorf("REST GET of the scheduled post with a read-only key: %d", r)
+	}
+	got := structured[struct{ State string }](t, callTool(t, writer, "get_article", map[string]any{"slug": slug}))
+	if got.State != "scheduled" {
+		t.Errorf("the writer sees state %q, want scheduled", got.State)
+	}
+	if !strings.Contains(textOf(callTool(t, writer, "list_articles", map[string]any{"include_drafts": true})), slug) {
+		t.Error("the writer's listing with include_drafts leaves the scheduled post out")
+	}
+
+	time.Sleep(time.Until(at) + 100*time.Millisecond)
+	if seen := hidden(reader); len(seen) != 5 {
+		t.Errorf("after its time the post is seen only through %v", seen)
+	}
+	if r := restGet(t, s.base+"/api/v1/articles/"+slug, readKey); r != 200 {
+		t.Errorf("REST GET after its time: %d", r)
+	}
+}
+
+// restGet is the status of a GET with an API key.
+func restGet(t *testing.T, u, key string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("X-API-KEY", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

@@ -54,6 +54,25 @@ type Article struct {
 	TranslationKey string `json:"translation_key,omitempty"`
 }
 
+// Public reports whether everyone may see the article at now: it is not a
+// draft, and its publication time has come. An article published in the
+// future is scheduled: it appears by itself at that moment, with no job
+// to run, because every read judges it at its own now.
+func (a *Article) Public(now time.Time) bool {
+	return !a.Draft && !a.PublishedAt.After(now)
+}
+
+// State is "draft", "scheduled" (published after now) or "published".
+func (a *Article) State(now time.Time) string {
+	switch {
+	case a.Draft:
+		return "draft"
+	case a.PublishedAt.After(now):
+		return "scheduled"
+	}
+	return "published"
+}
+
 // The patterns are compiled on first use rather than at start: a process
 // may answer its first request before it validates any article.
 var (

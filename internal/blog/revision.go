@@ -133,7 +133,8 @@ func ActorFrom(ctx context.Context) string {
 
 // HistoryVisible reports whether a caller may see the revisions of the
 // article with slug: one who may write always (the trash included); a
-// reader only those of a published article that is not in the trash, as
+// reader only those of a public article (not a draft, not scheduled, not
+// in the trash), as
 // for the article itself: a draft's or a deleted article's history is as
 // private as they are. Otherwise errdefs.ErrNotFound, the answer for a
 // missing article, so a reader learns nothing.
@@ -145,7 +146,7 @@ func HistoryVisible(ctx context.Context, articles Articles, slug string, canWrit
 	if err != nil {
 		return err
 	}
-	if a.Draft {
+	if !a.Public(time.Now()) {
 		return fmt.Errorf("article %q: %w", slug, errdefs.ErrNotFound)
 	}
 	return nil

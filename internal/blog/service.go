@@ -61,6 +61,7 @@ func (s *Service) List(ctx context.Context, opts ListOptions) (*ArticlePage, err
 	if err != nil {
 		return nil, err
 	}
+	f.Now = s.now()
 	c, err := decodeCursor(opts.Cursor)
 	if err != nil {
 		return nil, err
@@ -101,6 +102,7 @@ func (s *Service) Search(ctx context.Context, opts SearchOptions) (*SearchPage, 
 	if err != nil {
 		return nil, err
 	}
+	f.Now = s.now()
 	c, err := decodeCursor(opts.Cursor)
 	if err != nil {
 		return nil, err
@@ -141,6 +143,7 @@ func (s *Service) Search(ctx context.Context, opts SearchOptions) (*SearchPage, 
 // Tags lists every tag with its article count, most used first.
 func (s *Service) Tags(ctx context.Context, opts TagOptions) ([]TagCount, error) {
 	opts.Language = strings.TrimSpace(opts.Language)
+	opts.Now = s.now()
 	return s.store.ListTags(ctx, opts)
 }
 

@@ -28,6 +28,9 @@ type SearchOptions struct {
 type TagOptions struct {
 	Language      string
 	IncludeDrafts bool
+	// Now, set by the Service, hides the articles scheduled after it
+	// unless IncludeDrafts.
+	Now time.Time
 }
 
 // ArticlePage is one page of a listing.
@@ -84,9 +87,15 @@ func (o UpsertOutcome) String() string {
 // Filter narrows the articles a listing, a search or a tag count looks
 // at. Its fields are normalised (the Service sees to that).
 type Filter struct {
-	Tag           string // only articles with this tag
-	Language      string // only articles in this language
+	Tag      string // only articles with this tag
+	Language string // only articles in this language
+	// IncludeDrafts also takes drafts and scheduled articles (published
+	// after Now); without it only public articles count.
 	IncludeDrafts bool
+	// Now is the moment "published" is judged at: an article whose
+	// PublishedAt is after it is scheduled. The Service sets it; zero
+	// hides nothing by time.
+	Now time.Time
 }
 
 // Position is a place in the listing order (newest first: publication

@@ -3,6 +3,7 @@ package mcpserver
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -66,7 +67,7 @@ func (h *handlers) completeSlug(ctx context.Context, prefix string) []string {
 	canWrite := h.canWrite(ctx)
 	for _, a := range candidates {
 		switch {
-		case a.Draft && !canWrite:
+		case !a.Public(time.Now()) && !canWrite:
 		case strings.HasPrefix(a.Slug, prefix):
 			starts = append(starts, a.Slug)
 		case strings.Contains(a.Slug, prefix):

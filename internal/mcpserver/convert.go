@@ -31,6 +31,7 @@ type ArticleSummary struct {
 	PublishedAt string   `json:"published_at" jsonschema:"publication time (RFC 3339)"`
 	UpdatedAt   string   `json:"updated_at" jsonschema:"last change (RFC 3339)"`
 	Draft       bool     `json:"draft,omitempty" jsonschema:"true for an unpublished draft"`
+	State       string   `json:"state" jsonschema:"published; scheduled (it appears by itself at published_at); or draft"`
 	URI         string   `json:"uri" jsonschema:"the article as a resource (resources/read)"`
 }
 
@@ -45,6 +46,7 @@ type Article struct {
 	PublishedAt string   `json:"published_at" jsonschema:"publication time (RFC 3339)"`
 	UpdatedAt   string   `json:"updated_at" jsonschema:"last change (RFC 3339)"`
 	Draft       bool     `json:"draft,omitempty"`
+	State       string   `json:"state" jsonschema:"published; scheduled (it appears by itself at published_at); or draft"`
 	URI         string   `json:"uri"`
 	Body        string   `json:"body" jsonschema:"the article in Markdown"`
 	// TranslationKey links an article to its translations.
@@ -65,7 +67,7 @@ func toSummary(a *blog.Article) ArticleSummary {
 		Slug: a.Slug, Title: a.Title, Summary: a.Summary, Tags: nonNil(a.Tags),
 		Language: a.Language, Author: a.Author,
 		PublishedAt: rfc3339(a.PublishedAt), UpdatedAt: rfc3339(a.UpdatedAt),
-		Draft: a.Draft, URI: ResourceURI(a.Slug),
+		Draft: a.Draft, State: a.State(time.Now()), URI: ResourceURI(a.Slug),
 	}
 }
 
@@ -74,7 +76,7 @@ func toArticle(a *blog.Article) *Article {
 		Slug: a.Slug, Title: a.Title, Summary: a.Summary, Tags: nonNil(a.Tags),
 		Language: a.Language, Author: a.Author,
 		PublishedAt: rfc3339(a.PublishedAt), UpdatedAt: rfc3339(a.UpdatedAt),
-		Draft: a.Draft, URI: ResourceURI(a.Slug), Body: a.Body,
+		Draft: a.Draft, State: a.State(time.Now()), URI: ResourceURI(a.Slug), Body: a.Body,
 		TranslationKey: a.TranslationKey,
 	}
 }

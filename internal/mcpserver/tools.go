@@ -97,6 +97,7 @@ type CreateInput struct {
 	Language    string   `json:"language,omitempty" jsonschema:"language tag, default en"`
 	Author      string   `json:"author,omitempty"`
 	PublishedAt string   `json:"published_at,omitempty" jsonschema:"RFC 3339 time; default now"`
+	PublishAt   string   `json:"publish_at,omitempty" jsonschema:"RFC 3339 time to publish at: a future time schedules the article, hidden from readers until then and public from that moment by itself (another name for published_at; give one)"`
 	Draft       bool     `json:"draft,omitempty" jsonschema:"save as an unpublished draft"`
 	// TranslationKey links the new article to its translations.
 	TranslationKey string `json:"translation_key,omitempty" jsonschema:"the translation_key of the article this one translates, to link them"`
@@ -113,6 +114,7 @@ type UpdateInput struct {
 	Language    *string   `json:"language,omitempty"`
 	Author      *string   `json:"author,omitempty"`
 	PublishedAt *string   `json:"published_at,omitempty" jsonschema:"RFC 3339 time"`
+	PublishAt   *string   `json:"publish_at,omitempty" jsonschema:"RFC 3339 time to publish at: a future time schedules the article (another name for published_at; give one)"`
 	Draft       *bool     `json:"draft,omitempty"`
 	// TranslationKey "" unlinks the article from its translations.
 	TranslationKey *string `json:"translation_key,omitempty" jsonschema:"links the article to the translations sharing this key; empty unlinks it"`
@@ -285,7 +287,7 @@ func (h *handlers) visible(ctx context.Context, slug string) (*blog.Article, err
 	if err != nil {
 		return nil, err
 	}
-	if a.Draft && !h.canWrite(ctx) {
+	if !a.Public(time.Now()) && !h.canWrite(ctx) {
 		return nil, fmt.Errorf("article %q: %w", slug, errdefs.ErrNotFound)
 	}
 	return a, nil
@@ -352,6 +354,26 @@ func (h *handlers) tags(ctx context.Context, in TagsInput) (string, TagsOutput, 
 	return msg, TagsOutput{Tags: tags}, nil
 }
 
+// publication picks the one publication time given, published_at or its
+// other name publish_at, and says which it was.
+func publication(publishedAt, publishAt string) (string, string, error) {
+	switch {
+	case publishedAt != "" && publishAt != "":
+		return "", "", errdefs.Invalid("publish_at", "give publish_at or published_at, not both: they are one time")
+	case publishAt != "":
+		return publishAt, "publish_at", nil
+	}
+	return publishedAt, "published_at", nil
+}
+
+// scheduledNote tells a model that the article it wrote is not public yet.
+func scheduledNote(a *blog.Article) string {
+	if a.State(time.Now()) == "scheduled" {
+		return "; it is scheduled: readers see it from " + rfc3339(a.PublishedAt)
+	}
+	return ""
+}
+
 // parseTime reads an RFC 3339 time from a tool argument.
 func parseTime(field, s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339, strings.TrimSpace(s))
@@ -366,8 +388,12 @@ func (h *handlers) create(ctx context.Context, in CreateInput) (string, *Article
 		Slug: in.Slug, Title: in.Title, Summary: in.Summary, Body: in.Body, Tags: in.Tags,
 		Language: in.Language, Author: in.Author, Draft: in.Draft, TranslationKey: in.TranslationKey,
 	}
-	if in.PublishedAt != "" {
-		t, err := parseTime("published_at", in.PublishedAt)
+	when, field, err := publication(in.PublishedAt, in.PublishAt)
+	if err != nil {
+		return "", nil, err
+	}
+	if when != "" {
+		t, err := parseTime(field, when)
 		if err != nil {
 			return "", nil, err
 		}
@@ -377,7 +403,7 @@ func (h *handlers) create(ctx context.Context, in CreateInput) (string, *Article
 	if err != nil {
 		return "", nil, err
 	}
-	return fmt.Sprintf("Created %q with slug %s (%s).", got.Title, got.Slug, ResourceURI(got.Slug)), toArticle(got), nil
+	return fmt.Sprintf("Created %q with slug %s (%s)%s.", got.Title, got.Slug, ResourceURI(got.Slug), scheduledNote(got)), toArticle(got), nil
 }
 
 func (h *handlers) update(ctx context.Context, in UpdateInput) (string, *Article, error) {
@@ -385,8 +411,14 @@ func (h *handlers) update(ctx context.Context, in UpdateInput) (string, *Article
 		Title: in.Title, Summary: in.Summary, Body: in.Body, Tags: in.Tags,
 		Language: in.Language, Author: in.Author, Draft: in.Draft, TranslationKey: in.TranslationKey,
 	}
-	if in.PublishedAt != nil {
-		t, err := parseTime("published_at", *in.PublishedAt)
+	if in.PublishedAt != nil && in.PublishAt != nil {
+		return "", nil, errdefs.Invalid("publish_at", "give publish_at or published_at, not both: they are one time")
+	}
+	if w, field := in.PublishedAt, "published_at"; w != nil || in.PublishAt != nil {
+		if w == nil {
+			w, field = in.PublishAt, "publish_at"
+		}
+		t, err := parseTime(field, *w)
 		if err != nil {
 			return "", nil, err
 		}
@@ -396,7 +428,7 @@ func (h *handlers) update(ctx context.Context, in UpdateInput) (string, *Article
 	if err != nil {
 		return "", nil, err
 	}
-	return fmt.Sprintf("Updated %q (slug %s).", got.Title, got.Slug), toArticle(got), nil
+	return fmt.Sprintf("Updated %q (slug %s)%s.", got.Title, got.Slug, scheduledNote(got)), toArticle(got), nil
 }
 
 func (h *handlers) delete(ctx context.Context, in GetInput) (string, DeleteOutput, error) {

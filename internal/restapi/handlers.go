@@ -118,7 +118,7 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 	}
 	slug := r.PathValue("slug")
 	a, err := h.articles.Get(r.Context(), slug)
-	if err == nil && a.Draft && !canWrite(r) {
+	if err == nil && !a.Public(time.Now()) && !canWrite(r) {
 		// The same answer as for a missing article, so a reader cannot
 		// even learn that a draft exists.
 		err = errdefs.ErrNotFound

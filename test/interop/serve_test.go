@@ -138,7 +138,7 @@ func TestMCPRemoteWithAPIKey(t *testing.T) {
 	for _, tool := range tools.Tools {
 		names = append(names, tool.Name)
 	}
-	if !slices.Contains(names, "search_articles") || len(names) != 7 {
+	if !slices.Contains(names, "search_articles") || !slices.Contains(names, "restore_article") || len(names) != 11 {
 		t.Errorf("tools through mcp-remote = %v", names)
 	}
 	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "search_articles", Arguments: map[string]any{"query": "semaphore"}})
@@ -175,7 +175,7 @@ func TestInspectorCLIHTTP(t *testing.T) {
 		Tools []struct{ Name string } `json:"tools"`
 	}
 	decodeJSON(t, r, &list)
-	if len(list.Tools) != 7 {
+	if len(list.Tools) != 11 {
 		t.Errorf("tools/list over HTTP = %+v", list.Tools)
 	}
 	r = inspect("X-API-KEY: "+s.key, "--method", "tools/call", "--tool-name", "search_articles", "--tool-arg", "query=semaphore")

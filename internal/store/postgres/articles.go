@@ -70,6 +70,9 @@ func (f *filter) arg(v any) string {
 func (f *filter) common(bf blog.Filter) {
 	if !bf.IncludeDrafts {
 		f.conds = append(f.conds, `NOT a.draft`)
+		if !bf.Now.IsZero() {
+			f.conds = append(f.conds, `a.published_at <= `+f.arg(stamp(bf.Now))) // not scheduled
+		}
 	}
 	if bf.Language != "" {
 		f.conds = append(f.conds, `a.language = `+f.arg(bf.Language))
@@ -124,7 +127,7 @@ func (db *DB) ListArticles(ctx context.Context, r blog.ListRange) ([]*blog.Artic
 // compares text).
 func (db *DB) ListTags(ctx context.Context, opts blog.TagOptions) ([]blog.TagCount, error) {
 	var f filter
-	f.common(blog.Filter{Language: opts.Language, IncludeDrafts: opts.IncludeDrafts})
+	f.common(blog.Filter{Language: opts.Language, IncludeDrafts: opts.IncludeDrafts, Now: opts.Now})
 	query := `SELECT t.tag, count(*) AS n FROM article_tags t JOIN articles a ON a.id = t.article_id` +
 		f.where() + ` GROUP BY t.tag ORDER BY n DESC, t.tag`
 	rows, err := db.pool.Query(ctx, query, f.args...)

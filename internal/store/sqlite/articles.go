@@ -85,6 +85,9 @@ func (f *filter) add(cond string, args ...any) {
 func (f *filter) common(bf blog.Filter) {
 	if !bf.IncludeDrafts {
 		f.add(`a.draft = 0`)
+		if !bf.Now.IsZero() {
+			f.add(`a.published_at <= ?`, bf.Now.Unix()) // not scheduled
+		}
 	}
 	if bf.Language != "" {
 		f.add(`a.language = ?`, bf.Language)
@@ -142,7 +145,7 @@ func (db *DB) ListArticles(ctx context.Context, r blog.ListRange) ([]*blog.Artic
 // used first, then alphabetically.
 func (db *DB) ListTags(ctx context.Context, opts blog.TagOptions) ([]blog.TagCount, error) {
 	var f filter
-	f.common(blog.Filter{Language: opts.Language, IncludeDrafts: opts.IncludeDrafts})
+	f.common(blog.Filter{Language: opts.Language, IncludeDrafts: opts.IncludeDrafts, Now: opts.Now})
 	query := `SELECT t.tag, count(*) AS n FROM article_tags t JOIN articles a ON a.id = t.article_id` +
 		f.where() + ` GROUP BY t.tag ORDER BY n DESC, t.tag`
 	stmt, err := db.prepared(ctx, query)

@@ -303,3 +303,49 @@ func testConcurrentRevisions(t *testing.T, s blog.Store) {
 		t.Errorf("the newest revision is not the stored article: %+v, %v", last, err)
 	}
 }
+
+// testScheduled: an article published after the filter's Now is
+// scheduled: out of listings, searches and tag counts of public articles,
+// in them with IncludeDrafts, and public once Now passes its time.
+func testScheduled(t *testing.T, s blog.Store) {
+	ctx := t.Context()
+	now := day.Add(24 * time.Hour)
+	past := article(t, "out-now", title("Gophers out now"), tags("gophers"), published(0))
+	future := article(t, "coming-soon", title("Gophers coming soon"), tags("gophers", "soon"), published(48*time.Hour))
+	for _, a := range []*blog.Article{past, future} {
+		if err := s.CreateArticle(ctx, a, testChange); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slugs := func(f blog.Filter) []string {
+		as, err := s.ListArticles(ctx, blog.ListRange{Filter: f, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, a := range as {
+			out = append(out, a.Slug)
+		}
+		return out
+	}
+	if got := slugs(blog.Filter{Now: now}); !slices.Equal(got, []string{"out-now"}) {
+		t.Errorf("public listing at %v: %v", now, got)
+	}
+	if got := slugs(blog.Filter{Now: now, IncludeDrafts: true}); !slices.Equal(got, []string{"coming-soon", "out-now"}) {
+		t.Errorf("listing with drafts and scheduled: %v", got)
+	}
+	if got := slugs(blog.Filter{Now: now.Add(72 * time.Hour)}); len(got) != 2 {
+		t.Errorf("public listing after the scheduled time: %v", got)
+	}
+	hits, err := s.SearchArticles(ctx, mustQuery(t, "gophers"), blog.SearchRange{Filter: blog.Filter{Now: now}, Limit: 10})
+	if err != nil || len(hits) != 1 || hits[0].Article.Slug != "out-now" {
+		t.Errorf("public search at %v: %d hits, %v", now, len(hits), err)
+	}
+	tagList, err := s.ListTags(ctx, blog.TagOptions{Now: now})
+	if err != nil || len(tagList) != 1 || tagList[0] != (blog.TagCount{Tag: "gophers", Count: 1}) {
+		t.Errorf("public tags at %v: %v, %v", now, tagList, err)
+	}
+	if tagList, _ := s.ListTags(ctx, blog.TagOptions{Now: now, IncludeDrafts: true}); len(tagList) != 2 {
+		t.Errorf("tags with scheduled articles: %v", tagList)
+	}
+}

@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) blog.Store) {
 		{"PurgeTrash", testPurgeTrash},
 		{"UpsertRevisions", testUpsertRevisions},
 		{"ConcurrentRevisions", testConcurrentRevisions},
+		{"Scheduled", testScheduled},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
