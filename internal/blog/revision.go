@@ -42,6 +42,9 @@ type Change struct {
 	// Keep is how many revisions of the article to keep, newest first;
 	// 0 keeps them all. The newest is always kept.
 	Keep int
+	// Quiet records no revision: for a copy of a blog whose history is
+	// copied as it was (CopyHistory), not made anew.
+	Quiet bool
 }
 
 // Revision is one kept version of an article: the article as a create, an

@@ -171,6 +171,14 @@ type Store interface {
 	// GetRevision returns one revision with its article, or
 	// errdefs.ErrNotFound.
 	GetRevision(ctx context.Context, slug string, id int64) (*Revision, error)
+	// RevisionsAfter returns up to limit revisions of every article with
+	// an id above after, oldest first, with their articles: the whole
+	// history, for a copy of the blog.
+	RevisionsAfter(ctx context.Context, after int64, limit int) ([]*Revision, error)
+	// CopyHistory stores revisions (in the order given, under new ids)
+	// and trashed articles as they are, in one transaction: the history
+	// of another database.
+	CopyHistory(ctx context.Context, revs []*Revision, trash []*Trashed) error
 	CountArticles(ctx context.Context) (int, error)
 }
 

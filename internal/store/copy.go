@@ -12,12 +12,12 @@ import (
 
 // Copied counts what Copy wrote.
 type Copied struct {
-	Articles, Keys, Users, Clients, Grants int
+	Articles, Keys, Users, Clients, Grants, Revisions, Trashed int
 }
 
 func (c Copied) String() string {
-	return fmt.Sprintf("%d articles, %d API keys, %d users, %d OAuth clients, %d grants",
-		c.Articles, c.Keys, c.Users, c.Clients, c.Grants)
+	return fmt.Sprintf("%d articles, %d API keys, %d users, %d OAuth clients, %d grants, %d revisions, %d articles in the trash",
+		c.Articles, c.Keys, c.Users, c.Clients, c.Grants, c.Revisions, c.Trashed)
 }
 
 // ErrNotEmpty is returned by Copy when the destination already holds a
@@ -29,7 +29,7 @@ var ErrNotEmpty = errors.New("the destination database is not empty")
 const copyBatch = blog.MaxPage + 1
 
 // Copy copies a whole blog from src into dst, which must be empty: every
-// article (drafts too), every API key (its hash: the keys people hold keep
+// article (drafts too) with its revisions, the trash, every API key (its hash: the keys people hold keep
 // working, revoked and expired ones stay listed as they were), every user
 // with their password hash, every stored OAuth client with its secret's
 // hash, and every remembered approval. It is the way to move a blog from
@@ -98,12 +98,36 @@ func Copy(ctx context.Context, dst, src Backend) (Copied, error) {
 		if len(as) == 0 {
 			break
 		}
-		if _, err := dst.UpsertArticles(ctx, as, blog.Change{Actor: "copy", At: time.Now()}); err != nil {
+		// Quiet: the history is copied as it was, below.
+		if _, err := dst.UpsertArticles(ctx, as, blog.Change{Actor: "copy", At: time.Now(), Quiet: true}); err != nil {
 			return c, fmt.Errorf("writing articles: %w", err)
 		}
 		c.Articles += len(as)
 		last := as[len(as)-1]
 		r.After = &blog.Position{PublishedAt: last.PublishedAt, Slug: last.Slug}
+	}
+	// The history: the trash, then every revision in order, in batches.
+	trash, err := src.ListTrash(ctx)
+	if err != nil {
+		return c, fmt.Errorf("reading the trash: %w", err)
+	}
+	if err := dst.CopyHistory(ctx, nil, trash); err != nil {
+		return c, fmt.Errorf("writing the trash: %w", err)
+	}
+	c.Trashed = len(trash)
+	for after := int64(0); ; {
+		revs, err := src.RevisionsAfter(ctx, after, copyBatch)
+		if err != nil {
+			return c, fmt.Errorf("reading revisions: %w", err)
+		}
+		if len(revs) == 0 {
+			break
+		}
+		if err := dst.CopyHistory(ctx, revs, nil); err != nil {
+			return c, fmt.Errorf("writing revisions: %w", err)
+		}
+		c.Revisions += len(revs)
+		after = revs[len(revs)-1].ID
 	}
 	return c, nil
 }
@@ -117,6 +141,13 @@ func checkEmpty(ctx context.Context, dst Backend) error {
 	}
 	if n > 0 {
 		held = append(held, fmt.Sprintf("%d articles", n))
+	}
+	trash, err := dst.ListTrash(ctx)
+	if err != nil {
+		return err
+	}
+	if len(trash) > 0 {
+		held = append(held, fmt.Sprintf("%d articles in the trash", len(trash)))
 	}
 	keys, err := dst.ListKeys(ctx)
 	if err != nil {

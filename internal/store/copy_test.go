@@ -90,12 +90,22 @@ func testCopy(t *testing.T, src, dst store.Backend) {
 	if _, err := src.UpsertArticles(ctx, as, blog.Change{Actor: "test", At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
+	// A history: post-0001 changed by a key, post-0002 deleted into the
+	// trash; the 1203 creations are revisions too.
+	changed := as[1].Clone()
+	changed.Body = "Changed by an assistant."
+	if err := src.UpdateArticle(ctx, changed, blog.Change{Actor: "key:k1", At: time.Unix(1_700_000_300, 0).UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.DeleteArticle(ctx, "post-0002", blog.Change{Actor: "user:ngoc client:c1", At: time.Unix(1_700_000_400, 0).UTC()}); err != nil {
+		t.Fatal(err)
+	}
 
 	copied, err := store.Copy(ctx, dst, src)
 	if err != nil {
 		t.Fatalf("Copy: %v", err)
 	}
-	if want := (store.Copied{Articles: 1203, Keys: 2, Users: 1, Clients: 1, Grants: 1}); copied != want {
+	if want := (store.Copied{Articles: 1202, Keys: 2, Users: 1, Clients: 1, Grants: 1, Revisions: 1205, Trashed: 1}); copied != want {
 		t.Errorf("Copy reported %+v, want %+v", copied, want)
 	}
 
@@ -126,15 +136,45 @@ func testCopy(t *testing.T, src, dst store.Backend) {
 	if g, err := dst.GrantFor(ctx, "ngoc", "c1"); err != nil || !cmp.Equal(g, grant) {
 		t.Errorf("grant after the move = %+v, %v; want %+v", g, err, grant)
 	}
-	for _, slug := range []string{"post-0000", "post-0007", "post-1202"} {
+	for _, slug := range []string{"post-0000", "post-0001", "post-0007", "post-1202"} {
 		want, _ := src.GetArticle(ctx, slug)
 		got, err := dst.GetArticle(ctx, slug)
 		if err != nil || !cmp.Equal(want, got) {
 			t.Errorf("article %s after the move = %+v, %v; want %+v", slug, got, err, want)
 		}
 	}
-	if n, _ := dst.CountArticles(ctx); n != 1203 {
-		t.Errorf("%d articles after the move, want 1203", n)
+	if n, _ := dst.CountArticles(ctx); n != 1202 {
+		t.Errorf("%d articles after the move, want 1202", n)
+	}
+	// The history moved as it was: the same revisions in the same order,
+	// no new ones, and the trash.
+	for _, slug := range []string{"post-0001", "post-0002", "post-0500"} {
+		want, _ := src.ListRevisions(ctx, blog.RevisionRange{Slug: slug, Limit: 10})
+		got, err := dst.ListRevisions(ctx, blog.RevisionRange{Slug: slug, Limit: 10})
+		strip := func(rs []*blog.Revision) []string {
+			var out []string
+			for _, r := range rs {
+				out = append(out, fmt.Sprintf("%s %s %s %v", r.Action, r.Actor, r.At.Format(time.RFC3339), r.Changed))
+			}
+			return out
+		}
+		if err != nil || !cmp.Equal(strip(want), strip(got)) {
+			t.Errorf("revisions of %s after the move = %v, %v; want %v", slug, strip(got), err, strip(want))
+		}
+		if len(got) > 0 {
+			w, _ := src.GetRevision(ctx, slug, want[0].ID)
+			g, err := dst.GetRevision(ctx, slug, got[0].ID)
+			if err != nil || !cmp.Equal(w.Article, g.Article) {
+				t.Errorf("the newest revision of %s after the move: %+v, %v", slug, g, err)
+			}
+		}
+	}
+	trash, err := dst.ListTrash(ctx)
+	if err != nil || len(trash) != 1 || trash[0].Article.Slug != "post-0002" || trash[0].DeletedBy != "user:ngoc client:c1" {
+		t.Errorf("the trash after the move: %+v, %v", trash, err)
+	}
+	if _, err := dst.RestoreArticle(ctx, "post-0002", blog.Change{Actor: "test", At: time.Now()}); err != nil {
+		t.Errorf("restoring the moved trash: %v", err)
 	}
 	q, _ := blog.ParseQuery("ca phe")
 	if hits, err := dst.SearchArticles(ctx, q, blog.SearchRange{Limit: 5}); err != nil || len(hits) != 5 {

@@ -348,6 +348,58 @@ func (db *DB) GetRevision(ctx context.Context, slug string, id int64) (*blog.Rev
 	return rev, nil
 }
 
+// RevisionsAfter returns the whole history in id order, a page at a time.
+func (db *DB) RevisionsAfter(ctx context.Context, after int64, limit int) ([]*blog.Revision, error) {
+	rows, err := db.pool.Query(ctx, `SELECT id, slug, at, actor, action, changed, article FROM article_revisions
+		WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: revisions after %d: %w", after, err)
+	}
+	defer rows.Close()
+	out := []*blog.Revision{}
+	for rows.Next() {
+		var js string
+		rev, err := scanRevision(rows, &js)
+		if err == nil {
+			rev.Article, err = decodeArticle(js)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("postgres: revisions after %d: %w", after, err)
+		}
+		out = append(out, rev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: revisions after %d: %w", after, err)
+	}
+	return out, nil
+}
+
+// CopyHistory stores another database's revisions and trash.
+func (db *DB) CopyHistory(ctx context.Context, revs []*blog.Revision, trash []*blog.Trashed) error {
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		for _, r := range revs {
+			if err := keepRevision(ctx, tx, blog.Change{Actor: r.Actor, At: r.At, Action: r.Action}, r.Action, r.Changed, r.Article); err != nil {
+				return err
+			}
+		}
+		for _, t := range trash {
+			js, err := articleJSON(t.Article)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO article_trash (slug, article, deleted_at, deleted_by) VALUES ($1, $2, $3, $4)`,
+				t.Article.Slug, js, stamp(t.DeletedAt), t.DeletedBy); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: copy history: %w", err)
+	}
+	return nil
+}
+
 // scanRevision reads id, slug, at, actor, action, changed, then extra.
 func scanRevision(row pgx.Row, extra ...any) (*blog.Revision, error) {
 	var (
@@ -367,6 +419,9 @@ func scanRevision(row pgx.Row, extra ...any) (*blog.Revision, error) {
 // keepRevision records a revision of a and drops the oldest beyond
 // c.Keep.
 func keepRevision(ctx context.Context, tx pgx.Tx, c blog.Change, action string, changed []string, a *blog.Article) error {
+	if c.Quiet {
+		return nil
+	}
 	if c.Action != "" {
 		action = c.Action
 	}
