@@ -94,9 +94,9 @@ func TestUndoOverStdio(t *testing.T) {
 	undoEverything(t, cs, "local")
 }
 
-// TestUndoOverHTTP: over HTTP the API key acts; a read-only key sees the
-// history of a published article but may restore nothing, and never sees
-// that of an article in the trash.
+// TestUndoOverHTTP: over HTTP the API key acts. A read-only key sees
+// none of the history (it holds drafts, deleted text and who changed
+// what) and may restore nothing: both are refused before any tool runs.
 func TestUndoOverHTTP(t *testing.T) {
 	t.Parallel()
 	s := startServe(t)
@@ -105,22 +105,25 @@ func TestUndoOverHTTP(t *testing.T) {
 	undoEverything(t, cs, "key:"+id)
 
 	readKey := strings.TrimSpace(s.cli(t, "keys", "create", "--name", "reader", "--scope", "articles:read"))
-	reader := connectHTTP(t, s.mcpURL, readKey, "2025-11-25")
 	const slug = "a-semaphore-with-a-buffered-channel"
-	if res := callTool(t, reader, "list_revisions", map[string]any{"slug": slug}); res.IsError {
-		t.Errorf("a reader listing a published article's revisions: %v", res.Content)
+	for _, call := range []struct {
+		tool string
+		args map[string]any
+	}{
+		{"list_revisions", map[string]any{"slug": slug}},
+		{"get_revision", map[string]any{"slug": slug, "revision": 1}},
+		{"restore_revision", map[string]any{"slug": slug, "revision": 1}},
+		{"restore_article", map[string]any{"slug": slug}},
+	} {
+		reader := connectHTTP(t, s.mcpURL, readKey, "2025-11-25")
+		if res, err := reader.CallTool(t.Context(), &mcp.CallToolParams{Name: call.tool, Arguments: call.args}); err == nil && !res.IsError {
+			t.Errorf("a read-only key called %s: %v", call.tool, res.Content)
+		}
 	}
-	// A write tool is refused at the HTTP layer (403 insufficient_scope),
-	// before it runs.
-	if res, err := reader.CallTool(t.Context(), &mcp.CallToolParams{Name: "restore_revision", Arguments: map[string]any{"slug": slug, "revision": 1}}); err == nil && !res.IsError {
-		t.Error("a read-only key restored a revision")
-	}
-	if res := callTool(t, cs, "delete_article", map[string]any{"slug": slug}); res.IsError {
-		t.Fatal(res.Content)
-	}
-	reader = connectHTTP(t, s.mcpURL, readKey, "2025-11-25")
-	if res := callTool(t, reader, "list_revisions", map[string]any{"slug": slug}); !res.IsError {
-		t.Error("a reader sees the revisions of an article in the trash")
+	resp, _ := post(t, s.mcpURL, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_revisions","arguments":{"slug":"`+slug+`"}}}`,
+		map[string]string{"X-API-KEY": readKey})
+	if wa := resp.Header.Get("WWW-Authenticate"); resp.StatusCode != 403 || !strings.Contains(wa, `scope="articles:write"`) {
+		t.Errorf("list_revisions with a read-only key: %d %q, want 403 asking for articles:write", resp.StatusCode, wa)
 	}
 }
 

@@ -2,11 +2,8 @@ package blog
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"time"
-
-	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 )
 
 // Nothing an assistant does to an article is irreversible: every create,
@@ -132,25 +129,4 @@ func ActorFrom(ctx context.Context) string {
 		return a
 	}
 	return "unknown"
-}
-
-// HistoryVisible reports whether a caller may see the revisions of the
-// article with slug: one who may write always (the trash included); a
-// reader only those of a public article (not a draft, not scheduled, not
-// in the trash), as
-// for the article itself: a draft's or a deleted article's history is as
-// private as they are. Otherwise errdefs.ErrNotFound, the answer for a
-// missing article, so a reader learns nothing.
-func HistoryVisible(ctx context.Context, articles Articles, slug string, canWrite bool) error {
-	if canWrite {
-		return nil
-	}
-	a, err := articles.Get(ctx, slug)
-	if err != nil {
-		return err
-	}
-	if !a.Public(time.Now()) {
-		return fmt.Errorf("article %q: %w", slug, errdefs.ErrNotFound)
-	}
-	return nil
 }

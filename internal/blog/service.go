@@ -69,6 +69,9 @@ func (s *Service) List(ctx context.Context, opts ListOptions) (*ArticlePage, err
 	if c.Offset != 0 || c.Any {
 		return nil, errdefs.Invalid("cursor", "is a search cursor; pass it to search, not to a listing")
 	}
+	if c.Revision != 0 {
+		return nil, errdefs.Invalid("cursor", "is a cursor of revisions; pass it to the list of revisions")
+	}
 	r := ListRange{Filter: f, Limit: limit + 1} // one more tells whether a page follows
 	if c.Slug != "" {
 		r.After = &Position{PublishedAt: time.Unix(c.Published, 0).UTC(), Slug: c.Slug}
@@ -109,6 +112,9 @@ func (s *Service) Search(ctx context.Context, opts SearchOptions) (*SearchPage, 
 	}
 	if c.Slug != "" {
 		return nil, errdefs.Invalid("cursor", "is a listing cursor; pass it to a listing, not to search")
+	}
+	if c.Revision != 0 {
+		return nil, errdefs.Invalid("cursor", "is a cursor of revisions; pass it to the list of revisions")
 	}
 	q.Any = c.Any // later pages carry on as the first one did
 	r := SearchRange{Filter: f, Offset: c.Offset, Limit: limit + 1}
@@ -273,8 +279,9 @@ func (s *Service) RestoreRevision(ctx context.Context, slug string, id int64) (*
 	if err != nil {
 		return nil, err
 	}
+	inTrash := fmt.Errorf("the article %q is in the trash; restore it first, then its revision: %w", rev.Slug, errdefs.ErrConflict)
 	if _, err := s.store.GetArticle(ctx, rev.Slug); errors.Is(err, errdefs.ErrNotFound) {
-		return nil, errdefs.Invalid("slug", "the article %q is in the trash; restore it first, then its revision", rev.Slug)
+		return nil, inTrash
 	} else if err != nil {
 		return nil, err
 	}
@@ -285,7 +292,9 @@ func (s *Service) RestoreRevision(ctx context.Context, slug string, id int64) (*
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}
-	if err := s.store.UpdateArticle(ctx, a, s.change(ctx, ActionRestored)); err != nil {
+	if err := s.store.UpdateArticle(ctx, a, s.change(ctx, ActionRestored)); errors.Is(err, errdefs.ErrNotFound) {
+		return nil, inTrash // deleted since it was looked up
+	} else if err != nil {
 		return nil, err
 	}
 	return a, nil

@@ -161,9 +161,10 @@ type Store interface {
 	// ListTrash returns the trashed articles, most recently deleted first.
 	ListTrash(ctx context.Context) ([]*Trashed, error)
 	// PurgeTrash deletes for good the trashed articles deleted at or
-	// before before (only the one with slug, unless slug is ""), and the
-	// revisions of each slug no live article has; it returns how many
-	// articles it purged.
+	// before before (only the one with slug, unless slug is ""), with
+	// their history: every revision of the slug up to the deletion, so a
+	// live article made with the slug since keeps only its own. It
+	// returns how many articles it purged.
 	PurgeTrash(ctx context.Context, slug string, before time.Time) (int, error)
 	// ListRevisions returns revisions of r.Slug, newest first, without
 	// their articles.

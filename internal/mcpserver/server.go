@@ -49,7 +49,8 @@ How to use it well:
 - list_articles pages through articles newest first and filters by tag or language ("en", "vi"); list_tags shows the topics the blog covers.
 - Pass next_cursor back as cursor to get the next page; never invent cursors.
 - Articles are also resources at blog://articles/{slug}.
-- create_article, update_article and delete_article change the blog; they need write permission. Only use them when the user asked for that change, and confirm before deleting.`
+- create_article, update_article and delete_article change the blog; they need write permission. Only use them when the user asked for that change, and confirm before deleting.
+- Nothing is lost: delete_article moves an article to the trash (restore_article brings it back), and every change keeps a revision; list_revisions, get_revision and restore_revision undo a change. A publish_at in the future schedules an article: readers see it from then.`
 
 // New returns the MCP server for articles.
 func New(articles blog.Articles, opts Options) *mcp.Server {

@@ -169,7 +169,7 @@ func TestReadOnlyOptionDropsWriteTools(t *testing.T) {
 	for _, tool := range tools.Tools {
 		names = append(names, tool.Name)
 	}
-	want := []string{mcpserver.ToolGet, mcpserver.ToolRevision, mcpserver.ToolList, mcpserver.ToolRevisions, mcpserver.ToolTags, mcpserver.ToolSearch}
+	want := []string{mcpserver.ToolGet, mcpserver.ToolList, mcpserver.ToolTags, mcpserver.ToolSearch}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("tools (-want +got):\n%s", diff)
 	}

@@ -220,15 +220,15 @@ func tools() []tool {
 		newTool(&mcp.Tool{
 			Name:        ToolRevisions,
 			Title:       "List an article's revisions",
-			Description: "Lists the kept versions of an article, newest first: each create, update, delete and restore, with when, who, and which fields changed. Works for an article in the trash too (with write permission).",
+			Description: "Lists the kept versions of an article, newest first: each create, update, delete and restore, with when, who, and which fields changed; an article in the trash too. Needs write permission (the history holds drafts and deleted text).",
 			Annotations: readOnly,
-		}, authn.ScopeRead, (*handlers).revisions),
+		}, authn.ScopeWrite, (*handlers).revisions),
 		newTool(&mcp.Tool{
 			Name:        ToolRevision,
 			Title:       "Get a revision",
-			Description: "Returns one kept version of an article, body included, by revision id from list_revisions.",
+			Description: "Returns one kept version of an article, body included, by revision id from list_revisions. Needs write permission.",
 			Annotations: readOnly,
-		}, authn.ScopeRead, (*handlers).revision),
+		}, authn.ScopeWrite, (*handlers).revision),
 		newTool(&mcp.Tool{
 			Name:        ToolRestoreRevision,
 			Title:       "Restore a revision",
@@ -451,9 +451,6 @@ func toRevisionSummary(r *blog.Revision) RevisionSummary {
 }
 
 func (h *handlers) revisions(ctx context.Context, in RevisionsInput) (string, RevisionsOutput, error) {
-	if err := blog.HistoryVisible(ctx, h.articles, in.Slug, h.canWrite(ctx)); err != nil {
-		return "", RevisionsOutput{}, err
-	}
 	page, err := h.articles.Revisions(ctx, in.Slug, in.Limit, in.Cursor)
 	if err != nil {
 		return "", RevisionsOutput{}, err
@@ -477,9 +474,6 @@ func (h *handlers) revisions(ctx context.Context, in RevisionsInput) (string, Re
 }
 
 func (h *handlers) revision(ctx context.Context, in RevisionInput) (string, *RevisionOutput, error) {
-	if err := blog.HistoryVisible(ctx, h.articles, in.Slug, h.canWrite(ctx)); err != nil {
-		return "", nil, err
-	}
 	r, err := h.articles.Revision(ctx, in.Slug, in.Revision)
 	if err != nil {
 		return "", nil, err

@@ -283,11 +283,6 @@ func (h *handler) restore(w http.ResponseWriter, r *http.Request) {
 	h.writeJSON(w, r, http.StatusOK, wire(a))
 }
 
-// historyVisible applies blog.HistoryVisible to the caller.
-func (h *handler) historyVisible(r *http.Request, slug string) error {
-	return blog.HistoryVisible(r.Context(), h.articles, slug, canWrite(r))
-}
-
 type revisionsResponse struct {
 	Revisions  []*blog.Revision `json:"revisions"`
 	NextCursor string           `json:"next_cursor,omitempty"`
@@ -295,7 +290,7 @@ type revisionsResponse struct {
 
 // revisions is GET /articles/{slug}/revisions: newest first, paged.
 func (h *handler) revisions(w http.ResponseWriter, r *http.Request) {
-	if !require(w, r, authn.ScopeRead) {
+	if !require(w, r, authn.ScopeWrite) {
 		return
 	}
 	v, ok := params(w, r, "limit", "cursor")
@@ -308,10 +303,6 @@ func (h *handler) revisions(w http.ResponseWriter, r *http.Request) {
 	}
 	slug := r.PathValue("slug")
 	nf := messages{notFound: fmt.Sprintf("no revisions of an article with slug %q", slug)}
-	if err := h.historyVisible(r, slug); err != nil {
-		h.fail(w, r, err, nf)
-		return
-	}
 	page, err := h.articles.Revisions(r.Context(), slug, limit, v.Get("cursor"))
 	if err != nil {
 		h.fail(w, r, err, nf)
@@ -332,7 +323,7 @@ func revisionID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 
 // revision is GET /articles/{slug}/revisions/{id}: that version whole.
 func (h *handler) revision(w http.ResponseWriter, r *http.Request) {
-	if !require(w, r, authn.ScopeRead) {
+	if !require(w, r, authn.ScopeWrite) {
 		return
 	}
 	if _, ok := params(w, r); !ok {
@@ -344,10 +335,6 @@ func (h *handler) revision(w http.ResponseWriter, r *http.Request) {
 	}
 	slug := r.PathValue("slug")
 	nf := messages{notFound: fmt.Sprintf("no revision %d of an article with slug %q", id, slug)}
-	if err := h.historyVisible(r, slug); err != nil {
-		h.fail(w, r, err, nf)
-		return
-	}
 	rev, err := h.articles.Revision(r.Context(), slug, id)
 	if err != nil {
 		h.fail(w, r, err, nf)
@@ -373,7 +360,8 @@ func (h *handler) restoreRevision(w http.ResponseWriter, r *http.Request) {
 	slug := r.PathValue("slug")
 	a, err := h.articles.RestoreRevision(r.Context(), slug, id)
 	if err != nil {
-		h.fail(w, r, err, messages{notFound: fmt.Sprintf("no revision %d of an article with slug %q", id, slug)})
+		h.fail(w, r, err, messages{notFound: fmt.Sprintf("no revision %d of an article with slug %q", id, slug),
+			conflict: fmt.Sprintf("the article %q is in the trash; restore it first (POST …/restore), then its revision", slug)})
 		return
 	}
 	h.writeJSON(w, r, http.StatusOK, wire(a))

@@ -121,14 +121,28 @@ func isClean(p string) bool {
 	return c == p
 }
 
+// isHistory reports whether p is under /articles/{slug}/revisions.
+func isHistory(p string) bool {
+	rest, ok := strings.CutPrefix(p, Prefix+"/articles/")
+	if !ok {
+		return false
+	}
+	_, tail, found := strings.Cut(rest, "/")
+	return found && (tail == "revisions" || strings.HasPrefix(tail, "revisions/"))
+}
+
 // Scope is the scope a request to the API needs: articles:read for the
-// safe methods, articles:write for every other. The composition root puts
+// safe methods but an article's history, articles:write for every other. The composition root puts
 // it in front of the handler (authn.Authenticator.RequireScopeFor), so a
 // client learns it must step up from a 403 challenge before any handler
 // runs; the handlers check again, as defence in depth.
 func Scope(r *http.Request) string {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	switch {
+	case isHistory(r.URL.Path):
+		// An article's history holds drafts, deleted text and who made
+		// each change: it is the writers'.
+		return authn.ScopeWrite
+	case r.Method == http.MethodGet, r.Method == http.MethodHead, r.Method == http.MethodOptions:
 		return authn.ScopeRead
 	}
 	return authn.ScopeWrite

@@ -292,15 +292,18 @@ func (db *DB) ListTrash(ctx context.Context) ([]*blog.Trashed, error) {
 	return out, nil
 }
 
-// PurgeTrash deletes trashed articles for good, with the revisions of
-// slugs no live article has.
+// PurgeTrash deletes trashed articles for good, with their history.
 func (db *DB) PurgeTrash(ctx context.Context, slug string, before time.Time) (int, error) {
 	var n int
 	err := db.pool.QueryRow(ctx, `WITH gone AS (
 			DELETE FROM article_trash WHERE ($1 = '' OR slug = $1) AND deleted_at <= $2 RETURNING slug
 		), revs AS (
+			-- The trashed article's history is every revision up to its
+			-- deletion (earlier lives of the slug too); a live article of
+			-- that slug made since keeps its own.
 			DELETE FROM article_revisions r USING gone
-			WHERE r.slug = gone.slug AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.slug = gone.slug)
+			WHERE r.slug = gone.slug AND r.id <= coalesce(
+				(SELECT max(d.id) FROM article_revisions d WHERE d.slug = gone.slug AND d.action = 'deleted'), 0)
 		)
 		SELECT count(*) FROM gone`, slug, stamp(before)).Scan(&n)
 	if err != nil {

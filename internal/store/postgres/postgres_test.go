@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"github.com/2coffee/mcp-2coffee/internal/store/postgres"
 	"github.com/2coffee/mcp-2coffee/internal/store/postgres/pgtest"
 	"github.com/2coffee/mcp-2coffee/internal/store/storetest"
+	"github.com/google/go-cmp/cmp"
 )
 
 // openTest opens a new, empty database in a schema of its own.
@@ -136,5 +139,49 @@ func TestNoMigrate(t *testing.T) {
 	}
 	if n, err := app.CountArticles(t.Context()); err != nil || n != 1 {
 		t.Errorf("CountArticles as that role = %d, %v", n, err)
+	}
+}
+
+// TestRevisionsBackfill: migration 0006 gives every article without
+// revisions one of itself as it is (actor "migration"), exactly the
+// article GetArticle reads, so the first change after an upgrade can be
+// undone.
+func TestRevisionsBackfill(t *testing.T) {
+	db := openTest(t)
+	a := &blog.Article{Slug: "legacy", Title: "Legacy", Summary: "Old summary", Body: "The original body.", Tags: []string{"go", "cà-phê"},
+		Language: "vi", Author: "An", PublishedAt: time.Unix(1_700_000_000, 0), UpdatedAt: time.Unix(1_700_000_100, 0), Draft: true}
+	a.Normalize()
+	if err := db.CreateArticle(t.Context(), a, blog.Change{Actor: "test", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	// As a database from before the history holds it.
+	if _, err := db.Pool().Exec(t.Context(), `DELETE FROM article_revisions`); err != nil {
+		t.Fatal(err)
+	}
+	backfill, err := os.ReadFile(filepath.Join("migrations", "0006_revisions_backfill.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool().Exec(t.Context(), string(backfill)); err != nil {
+		t.Fatalf("the backfill: %v", err)
+	}
+	revs, err := db.ListRevisions(t.Context(), blog.RevisionRange{Slug: "legacy", Limit: 10})
+	if err != nil || len(revs) != 1 || revs[0].Actor != "migration" {
+		t.Fatalf("revisions after the backfill: %+v, %v", revs, err)
+	}
+	rev, err := db.GetRevision(t.Context(), "legacy", revs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := db.GetArticle(t.Context(), "legacy")
+	if diff := cmp.Diff(stored, rev.Article); diff != "" {
+		t.Errorf("the backfilled revision (-stored +revision):\n%s", diff)
+	}
+	// Run again, it adds nothing.
+	if _, err := db.Pool().Exec(t.Context(), string(backfill)); err != nil {
+		t.Fatal(err)
+	}
+	if revs, _ := db.ListRevisions(t.Context(), blog.RevisionRange{Slug: "legacy", Limit: 10}); len(revs) != 1 {
+		t.Errorf("a second backfill made %d revisions", len(revs))
 	}
 }

@@ -315,8 +315,7 @@ func (db *DB) ListTrash(ctx context.Context) ([]*blog.Trashed, error) {
 	return out, nil
 }
 
-// PurgeTrash deletes trashed articles for good, with the revisions of
-// slugs no live article has.
+// PurgeTrash deletes trashed articles for good, with their history.
 func (db *DB) PurgeTrash(ctx context.Context, slug string, before time.Time) (int, error) {
 	n := 0
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
@@ -338,8 +337,11 @@ func (db *DB) PurgeTrash(ctx context.Context, slug string, before time.Time) (in
 			return err
 		}
 		for _, s := range slugs {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM article_revisions WHERE slug = ?
-				AND NOT EXISTS (SELECT 1 FROM articles WHERE slug = ?)`, s, s); err != nil {
+			// The trashed article's history is every revision up to its
+			// deletion (earlier lives of the slug too); a live article
+			// of that slug made since keeps its own.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM article_revisions WHERE slug = ?1 AND id <= coalesce(
+				(SELECT max(id) FROM article_revisions WHERE slug = ?1 AND action = 'deleted'), 0)`, s); err != nil {
 				return err
 			}
 		}

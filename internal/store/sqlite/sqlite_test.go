@@ -398,8 +398,11 @@ func TestUpgradeRemembersSamplesOffered(t *testing.T) {
 	}
 }
 
+// undo0011 takes a database back to before migration 0011.
+const undo0011 = `DELETE FROM article_revisions WHERE actor = 'migration'; DELETE FROM schema_migrations WHERE version >= 11;`
+
 // undo0010 takes a database back to the schema before migration 0010.
-const undo0010 = `DROP TABLE article_revisions; DROP TABLE article_trash; DELETE FROM schema_migrations WHERE version >= 10;`
+const undo0010 = undo0011 + `DROP TABLE article_revisions; DROP TABLE article_trash; DELETE FROM schema_migrations WHERE version >= 10;`
 
 // undo0009 takes a database back to the schema before migration 0009.
 const undo0009 = undo0010 + `DROP TABLE oauth_spent_assertions; DELETE FROM schema_migrations WHERE version >= 9;`
@@ -733,5 +736,44 @@ func TestUpgradeKeepsTokenFamilies(t *testing.T) {
 	if _, err := db.SQL().ExecContext(ctx, `INSERT INTO oauth_tokens (hash, kind, family_id, scopes, created_at, expires_at)
 		VALUES (?, 'access', 'nope', '', 0, 0)`, bytes.Repeat([]byte{3}, 32)); err == nil {
 		t.Error("a token of a family that does not exist was stored")
+	}
+}
+
+// TestUpgradeKeepsARevisionOfEachArticle: an article from before the
+// history gets a revision of itself at the upgrade, so the first change
+// made after it can be undone (it was the one change that could not).
+func TestUpgradeKeepsARevisionOfEachArticle(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "blog.db")
+	db, err := Open(t.Context(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL().ExecContext(t.Context(), undo0010+`
+		INSERT INTO articles (id, slug, title, summary, tags, language, author, published_at, updated_at, draft, translation_key)
+			VALUES (1, 'legacy', 'Legacy', 'Old summary', '["go"]', 'en', 'An', 1700000000, 1700000100, 1, '');
+		INSERT INTO article_bodies (article_id, body) VALUES (1, 'The original body.');`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = Open(t.Context(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	revs, err := db.ListRevisions(t.Context(), blog.RevisionRange{Slug: "legacy", Limit: 10})
+	if err != nil || len(revs) != 1 || revs[0].Actor != "migration" || revs[0].Action != blog.ActionCreated {
+		t.Fatalf("revisions after the upgrade: %+v, %v", revs, err)
+	}
+	rev, err := db.GetRevision(t.Context(), "legacy", revs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := db.GetArticle(t.Context(), "legacy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(stored, rev.Article); diff != "" {
+		t.Errorf("the revision made at the upgrade (-stored +revision):\n%s", diff)
 	}
 }
