@@ -54,6 +54,7 @@ func commands() []*command {
 	return []*command{
 		stdioCommand(),
 		importCommand(),
+		exportCommand(),
 		migrateCommand(),
 		copyCommand(),
 		serveCommand(),

@@ -294,3 +294,13 @@ func (t *tree) readFile(src source) (a *blog.Article, info parseInfo, dup string
 	a, info, err = parse(src.name, t.buf.Bytes())
 	return a, info, "", err
 }
+
+// sourcePath is where src lies in the tree it was imported from, as an
+// export writes it back: relative to its root, or the file's own name for
+// a file given as a root.
+func sourcePath(src source) string {
+	if src.root == nil {
+		return filepath.Base(filepath.FromSlash(src.name))
+	}
+	return filepath.ToSlash(src.name)
+}

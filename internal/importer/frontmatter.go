@@ -76,7 +76,22 @@ type frontMatter struct {
 	startLine int              // the opening delimiter
 	bodyLine  int              // first line after the closing delimiter
 	body      string
+	// format is FormatYAML or FormatTOML; extra is what no field rule
+	// maps (every key but the known ones, and url and permalink, which
+	// only feed the slug), re-encoded in that format, in the file's order
+	// for YAML (TOML's encoder sorts): what an export writes back.
+	format, extra string
 }
+
+// The front-matter formats a Source records.
+const (
+	FormatYAML = "yaml"
+	FormatTOML = "toml"
+)
+
+// keptKeys are known keys an export still writes back as they were: they
+// only feed the slug, and a site may need them (a Jekyll permalink).
+var keptKeys = map[string]bool{"url": true, "permalink": true}
 
 // knownKeys are the (lower-cased) keys any rule reads. Only these are
 // converted, so a huge or deeply aliased value under an unrelated key costs
@@ -146,8 +161,10 @@ func splitFrontMatter(text string) (*frontMatter, int, error) {
 	var err error
 	var errLine int
 	if format == "YAML" {
+		f.format = FormatYAML
 		errLine, err = f.decodeYAML(fm.String(), offset)
 	} else {
+		f.format = FormatTOML
 		errLine, err = f.decodeTOML(fm.String(), offset)
 	}
 	if err != nil {
@@ -217,12 +234,24 @@ func (f *frontMatter) decodeYAML(src string, offset int) (int, error) {
 		return root.Line + offset, &syntaxError{format: "YAML", msg: fmt.Sprintf("want key: value pairs, found %s", yamlShape(root)), err: errNotMapping}
 	}
 	budget := maxValueNodes
+	extra := &yaml.Node{Kind: yaml.MappingNode}
+	defer func() {
+		if len(extra.Content) > 0 {
+			if b, err := yaml.Marshal(extra); err == nil {
+				f.extra = string(b)
+			}
+		}
+	}()
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
+			extra.Content = append(extra.Content, k, v)
 			continue // complex keys never name a field we read
 		}
 		lk := strings.ToLower(k.Value)
+		if !knownKeys[lk] || keptKeys[lk] {
+			extra.Content = append(extra.Content, k, v)
+		}
 		if !knownKeys[lk] {
 			continue
 		}
@@ -338,9 +367,22 @@ func (f *frontMatter) decodeTOML(src string, offset int) (int, error) {
 	// Go maps are unordered; sort so that duplicate-key errors name the
 	// same pair every time.
 	keys := make([]string, 0, len(raw))
+	extra := map[string]any{}
 	for k := range raw {
+		if lk := strings.ToLower(k); !knownKeys[lk] || keptKeys[lk] {
+			var v any
+			if err := md.PrimitiveDecode(raw[k], &v); err == nil {
+				extra[k] = v
+			}
+		}
 		if knownKeys[strings.ToLower(k)] {
 			keys = append(keys, k)
+		}
+	}
+	if len(extra) > 0 {
+		var b strings.Builder
+		if err := toml.NewEncoder(&b).Encode(extra); err == nil {
+			f.extra = b.String()
 		}
 	}
 	slices.Sort(keys)

@@ -137,6 +137,10 @@ func Import(ctx context.Context, dst Upserter, roots []string, opts Options) (*S
 	// Only the batch being filled holds articles; what is remembered of
 	// the whole tree is each slug's first file, to catch duplicates.
 	pending := make([]*blog.Article, 0, min(batch, t.count))
+	// Where each pending article came from, saved with its batch when
+	// dst keeps sources (every store.Backend does).
+	sources := make([]*blog.Source, 0, min(batch, t.count))
+	keeper, keepsSources := dst.(blog.Sources)
 	firstBySlug := map[string]string{}
 	done, written := 0, 0 // files read (imported or skipped), articles sent
 	flush := func() error {
@@ -148,6 +152,7 @@ func Import(ctx context.Context, dst Upserter, roots []string, opts Options) (*S
 		if err != nil {
 			return fmt.Errorf("writing articles %d to %d: %w", first, last, err)
 		}
+
 		if len(outcomes) != len(pending) {
 			return fmt.Errorf("writing articles %d to %d: the store reported %d outcomes for %d articles", first, last, len(outcomes), len(pending))
 		}
@@ -164,8 +169,17 @@ func Import(ctx context.Context, dst Upserter, roots []string, opts Options) (*S
 			}
 		}
 		written = last
+		if keepsSources {
+			// The batch is committed and counted; where its articles came
+			// from follows it even when the import is being stopped.
+			if err := keeper.SaveSources(context.WithoutCancel(ctx), sources); err != nil {
+				return fmt.Errorf("recording where articles %d to %d came from: %w", first, last, err)
+			}
+		}
 		clear(pending) // let the bodies go before the next batch is read
 		pending = pending[:0]
+		clear(sources)
+		sources = sources[:0]
 		log.Debug("import batch committed", "first", first, "last", last, "files_read", done, "files", sum.Files)
 		if opts.Progress != nil && sum.Files > batch {
 			fmt.Fprintf(opts.Progress, "imported %d/%d files\n", done, sum.Files)
@@ -203,6 +217,7 @@ func Import(ctx context.Context, dst Upserter, roots []string, opts Options) (*S
 		default:
 			firstBySlug[a.Slug] = src.display
 			pending = append(pending, a)
+			sources = append(sources, &blog.Source{Slug: a.Slug, Path: sourcePath(src), Format: info.format, Extra: info.extra})
 		}
 		if len(pending) == batch {
 			if err := flush(); err != nil {

@@ -107,6 +107,9 @@ func Parse(name string, data []byte) (*blog.Article, error) {
 // parseInfo is what Import needs besides the article.
 type parseInfo struct {
 	slugLine int // line of the key the slug came from; 0 for the file name
+	// format and extra are what an export needs to write the front
+	// matter back: FormatYAML or FormatTOML, and the keys no rule maps.
+	format, extra string
 }
 
 func parse(name string, data []byte) (*blog.Article, parseInfo, error) {
@@ -142,6 +145,7 @@ func parse(name string, data []byte) (*blog.Article, parseInfo, error) {
 	if err != nil {
 		return fail(fm.startLine, err)
 	}
+	info.format, info.extra = fm.format, fm.extra
 	// Jekyll keeps unfinished posts in _drafts.
 	if slices.Contains(strings.Split(path.Dir(name), "/"), "_drafts") {
 		a.Draft = true

@@ -106,6 +106,14 @@ func Copy(ctx context.Context, dst, src Backend) (Copied, error) {
 		last := as[len(as)-1]
 		r.After = &blog.Position{PublishedAt: last.PublishedAt, Slug: last.Slug}
 	}
+	// Where imported articles came from, for export.
+	sources, err := src.ListSources(ctx)
+	if err != nil {
+		return c, fmt.Errorf("reading sources: %w", err)
+	}
+	if err := dst.SaveSources(ctx, sources); err != nil {
+		return c, fmt.Errorf("writing sources: %w", err)
+	}
 	// The history: the trash, then every revision in order, in batches.
 	trash, err := src.ListTrash(ctx)
 	if err != nil {

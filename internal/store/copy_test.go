@@ -90,6 +90,9 @@ func testCopy(t *testing.T, src, dst store.Backend) {
 	if _, err := src.UpsertArticles(ctx, as, blog.Change{Actor: "test", At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
+	if err := src.SaveSources(ctx, []*blog.Source{{Slug: "post-0003", Path: "content/posts/post-0003.md", Format: "toml", Extra: "weight = 1\n"}}); err != nil {
+		t.Fatal(err)
+	}
 	// A history: post-0001 changed by a key, post-0002 deleted into the
 	// trash; the 1203 creations are revisions too.
 	changed := as[1].Clone()
@@ -168,6 +171,9 @@ func testCopy(t *testing.T, src, dst store.Backend) {
 				t.Errorf("the newest revision of %s after the move: %+v, %v", slug, g, err)
 			}
 		}
+	}
+	if got, err := dst.ListSources(ctx); err != nil || len(got) != 1 || got[0].Path != "content/posts/post-0003.md" || got[0].Extra != "weight = 1\n" {
+		t.Errorf("sources after the move: %+v, %v", got, err)
 	}
 	trash, err := dst.ListTrash(ctx)
 	if err != nil || len(trash) != 1 || trash[0].Article.Slug != "post-0002" || trash[0].DeletedBy != "user:ngoc client:c1" {

@@ -34,6 +34,7 @@ import (
 // methods are safe for concurrent use.
 type Backend interface {
 	blog.Store
+	blog.Sources
 	apikey.Store
 	oauth.Store
 

@@ -304,6 +304,11 @@ func (db *DB) PurgeTrash(ctx context.Context, slug string, before time.Time) (in
 			DELETE FROM article_revisions r USING gone
 			WHERE r.slug = gone.slug AND r.id <= coalesce(
 				(SELECT max(d.id) FROM article_revisions d WHERE d.slug = gone.slug AND d.action = 'deleted'), 0)
+		), srcs AS (
+			-- Where it came from goes too, unless a live article has the
+			-- slug: a new article with it is not that file.
+			DELETE FROM article_sources s USING gone
+			WHERE s.slug = gone.slug AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.slug = gone.slug)
 		)
 		SELECT count(*) FROM gone`, slug, stamp(before)).Scan(&n)
 	if err != nil {
@@ -696,4 +701,40 @@ func replaceTags(ctx context.Context, tx pgx.Tx, id int64, a *blog.Article) erro
 		SELECT $1, u.tag, u.tag_key FROM unnest($2::text[], $3::text[]) AS u (tag, tag_key)
 		ON CONFLICT DO NOTHING`, id, tags, tagKeys(tags))
 	return err
+}
+
+// SaveSources creates or replaces the source of each article.
+func (db *DB) SaveSources(ctx context.Context, ss []*blog.Source) error {
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		for _, s := range ss {
+			if _, err := tx.Exec(ctx, `INSERT INTO article_sources (slug, path, format, extra) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (slug) DO UPDATE SET path = excluded.path, format = excluded.format, extra = excluded.extra`,
+				s.Slug, s.Path, s.Format, s.Extra); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: save sources: %w", err)
+	}
+	return nil
+}
+
+// ListSources returns every stored source, by slug.
+func (db *DB) ListSources(ctx context.Context) ([]*blog.Source, error) {
+	rows, err := db.pool.Query(ctx, `SELECT slug, path, format, extra FROM article_sources ORDER BY slug`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list sources: %w", err)
+	}
+	defer rows.Close()
+	out := []*blog.Source{}
+	for rows.Next() {
+		var s blog.Source
+		if err := rows.Scan(&s.Slug, &s.Path, &s.Format, &s.Extra); err != nil {
+			return nil, fmt.Errorf("postgres: list sources: %w", err)
+		}
+		out = append(out, &s)
+	}
+	return out, rows.Err()
 }

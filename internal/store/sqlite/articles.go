@@ -344,6 +344,12 @@ func (db *DB) PurgeTrash(ctx context.Context, slug string, before time.Time) (in
 				(SELECT max(id) FROM article_revisions WHERE slug = ?1 AND action = 'deleted'), 0)`, s); err != nil {
 				return err
 			}
+			// Where it came from goes too, unless a live article has the
+			// slug: a new article with it is not that file.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM article_sources WHERE slug = ?1
+				AND NOT EXISTS (SELECT 1 FROM articles WHERE slug = ?1)`, s); err != nil {
+				return err
+			}
 		}
 		n = len(slugs)
 		return nil
@@ -686,4 +692,40 @@ func indexHead(ctx context.Context, tx *sql.Tx, id int64, title string, tags []s
 // search for "day" never finds.
 func indexText(s string) string {
 	return strings.Join(blog.Words(s), " ")
+}
+
+// SaveSources creates or replaces the source of each article.
+func (db *DB) SaveSources(ctx context.Context, ss []*blog.Source) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, s := range ss {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO article_sources (slug, path, format, extra) VALUES (?, ?, ?, ?)
+				ON CONFLICT (slug) DO UPDATE SET path = excluded.path, format = excluded.format, extra = excluded.extra`,
+				s.Slug, s.Path, s.Format, s.Extra); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: save sources: %w", err)
+	}
+	return nil
+}
+
+// ListSources returns every stored source, by slug.
+func (db *DB) ListSources(ctx context.Context) ([]*blog.Source, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT slug, path, format, extra FROM article_sources ORDER BY slug`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list sources: %w", err)
+	}
+	defer rows.Close()
+	out := []*blog.Source{}
+	for rows.Next() {
+		var s blog.Source
+		if err := rows.Scan(&s.Slug, &s.Path, &s.Format, &s.Extra); err != nil {
+			return nil, fmt.Errorf("sqlite: list sources: %w", err)
+		}
+		out = append(out, &s)
+	}
+	return out, rows.Err()
 }

@@ -398,8 +398,11 @@ func TestUpgradeRemembersSamplesOffered(t *testing.T) {
 	}
 }
 
+// undo0012 takes a database back to before migration 0012.
+const undo0012 = `DROP TABLE article_sources; DELETE FROM schema_migrations WHERE version >= 12;`
+
 // undo0011 takes a database back to before migration 0011.
-const undo0011 = `DELETE FROM article_revisions WHERE actor = 'migration'; DELETE FROM schema_migrations WHERE version >= 11;`
+const undo0011 = undo0012 + `DELETE FROM article_revisions WHERE actor = 'migration'; DELETE FROM schema_migrations WHERE version >= 11;`
 
 // undo0010 takes a database back to the schema before migration 0010.
 const undo0010 = undo0011 + `DROP TABLE article_revisions; DROP TABLE article_trash; DELETE FROM schema_migrations WHERE version >= 10;`

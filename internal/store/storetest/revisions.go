@@ -350,3 +350,47 @@ func testScheduled(t *testing.T, s blog.Store) {
 		t.Errorf("tags with scheduled articles: %v", tagList)
 	}
 }
+
+// testSources: an article's source is saved, replaced by a later save,
+// listed by slug, and goes when the article is purged from the trash.
+func testSources(t *testing.T, s blog.Store) {
+	ss, ok := s.(blog.Sources)
+	if !ok {
+		t.Skip("this store keeps no sources")
+	}
+	ctx := t.Context()
+	for _, slug := range []string{"b-post", "a-post"} {
+		if err := s.CreateArticle(ctx, article(t, slug), testChange); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ss.SaveSources(ctx, []*blog.Source{
+		{Slug: "b-post", Path: "content/b.md", Format: "yaml", Extra: "weight: 3\n"},
+		{Slug: "a-post", Path: "content/a.md", Format: "toml"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ss.SaveSources(ctx, []*blog.Source{{Slug: "b-post", Path: "content/moved/b.md", Format: "toml", Extra: "weight = 4\n"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ss.ListSources(ctx)
+	want := []*blog.Source{
+		{Slug: "a-post", Path: "content/a.md", Format: "toml"},
+		{Slug: "b-post", Path: "content/moved/b.md", Format: "toml", Extra: "weight = 4\n"},
+	}
+	if err != nil || !cmp.Equal(want, got) {
+		t.Errorf("ListSources = %+v, %v; want %+v", got, err, want)
+	}
+	if err := s.DeleteArticle(ctx, "a-post", testChange); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := ss.ListSources(ctx); len(got) != 2 {
+		t.Errorf("a trashed article's source went: %+v", got)
+	}
+	if _, err := s.PurgeTrash(ctx, "a-post", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := ss.ListSources(ctx); len(got) != 1 || got[0].Slug != "b-post" {
+		t.Errorf("sources after purging a-post: %+v", got)
+	}
+}

@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) blog.Store) {
 		{"UpsertRevisions", testUpsertRevisions},
 		{"ConcurrentRevisions", testConcurrentRevisions},
 		{"Scheduled", testScheduled},
+		{"Sources", testSources},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
