@@ -11,12 +11,13 @@ import (
 func importCommand() *command {
 	return &command{
 		name:    "import",
-		summary: "Import Markdown files with YAML or TOML front matter (Hugo, Jekyll, Astro, Eleventy); re-importing updates by slug.",
+		summary: "Import Markdown files with YAML or TOML front matter (Hugo, Jekyll, Astro, Eleventy), and WordPress (WXR .xml), Ghost (.json), RSS and Atom exports named as files; re-importing updates by slug.",
 		usage:   "DIR_OR_FILE...",
 		flags: func(fs *flag.FlagSet) func(context.Context, *environment, []string) error {
 			var c commonFlags
 			c.register(fs)
 			batch := fs.Int("batch-size", 200, "articles written per transaction")
+			pages := fs.Bool("pages", false, "WordPress and Ghost exports: import their pages too, tagged page (default: skip them)")
 			return func(ctx context.Context, env *environment, args []string) error {
 				if len(args) == 0 {
 					return usageError("name at least one directory or file to import")
@@ -33,7 +34,7 @@ func importCommand() *command {
 					return err
 				}
 				defer db.Close()
-				sum, err := importer.Import(ctx, db, args, importer.Options{BatchSize: *batch, Progress: env.stderr, Logger: logger})
+				sum, err := importer.Import(ctx, db, args, importer.Options{BatchSize: *batch, Progress: env.stderr, Logger: logger, Pages: *pages})
 				if sum != nil {
 					sum.Write(env.stdout)
 				}

@@ -106,7 +106,10 @@ func Export(ctx context.Context, st Store, dir string, opts Options) (Summary, e
 			src := bySlug[a.Slug]
 			p, format := conv.path(a), "yaml"
 			if src != nil {
-				p, format = src.Path, src.Format
+				format = src.Format
+				if src.Path != "" { // an entry of a WordPress, Ghost or feed export has none
+					p = src.Path
+				}
 			}
 			if !fs.ValidPath(p) || p == "." {
 				return sum, fmt.Errorf("article %q: the stored path %q is not a relative path inside the export", a.Slug, p)

@@ -173,3 +173,32 @@ func TestExportSince(t *testing.T) {
 		t.Errorf("the changed article:\n%s", b)
 	}
 }
+
+// TestExportOfAPlatformImport: articles from a WordPress export have no
+// file: they go to the format's usual path, with their original URL in
+// the front matter; that export imports unchanged and exports again to
+// the same bytes.
+func TestExportOfAPlatformImport(t *testing.T) {
+	db := openDB(t)
+	if _, err := importer.Import(context.Background(), db, []string{filepath.Join("..", "importer", "testdata", "platforms", "wordpress.xml")}, importer.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	e1 := export(t, db, "hugo")
+	f1 := files(t, e1)
+	post := string(f1["content/posts/channels-and-goroutines.md"])
+	if !strings.Contains(post, "url: https://old.example.com/2019/05/channels-and-goroutines/") || !strings.Contains(post, "Go has **channels**.") {
+		t.Errorf("the exported WordPress post:\n%s", post)
+	}
+	again := importTree(t, db, e1)
+	if again.Created != 0 || again.Updated != 0 {
+		t.Errorf("importing the export: %+v, want every article unchanged", again)
+	}
+	fresh := openDB(t)
+	importTree(t, fresh, e1)
+	f2 := files(t, export(t, fresh, "hugo"))
+	for p, b := range f1 {
+		if !bytes.Equal(b, f2[p]) {
+			t.Errorf("%s differs on the second export:\n%s\n---\n%s", p, b, f2[p])
+		}
+	}
+}

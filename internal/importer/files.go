@@ -295,6 +295,28 @@ func (t *tree) readFile(src source) (a *blog.Article, info parseInfo, dup string
 	return a, info, "", err
 }
 
+// maxFeedBytes bounds an export file (WordPress, Ghost, a feed), which is
+// read whole.
+const maxFeedBytes = 256 << 20
+
+// readFeed reads an export file given as a root and returns its entries.
+func (t *tree) readFeed(src source) (FeedKind, []entry, string, error) {
+	f, dup, err := t.open(src)
+	if err != nil || dup != "" {
+		return "", nil, dup, err
+	}
+	defer f.Close()
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(io.LimitReader(f, maxFeedBytes+1)); err != nil {
+		return "", nil, "", fmt.Errorf("cannot read: %w", err)
+	}
+	if b.Len() > maxFeedBytes {
+		return "", nil, "", fmt.Errorf("the export is larger than %d MiB; split it", maxFeedBytes>>20)
+	}
+	kind, es, err := parseFeed(src.display, b.Bytes())
+	return kind, es, "", err
+}
+
 // sourcePath is where src lies in the tree it was imported from, as an
 // export writes it back: relative to its root, or the file's own name for
 // a file given as a root.

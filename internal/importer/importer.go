@@ -35,6 +35,10 @@ type Options struct {
 	// Logger gets debug records about skipped files and batches; nil logs
 	// nothing.
 	Logger *slog.Logger
+	// Pages says what becomes of the pages (not posts) of a WordPress or
+	// Ghost export: skipped (false, the default), or imported as
+	// articles tagged "page".
+	Pages bool
 }
 
 // Skip is a file (or directory) that was not imported, and why.
@@ -200,6 +204,41 @@ func Import(ctx context.Context, dst Upserter, roots []string, opts Options) (*S
 			continue
 		}
 		done++
+		if src.root == nil && isFeedFile(src.name) {
+			// An export (WordPress, Ghost, a feed) named as a root: its
+			// entries are articles, each named in the summary.
+			kind, es, dup, err := t.readFeed(src)
+			switch {
+			case dup != "":
+				skip(Skip{File: src.display, Benign: true, Reason: "the same file as " + dup})
+			case err != nil:
+				skip(Skip{File: src.display, Reason: err.Error()})
+			}
+			if kind != "" {
+				log.Debug("reading an export", "file", src.display, "kind", kind, "entries", len(es))
+				sum.Files += len(es) - 1 // its entries, not the file, are counted
+			}
+			for _, e := range es {
+				switch {
+				case e.page && !opts.Pages:
+					skip(Skip{File: e.name, Benign: true, Reason: "a page, not a post (import pages with --pages)"})
+				case e.err != nil:
+					skip(Skip{File: e.name, Reason: e.err.Error()})
+				case firstBySlug[e.a.Slug] != "":
+					skip(Skip{File: e.name, Reason: fmt.Sprintf("slug %q is already used by %s", e.a.Slug, firstBySlug[e.a.Slug])})
+				default:
+					firstBySlug[e.a.Slug] = e.name
+					pending = append(pending, e.a)
+					sources = append(sources, e.src)
+				}
+				if len(pending) == batch {
+					if err := flush(); err != nil {
+						return sum, err
+					}
+				}
+			}
+			continue
+		}
 		a, info, dup, err := t.readFile(src)
 		switch {
 		case dup != "":
