@@ -98,6 +98,7 @@ func ValidateSlug(s string) error {
 // lower-cased, trimmed, de-duplicated and sorted; the language defaults to
 // "en"; times are UTC and truncated to seconds.
 func (a *Article) Normalize() {
+	a.Body = NormalizeBody(a.Body)
 	a.Slug = strings.TrimSpace(a.Slug)
 	a.Title = strings.TrimSpace(a.Title)
 	a.Summary = strings.TrimSpace(a.Summary)
@@ -107,6 +108,27 @@ func (a *Article) Normalize() {
 	a.Tags = NormalizeTags(a.Tags)
 	a.PublishedAt = a.PublishedAt.UTC().Truncate(time.Second)
 	a.UpdatedAt = a.UpdatedAt.UTC().Truncate(time.Second)
+}
+
+// NormalizeBody is how every body is stored, whoever writes it (a tool,
+// the API, the importer): LF line ends, no blank lines before the text and
+// no white space after it; the indentation of its first line is kept (an
+// indented code block). A file's body and a tool's are then the same
+// text, so an export imports unchanged.
+func NormalizeBody(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.TrimRight(s, " \t\r\n")
+	for {
+		line, rest, found := strings.Cut(s, "\n")
+		if !found || strings.TrimSpace(line) != "" {
+			break
+		}
+		s = rest
+	}
+	if strings.TrimSpace(s) == "" {
+		return ""
+	}
+	return s
 }
 
 // NormalizeTags lower-cases, trims, de-duplicates and sorts tags, dropping

@@ -19,6 +19,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 
@@ -86,7 +87,15 @@ func Export(ctx context.Context, st Store, dir string, opts Options) (Summary, e
 		return sum, err
 	}
 	defer root.Close()
+	// Every stored path is its article's: a new article whose usual
+	// path one of them holds gets another.
 	taken := map[string]string{} // path → slug
+	for _, s := range sources {
+		if s.Path != "" {
+			taken[s.Path] = s.Slug
+		}
+	}
+	since := opts.Since.Truncate(time.Second) // times are stored in whole seconds
 	r := blog.ListRange{Filter: blog.Filter{IncludeDrafts: true}, Limit: blog.MaxPage + 1}
 	for {
 		as, err := st.ListArticles(ctx, r)
@@ -100,29 +109,30 @@ func Export(ctx context.Context, st Store, dir string, opts Options) (Summary, e
 			if err := ctx.Err(); err != nil {
 				return sum, err
 			}
-			if !opts.Since.IsZero() && !a.UpdatedAt.After(opts.Since) {
+			if !opts.Since.IsZero() && a.UpdatedAt.Before(since) {
 				continue
 			}
 			src := bySlug[a.Slug]
-			p, format := conv.path(a), "yaml"
+			p, format, extra := "", "yaml", ""
 			if src != nil {
-				format = src.Format
-				if src.Path != "" { // an entry of a WordPress, Ghost or feed export has none
-					p = src.Path
-				}
+				p, format, extra = src.Path, src.Format, src.Extra
 			}
-			if !fs.ValidPath(p) || p == "." {
-				return sum, fmt.Errorf("article %q: the stored path %q is not a relative path inside the export", a.Slug, p)
+			if p != "" && opts.Format == Jekyll && strings.HasPrefix(p, "_drafts/") && !a.Draft {
+				// Published since it was imported: Jekyll reads a file
+				// in _drafts as a draft, so it moves to _posts.
+				p = ""
 			}
-			if other, dup := taken[p]; dup {
+			if p == "" {
+				p = freePath(conv.path(a), a.Slug, taken)
+			}
+			if err := checkPath(p); err != nil {
+				return sum, fmt.Errorf("article %q: %w", a.Slug, err)
+			}
+			if other, dup := taken[p]; dup && other != a.Slug {
 				return sum, fmt.Errorf("articles %q and %q would both be written to %s", other, a.Slug, p)
 			}
 			taken[p] = a.Slug
-			extra := ""
-			if src != nil {
-				extra = src.Extra
-			}
-			data, err := render(conv, a, format, extra)
+			data, err := render(conv, a, p, format, extra)
 			if err != nil {
 				return sum, fmt.Errorf("article %q: %w", a.Slug, err)
 			}
@@ -142,6 +152,43 @@ func Export(ctx context.Context, st Store, dir string, opts Options) (Summary, e
 	}
 	return sum, nil
 }
+
+// freePath is p, or p with -2, -3… before its extension when another
+// article holds p.
+func freePath(p, slug string, taken map[string]string) string {
+	ext := path.Ext(p)
+	stem := strings.TrimSuffix(p, ext)
+	for n := 2; ; n++ {
+		if other, ok := taken[p]; !ok || other == slug {
+			return p
+		}
+		p = fmt.Sprintf("%s-%d%s", stem, n, ext)
+	}
+}
+
+// checkPath refuses a stored path an export must not write: outside the
+// directory, a hidden one (.git/hooks/…), or a file the importer would not
+// read back as Markdown.
+func checkPath(p string) error {
+	if !fs.ValidPath(p) || p == "." || strings.ContainsAny(p, "\\:") {
+		return fmt.Errorf("the stored path %q is not a plain relative path inside the export", p)
+	}
+	for part := range strings.SplitSeq(p, "/") {
+		if strings.HasPrefix(part, ".") {
+			return fmt.Errorf("the stored path %q goes into a hidden directory or file", p)
+		}
+	}
+	switch strings.ToLower(path.Ext(p)) {
+	case ".md", ".markdown", ".mdx":
+		return nil
+	}
+	return fmt.Errorf("the stored path %q is not a Markdown file (.md, .markdown, .mdx)", p)
+}
+
+// langSuffix matches a file name with Hugo's language suffix (post.vi.md),
+// from which the importer takes a language when the front matter names
+// none.
+var langSuffix = regexp.MustCompile(`\.[A-Za-z]{2}(-[A-Za-z]{2,4})?\.(md|markdown|mdx)$`)
 
 // convention is one generator's: where a new file goes and what its
 // front-matter keys are called.
@@ -189,7 +236,7 @@ type pair struct {
 // fields are the article's front-matter keys in the convention's names,
 // in a fixed order: every field the importer reads back, and none it would
 // not.
-func (c convention) fields(a *blog.Article) []pair {
+func (c convention) fields(a *blog.Article, p string) []pair {
 	ps := []pair{{"title", a.Title}, {"slug", a.Slug}, {c.date, a.PublishedAt.UTC()}}
 	if !a.UpdatedAt.Equal(a.PublishedAt) {
 		ps = append(ps, pair{c.updated, a.UpdatedAt.UTC()})
@@ -206,7 +253,8 @@ func (c convention) fields(a *blog.Article) []pair {
 	if a.Author != "" {
 		ps = append(ps, pair{c.author, a.Author})
 	}
-	if a.Language != "" && a.Language != "en" {
+	if a.Language != "" && (a.Language != "en" || langSuffix.MatchString(p)) {
+		// Said whenever the file name would say otherwise.
 		ps = append(ps, pair{c.lang, a.Language})
 	}
 	if a.TranslationKey != "" {
@@ -216,11 +264,11 @@ func (c convention) fields(a *blog.Article) []pair {
 }
 
 // render is the whole file: front matter, a blank line, the body.
-func render(c convention, a *blog.Article, format, extra string) ([]byte, error) {
+func render(c convention, a *blog.Article, p, format, extra string) ([]byte, error) {
 	var b bytes.Buffer
 	switch format {
 	case "yaml":
-		fm, err := yamlFrontMatter(c.fields(a), extra)
+		fm, err := yamlFrontMatter(c.fields(a, p), extra)
 		if err != nil {
 			return nil, err
 		}
@@ -228,7 +276,7 @@ func render(c convention, a *blog.Article, format, extra string) ([]byte, error)
 		b.Write(fm)
 		b.WriteString("---\n")
 	case "toml":
-		fm, err := tomlFrontMatter(c.fields(a), extra)
+		fm, err := tomlFrontMatter(c.fields(a, p), extra)
 		if err != nil {
 			return nil, err
 		}

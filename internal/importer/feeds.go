@@ -110,9 +110,20 @@ type rssItem struct {
 	DateGMT  string `xml:"http://wordpress.org/export/1.2/ post_date_gmt"`
 	Date     string `xml:"http://wordpress.org/export/1.2/ post_date"`
 	Modified string `xml:"http://wordpress.org/export/1.2/ post_modified_gmt"`
+	Password string `xml:"http://wordpress.org/export/1.2/ post_password"`
+}
+
+// wxrNamespaces are the older WXR versions' namespaces, read as 1.2's:
+// the elements are the same.
+var wxrNamespaces = [][2]string{
+	{"http://wordpress.org/export/1.0/", "http://wordpress.org/export/1.2/"},
+	{"http://wordpress.org/export/1.1/", "http://wordpress.org/export/1.2/"},
 }
 
 func parseRSS(name string, data []byte) (FeedKind, []entry, error) {
+	for _, ns := range wxrNamespaces {
+		data = bytes.ReplaceAll(data, []byte(ns[0]), []byte(ns[1]))
+	}
 	var doc rssDoc
 	if err := xml.Unmarshal(data, &doc); err != nil {
 		return "", nil, fmt.Errorf("reading the RSS: %w", err)
@@ -127,6 +138,10 @@ func parseRSS(name string, data []byte) (FeedKind, []entry, error) {
 		if kind == KindWXR && it.PostType != "" && it.PostType != "post" && it.PostType != "page" {
 			continue // attachments, menu items, blocks: not articles
 		}
+		if kind == KindWXR && it.Status == "trash" {
+			out = append(out, e.failFor(&blog.Article{Slug: it.PostName}, errors.New("in WordPress's trash: not imported")))
+			continue
+		}
 		e.page = it.PostType == "page"
 		html := it.Content
 		if html == "" {
@@ -140,6 +155,11 @@ func parseRSS(name string, data []byte) (FeedKind, []entry, error) {
 			case "future":
 				// Scheduled at WordPress: scheduled here, by its date.
 			default: // draft, pending, private
+				a.Draft = true
+			}
+			if strings.TrimSpace(it.Password) != "" {
+				// Password-protected at WordPress: not for everyone here
+				// either, until its owner says so.
 				a.Draft = true
 			}
 		} else if it.Content != "" {
@@ -217,10 +237,12 @@ func parseAtom(name string, data []byte) ([]entry, error) {
 			}
 		}
 		html := it.Content.Text
-		if it.Content.Type == "xhtml" {
+		switch it.Content.Type {
+		case "html":
+		case "xhtml":
 			html = it.Content.Body
-		} else if it.Content.Type == "text" {
-			html = "<pre>" + xmlEscape(it.Content.Text) + "</pre>"
+		default: // "text", or no type, which means text (RFC 4287 §3.1.1)
+			html = "<p>" + xmlEscape(it.Content.Text) + "</p>"
 		}
 		out = append(out, e.finish(a, html, link))
 	}
@@ -351,7 +373,9 @@ func (e entry) finish(a *blog.Article, html, link string) entry {
 		a.Slug = blog.Slugify(a.Title)
 	}
 	if a.PublishedAt.IsZero() {
-		a.PublishedAt = time.Now() // a draft WordPress never dated
+		// A draft its platform never dated: a fixed placeholder, so a
+		// second import finds it unchanged.
+		a.PublishedAt = undated
 	}
 	if a.UpdatedAt.IsZero() || a.UpdatedAt.Before(a.PublishedAt) {
 		a.UpdatedAt = a.PublishedAt
@@ -382,6 +406,9 @@ func (e entry) finish(a *blog.Article, html, link string) entry {
 	}
 	return e
 }
+
+// undated is the publication time of a draft that had none.
+var undated = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // slugFromURL is the last path segment of a post's URL, when it is a
 // valid slug ("https://old.example/2019/05/my-post/" → "my-post").
@@ -444,8 +471,17 @@ func toMarkdown(html string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// A link that runs code (javascript:, vbscript:) or smuggles content
+	// (data:) keeps its text and loses its target.
+	md = unsafeLink().ReplaceAllString(md, "$1")
 	return strings.TrimSpace(md), nil
 }
+
+// unsafeLink matches a Markdown link or image whose target's scheme runs
+// code or carries content: [text](javascript:…).
+var unsafeLink = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)!?\[([^\]]*)\]\(\s*<?(?:javascript|vbscript|data):[^)]*\)`)
+})
 
 // plainText is HTML (an excerpt, a feed's description) as one line of
 // text.

@@ -48,6 +48,9 @@ func TestImportPlatforms(t *testing.T) {
 			t.Errorf("the skips do not say %q:\n%s", want, joined)
 		}
 	}
+	if sum.Files != 14 { // 5 WordPress entries, 4 Ghost, 2 RSS, 2 Atom, and the broken file
+		t.Errorf("the summary counts %d files, want 14", sum.Files)
+	}
 	if sum.Created != 9 {
 		t.Errorf("created %d articles, want 9 (3 WordPress, 2 Ghost, 2 RSS, 2 Atom)\n%+v", sum.Created, sum)
 	}

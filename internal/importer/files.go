@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -184,7 +185,7 @@ func (e *errSkip) Error() string { return e.reason }
 // named on the command line leads to is opened with O_NONBLOCK, which
 // returns at once for a FIFO, and refused from the opened file's own Stat,
 // so no check can be raced by a rename between it and the open.
-func (t *tree) open(src source) (f *os.File, dup string, err error) {
+func (t *tree) open(src source, limit int64) (f *os.File, dup string, err error) {
 	if !src.mode.IsRegular() && !src.link && src.root != nil {
 		return nil, "", &errSkip{reason: notRegular(src.mode)}
 	}
@@ -210,8 +211,11 @@ func (t *tree) open(src source) (f *os.File, dup string, err error) {
 		f.Close()
 		return nil, "", &errSkip{reason: notRegular(info.Mode())}
 	}
-	if info.Size() > maxFileBytes {
+	if info.Size() > limit {
 		f.Close()
+		if limit == maxFeedBytes {
+			return nil, "", &errSkip{reason: fmt.Sprintf("the export is larger than %d MiB; split it", maxFeedBytes>>20)}
+		}
 		return nil, "", &errSkip{reason: fmt.Sprintf("the file is larger than %d bytes, more than any article may hold", maxFileBytes)}
 	}
 	if id, ok := identity(info); ok {
@@ -281,7 +285,7 @@ func notRegular(mode fs.FileMode) string {
 // readFile reads and parses one file. dup is set, and nothing read, when
 // the same file was already imported under another name.
 func (t *tree) readFile(src source) (a *blog.Article, info parseInfo, dup string, err error) {
-	f, dup, err := t.open(src)
+	f, dup, err := t.open(src, maxFileBytes)
 	if err != nil || dup != "" {
 		return nil, parseInfo{}, dup, err
 	}
@@ -301,7 +305,7 @@ const maxFeedBytes = 256 << 20
 
 // readFeed reads an export file given as a root and returns its entries.
 func (t *tree) readFeed(src source) (FeedKind, []entry, string, error) {
-	f, dup, err := t.open(src)
+	f, dup, err := t.open(src, maxFeedBytes)
 	if err != nil || dup != "" {
 		return "", nil, dup, err
 	}
@@ -322,7 +326,14 @@ func (t *tree) readFeed(src source) (FeedKind, []entry, string, error) {
 // a file given as a root.
 func sourcePath(src source) string {
 	if src.root == nil {
-		return filepath.Base(filepath.FromSlash(src.name))
+		// A file named as a root: its path as given, when that is a plain
+		// relative one (a/index.md and b/index.md stay apart); else its
+		// name.
+		p := path.Clean(filepath.ToSlash(src.name))
+		if fs.ValidPath(p) && !strings.HasPrefix(p, "../") {
+			return p
+		}
+		return path.Base(p)
 	}
 	return filepath.ToSlash(src.name)
 }

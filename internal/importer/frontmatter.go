@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/2coffee/mcp-2coffee/internal/blog"
 	"github.com/2coffee/mcp-2coffee/internal/errdefs"
 	"github.com/BurntSushi/toml"
 	"go.yaml.in/yaml/v3"
@@ -91,7 +92,7 @@ const (
 
 // keptKeys are known keys an export still writes back as they were: they
 // only feed the slug, and a site may need them (a Jekyll permalink).
-var keptKeys = map[string]bool{"url": true, "permalink": true}
+var keptKeys = map[string]bool{"url": true, "permalink": true, "categories": true, "category": true}
 
 // knownKeys are the (lower-cased) keys any rule reads. Only these are
 // converted, so a huge or deeply aliased value under an unrelated key costs
@@ -154,7 +155,7 @@ func splitFrontMatter(text string) (*frontMatter, int, error) {
 		fields:    map[string]field{},
 		startLine: 1,
 		bodyLine:  line + 1,
-		body:      strings.TrimSpace(rest),
+		body:      blog.NormalizeBody(rest),
 	}
 	// The front matter's first line is line 2 of the file.
 	const offset = 1
@@ -236,10 +237,19 @@ func (f *frontMatter) decodeYAML(src string, offset int) (int, error) {
 	budget := maxValueNodes
 	extra := &yaml.Node{Kind: yaml.MappingNode}
 	defer func() {
-		if len(extra.Content) > 0 {
-			if b, err := yaml.Marshal(extra); err == nil {
-				f.extra = string(b)
-			}
+		if len(extra.Content) == 0 {
+			return
+		}
+		// An alias in a kept key may name an anchor on a key the article
+		// holds (title: &t …, og_title: *t): the kept front matter stands
+		// alone, so aliases become copies of what they name.
+		budget := maxValueNodes
+		kept, ok := resolveAliases(extra, &budget, 0)
+		if !ok {
+			return // an alias bomb: nothing kept rather than all of it
+		}
+		if b, err := yaml.Marshal(kept); err == nil {
+			f.extra = string(b)
 		}
 	}()
 	for i := 0; i+1 < len(root.Content); i += 2 {
@@ -267,6 +277,33 @@ func (f *frontMatter) decodeYAML(src string, offset int) (int, error) {
 }
 
 var errNotMapping = errors.New("front matter is not a mapping")
+
+// resolveAliases copies n with every alias replaced by a copy of the node
+// it names (and the anchors dropped), spending budget on each node; false
+// when that runs out.
+func resolveAliases(n *yaml.Node, budget *int, depth int) (*yaml.Node, bool) {
+	for hops := 0; n.Kind == yaml.AliasNode; hops++ {
+		if n.Alias == nil || hops > 8 {
+			return nil, false
+		}
+		n = n.Alias
+	}
+	*budget--
+	if *budget < 0 || depth > 32 {
+		return nil, false
+	}
+	c := *n
+	c.Anchor = ""
+	c.Content = nil
+	for _, child := range n.Content {
+		cc, ok := resolveAliases(child, budget, depth+1)
+		if !ok {
+			return nil, false
+		}
+		c.Content = append(c.Content, cc)
+	}
+	return &c, true
+}
 
 func yamlShape(n *yaml.Node) string {
 	switch n.Kind {

@@ -214,7 +214,7 @@ func Import(ctx context.Context, dst Upserter, roots []string, opts Options) (*S
 			case err != nil:
 				skip(Skip{File: src.display, Reason: err.Error()})
 			}
-			if kind != "" {
+			if err == nil && dup == "" && len(es) > 0 {
 				log.Debug("reading an export", "file", src.display, "kind", kind, "entries", len(es))
 				sum.Files += len(es) - 1 // its entries, not the file, are counted
 			}

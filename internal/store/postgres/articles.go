@@ -165,6 +165,11 @@ func (db *DB) CreateArticle(ctx context.Context, a *blog.Article, c blog.Change)
 		if _, err := insertArticle(ctx, tx, a); err != nil {
 			return err
 		}
+		// A new article is no file's, even if a trashed one of its slug
+		// was (purge would have dropped that source).
+		if _, err := tx.Exec(ctx, `DELETE FROM article_sources WHERE slug = $1`, a.Slug); err != nil {
+			return err
+		}
 		return keepRevision(ctx, tx, c, blog.ActionCreated, blog.ChangedFields(nil, a), a)
 	})
 	if err != nil {
@@ -707,6 +712,12 @@ func replaceTags(ctx context.Context, tx pgx.Tx, id int64, a *blog.Article) erro
 func (db *DB) SaveSources(ctx context.Context, ss []*blog.Source) error {
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		for _, s := range ss {
+			// A file is one article's: a slug changed in it moves it.
+			if s.Path != "" {
+				if _, err := tx.Exec(ctx, `DELETE FROM article_sources WHERE path = $1 AND slug <> $2`, s.Path, s.Slug); err != nil {
+					return err
+				}
+			}
 			if _, err := tx.Exec(ctx, `INSERT INTO article_sources (slug, path, format, extra) VALUES ($1, $2, $3, $4)
 				ON CONFLICT (slug) DO UPDATE SET path = excluded.path, format = excluded.format, extra = excluded.extra`,
 				s.Slug, s.Path, s.Format, s.Extra); err != nil {

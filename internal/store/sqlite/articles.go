@@ -186,6 +186,11 @@ func (db *DB) CreateArticle(ctx context.Context, a *blog.Article, c blog.Change)
 		if _, err := insertArticle(ctx, tx, a); err != nil {
 			return err
 		}
+		// A new article is no file's, even if a trashed one of its slug
+		// was (purge would have dropped that source).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM article_sources WHERE slug = ?`, a.Slug); err != nil {
+			return err
+		}
 		return keepRevision(ctx, tx, c, blog.ActionCreated, blog.ChangedFields(nil, a), a)
 	})
 	if err != nil {
@@ -698,6 +703,12 @@ func indexText(s string) string {
 func (db *DB) SaveSources(ctx context.Context, ss []*blog.Source) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		for _, s := range ss {
+			// A file is one article's: a slug changed in it moves it.
+			if s.Path != "" {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM article_sources WHERE path = ? AND slug <> ?`, s.Path, s.Slug); err != nil {
+					return err
+				}
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO article_sources (slug, path, format, extra) VALUES (?, ?, ?, ?)
 				ON CONFLICT (slug) DO UPDATE SET path = excluded.path, format = excluded.format, extra = excluded.extra`,
 				s.Slug, s.Path, s.Format, s.Extra); err != nil {
