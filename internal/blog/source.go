@@ -13,6 +13,9 @@ type Source struct {
 	Path   string `json:"path"`   // slash-separated, relative to the imported tree
 	Format string `json:"format"` // yaml or toml
 	Extra  string `json:"extra,omitempty"`
+	// Zone is the UTC offset ("+07:00") the file wrote its dates in; ""
+	// for UTC. Times are stored in UTC; an export writes them back in it.
+	Zone string `json:"zone,omitempty"`
 }
 
 // Sources keeps the Source of each imported article. A backend

@@ -113,9 +113,15 @@ func Export(ctx context.Context, st Store, dir string, opts Options) (Summary, e
 				continue
 			}
 			src := bySlug[a.Slug]
-			p, format, extra := "", "yaml", ""
+			p, format, extra, zone := "", "yaml", "", time.UTC
 			if src != nil {
 				p, format, extra = src.Path, src.Format, src.Extra
+				if src.Zone != "" {
+					if z, err := time.Parse("-07:00", src.Zone); err == nil {
+						_, off := z.Zone()
+						zone = time.FixedZone("", off)
+					}
+				}
 			}
 			if p != "" && opts.Format == Jekyll && strings.HasPrefix(p, "_drafts/") && !a.Draft {
 				// Published since it was imported: Jekyll reads a file
@@ -132,7 +138,7 @@ func Export(ctx context.Context, st Store, dir string, opts Options) (Summary, e
 				return sum, fmt.Errorf("articles %q and %q would both be written to %s", other, a.Slug, p)
 			}
 			taken[p] = a.Slug
-			data, err := render(conv, a, p, format, extra)
+			data, err := render(conv, a, p, format, extra, zone)
 			if err != nil {
 				return sum, fmt.Errorf("article %q: %w", a.Slug, err)
 			}
@@ -236,10 +242,10 @@ type pair struct {
 // fields are the article's front-matter keys in the convention's names,
 // in a fixed order: every field the importer reads back, and none it would
 // not.
-func (c convention) fields(a *blog.Article, p string) []pair {
-	ps := []pair{{"title", a.Title}, {"slug", a.Slug}, {c.date, a.PublishedAt.UTC()}}
+func (c convention) fields(a *blog.Article, p string, zone *time.Location) []pair {
+	ps := []pair{{"title", a.Title}, {"slug", a.Slug}, {c.date, a.PublishedAt.In(zone)}}
 	if !a.UpdatedAt.Equal(a.PublishedAt) {
-		ps = append(ps, pair{c.updated, a.UpdatedAt.UTC()})
+		ps = append(ps, pair{c.updated, a.UpdatedAt.In(zone)})
 	}
 	if a.Draft {
 		ps = append(ps, pair{c.draft, c.draftValue})
@@ -264,11 +270,11 @@ func (c convention) fields(a *blog.Article, p string) []pair {
 }
 
 // render is the whole file: front matter, a blank line, the body.
-func render(c convention, a *blog.Article, p, format, extra string) ([]byte, error) {
+func render(c convention, a *blog.Article, p, format, extra string, zone *time.Location) ([]byte, error) {
 	var b bytes.Buffer
 	switch format {
 	case "yaml":
-		fm, err := yamlFrontMatter(c.fields(a, p), extra)
+		fm, err := yamlFrontMatter(c.fields(a, p, zone), extra)
 		if err != nil {
 			return nil, err
 		}
@@ -276,7 +282,7 @@ func render(c convention, a *blog.Article, p, format, extra string) ([]byte, err
 		b.Write(fm)
 		b.WriteString("---\n")
 	case "toml":
-		fm, err := tomlFrontMatter(c.fields(a, p), extra)
+		fm, err := tomlFrontMatter(c.fields(a, p, zone), extra)
 		if err != nil {
 			return nil, err
 		}

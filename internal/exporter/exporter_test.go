@@ -128,7 +128,7 @@ func TestExportKeepsWhatNoFieldHolds(t *testing.T) {
 		format, file string
 		want         []string
 	}{
-		{"hugo", "content/posts/semaphores.md", []string{"featured_image: /img/sem.png", "weight: 3", "toc: true", "series:", "- /old/semaphores/", "description: Bound the work in flight.", "```go"}},
+		{"hugo", "content/posts/semaphores.md", []string{"date: 2024-03-01T09:00:00+07:00", "featured_image: /img/sem.png", "weight: 3", "toc: true", "series:", "- /old/semaphores/", "description: Bound the work in flight.", "```go"}},
 		{"hugo", "content/posts/ca-phe.vi.md", []string{"+++\n", `cover = "/img/caphe.jpg"`, "[extra]", `origin = "Đà Lạt"`, "rating = 5", "draft = true", "lang = \"vi\""}},
 		{"jekyll", "_posts/2023-05-06-hello-jekyll.md", []string{"permalink: /blog/hello/", "layout: post", "last_modified_at: 2023-06-01T10:00:00Z"}},
 		{"jekyll", "_drafts/unfinished.md", []string{"published: false"}},

@@ -256,7 +256,7 @@ func Import(ctx context.Context, dst Upserter, roots []string, opts Options) (*S
 		default:
 			firstBySlug[a.Slug] = src.display
 			pending = append(pending, a)
-			sources = append(sources, &blog.Source{Slug: a.Slug, Path: sourcePath(src), Format: info.format, Extra: info.extra})
+			sources = append(sources, &blog.Source{Slug: a.Slug, Path: sourcePath(src), Format: info.format, Extra: info.extra, Zone: info.zone})
 		}
 		if len(pending) == batch {
 			if err := flush(); err != nil {

@@ -108,8 +108,9 @@ func Parse(name string, data []byte) (*blog.Article, error) {
 type parseInfo struct {
 	slugLine int // line of the key the slug came from; 0 for the file name
 	// format and extra are what an export needs to write the front
-	// matter back: FormatYAML or FormatTOML, and the keys no rule maps.
-	format, extra string
+	// matter back: FormatYAML or FormatTOML, and the keys no rule maps;
+	// zone is the publication date's UTC offset, "" for UTC.
+	format, extra, zone string
 }
 
 func parse(name string, data []byte) (*blog.Article, parseInfo, error) {
@@ -274,6 +275,11 @@ func (fm *frontMatter) article(ff fileFacts) (*blog.Article, parseInfo, error) {
 		}
 		if a.PublishedAt, err = f.date(); err != nil {
 			return nil, info, err
+		}
+		if _, off := a.PublishedAt.Zone(); off != 0 {
+			// Stored in UTC; an export writes it back in this offset, so
+			// a permalink made of the local date stays the same.
+			info.zone = a.PublishedAt.Format("-07:00")
 		}
 		src["published_at"] = f
 		dated = true

@@ -718,9 +718,9 @@ func (db *DB) SaveSources(ctx context.Context, ss []*blog.Source) error {
 					return err
 				}
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO article_sources (slug, path, format, extra) VALUES ($1, $2, $3, $4)
-				ON CONFLICT (slug) DO UPDATE SET path = excluded.path, format = excluded.format, extra = excluded.extra`,
-				s.Slug, s.Path, s.Format, s.Extra); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO article_sources (slug, path, format, extra, zone) VALUES ($1, $2, $3, $4, $5)
+				ON CONFLICT (slug) DO UPDATE SET path = excluded.path, format = excluded.format, extra = excluded.extra, zone = excluded.zone`,
+				s.Slug, s.Path, s.Format, s.Extra, s.Zone); err != nil {
 				return err
 			}
 		}
@@ -734,7 +734,7 @@ func (db *DB) SaveSources(ctx context.Context, ss []*blog.Source) error {
 
 // ListSources returns every stored source, by slug.
 func (db *DB) ListSources(ctx context.Context) ([]*blog.Source, error) {
-	rows, err := db.pool.Query(ctx, `SELECT slug, path, format, extra FROM article_sources ORDER BY slug`)
+	rows, err := db.pool.Query(ctx, `SELECT slug, path, format, extra, zone FROM article_sources ORDER BY slug`)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list sources: %w", err)
 	}
@@ -742,7 +742,7 @@ func (db *DB) ListSources(ctx context.Context) ([]*blog.Source, error) {
 	out := []*blog.Source{}
 	for rows.Next() {
 		var s blog.Source
-		if err := rows.Scan(&s.Slug, &s.Path, &s.Format, &s.Extra); err != nil {
+		if err := rows.Scan(&s.Slug, &s.Path, &s.Format, &s.Extra, &s.Zone); err != nil {
 			return nil, fmt.Errorf("postgres: list sources: %w", err)
 		}
 		out = append(out, &s)

@@ -398,8 +398,11 @@ func TestUpgradeRemembersSamplesOffered(t *testing.T) {
 	}
 }
 
+// undo0013 takes a database back to before migration 0013.
+const undo0013 = `ALTER TABLE article_sources DROP COLUMN zone; DELETE FROM schema_migrations WHERE version >= 13;`
+
 // undo0012 takes a database back to before migration 0012.
-const undo0012 = `DROP TABLE article_sources; DELETE FROM schema_migrations WHERE version >= 12;`
+const undo0012 = undo0013 + `DROP TABLE article_sources; DELETE FROM schema_migrations WHERE version >= 12;`
 
 // undo0011 takes a database back to before migration 0011.
 const undo0011 = undo0012 + `DELETE FROM article_revisions WHERE actor = 'migration'; DELETE FROM schema_migrations WHERE version >= 11;`

@@ -370,13 +370,13 @@ func testSources(t *testing.T, s blog.Store) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := ss.SaveSources(ctx, []*blog.Source{{Slug: "b-post", Path: "content/moved/b.md", Format: "toml", Extra: "weight = 4\n"}}); err != nil {
+	if err := ss.SaveSources(ctx, []*blog.Source{{Slug: "b-post", Path: "content/moved/b.md", Format: "toml", Extra: "weight = 4\n", Zone: "+07:00"}}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := ss.ListSources(ctx)
 	want := []*blog.Source{
 		{Slug: "a-post", Path: "content/a.md", Format: "toml"},
-		{Slug: "b-post", Path: "content/moved/b.md", Format: "toml", Extra: "weight = 4\n"},
+		{Slug: "b-post", Path: "content/moved/b.md", Format: "toml", Extra: "weight = 4\n", Zone: "+07:00"},
 	}
 	if err != nil || !cmp.Equal(want, got) {
 		t.Errorf("ListSources = %+v, %v; want %+v", got, err, want)
