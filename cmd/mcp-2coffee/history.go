@@ -11,47 +11,28 @@ import (
 	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/blog"
+	"github.com/2coffee/mcp-2coffee/internal/store"
 )
 
 // articlesCommand is a command on the blog's database run by its owner:
 // the Service over the store, acting as "cli:$USER" in the revisions.
 func articlesCommand(name, summary, usage string, run func(ctx context.Context, env *environment, svc *blog.Service, args []string) error, extra func(fs *flag.FlagSet)) *command {
-	return &command{
-		name:    name,
-		summary: summary,
-		usage:   usage,
-		flags: func(fs *flag.FlagSet) func(context.Context, *environment, []string) error {
-			var c commonFlags
-			c.register(fs)
-			fs.IntVar(&c.keep, "revisions-keep", blog.DefaultKeepRevisions, "how many revisions of each article to keep (0: all)")
-			if extra != nil {
-				extra(fs)
-			}
-			return func(ctx context.Context, env *environment, args []string) error {
-				if len(args) == 0 {
-					return usageError("want a subcommand: %s", usage)
-				}
-				logger, err := c.logger(env.stderr)
-				if err != nil {
-					return err
-				}
-				db, err := c.openStore(ctx, logger)
-				if err != nil {
-					return err
-				}
-				defer db.Close()
-				svc, err := c.service(db)
-				if err != nil {
-					return err
-				}
-				who := "cli"
-				if u := env.getenv("USER"); u != "" {
-					who += ":" + u
-				}
-				return run(blog.WithActor(ctx, who), env, svc, args)
-			}
-		},
-	}
+	return storeCommand(name, summary, usage, func(ctx context.Context, env *environment, c *commonFlags, db store.Backend, args []string) error {
+		svc, err := c.service(db)
+		if err != nil {
+			return err
+		}
+		who := "cli"
+		if u := env.getenv("USER"); u != "" {
+			who += ":" + u
+		}
+		return run(blog.WithActor(ctx, who), env, svc, args)
+	}, func(fs *flag.FlagSet, c *commonFlags) {
+		fs.IntVar(&c.keep, "revisions-keep", blog.DefaultKeepRevisions, "how many revisions of each article to keep (0: all)")
+		if extra != nil {
+			extra(fs)
+		}
+	})
 }
 
 func revisionsCommand() *command {

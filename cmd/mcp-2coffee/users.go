@@ -16,11 +16,13 @@ import (
 
 	"github.com/2coffee/mcp-2coffee/internal/authserver"
 	"github.com/2coffee/mcp-2coffee/internal/oauth"
+	"github.com/2coffee/mcp-2coffee/internal/store"
 )
 
-// adminCommand builds a subcommand group over the OAuth admin API on the
-// database, with the authorization server's rules for new clients.
-func adminCommand(name, summary, usage string, run func(ctx context.Context, env *environment, admin *oauth.Admin, args []string) error, extra func(fs *flag.FlagSet)) *command {
+// storeCommand builds a subcommand group that works on the database: it
+// registers the common flags (and extra's), wants a subcommand, and opens
+// the store for run.
+func storeCommand(name, summary, usage string, run func(ctx context.Context, env *environment, c *commonFlags, db store.Backend, args []string) error, extra func(fs *flag.FlagSet, c *commonFlags)) *command {
 	return &command{
 		name:    name,
 		summary: summary,
@@ -29,7 +31,7 @@ func adminCommand(name, summary, usage string, run func(ctx context.Context, env
 			var c commonFlags
 			c.register(fs)
 			if extra != nil {
-				extra(fs)
+				extra(fs, &c)
 			}
 			return func(ctx context.Context, env *environment, args []string) error {
 				if len(args) == 0 {
@@ -44,10 +46,26 @@ func adminCommand(name, summary, usage string, run func(ctx context.Context, env
 					return err
 				}
 				defer db.Close()
-				return run(ctx, env, oauth.NewAdmin(db, oauth.AdminOptions{Logger: logger, BuildClient: authserver.BuildClient}), args)
+				return run(ctx, env, &c, db, args)
 			}
 		},
 	}
+}
+
+// adminCommand builds a subcommand group over the OAuth admin API on the
+// database, with the authorization server's rules for new clients.
+func adminCommand(name, summary, usage string, run func(ctx context.Context, env *environment, admin *oauth.Admin, args []string) error, extra func(fs *flag.FlagSet)) *command {
+	return storeCommand(name, summary, usage, func(ctx context.Context, env *environment, c *commonFlags, db store.Backend, args []string) error {
+		logger, err := c.logger(env.stderr)
+		if err != nil {
+			return err
+		}
+		return run(ctx, env, oauth.NewAdmin(db, oauth.AdminOptions{Logger: logger, BuildClient: authserver.BuildClient}), args)
+	}, func(fs *flag.FlagSet, _ *commonFlags) {
+		if extra != nil {
+			extra(fs)
+		}
+	})
 }
 
 func usersCommand() *command {
