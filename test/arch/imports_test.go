@@ -75,6 +75,10 @@ func TestImportRules(t *testing.T) {
 		// browser's side and the accounts are authserver's.
 		{"internal/oidclogin", []string{internal("authserver"), internal("oauth"), internal("store"), internal("authn")},
 			"oidclogin talks to the provider; sessions and users are the authorization server's", true, false},
+		// The exporter writes files from what a store lists; it knows no
+		// backend, no edge and no importer (they meet in its tests only).
+		{"internal/exporter", []string{internal("store"), internal("importer"), internal("mcpserver"), internal("restapi"), internal("authserver")},
+			"the exporter reads the blog through its own small interface", true, false},
 		{"internal/loadgen", []string{"github.com/modelcontextprotocol/go-sdk/mcp", internal("bridge"), internal("mcpserver"), internal("httpserver"), internal("store")},
 			"the load generator speaks MCP by hand and measures a server from outside", true, false},
 	} {
