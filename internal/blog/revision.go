@@ -42,6 +42,11 @@ type Change struct {
 	// Quiet records no revision: for a copy of a blog whose history is
 	// copied as it was (CopyHistory), not made anew.
 	Quiet bool
+	// Expect, for UpdateArticle, is the article as the caller read it
+	// before changing it: when the stored one differs (another writer came
+	// between), nothing is written and errdefs.ErrConflict says to read
+	// again, so no change is lost to a stale copy.
+	Expect *Article
 }
 
 // Revision is one kept version of an article: the article as a create, an

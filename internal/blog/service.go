@@ -182,22 +182,39 @@ func (s *Service) Create(ctx context.Context, a *Article) (*Article, error) {
 	return a, nil
 }
 
-// Update applies p to the article with this slug.
+// updateTries bounds how often Update reads again when other writers keep
+// changing the article between its read and its write.
+const updateTries = 8
+
+// Update applies p to the article with this slug. The patch is applied to
+// the article as stored when it is written: if another writer changed it
+// after it was read, it is read again and p applied anew, so two patches
+// of different fields both hold.
 func (s *Service) Update(ctx context.Context, slug string, p Patch) (*Article, error) {
-	a, err := s.Get(ctx, slug)
-	if err != nil {
-		return nil, err
+	for range updateTries {
+		read, err := s.Get(ctx, slug)
+		if err != nil {
+			return nil, err
+		}
+		a := read.Clone()
+		p.Apply(a)
+		a.UpdatedAt = s.now()
+		a.Normalize()
+		if err := a.Validate(); err != nil {
+			return nil, err
+		}
+		c := s.change(ctx, "")
+		c.Expect = read
+		err = s.store.UpdateArticle(ctx, a, c)
+		if errors.Is(err, errdefs.ErrConflict) {
+			continue // changed meanwhile: read again
+		}
+		if err != nil {
+			return nil, err
+		}
+		return a, nil
 	}
-	p.Apply(a)
-	a.UpdatedAt = s.now()
-	a.Normalize()
-	if err := a.Validate(); err != nil {
-		return nil, err
-	}
-	if err := s.store.UpdateArticle(ctx, a, s.change(ctx, "")); err != nil {
-		return nil, err
-	}
-	return a, nil
+	return nil, fmt.Errorf("the article %q kept changing while this update was made; try again: %w", slug, errdefs.ErrConflict)
 }
 
 // Delete moves the article with this slug to the trash, from which

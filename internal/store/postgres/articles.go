@@ -198,6 +198,9 @@ func (db *DB) UpdateArticle(ctx context.Context, a *blog.Article, c blog.Change)
 		if err != nil {
 			return err
 		}
+		if c.Expect != nil && !sameArticle(old, c.Expect) {
+			return fmt.Errorf("the article changed since it was read: %w", errdefs.ErrConflict)
+		}
 		args := append(articleArgs(a), id)
 		if _, err := tx.Exec(ctx, `UPDATE articles SET `+articleSet+` WHERE id = $`+fmt.Sprint(len(args)), args...); err != nil {
 			return err

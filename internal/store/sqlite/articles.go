@@ -217,6 +217,9 @@ func (db *DB) UpdateArticle(ctx context.Context, a *blog.Article, c blog.Change)
 		if err != nil {
 			return err
 		}
+		if c.Expect != nil && !sameArticle(old, c.Expect) {
+			return fmt.Errorf("the article changed since it was read: %w", errdefs.ErrConflict)
+		}
 		if err := replaceArticle(ctx, tx, id, a); err != nil {
 			return err
 		}

@@ -394,3 +394,37 @@ func testSources(t *testing.T, s blog.Store) {
 		t.Errorf("sources after purging a-post: %+v", got)
 	}
 }
+
+// testUpdateExpect: an update made against a copy that is no longer the
+// stored article writes nothing and says so (ErrConflict); against the
+// stored one, it writes.
+func testUpdateExpect(t *testing.T, s blog.Store) {
+	ctx := t.Context()
+	a := article(t, "expected", body("First."))
+	if err := s.CreateArticle(ctx, a, testChange); err != nil {
+		t.Fatal(err)
+	}
+	read := a.Clone()
+	other := a.Clone()
+	other.Summary = "Another writer's."
+	if err := s.UpdateArticle(ctx, other, testChange); err != nil {
+		t.Fatal(err)
+	}
+	stale := read.Clone()
+	stale.Body = "Written against an old copy."
+	c := testChange
+	c.Expect = read
+	if err := s.UpdateArticle(ctx, stale, c); !errors.Is(err, errdefs.ErrConflict) {
+		t.Errorf("an update against a stale copy: %v, want ErrConflict", err)
+	}
+	if got := mustGet(t, s, "expected"); got.Summary != "Another writer's." || got.Body != "First." {
+		t.Errorf("after a refused update: %+v", got)
+	}
+	fresh := mustGet(t, s, "expected")
+	next := fresh.Clone()
+	next.Body = "Written against the stored copy."
+	c.Expect = fresh
+	if err := s.UpdateArticle(ctx, next, c); err != nil {
+		t.Errorf("an update against the stored copy: %v", err)
+	}
+}

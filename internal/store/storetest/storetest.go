@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) blog.Store) {
 		{"ConcurrentRevisions", testConcurrentRevisions},
 		{"Scheduled", testScheduled},
 		{"Sources", testSources},
+		{"UpdateExpect", testUpdateExpect},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
