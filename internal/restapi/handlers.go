@@ -54,29 +54,44 @@ type articleSummary struct {
 	Draft       bool      `json:"draft"`
 	// TranslationKey is blog.Article's.
 	TranslationKey string `json:"translation_key,omitempty"`
+	// State is blog.Article.State: published, scheduled or draft.
+	State string `json:"state"`
 }
 
 func summarize(a *blog.Article) articleSummary {
-	a = wire(a)
+	a = tagsArray(a)
 	return articleSummary{
 		Slug: a.Slug, Title: a.Title, Summary: a.Summary, Tags: a.Tags,
 		Language: a.Language, Author: a.Author,
 		PublishedAt: a.PublishedAt, UpdatedAt: a.UpdatedAt, Draft: a.Draft,
-		TranslationKey: a.TranslationKey,
+		TranslationKey: a.TranslationKey, State: a.State(time.Now()),
 	}
+}
+
+// articleOut is a whole article as the API sends it: blog.Article's
+// members and its state.
+type articleOut struct {
+	*blog.Article
+	State string `json:"state"`
 }
 
 func notFoundSlug(slug string) messages {
 	return messages{notFound: fmt.Sprintf("no article with slug %q", slug)}
 }
 
-// wire fills in the empty slices JSON would otherwise render as null, so
-// clients can rely on "tags" always being an array.
-func wire(a *blog.Article) *blog.Article {
+// tagsArray fills in the empty slices JSON would otherwise render as
+// null, so clients can rely on "tags" always being an array.
+func tagsArray(a *blog.Article) *blog.Article {
 	if a != nil && a.Tags == nil {
 		a.Tags = []string{}
 	}
 	return a
+}
+
+// wire is a as the API sends it: tags an array, and its state
+// (published, scheduled or draft) judged now.
+func wire(a *blog.Article) articleOut {
+	return articleOut{Article: tagsArray(a), State: a.State(time.Now())}
 }
 
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
@@ -340,7 +355,7 @@ func (h *handler) revision(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, nf)
 		return
 	}
-	wire(rev.Article)
+	tagsArray(rev.Article)
 	h.writeJSON(w, r, http.StatusOK, rev)
 }
 

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/restapi"
 )
@@ -101,4 +102,22 @@ func TestHistoryEndpoints(t *testing.T) {
 func httptestRequest(method, path string) *http.Request {
 	r, _ := http.NewRequest(method, "http://blog.test"+path, nil)
 	return r
+}
+
+// TestScheduledState: an article published in the future is a writer's
+// "scheduled" article and a reader's 404 until its time.
+func TestScheduledState(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, restapi.Options{})
+	future := time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)
+	r := e.call(t, "POST", "/api/v1/articles", writeKey, "application/json", `{"title":"Soon","body":"Soon.","published_at":"`+future+`"}`)
+	if r.status != http.StatusCreated || !strings.Contains(string(r.body), `"state":"scheduled"`) {
+		t.Fatalf("creating a scheduled article: %d %s", r.status, r.body)
+	}
+	if r := e.call(t, "GET", "/api/v1/articles/soon", readKey, "", ""); r.status != http.StatusNotFound {
+		t.Errorf("a reader's GET of a scheduled article: %d", r.status)
+	}
+	if r := e.call(t, "GET", "/api/v1/articles?include_drafts=true", writeKey, "", ""); !strings.Contains(string(r.body), `"state":"scheduled"`) {
+		t.Errorf("a writer's listing: %s", r.body)
+	}
 }

@@ -159,13 +159,19 @@ type (
 		Description string `json:"error_description"`
 		Field       string `json:"field"`
 	}
+	// wireArticle is an article as the API sends it: blog.Article's
+	// members and its state.
+	wireArticle struct {
+		blog.Article
+		State string `json:"state"`
+	}
 	listBody struct {
-		Articles   []blog.Article `json:"articles"`
+		Articles   []wireArticle `json:"articles"`
 		NextCursor string         `json:"next_cursor"`
 	}
 	searchBody struct {
 		Hits []struct {
-			Article blog.Article `json:"article"`
+			Article wireArticle `json:"article"`
 			Score   float64      `json:"score"`
 			Snippet string       `json:"snippet"`
 		} `json:"hits"`
@@ -267,7 +273,7 @@ func (e *env) mustGet(t *testing.T, slug string) *blog.Article {
 	return a
 }
 
-func slugs(as []blog.Article) []string {
+func slugs(as []wireArticle) []string {
 	out := []string{}
 	for _, a := range as {
 		out = append(out, a.Slug)
@@ -284,9 +290,12 @@ func TestGetArticle(t *testing.T) {
 	if r.status != http.StatusOK {
 		t.Fatalf("status = %d, want 200 (body %s)", r.status, r.body)
 	}
-	got := decode[blog.Article](t, r)
-	if diff := cmp.Diff(e.mustGet(t, "go-concurrency"), &got); diff != "" {
+	got := decode[wireArticle](t, r)
+	if diff := cmp.Diff(e.mustGet(t, "go-concurrency"), &got.Article); diff != "" {
 		t.Errorf("article differs from blog.Service's (-want +got):\n%s", diff)
+	}
+	if got.State != "published" {
+		t.Errorf("state %q, want published", got.State)
 	}
 	// The JSON names are the contract; check a few literally.
 	for _, field := range []string{`"slug":"go-concurrency"`, `"published_at":"2026-01-05T09:00:00Z"`, `"tags":["concurrency","go"]`, `"draft":false`} {
@@ -320,7 +329,7 @@ func TestDraftVisibility(t *testing.T) {
 			t.Errorf("draft 404 = %s, missing 404 = %s; want the same", got, want)
 		}
 		r = e.call(t, "GET", "/api/v1/articles/secret-draft", writeKey, "", "")
-		if r.status != 200 || !decode[blog.Article](t, r).Draft {
+		if r.status != 200 || !decode[wireArticle](t, r).Draft {
 			t.Errorf("writer GET draft: status %d body %s, want 200 with draft true", r.status, r.body)
 		}
 	})
@@ -412,9 +421,9 @@ func TestListPaging(t *testing.T) {
 	}
 	r := e.call(t, "GET", "/api/v1/articles?tag=Go", readKey, "", "")
 	gotPage := decode[listBody](t, r)
-	var wantArticles []blog.Article
+	var wantArticles []wireArticle
 	for _, a := range wantPage.Articles {
-		wantArticles = append(wantArticles, withoutBody(*a))
+		wantArticles = append(wantArticles, wireArticle{Article: withoutBody(*a), State: "published"})
 	}
 	if diff := cmp.Diff(wantArticles, gotPage.Articles); diff != "" {
 		t.Errorf("tag=Go listing (-service without bodies +api):\n%s", diff)
@@ -456,7 +465,7 @@ func TestSearch(t *testing.T) {
 	}
 	// The hit's article is the service's without its body; the snippet,
 	// cut from the body on the server, is all of the body that travels.
-	if diff := cmp.Diff(withoutBody(*want.Hits[0].Article), got.Hits[0].Article); diff != "" {
+	if diff := cmp.Diff(wireArticle{Article: withoutBody(*want.Hits[0].Article), State: "published"}, got.Hits[0].Article); diff != "" {
 		t.Errorf("hit article (-service without body +api):\n%s", diff)
 	}
 	e.wantSummaries(t, r, 1)
@@ -556,10 +565,10 @@ func TestCreate(t *testing.T) {
 	if got, want := r.header.Get("Location"), "/api/v1/articles/hello-world"; got != want {
 		t.Errorf("Location = %q, want %q", got, want)
 	}
-	got := decode[blog.Article](t, r)
+	got := decode[wireArticle](t, r)
 	want := &blog.Article{Slug: "hello-world", Title: "Hello, Wörld!", Body: "# Hi\n<b>&</b>", Tags: []string{"go", "web-dev"},
 		Language: "en", PublishedAt: clock, UpdatedAt: clock, Draft: true}
-	if diff := cmp.Diff(want, &got); diff != "" {
+	if diff := cmp.Diff(want, &got.Article); diff != "" {
 		t.Errorf("created article (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(want, e.mustGet(t, "hello-world")); diff != "" {
@@ -661,12 +670,12 @@ func TestUpdate(t *testing.T) {
 	if want.Title != "Concurrency in Go, revised" || want.Summary != "" || !cmp.Equal(want.Tags, []string{"csp", "go"}) || !want.Draft || want.Author != "An" {
 		t.Errorf("stored after patch = %+v; want new title, no summary, tags [csp go], draft, author kept", want)
 	}
-	if diff := cmp.Diff(want, decode[blog.Article](t, r)); diff != "" {
+	if diff := cmp.Diff(want, decode[wireArticle](t, r).Article); diff != "" {
 		t.Errorf("answer differs from stored (-stored +answer):\n%s", diff)
 	}
 	// application/json is accepted too.
 	r = e.call(t, "PATCH", "/api/v1/articles/go-concurrency", writeKey, "application/json", `{"draft":false}`)
-	if r.status != 200 || decode[blog.Article](t, r).Draft {
+	if r.status != 200 || decode[wireArticle](t, r).Draft {
 		t.Errorf("application/json patch: status %d body %s", r.status, r.body)
 	}
 	// A translation key is set, then removed with null.
