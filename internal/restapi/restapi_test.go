@@ -167,13 +167,13 @@ type (
 	}
 	listBody struct {
 		Articles   []wireArticle `json:"articles"`
-		NextCursor string         `json:"next_cursor"`
+		NextCursor string        `json:"next_cursor"`
 	}
 	searchBody struct {
 		Hits []struct {
 			Article wireArticle `json:"article"`
-			Score   float64      `json:"score"`
-			Snippet string       `json:"snippet"`
+			Score   float64     `json:"score"`
+			Snippet string      `json:"snippet"`
 		} `json:"hits"`
 		NextCursor string `json:"next_cursor"`
 		Relaxed    bool   `json:"relaxed"`
