@@ -28,7 +28,10 @@ func articlesCommand(name, summary, usage string, run func(ctx context.Context, 
 		}
 		return run(blog.WithActor(ctx, who), env, svc, args)
 	}, func(fs *flag.FlagSet, c *commonFlags) {
-		fs.IntVar(&c.keep, "revisions-keep", blog.DefaultKeepRevisions, "how many revisions of each article to keep (0: all)")
+		// The owner's commands prune nothing unless told: a server may keep
+		// more than the default, and one restore here must not cut its
+		// history down.
+		fs.IntVar(&c.keep, "revisions-keep", 0, "how many revisions of each article to keep when this command writes one (default 0: prune nothing)")
 		if extra != nil {
 			extra(fs)
 		}
