@@ -132,11 +132,10 @@ func (s *site) parseAuthorize(ctx context.Context, clients *clientFinder, raw st
 	}
 	req.challenge = q.Get("code_challenge")
 	req.resource = s.resource
-	if rs, ok := q["resource"]; ok {
-		if len(rs) != 1 || !slices.Contains(s.resources, rs[0]) {
-			return bad(errInvalidTarget, "resource must be one of "+strings.Join(s.resources, ", ")+", the resources this server issues tokens for (one per token)")
-		}
-		req.resource = rs[0]
+	if r, given, problem := s.resourceParam(q); problem != "" {
+		return bad(errInvalidTarget, problem)
+	} else if given {
+		req.resource = r
 	}
 	scopes, err := parseScope(q.Get("scope"))
 	if err != nil {

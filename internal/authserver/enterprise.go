@@ -121,22 +121,20 @@ func (s *tokenEndpoint) jwtBearer(r *http.Request, c *oauth.Client, form url.Val
 // else our default. An ID-JAG naming only other servers' resources is
 // refused: it was meant for them (the profile's §7.6.2).
 func (s *tokenEndpoint) grantResource(form url.Values, named []string) (string, *oauthError) {
-	ours := func(r string) bool { return slices.Contains(s.resources, r) }
-	if rs, ok := form["resource"]; ok {
-		if len(rs) != 1 || !ours(rs[0]) {
-			return "", newError(http.StatusBadRequest, errInvalidTarget, "resource must be one of "+strings.Join(s.resources, ", ")+", the resources this server issues tokens for (one per token)")
+	if r, given, problem := s.resourceParam(form); problem != "" {
+		return "", newError(http.StatusBadRequest, errInvalidTarget, problem)
+	} else if given {
+		if len(named) > 0 && !slices.Contains(named, r) {
+			return "", newError(http.StatusBadRequest, errInvalidGrant, "the ID-JAG is not for the resource "+r)
 		}
-		if len(named) > 0 && !slices.Contains(named, rs[0]) {
-			return "", newError(http.StatusBadRequest, errInvalidGrant, "the ID-JAG is not for the resource "+rs[0])
-		}
-		return rs[0], nil
+		return r, nil
 	}
 	if len(named) == 0 {
 		return s.resource, nil
 	}
 	var mine []string
 	for _, r := range named {
-		if ours(r) {
+		if slices.Contains(s.resources, r) {
 			mine = append(mine, r)
 		}
 	}

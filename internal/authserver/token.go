@@ -149,12 +149,12 @@ func (s *tokenEndpoint) clientCredentials(r *http.Request, c *oauth.Client, form
 		// the check stands in case a stored client ever says otherwise.
 		return nil, newError(http.StatusBadRequest, errUnauthorizedClient, "only a pre-registered confidential client may use the client_credentials grant")
 	}
-	resource := s.resource
-	if rs, ok := form["resource"]; ok {
-		if len(rs) != 1 || !slices.Contains(s.resources, rs[0]) {
-			return nil, newError(http.StatusBadRequest, errInvalidTarget, "resource must be one of "+strings.Join(s.resources, ", ")+", the resources this server issues tokens for (one per token)")
-		}
-		resource = rs[0]
+	resource, given, problem := s.resourceParam(form)
+	switch {
+	case problem != "":
+		return nil, newError(http.StatusBadRequest, errInvalidTarget, problem)
+	case !given:
+		resource = s.resource
 	}
 	scopes, err := parseScope(form.Get("scope"))
 	if err != nil {
@@ -218,6 +218,21 @@ func (s *tokenEndpoint) mint(c *oauth.Client, familyID string, accessScopes, ref
 		})
 	}
 	return resp, toks
+}
+
+// resourceParam reads an RFC 8707 resource parameter (of an authorization
+// or a token request): the one resource given, which must be one this
+// server issues tokens for; given is false when there is none. The
+// description is for errInvalidTarget.
+func (s *site) resourceParam(v url.Values) (resource string, given bool, problem string) {
+	rs, ok := v["resource"]
+	if !ok {
+		return "", false, ""
+	}
+	if len(rs) != 1 || !slices.Contains(s.resources, rs[0]) {
+		return "", true, "resource must be one of " + strings.Join(s.resources, ", ") + ", the resources this server issues tokens for (one per token)"
+	}
+	return rs[0], true, ""
 }
 
 // checkResource applies RFC 8707 at the token endpoint: a resource, when
