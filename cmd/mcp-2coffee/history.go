@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -17,7 +18,7 @@ import (
 // articlesCommand is a command on the blog's database run by its owner:
 // the Service over the store, acting as "cli:$USER" in the revisions.
 func articlesCommand(name, summary, usage string, run func(ctx context.Context, env *environment, svc *blog.Service, args []string) error, extra func(fs *flag.FlagSet)) *command {
-	return storeCommand(name, summary, usage, func(ctx context.Context, env *environment, c *commonFlags, db store.Backend, args []string) error {
+	return storeCommand(name, summary, usage, func(ctx context.Context, env *environment, c *commonFlags, db store.Backend, _ *slog.Logger, args []string) error {
 		svc, err := c.service(db)
 		if err != nil {
 			return err

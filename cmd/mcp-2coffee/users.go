@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -22,7 +23,7 @@ import (
 // storeCommand builds a subcommand group that works on the database: it
 // registers the common flags (and extra's), wants a subcommand, and opens
 // the store for run.
-func storeCommand(name, summary, usage string, run func(ctx context.Context, env *environment, c *commonFlags, db store.Backend, args []string) error, extra func(fs *flag.FlagSet, c *commonFlags)) *command {
+func storeCommand(name, summary, usage string, run func(ctx context.Context, env *environment, c *commonFlags, db store.Backend, logger *slog.Logger, args []string) error, extra func(fs *flag.FlagSet, c *commonFlags)) *command {
 	return &command{
 		name:    name,
 		summary: summary,
@@ -46,7 +47,7 @@ func storeCommand(name, summary, usage string, run func(ctx context.Context, env
 					return err
 				}
 				defer db.Close()
-				return run(ctx, env, &c, db, args)
+				return run(ctx, env, &c, db, logger, args)
 			}
 		},
 	}
@@ -55,11 +56,7 @@ func storeCommand(name, summary, usage string, run func(ctx context.Context, env
 // adminCommand builds a subcommand group over the OAuth admin API on the
 // database, with the authorization server's rules for new clients.
 func adminCommand(name, summary, usage string, run func(ctx context.Context, env *environment, admin *oauth.Admin, args []string) error, extra func(fs *flag.FlagSet)) *command {
-	return storeCommand(name, summary, usage, func(ctx context.Context, env *environment, c *commonFlags, db store.Backend, args []string) error {
-		logger, err := c.logger(env.stderr)
-		if err != nil {
-			return err
-		}
+	return storeCommand(name, summary, usage, func(ctx context.Context, env *environment, _ *commonFlags, db store.Backend, logger *slog.Logger, args []string) error {
 		return run(ctx, env, oauth.NewAdmin(db, oauth.AdminOptions{Logger: logger, BuildClient: authserver.BuildClient}), args)
 	}, func(fs *flag.FlagSet, _ *commonFlags) {
 		if extra != nil {
