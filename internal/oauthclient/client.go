@@ -48,6 +48,7 @@ import (
 	"time"
 
 	"github.com/2coffee/mcp-2coffee/internal/tokencache"
+	"github.com/modelcontextprotocol/go-sdk/oauthex"
 )
 
 // MaxAuthorizations bounds how many times one request may trigger an
@@ -168,6 +169,11 @@ type Client struct {
 
 	mu      sync.Mutex
 	servers map[string]*serverState
+
+	// idp is the enterprise identity provider's metadata, discovered at
+	// the first token exchange and kept (GrantJWTBearer).
+	idpMu sync.Mutex
+	idp   *oauthex.AuthServerMeta
 }
 
 // New returns a Client.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/2coffee/mcp-2coffee/internal/oauthmeta"
 	"github.com/2coffee/mcp-2coffee/internal/tokencache"
+	"github.com/modelcontextprotocol/go-sdk/oauthex"
 )
 
 // obtain gets a new token for st: through the browser, or with a
@@ -105,6 +106,25 @@ const (
 	tokenTypeIDJAG     = "urn:ietf:params:oauth:token-type:id-jag"
 )
 
+// enterpriseMeta discovers the enterprise identity provider once; every
+// later ID-JAG is asked for at the token endpoint found then.
+func (c *Client) enterpriseMeta(ctx context.Context) (*oauthex.AuthServerMeta, error) {
+	c.idpMu.Lock()
+	defer c.idpMu.Unlock()
+	if c.idp != nil {
+		return c.idp, nil
+	}
+	meta, _, err := oauthmeta.Discover(ctx, c.http, c.opts.Enterprise.Issuer, false)
+	if err != nil {
+		return nil, fmt.Errorf("the enterprise identity provider: %w", err)
+	}
+	if err := oauthmeta.CheckEndpoint("the identity provider's token_endpoint", meta.TokenEndpoint); err != nil {
+		return nil, err
+	}
+	c.idp = meta
+	return meta, nil
+}
+
 // exchangeResponse is RFC 8693 §2.2.1's answer.
 type exchangeResponse struct {
 	AccessToken     string `json:"access_token"`
@@ -119,11 +139,8 @@ type exchangeResponse struct {
 // The ID-JAG is a credential: it is never logged.
 func (c *Client) idJAGForm(ctx context.Context, info *resourceInfo, as *authServer, scope string) (url.Values, error) {
 	e := c.opts.Enterprise
-	meta, _, err := oauthmeta.Discover(ctx, c.http, e.Issuer, false)
+	meta, err := c.enterpriseMeta(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("the enterprise identity provider: %w", err)
-	}
-	if err := oauthmeta.CheckEndpoint("the identity provider's token_endpoint", meta.TokenEndpoint); err != nil {
 		return nil, err
 	}
 	idToken, err := e.IDToken()
